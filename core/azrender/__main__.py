@@ -1,0 +1,5 @@
+import sys
+
+from azrender.cli import main
+
+sys.exit(main())

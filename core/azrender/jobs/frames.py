@@ -1,0 +1,46 @@
+"""Frame ranges as artists type them: ``1-100``, ``1-100x5`` (step), ``1,5,10-20``, ``7``."""
+
+from __future__ import annotations
+
+import re
+
+from azrender.errors import UsageError
+
+MAX_FRAMES = 1_000_000
+_PART = re.compile(r"^\s*(-?\d+)\s*(?:(?:-|:|\.\.)\s*(-?\d+)\s*(?:[x:by]\s*(\d+))?)?\s*$")
+
+
+def parse_frames(text: str) -> list[int]:
+    """Parse a frame list; return sorted unique frames or raise :class:`UsageError` saying why."""
+    if text is None or not str(text).strip():
+        raise UsageError("empty frame range", hint="use e.g. 1-100, 1-100x5 or 1,5,10-20")
+    frames: set[int] = set()
+    for part in str(text).split(","):
+        match = _PART.match(part)
+        if not match:
+            raise UsageError(f"invalid frame range {text!r}: cannot read {part.strip()!r}",
+                             hint="use e.g. 1-100, 1-100x5 or 1,5,10-20")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        step = int(match.group(3)) if match.group(3) else 1
+        if last < first:
+            raise UsageError(f"invalid frame range {part.strip()!r}: end {last} is before start {first}")
+        if step < 1:
+            raise UsageError(f"invalid frame range {part.strip()!r}: step must be at least 1")
+        if (last - first) // step + 1 + len(frames) > MAX_FRAMES:
+            raise UsageError(f"frame range {text!r} has more than {MAX_FRAMES:,} frames")
+        frames.update(range(first, last + 1, step))
+    return sorted(frames)
+
+
+def chunk_frames(frames: list[int], chunk: int) -> list[list[int]]:
+    """Split frames into consecutive runs of at most ``chunk`` frames (a gap starts a new run)."""
+    if chunk < 1:
+        raise UsageError(f"chunk size must be at least 1, not {chunk}")
+    chunks: list[list[int]] = []
+    for frame in frames:
+        if chunks and len(chunks[-1]) < chunk and frame == chunks[-1][-1] + 1:
+            chunks[-1].append(frame)
+        else:
+            chunks.append([frame])
+    return chunks

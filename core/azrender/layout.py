@@ -1,0 +1,50 @@
+"""Where things live, in the store and on a render node. Every stage and the node-side scripts
+agree on these names; change them here only (``azrender/node/`` mirrors the few it needs, since it
+must run with the standard library alone).
+
+Store (a container plus an optional prefix ``P``)::
+
+    P/assets/<root-alias>/<relative path>     scene files and assets, metadata azrender_xxh3
+    P/manifests/<manifest-id>.json            what one submission needs (versioned JSON)
+    P/jobs/<job-id>/outputs/<task-id>/...     rendered frames (output files, on task success)
+    P/jobs/<job-id>/logs/<task-id>/...        stdout/stderr of every task (on task completion)
+    P/jobs/<job-id>/job.json                  the job record (versioned JSON)
+    P/tools/azrender_node.py                  the node-side helper, fetched as one resource file
+
+Node (copy mode)::
+
+    $AZ_BATCH_NODE_SHARED_DIR/azrender/assets/<root-alias>/...   kept across jobs (LRU-evicted)
+    $AZ_BATCH_NODE_SHARED_DIR/azrender/cache-state.json         what is cached, last use per file
+
+Node (blobfuse / Azure Files on Linux)::
+
+    $AZ_BATCH_NODE_MOUNTS_DIR/<relative mount path>/P/assets/<root-alias>/...
+"""
+
+from __future__ import annotations
+
+HASH_METADATA_KEY = "azrender_xxh3"  # blob metadata: xxh3-128 hex digest of the content
+ASSETS = "assets"
+MANIFESTS = "manifests"
+JOBS = "jobs"
+TOOLS = "tools"
+NODE_TOOL = "azrender_node.py"
+NODE_CACHE_DIR = "azrender"  # under AZ_BATCH_NODE_SHARED_DIR
+DEFAULT_MOUNT_PATH = "azrender"  # relativeMountPath of blobfuse / Azure Files mounts
+
+
+def join(*parts: str) -> str:
+    """Join store key parts with '/', skipping empty ones (the prefix may be empty)."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def asset_key(alias: str, relative: str) -> str:
+    return join(ASSETS, alias, relative)
+
+
+def manifest_key(manifest_id: str) -> str:
+    return join(MANIFESTS, f"{manifest_id}.json")
+
+
+def job_key(job_id: str, *rest: str) -> str:
+    return join(JOBS, job_id, *rest)

@@ -1,0 +1,183 @@
+"""Shared fixtures: the real components (Azurite, Blender) and the CLI.
+
+A test that needs a component which is not installed is skipped on a developer machine and
+FAILS under CI (``CI`` set): CI must prove the real thing ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SCENES = REPO.parent / "shared" / "scenes"
+IN_CI = bool(os.environ.get("CI"))
+
+# The well-known Azurite development account (public, documented by Microsoft; not a secret).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip (developer machine) or fail (CI) when a real component is missing."""
+    if condition:
+        return
+    message = f"{what} is not available (run scripts/setup)"
+    if IN_CI:
+        pytest.fail(f"CI needs {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI a skipped test is a failure: every component must really have run."""
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and session.exitstatus == 0:
+        reporter.write_line(f"CI: {skipped} test(s) were skipped; in CI that is a failure.", red=True)
+        session.exitstatus = 1
+
+
+# ---- CLI ---------------------------------------------------------------------------------------
+
+
+def cli_env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "core"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """Run ``azrender ARGS`` as a user would (a new process); returns CompletedProcess (text)."""
+
+    def run(*args, env: dict | None = None, cwd=None, timeout: float = 300, input: str | None = None):
+        merged = cli_env(**(env or {}))
+        merged.setdefault("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
+        merged.setdefault("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+        return subprocess.run(
+            [sys.executable, "-m", "azrender", *map(str, args)],
+            capture_output=True, text=True, env=merged, cwd=cwd or tmp_path, timeout=timeout, input=input,
+        )
+
+    return run
+
+
+# ---- Blender -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def blender() -> str:
+    exe = os.environ.get("AZRENDER_BLENDER") or shutil.which("blender")
+    require(bool(exe), "Blender")
+    return exe
+
+
+def run_blender(blender_exe: str, *args: str, timeout: float = 300, env: dict | None = None):
+    """Run Blender headless with the factory settings; raise with its output when it fails."""
+    cmd = [blender_exe, "-b", "--factory-startup", "--python-exit-code", "1", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=cli_env(**(env or {})))
+    if proc.returncode != 0:
+        raise AssertionError(f"blender failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+# ---- Azurite -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def azurite_binary() -> str | None:
+    candidate = os.environ.get("AZURITE_BLOB") or str(REPO / "node_modules" / ".bin" / "azurite-blob")
+    return candidate if os.path.exists(candidate) else shutil.which("azurite-blob")
+
+
+class Azurite:
+    """A real Azurite blob service on 127.0.0.1, in its own temp workspace."""
+
+    account = AZURITE_ACCOUNT
+    key = AZURITE_KEY
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{self.account}"
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={self.endpoint};")
+
+    def container_url(self, container: str, prefix: str = "") -> str:
+        return f"{self.endpoint}/{container}" + (f"/{prefix}" if prefix else "")
+
+    def start(self) -> "Azurite":
+        binary = azurite_binary()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [binary, "--silent", "--disableTelemetry", "--location", str(self.workdir),
+             "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--skipApiVersionCheck", "--loose"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"azurite exited: {self.proc.stderr.read().decode(errors='replace')}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("azurite did not start within 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def blob_service(self):
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient.from_connection_string(self.connection_string)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """One Azurite for the session; tests use their own containers (see ``container``)."""
+    require(azurite_binary() is not None, "Azurite (npm install)")
+    server = Azurite(tmp_path_factory.mktemp("azurite")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def container(azurite, request):
+    """A fresh, empty container name for this test, created in the session's Azurite."""
+    import re
+    import uuid
+
+    name = (re.sub(r"[^a-z0-9]", "", request.node.name.lower())[:40] or "t") + uuid.uuid4().hex[:8]
+    azurite.blob_service().create_container(name)
+    return name
