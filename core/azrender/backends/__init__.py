@@ -1,0 +1,40 @@
+"""Stage 5: where a job runs. Both backends take the same azure-batch SDK models:
+
+- ``batch``: the real ``azure.batch.BatchClient`` against an Azure Batch account;
+- ``local``: ``azrender.backends.local`` runs the same models on this machine (nodes as folders).
+
+Whatever works locally works on a pool, because the job spec is literally the same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TaskState:
+    id: str
+    state: str  # active | preparing | running | completed
+    exit_code: int | None = None
+    retries: int = 0
+    node: str | None = None
+    stderr_tail: str = ""  # last lines of stderr, for failed tasks
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    backend: str  # "batch" | "local"
+    state: str  # active | completed | terminated | deleted
+    tasks: tuple[TaskState, ...] = field(default_factory=tuple)
+
+    def count(self, state: str) -> int:
+        return sum(1 for t in self.tasks if t.state == state)
+
+    @property
+    def failed(self) -> list[TaskState]:
+        return [t for t in self.tasks if t.state == "completed" and t.exit_code not in (0, None)]
+
+    @property
+    def done(self) -> bool:
+        return bool(self.tasks) and all(t.state == "completed" for t in self.tasks)
