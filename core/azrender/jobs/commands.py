@@ -23,6 +23,8 @@ from azrender.jobs.model import LINUX, WINDOWS
 # Only Batch's own variables expand inside a node path; anything else with a '$' or '%' is literal.
 _POSIX_VAR = re.compile(r"\$\{?(AZ_BATCH_[A-Z0-9_]+)\}?")
 _WINDOWS_VAR = re.compile(r"%(AZ_BATCH_[A-Z0-9_]+)%")
+_PLAIN = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
+_DQ_SPECIAL = re.compile(r'[\\"$`]')
 # cmd.exe treats these specially even inside double quotes (variables, delayed expansion).
 _CMD_HOSTILE = re.compile(r'["%!\r\n]')
 
@@ -82,11 +84,8 @@ def node_join(node_os: str, *parts: str) -> str:
 
 
 # Cycles in builds without OpenImageDenoise (Debian's, for one) fails when denoising is on.
-BLENDER_DENOISE_GUARD = (
-    "import bpy, _cycles\n"
-    "s = bpy.context.scene\n"
-    "s.cycles.use_denoising = s.cycles.use_denoising and _cycles.with_openimagedenoise"
-)
+BLENDER_DENOISE_GUARD = ("import bpy, _cycles; s = bpy.context.scene; "
+                         "s.cycles.use_denoising = s.cycles.use_denoising and _cycles.with_openimagedenoise")
 
 
 @host("blender")
@@ -133,16 +132,17 @@ def max_argv(chunk: RenderChunk) -> list[str]:
 
 
 def _bash_word(arg: str) -> str:
-    """One bash word: Batch variables expand (double-quoted), everything else is literal."""
+    """One bash word: Batch variables expand, every other character is literal (double quotes,
+    with the four characters bash still interprets there escaped)."""
+    if arg and _PLAIN.match(arg):
+        return arg
     pieces, pos = [], 0
     for match in _POSIX_VAR.finditer(arg):
-        if match.start() > pos:
-            pieces.append(shlex.quote(arg[pos:match.start()]))
-        pieces.append('"${%s}"' % match.group(1))
+        pieces.append(_DQ_SPECIAL.sub(r"\\\g<0>", arg[pos:match.start()]))
+        pieces.append("${%s}" % match.group(1))
         pos = match.end()
-    if pos < len(arg) or not pieces:
-        pieces.append(shlex.quote(arg[pos:]))
-    return "".join(pieces)
+    pieces.append(_DQ_SPECIAL.sub(r"\\\g<0>", arg[pos:]))
+    return '"' + "".join(pieces) + '"'
 
 
 def _cmd_word(arg: str) -> str:
@@ -156,10 +156,11 @@ def _cmd_word(arg: str) -> str:
     return f'"{arg}"'
 
 
-def shell_script(commands: list[list[str]], node_os: str) -> str:
-    """Join argv lists into one script that stops at the first failing command."""
+def shell_script(commands: list[list[str] | str], node_os: str) -> str:
+    """Join commands into one script that stops at the first failing one. An argv list is quoted
+    word by word; a plain string is a shell fragment azrender wrote itself and is kept as is."""
     word = _cmd_word if node_os == WINDOWS else _bash_word
-    return " && ".join(" ".join(word(a) for a in argv) for argv in commands)
+    return " && ".join(c if isinstance(c, str) else " ".join(word(a) for a in c) for c in commands)
 
 
 def wrap_for_node(script: str, node_os: str) -> str:
@@ -173,5 +174,5 @@ def wrap_for_node(script: str, node_os: str) -> str:
     return "/bin/bash -c " + shlex.quote("set -e -o pipefail; " + script)
 
 
-def command_line(commands: list[list[str]], node_os: str) -> str:
+def command_line(commands: list[list[str] | str], node_os: str) -> str:
     return wrap_for_node(shell_script(commands, node_os), node_os)
