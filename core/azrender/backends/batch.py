@@ -51,9 +51,10 @@ def _body_size(task) -> int:
     return len(json.dumps(task, cls=SdkJSONEncoder, exclude_readonly=True).encode("utf-8"))
 
 
-def plan_collections(tasks, *, max_tasks: int = MAX_TASKS_PER_COLLECTION,
-                     max_bytes: int = MAX_COLLECTION_BYTES) -> list[list]:
+def plan_collections(tasks, *, max_tasks: int | None = None, max_bytes: int | None = None) -> list[list]:
     """Split tasks, in order, into collections of at most ``max_tasks`` and ``max_bytes`` of JSON."""
+    max_tasks = max_tasks or MAX_TASKS_PER_COLLECTION
+    max_bytes = max_bytes or MAX_COLLECTION_BYTES
     collections, current, size = [], [], len('{"value": []}')
     for task in tasks:
         task_size = _body_size(task) + 2  # ", "
