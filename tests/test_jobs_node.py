@@ -28,8 +28,9 @@ def digest(data: bytes) -> str:
 
 
 def manifest(path, files: dict[str, bytes], alias="proj"):
-    doc = {"version": 1, "roots": [{"alias": alias, "files": [
-        {"path": rel, "size": len(data), "hash": digest(data)} for rel, data in files.items()]}]}
+    """A submission manifest as the sync stage writes it."""
+    doc = {"version": 1, "entries": [{"key": layout.asset_key(alias, rel), "size": len(data), "mtime_ns": 1,
+                                      "hash": digest(data)} for rel, data in files.items()]}
     path.write_text(json.dumps(doc))
     return path
 
@@ -135,8 +136,9 @@ def test_full_cache_evicts_least_recently_used_then_fails_clearly(tool, tmp_path
 def test_hostile_manifest_names_are_refused(tool, tmp_path):
     store = FolderStore(tmp_path / "store")
     root = tmp_path / "node" / "azrender"
-    for bad in ("../../escape.txt", "/etc/passwd", "a/../../b", "nul\0byte"):
-        doc = {"version": 1, "roots": [{"alias": "proj", "files": [{"path": bad, "size": 1, "hash": "0"}]}]}
+    for bad in ("../../escape.txt", "/etc/passwd", "assets/../../escape.txt", "assets/nul\0byte", "C:/x",
+                "assets\\..\\..\\escape.txt"):
+        doc = {"version": 1, "entries": [{"key": bad, "size": 1, "mtime_ns": 1, "hash": "0"}]}
         (tmp_path / "bad.json").write_text(json.dumps(doc))
         proc, _ = prep(tool, root, store.url, tmp_path / "bad.json", "j")
         assert proc.returncode == 5 and "unsafe" in proc.stderr, (bad, proc.stderr)

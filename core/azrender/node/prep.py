@@ -61,15 +61,11 @@ def register(parser) -> None:
 
 
 def manifest_entries(doc: dict) -> tuple[Entry, ...]:
-    """Entries of a manifest: ``{"version": 1, "roots": [{"alias": A, "files": [{"path": REL,
-    "size": N, "hash": H}, ...]}, ...]}``; keys become ``assets/<alias>/<path>``."""
+    """Entries of a submission manifest (azrender.sync.manifest, version 1):
+    ``{"version": 1, "entries": [{"key": "assets/<alias>/<path>", "size": N, "mtime_ns": T, "hash": H}]}``."""
     if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION:
         raise ValueError(f"unsupported manifest version {doc.get('version') if isinstance(doc, dict) else None!r}")
-    entries = []
-    for root in doc.get("roots", []):
-        for item in root["files"]:
-            entries.append(Entry(f"assets/{root['alias']}/{item['path']}", int(item["size"]), str(item["hash"])))
-    return tuple(entries)
+    return tuple(Entry(str(e["key"]), int(e["size"]), str(e["hash"])) for e in doc["entries"])
 
 
 def plan(root: str, entries: tuple[Entry, ...], state: dict, *, job: str, free_bytes: int,
