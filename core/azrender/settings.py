@@ -169,3 +169,24 @@ def batch_credential(settings: Settings):
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential()
+
+
+def pool_spec(settings: Settings, *, mount=None):
+    """The :class:`~azrender.jobs.model.PoolSpec` to create from ``[profiles.X.pool]``, or None."""
+    from azrender.jobs.model import ImageRef, PoolSpec
+
+    p = settings.pool
+    if p is None:
+        return None
+    if p.image.startswith("/"):
+        image = ImageRef(gallery_image_id=p.image)
+    else:
+        parts = p.image.split(":")
+        if len(parts) not in (3, 4):
+            raise UsageError(f"pool image {p.image!r}: use publisher:offer:sku[:version] or a gallery image id")
+        image = ImageRef(*parts)
+    packages = tuple((a.partition(":")[0], a.partition(":")[2] or None) for a in p.app_packages)
+    return PoolSpec(id=settings.pool_id or "azrender", vm_size=p.vm_size, image=image, node_agent_sku=p.node_agent_sku,
+                    node_os="windows" if "windows" in p.node_agent_sku.lower() else "linux",
+                    dedicated_nodes=p.dedicated_nodes, spot_nodes=p.spot_nodes, task_slots=p.task_slots,
+                    app_packages=packages, mount=mount, has_azcopy=p.has_azcopy)
