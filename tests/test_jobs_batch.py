@@ -235,3 +235,19 @@ def test_status_reports_failed_tasks_with_their_stderr(client, recorder):
     assert len(failed.stderr_tail.splitlines()) == backend.STDERR_LINES
     with pytest.raises(JobError, match="no job nosuchjob"):
         backend.batch_status(client, "nosuchjob")
+
+
+def test_task_models_equal_what_the_sdk_constructors_build():
+    spec = job("1-2")
+    [first, _] = to_batch_models(spec).tasks
+    container = f"https://acct.blob.core.windows.net/renders?sv=2025-01-05&sp=cw&sig={WSIG}"
+    expected = m.BatchTaskCreateOptions(
+        id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
+        constraints=m.BatchTaskConstraints(max_task_retry_count=2),
+        output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
+            container=m.OutputFileBlobContainerDestination(container_url=container, path=f"jobs/job1/{kind}/frames-0001")),
+            upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
+            for pattern, kind, condition in (("out/**/*", "outputs", "taskSuccess"), ("../std*.txt", "logs", "taskCompletion"))])
+    assert first.as_dict() == expected.as_dict()
+    assert first.output_files[1].destination.container.path == "jobs/job1/logs/frames-0001"
+    assert first.constraints.max_task_retry_count == 2

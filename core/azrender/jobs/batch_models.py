@@ -67,44 +67,63 @@ def _seconds(value: int | None) -> timedelta | None:
     return timedelta(seconds=value) if value else None
 
 
-def _refuse_secrets(where: str, spec_text: str) -> None:
-    if redact(spec_text) != spec_text:
-        raise JobError(f"refusing to send a secret in {where}: {redact(spec_text)[:200]}",
-                       hint="credentials belong in resource/output file URLs or a managed identity")
+def _refuse_secrets(texts: dict[str, str]) -> None:
+    """Refuse any command line or environment value that carries a secret. One pass over all of
+    them (10,000-task jobs), then a second only to name the culprit."""
+    if redact("\n".join(texts.values())) == "\n".join(texts.values()):
+        return
+    for where, text in texts.items():
+        if redact(text) != text:
+            raise JobError(f"refusing to send a secret in {where}: {redact(text)[:200]}",
+                           hint="credentials belong in resource/output file URLs or a managed identity")
 
 
-def _check_node_task(where: str, task: NodeTaskSpec | TaskSpec) -> None:
-    _refuse_secrets(f"the {where} command line", task.command_line)
-    for name, value in task.environment:
-        _refuse_secrets(f"the {where} environment setting {name}", value)
+def _node_task_texts(where: str, task: NodeTaskSpec | TaskSpec) -> dict[str, str]:
+    texts = {f"the {where} command line": task.command_line}
+    texts.update({f"the {where} environment setting {name}": value for name, value in task.environment})
+    return texts
 
 
-def _outputs(job: JobSpec, task: TaskSpec) -> list[m.OutputFile]:
+def _fast(cls, **rest):
+    """An SDK model from REST-named fields whose nested values are already SDK models.
+
+    ``cls(field=...)`` converts every field through the SDK's type machinery (about 0.3 ms per
+    task, 3 s for a 10,000-frame job); filling the model as the MutableMapping it is gives the
+    same JSON, ``as_dict()`` and typed attributes (the tests compare both ways)."""
+    model = cls()
+    model.update({k: v for k, v in rest.items() if v is not None})
+    return model
+
+
+def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
+    """One create-task request per task; parts every task shares are built once."""
     store = parse_store_url(job.access.outputs_url)
+    container_url = store.container_url_with_sas()
     identity = _identity(job.access)
+    on_success = m.OutputFileUploadConfiguration(upload_condition="taskSuccess")
+    on_completion = m.OutputFileUploadConfiguration(upload_condition="taskCompletion")
+    constraints: dict[tuple, m.BatchTaskConstraints] = {}
 
-    def output(pattern: str, kind: str, condition: str) -> m.OutputFile:
-        return m.OutputFile(
-            file_pattern=pattern,
-            destination=m.OutputFileDestination(container=m.OutputFileBlobContainerDestination(
-                container_url=store.container_url_with_sas(), path=store.key(layout.job_key(job.id, kind, task.id)),
-                identity_reference=identity)),
-            upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
+    def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
+        container = _fast(m.OutputFileBlobContainerDestination, containerUrl=container_url,
+                          path=store.key(layout.job_key(job.id, kind, task.id)), identityReference=identity)
+        return _fast(m.OutputFile, filePattern=pattern, destination=_fast(m.OutputFileDestination, container=container),
+                     uploadOptions=condition)
 
-    return [output(task.output_pattern, "outputs", "taskSuccess"), output(LOG_PATTERN, "logs", "taskCompletion")]
-
-
-def task_model(job: JobSpec, task: TaskSpec) -> m.BatchTaskCreateOptions:
-    _check_node_task(f"task {task.id}", task)
-    return m.BatchTaskCreateOptions(
-        id=task.id,
-        display_name=f"frames {task.first}-{task.last}" if task.first != task.last else f"frame {task.first}",
-        command_line=task.command_line,
-        output_files=_outputs(job, task),
-        environment_settings=_env(task.environment),
-        constraints=m.BatchTaskConstraints(max_wall_clock_time=_seconds(task.max_wall_clock_seconds),
-                                           max_task_retry_count=task.retries),
-    )
+    models = []
+    for task in job.tasks:
+        limits = (task.max_wall_clock_seconds, task.retries)
+        if limits not in constraints:
+            constraints[limits] = m.BatchTaskConstraints(max_wall_clock_time=_seconds(limits[0]),
+                                                         max_task_retry_count=limits[1])
+        models.append(_fast(
+            m.BatchTaskCreateOptions, id=task.id,
+            displayName=f"frames {task.first}-{task.last}" if task.first != task.last else f"frame {task.first}",
+            commandLine=task.command_line,
+            outputFiles=[output(task, task.output_pattern, "outputs", on_success),
+                         output(task, LOG_PATTERN, "logs", on_completion)],
+            environmentSettings=_env(task.environment), constraints=constraints[limits]))
+    return models
 
 
 def _mount(spec: MountSpec, access: NodeAccess) -> m.MountConfiguration | None:
@@ -135,7 +154,7 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
                                             version=image.version)
     start = None
     if pool.start_task:
-        _check_node_task("start task", pool.start_task)
+        _refuse_secrets(_node_task_texts("start task", pool.start_task))
         start = m.BatchStartTask(command_line=pool.start_task.command_line,
                                  resource_files=[_resource_file(r, access) for r in pool.start_task.resource_files] or None,
                                  environment_settings=_env(pool.start_task.environment),
@@ -156,9 +175,14 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
 
 
 def to_batch_models(job: JobSpec) -> BatchRequests:
+    texts = {f"the job environment setting {name}": value for name, value in job.environment}
+    for where, spec in (("job preparation task", job.preparation), ("job release task", job.release),
+                        *((f"task {t.id}", t) for t in job.tasks)):
+        if spec is not None:
+            texts.update(_node_task_texts(where, spec))
+    _refuse_secrets(texts)
     prep = release = None
     if job.preparation:
-        _check_node_task("job preparation task", job.preparation)
         prep = m.BatchJobPreparationTask(
             id="azrender-prep", command_line=job.preparation.command_line,
             resource_files=[_resource_file(r, job.access) for r in job.preparation.resource_files] or None,
@@ -168,17 +192,14 @@ def to_batch_models(job: JobSpec) -> BatchRequests:
             wait_for_success=True, user_identity=_user(job.preparation.elevated),
             rerun_on_node_reboot_after_success=True)
     if job.release:
-        _check_node_task("job release task", job.release)
         release = m.BatchJobReleaseTask(
             id="azrender-release", command_line=job.release.command_line,
             environment_settings=_env(job.release.environment),
             max_wall_clock_time=_seconds(job.release.max_wall_clock_seconds), user_identity=_user(job.release.elevated))
-    for name, value in job.environment:
-        _refuse_secrets(f"the job environment setting {name}", value)
     job_model = m.BatchJobCreateOptions(
         id=job.id, display_name=job.display_name or None, pool_info=m.BatchPoolInfo(pool_id=job.pool_id),
         job_preparation_task=prep, job_release_task=release, common_environment_settings=_env(job.environment),
         metadata=[m.BatchMetadataItem(name=k, value=v) for k, v in job.metadata] or None,
     )
     return BatchRequests(pool=pool_model(job.pool, job.access) if job.pool else None, job=job_model,
-                         tasks=[task_model(job, t) for t in job.tasks])
+                         tasks=task_models(job))

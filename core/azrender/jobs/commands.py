@@ -12,6 +12,7 @@ Hosts are a registry: ``@host("name")`` on a function ``(RenderChunk) -> list[st
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ def max_argv(chunk: RenderChunk) -> list[str]:
 # ---- quoting for the node's shell --------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # a job's tasks repeat the same words thousands of times
 def _bash_word(arg: str) -> str:
     """One bash word: Batch variables expand, every other character is literal (double quotes,
     with the four characters bash still interprets there escaped)."""
@@ -145,6 +147,7 @@ def _bash_word(arg: str) -> str:
     return '"' + "".join(pieces) + '"'
 
 
+@functools.lru_cache(maxsize=4096)
 def _cmd_word(arg: str) -> str:
     """One cmd.exe word. ``"``, ``%`` (other than a Batch variable) and ``!`` cannot be quoted
     reliably for cmd.exe, and ``"`` is illegal in Windows file names anyway: refuse them."""
