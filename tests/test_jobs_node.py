@@ -201,3 +201,53 @@ def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, co
     # Without the SAS the store refuses, and prep says so in one line.
     proc, _ = prep(tool, tmp_path / "node2", url, m, "j4")
     assert proc.returncode == 4 and "refused" in proc.stderr, proc.stderr
+
+
+@pytest.mark.azurite
+def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite, container):
+    """The job's own preparation task: resource files fetched from their URLs (as Batch does),
+    its command line run on a 'node' folder, assets land where the scene's node paths point."""
+    import shlex
+    import urllib.request
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    from azrender.jobs.batch_models import to_batch_models
+    from azrender.jobs.build import build_job, node_uploads
+    from azrender.jobs.model import NodeAccess
+
+    client = azurite.blob_service().get_container_client(container)
+    manifest_doc = {"version": 1, "entries": []}
+    for rel, data in FILES.items():
+        key = layout.asset_key("proj", rel)
+        client.upload_blob(f"show/{key}", data, metadata={layout.HASH_METADATA_KEY: digest(data)})
+        manifest_doc["entries"].append({"key": key, "size": len(data), "mtime_ns": 1, "hash": digest(data)})
+    client.upload_blob("show/manifests/m1.json", json.dumps(manifest_doc).encode())
+    sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
+                                 permission=ContainerSasPermissions(read=True),
+                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    access = NodeAccess(f"{azurite.container_url(container, 'show')}?{sas}", f"{azurite.container_url(container)}?{sas}")
+    for key, data in node_uploads("job1", access).items():
+        client.upload_blob(f"show/{key}", data)
+
+    spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/proj/scene.blend",
+                     frames="1", chunk=1, manifest_key="manifests/m1.json", access=access, pool_id="pool1")
+    prep = to_batch_models(spec).job.job_preparation_task
+    assert sas not in prep.command_line
+    node = tmp_path / "node"
+    prep_dir = node / "workitems" / "job1" / "jobpreparation" / "wd"
+    prep_dir.mkdir(parents=True)
+    for resource in prep.resource_files:
+        with urllib.request.urlopen(resource.http_url) as response:
+            (prep_dir / resource.file_path).write_bytes(response.read())
+    env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(node / "shared"), AZ_BATCH_JOB_PREP_WORKING_DIR=str(prep_dir))
+    proc = subprocess.run(shlex.split(prep.command_line), cwd=prep_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
+
+    release = to_batch_models(spec).job.job_release_task
+    proc = subprocess.run(shlex.split(release.command_line), cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert not (node / "shared" / "azrender" / "jobs" / "job1").exists()
+    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").exists()
