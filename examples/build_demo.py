@@ -1,4 +1,4 @@
-"""Builds the example scene with real Blender: `blender -b --factory-startup --python examples/build_demo.py`.
+"""Builds the example scene with real Blender: `blender -b --factory-startup --python examples/build_demo.py [-- OUTDIR]`.
 
 examples/demo/
   demo.blend                      the shot: orthographic camera over four emissive cards
@@ -21,7 +21,9 @@ except ImportError:  # imported by the tests for the colours below, outside Blen
     bpy = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEMO = os.path.join(HERE, "demo")
+# `blender -b --python build_demo.py -- OUTDIR` builds elsewhere (the tests do); default examples/demo.
+_ARGS = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+DEMO = os.path.abspath(_ARGS[0]) if _ARGS else os.path.join(HERE, "demo")
 FRAMES = range(1, 9)
 
 # The colours each texture carries (sRGB 0-255); tests read them back from rendered frames.
