@@ -16,7 +16,7 @@ import pathlib
 
 from azrender.discovery.model import Kind
 from azrender.discovery.resolve import RawReference
-from azrender.discovery.scan import Reading, Scanner
+from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 # Uncompressed, gzip (Blender < 3) and zstd (Blender >= 3) .blend files.
@@ -82,7 +82,7 @@ def _reference(usage) -> RawReference:
     )
 
 
-def read_blend(path: str) -> Reading:
+def read_blend(path: str, context: ScanContext | None = None) -> Reading:
     with open(path, "rb") as handle:
         magic = handle.read(7)
     if not magic.startswith(_MAGIC):

@@ -143,9 +143,10 @@ def resolve(ref: RawReference, context: ResolveContext) -> tuple[list[Dependency
         resolved_by = "env" if env_changed and how == "absolute" else how
         pattern = candidate if expansion.is_pattern else None
         return [_existing(f, ref, resolved_by, pattern) for f in expansion.files], warnings
-    # Report the path the host itself would have opened; a Windows path read here stays as written.
+    # Report the path the host itself would open: the written one made absolute, else where the
+    # host last found it (3ds Max's resolved path), else as written (a Windows path read here).
     primary = [path for path, how in candidates if how in _PRIMARY]
-    missing = primary[0] if primary else _as_pattern(ref, ref.path)
+    missing = primary[0] if primary else _as_pattern(ref, ref.alternates[-1] if ref.alternates else ref.path)
     pattern = missing if tokens.has_tokens(os.path.basename(missing)) else None
     return [Dependency(missing, False, ref.kind, ref.source, None, "unresolved", pattern, ref.scene)], warnings
 

@@ -12,6 +12,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from azrender.discovery.model import Dependency, Kind, SceneReport
 from azrender.discovery.resolve import RawReference, ResolveContext, add_references
@@ -28,8 +29,17 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class ScanContext:
+    """What a reader may consult besides the file: the plugins (e.g. extra Maya table rows) and
+    the user's resolution settings."""
+
+    plugin_manager: Any
+    resolve: ResolveContext
+
+
+@dataclass(frozen=True)
 class Scanner:
-    """A scene reader: ``scan(path) -> Reading``; raises :class:`SceneError` for a bad file.
+    """A scene reader: ``scan(path, context) -> Reading``; raises :class:`SceneError` for a bad file.
 
     extensions: lower-case, with the dot (``(".ma",)``).
     follows_nested: the reader already reads the nested files it needs (Blender libraries through
@@ -38,7 +48,7 @@ class Scanner:
 
     name: str
     extensions: tuple[str, ...]
-    scan: Callable[[str], Reading]
+    scan: Callable[[str, ScanContext], Reading]
     follows_nested: bool = False
 
 
@@ -63,9 +73,9 @@ def _extension(path: str) -> str:
     return os.path.splitext(path)[1].lower()
 
 
-def _read(scanner: Scanner, path: str) -> Reading:
+def _read(scanner: Scanner, path: str, context: ScanContext) -> Reading:
     try:
-        return scanner.scan(path)
+        return scanner.scan(path, context)
     except OSError as exc:
         raise SceneError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
@@ -109,7 +119,7 @@ def scan_scene(
         path = queue.popleft()
         scanner = registry[_extension(path)]
         try:
-            reading = _read(scanner, path)
+            reading = _read(scanner, path, ScanContext(plugin_manager, context))
         except SceneError as exc:
             if path == top:
                 raise
