@@ -20,11 +20,11 @@ def unsafe_reason(key: str) -> str | None:
         return "contains a backslash"
     if key.startswith("/"):
         return "absolute name"
-    if _DRIVE.match(key):
-        return "drive-qualified name"
     parts = key.split("/")
     if any(p in ("", ".", "..") for p in parts):
         return "contains an empty, '.' or '..' segment"
+    if any(_DRIVE.match(p) for p in parts):  # Windows: 'C:x' anywhere restarts the path on drive C
+        return "drive-qualified name"
     return None
 
 
