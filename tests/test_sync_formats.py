@@ -56,7 +56,7 @@ def test_hostile_names_are_refused(key, tmp_path):
     ("http://127.0.0.1:10000/devstoreaccount1/box/p/q", "http://127.0.0.1:10000/devstoreaccount1", "box", "p/q"),
 ])
 def test_blob_urls(url, account_url, container, prefix):
-    store = open_store(url, credential="a-key-for-parsing-only")
+    store = open_store(url, credential="a2V5LWZvci1wYXJzaW5nLW9ubHk=")
     assert store.display_url == f"{account_url}/{container}" + (f"/{prefix}" if prefix else "")
     assert store.prefix == prefix and "sig" not in store.display_url
 
@@ -70,6 +70,11 @@ def test_blob_urls(url, account_url, container, prefix):
 def test_bad_store_urls_say_why(url, message):
     with pytest.raises(UsageError, match=message):
         open_store(url)
+
+
+def test_an_account_key_that_is_not_base64_is_refused():
+    with pytest.raises(UsageError, match="account key for 'acct' is not valid base64"):
+        open_store("https://acct.blob.core.windows.net/box", credential="not base64!")
 
 
 def test_connection_string_for_another_account_is_refused():

@@ -46,12 +46,22 @@ def collect_entries(paths: list[str]) -> list[tuple[Path, str]]:
 
 
 def _walk(folder: Path):
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            file = Path(dirpath, name)
-            if file.is_file():  # skips sockets, fifos and broken links
-                yield file, file.relative_to(folder).as_posix()
+    """``(file, relative posix path)`` under ``folder``, sorted; plain strings and scandir's
+    d_type until the end, since this runs for every file on every sync."""
+    stack = [("", str(folder))]
+    found = []
+    while stack:
+        relative, path = stack.pop()
+        with os.scandir(path) as it:
+            for entry in it:
+                rel = f"{relative}{entry.name}"
+                if entry.is_dir():
+                    if not entry.is_symlink():  # like os.walk: a link cycle cannot loop
+                        stack.append((rel + "/", entry.path))
+                elif entry.is_file():  # skips sockets, fifos and broken links
+                    found.append((entry.path, rel))
+    found.sort(key=lambda item: item[1])
+    return [(Path(p), rel) for p, rel in found]
 
 
 def run(args) -> int:

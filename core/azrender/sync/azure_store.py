@@ -8,8 +8,9 @@ Small files go up as one Put Blob. Larger ones are staged as blocks in parallel 
 the previous blob, or none, is what readers see. Block ids name the block's own content, so a
 rerun after an interruption skips blocks that are already staged.
 
-The SDK retries throttling (503), server errors and dropped connections with exponential backoff
-(``AZRENDER_STORE_RETRIES`` attempts, default 4); what still fails becomes a ``StoreError``.
+Requests go through :mod:`.blob_rest`, which retries throttling (429/503), server errors and
+dropped connections with exponential backoff (``AZRENDER_STORE_RETRIES`` retries, default 4);
+what still fails becomes a ``StoreError``.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from urllib.parse import unquote, urlsplit
 
 from azrender import layout
 from azrender.errors import StoreError, UsageError
+from azrender.layout import HASH_METADATA_KEY
 from azrender.redact import register_secret
 from azrender.sync import hashing
+from azrender.sync.blob_rest import Bearer, BlobContainer, BlobHttpError, Sas, SharedKey, Unreachable
 from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject, Transfer, partial_path
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,6 @@ SINGLE_PUT_MAX = 8 << 20  # larger files are uploaded as staged blocks
 BLOCK_SIZE = 4 << 20
 BLOCK_THREADS = 8
 BLOCKS_IN_MEMORY = 16  # across all files: bounds memory to BLOCKS_IN_MEMORY * BLOCK_SIZE
-POOL_CONNECTIONS = 64
 # Azurite's well-known development account (published by Microsoft, not a secret).
 EMULATOR_ACCOUNT = "devstoreaccount1"
 EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -105,12 +107,12 @@ def _connection_string_fields(text: str) -> dict[str, str]:
 
 @dataclass
 class _Account:
-    """What every store on one container shares: the client, how it authenticates, and state."""
+    """What every store on one container shares: the REST client, how it authenticates, state."""
 
     location: BlobLocation
     auth: str  # "key" | "sas" | "token"
-    credential: object
-    client: object  # azure.storage.blob.ContainerClient
+    credential: object  # the account key (str), the SAS (str) or an azure-identity credential
+    blobs: BlobContainer
     container_missing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     block_pool: ThreadPoolExecutor | None = None
@@ -128,8 +130,11 @@ def _resolve_credential(loc: BlobLocation, connection_string: str | None, creden
     if credential is not None:
         if isinstance(credential, str):
             register_secret(credential)
-            return "key", {"account_name": loc.account, "account_key": credential}
-        return ("key" if hasattr(credential, "named_key") else "token"), credential
+            return "key", credential
+        if hasattr(credential, "named_key"):  # AzureNamedKeyCredential
+            register_secret(credential.named_key.key)
+            return "key", credential.named_key.key
+        return "token", credential
     text = connection_string or os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
     if text:
         register_secret(text)
@@ -139,19 +144,19 @@ def _resolve_credential(loc: BlobLocation, connection_string: str | None, creden
             raise UsageError(f"the connection string is for account {named!r}, the URL for {loc.account!r}")
         if fields.get("accountkey"):
             register_secret(fields["accountkey"])
-            return "key", {"account_name": loc.account, "account_key": fields["accountkey"]}
+            return "key", fields["accountkey"]
         if fields.get("sharedaccesssignature"):
             register_secret(fields["sharedaccesssignature"])
             return "sas", fields["sharedaccesssignature"]
         raise UsageError("the connection string has neither AccountKey nor SharedAccessSignature")
     if os.environ.get("AZURE_STORAGE_KEY"):
         register_secret(os.environ["AZURE_STORAGE_KEY"])
-        return "key", {"account_name": loc.account, "account_key": os.environ["AZURE_STORAGE_KEY"]}
+        return "key", os.environ["AZURE_STORAGE_KEY"]
     if loc.sas:
         register_secret(loc.sas)
         return "sas", loc.sas
     if loc.account == EMULATOR_ACCOUNT and _is_emulator_host(urlsplit(loc.account_url).hostname or ""):
-        return "key", {"account_name": EMULATOR_ACCOUNT, "account_key": EMULATOR_KEY}
+        return "key", EMULATOR_KEY
     if not loc.account_url.startswith("https://"):
         raise UsageError(f"{loc.account_url}/{loc.container}: no credentials for a plain-http endpoint",
                          hint="set AZURE_STORAGE_CONNECTION_STRING or put a SAS in the URL")
@@ -160,25 +165,13 @@ def _resolve_credential(loc: BlobLocation, connection_string: str | None, creden
     return "token", DefaultAzureCredential()
 
 
-def _container_client(loc: BlobLocation, credential):
-    import requests
-    from azure.core.pipeline.transport import RequestsTransport
-    from azure.core.pipeline.transport._requests_basic import BiggerBlockSizeHTTPAdapter
-    from azure.storage.blob import ContainerClient, ExponentialRetry
-    from urllib3.util.retry import Retry
-
-    session = requests.Session()
-    adapter = BiggerBlockSizeHTTPAdapter(pool_connections=4, pool_maxsize=POOL_CONNECTIONS,
-                                         max_retries=Retry(total=False, redirect=False, raise_on_status=False))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    retries = int(os.environ.get("AZRENDER_STORE_RETRIES", "4"))
-    return ContainerClient(
-        loc.account_url, loc.container, credential=credential,
-        transport=RequestsTransport(session=session),
-        retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=retries, random_jitter_range=1),
-        connection_timeout=10, read_timeout=120,
-    )
+def _rest_auth(loc: BlobLocation, auth: str, credential):
+    if auth == "key":
+        try:
+            return SharedKey(loc.account, credential)
+        except ValueError:
+            raise UsageError(f"the account key for {loc.account!r} is not valid base64") from None
+    return Sas(credential) if auth == "sas" else Bearer(credential)
 
 
 class AzureBlobStore(Store):
@@ -192,109 +185,78 @@ class AzureBlobStore(Store):
     def open(cls, url: str, *, connection_string: str | None = None, credential=None) -> "AzureBlobStore":
         loc = parse_blob_url(url)
         auth, cred = _resolve_credential(loc, connection_string, credential)
-        return cls(_Account(loc, auth, cred, _container_client(loc, cred)), loc.prefix)
+        retries = int(os.environ.get("AZRENDER_STORE_RETRIES", "4"))
+        blobs = BlobContainer(loc.account_url, loc.container, _rest_auth(loc, auth, cred), retries=retries)
+        return cls(_Account(loc, auth, cred, blobs), loc.prefix)
 
     # ---- helpers ------------------------------------------------------------------------------
 
     def _name(self, key: str) -> str:
         return layout.join(self.prefix, key)
 
-    def _blob(self, key: str):
-        return self._account.client.get_blob_client(self._name(key))
-
     def _error(self, exc: Exception, what: str) -> StoreError:
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
-
         where = self.display_url
-        if isinstance(exc, ServiceRequestError):
-            return StoreError(f"cannot reach {where} while {what}: {_first_line(exc)}",
+        if isinstance(exc, Unreachable):
+            return StoreError(f"cannot reach {where} while {what}: {exc}",
                               hint="check the URL and the network; the next run continues where this one stopped")
-        if isinstance(exc, ClientAuthenticationError) or getattr(exc, "status_code", None) == 403:
-            return StoreError(f"{where}: access denied while {what} ({getattr(exc, 'error_code', None) or 'forbidden'})",
+        if isinstance(exc, BlobHttpError) and exc.status in (401, 403):
+            return StoreError(f"{where}: access denied while {what} ({exc})",
                               hint="check the key, SAS (permissions, expiry) or your Azure role on the container")
-        if isinstance(exc, HttpResponseError):
-            code = getattr(exc, "error_code", None) or exc.reason
-            return StoreError(f"{where}: {what} failed after retries: HTTP {exc.status_code} {code}")
+        if isinstance(exc, BlobHttpError):
+            return StoreError(f"{where}: {what} failed after retries: {exc}")
         return StoreError(f"{where}: {what} failed: {type(exc).__name__}: {_first_line(exc)}")
 
-    def _ensure_container(self) -> None:
-        from azure.core.exceptions import ResourceExistsError
-
+    def _writing(self, action, what: str):
+        """Run a write, creating the container first when a listing found it missing (or the
+        write says so), and turn transport failures into one clear ``StoreError``."""
         acct = self._account
-        if acct.container_missing:
-            with acct.lock:
-                if acct.container_missing:
-                    try:
-                        acct.client.create_container()
-                    except ResourceExistsError:
-                        pass
-                    acct.container_missing = False
-
-    def _retry_on_missing_container(self, action):
-        from azure.core.exceptions import ResourceNotFoundError
-
         try:
-            return action()
-        except ResourceNotFoundError as exc:
-            if getattr(exc, "error_code", None) != "ContainerNotFound":
-                raise
-            self._account.container_missing = True
-            self._ensure_container()
-            return action()
+            if acct.container_missing:
+                with acct.lock:
+                    if acct.container_missing:
+                        acct.blobs.create_container()
+                        acct.container_missing = False
+            try:
+                return action()
+            except BlobHttpError as exc:
+                if exc.code != "ContainerNotFound":
+                    raise
+                acct.blobs.create_container()
+                return action()
+        except (BlobHttpError, Unreachable) as exc:
+            raise self._error(exc, what) from None
 
     # ---- Store --------------------------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
-        from azure.core.exceptions import AzureError, ResourceNotFoundError
-
         base = f"{self.prefix}/{prefix}" if self.prefix else prefix
         strip = len(self.prefix) + 1 if self.prefix else 0
         try:
-            blobs = list(self._account.client.list_blobs(name_starts_with=base or None, include=["metadata"]))
-        except ResourceNotFoundError:
+            blobs = list(self._account.blobs.list_blobs(base))
+        except BlobHttpError as exc:
+            if exc.code != "ContainerNotFound":
+                raise self._error(exc, "listing") from None
             self._account.container_missing = True  # created on the first write
             return iter(())
-        except AzureError as exc:
+        except Unreachable as exc:
             raise self._error(exc, "listing") from None
-        from azrender.layout import HASH_METADATA_KEY
-
-        return iter([StoredObject(b.name[strip:], b.size, (b.metadata or {}).get(HASH_METADATA_KEY), b.last_modified)
+        return iter([StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified)
                      for b in blobs])
 
     def upload_file(self, path, key, content_hash, progress=None) -> Transfer:
-        from azure.core.exceptions import AzureError
-
         path = Path(path)
-        size = os.stat(path).st_size
-        self._ensure_container()
-        try:
-            if size <= SINGLE_PUT_MAX:
-                data = b"".join(hashing.read_verified(path, content_hash))
-                self._retry_on_missing_container(lambda: self._put(key, data, content_hash))
-                if progress:
-                    progress(len(data))
-                return Transfer(key, len(data), content_hash, len(data))
-            return self._retry_on_missing_container(lambda: self._upload_blocks(path, key, content_hash, progress))
-        except AzureError as exc:
-            raise self._error(exc, f"uploading {key}") from None
-
-    def _put(self, key: str, data: bytes, content_hash: str) -> None:
-        from azrender.layout import HASH_METADATA_KEY
-
-        self._blob(key).upload_blob(data, overwrite=True, metadata={HASH_METADATA_KEY: content_hash},
-                                    length=len(data), max_concurrency=1)
+        if os.stat(path).st_size > SINGLE_PUT_MAX:
+            return self._writing(lambda: self._upload_blocks(path, key, content_hash, progress), f"uploading {key}")
+        data = b"".join(hashing.read_verified(path, content_hash))
+        self._writing(lambda: self._account.blobs.put_blob(self._name(key), data, {HASH_METADATA_KEY: content_hash}),
+                      f"uploading {key}")
+        if progress:
+            progress(len(data))
+        return Transfer(key, len(data), content_hash, len(data))
 
     def _upload_blocks(self, path: Path, key: str, content_hash: str, progress: ByteProgress | None) -> Transfer:
-        from azure.core.exceptions import ResourceNotFoundError
-        from azure.storage.blob import BlobBlock
-
-        from azrender.layout import HASH_METADATA_KEY
-
-        blob = self._blob(key)
-        try:
-            staged = {b.id: b.size for b in blob.get_block_list("uncommitted")[1]}
-        except ResourceNotFoundError:
-            staged = {}
+        blobs, name = self._account.blobs, self._name(key)
+        staged = blobs.uncommitted_blocks(name)
         pool, budget = self._account.blocks(), self._account.block_budget
         ids: list[str] = []
         futures = []
@@ -303,7 +265,7 @@ class AzureBlobStore(Store):
 
         def stage(block_id: str, data: bytes) -> None:
             try:
-                blob.stage_block(block_id, data, length=len(data))
+                blobs.stage_block(name, block_id, data)
                 if progress:
                     progress(len(data))
             except Exception as exc:
@@ -330,26 +292,22 @@ class AzureBlobStore(Store):
         finally:
             for future in futures:  # never leave a staging thread writing after we return
                 future.exception()
-        for future in futures:
-            future.result()
-        blob.commit_block_list([BlobBlock(block_id=i) for i in ids], metadata={HASH_METADATA_KEY: content_hash})
+        if errors:
+            raise errors[0]
+        blobs.commit_blocks(name, ids, {HASH_METADATA_KEY: content_hash})
         return Transfer(key, size, content_hash, sent)
 
     def download_file(self, key, dest, progress=None) -> Transfer:
-        from azure.core.exceptions import AzureError, ResourceNotFoundError
-
-        from azrender.layout import HASH_METADATA_KEY
-
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = partial_path(dest)
         hasher = hashing.new_hasher()
         size = 0
         try:
-            stream = self._blob(key).download_blob(max_concurrency=4)
-            expected = (stream.properties.metadata or {}).get(HASH_METADATA_KEY)
+            response = self._account.blobs.get_blob(self._name(key))
+            expected = response.getheader(f"x-ms-meta-{HASH_METADATA_KEY}")
             with open(tmp, "wb") as out:
-                for chunk in stream.chunks():
+                while chunk := response.read(hashing.READ_CHUNK):
                     hasher.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
@@ -360,78 +318,74 @@ class AzureBlobStore(Store):
                 raise StoreError(f"{self.display_url}/{key}: downloaded bytes do not match the recorded hash "
                                  "(the blob was replaced meanwhile or is corrupt); run again")
             os.replace(tmp, dest)
-        except ResourceNotFoundError:
-            raise StoreError(f"{self.display_url}/{key} does not exist") from None
-        except AzureError as exc:
+        except BlobHttpError as exc:
+            if exc.status == 404:
+                raise StoreError(f"{self.display_url}/{key} does not exist") from None
             raise self._error(exc, f"downloading {key}") from None
+        except (Unreachable, OSError) as exc:
+            if isinstance(exc, OSError) and not isinstance(exc, (ConnectionError, TimeoutError)):
+                raise
+            self._account.blobs._drop_connection()
+            raise self._error(Unreachable(str(exc)), f"downloading {key}") from None
         finally:
             tmp.unlink(missing_ok=True)
         return Transfer(key, size, digest, size)
 
     def read_bytes(self, key: str) -> bytes:
-        from azure.core.exceptions import AzureError, ResourceNotFoundError
-
         try:
-            return self._blob(key).download_blob().readall()
-        except ResourceNotFoundError:
-            raise StoreError(f"{self.display_url}/{key} does not exist") from None
-        except AzureError as exc:
+            return self._account.blobs.request("GET", self._name(key), ok=(200,)).body
+        except BlobHttpError as exc:
+            if exc.status == 404:
+                raise StoreError(f"{self.display_url}/{key} does not exist") from None
+            raise self._error(exc, f"reading {key}") from None
+        except Unreachable as exc:
             raise self._error(exc, f"reading {key}") from None
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        from azure.core.exceptions import AzureError
-
-        self._ensure_container()
-        try:
-            self._retry_on_missing_container(lambda: self._put(key, data, hashing.hash_bytes(data)))
-        except AzureError as exc:
-            raise self._error(exc, f"writing {key}") from None
+        self._writing(lambda: self._account.blobs.put_blob(self._name(key), data,
+                                                           {HASH_METADATA_KEY: hashing.hash_bytes(data)}),
+                      f"writing {key}")
 
     def delete(self, key: str) -> None:
-        from azure.core.exceptions import AzureError, ResourceNotFoundError
-
         try:
-            self._blob(key).delete_blob()
-        except ResourceNotFoundError:
-            pass
-        except AzureError as exc:
+            self._account.blobs.delete_blob(self._name(key))
+        except (BlobHttpError, Unreachable) as exc:
             raise self._error(exc, f"deleting {key}") from None
 
     def child(self, prefix: str) -> "AzureBlobStore":
         return AzureBlobStore(self._account, layout.join(self.prefix, prefix))
 
     def node_access_url(self, permissions: str, expiry: datetime) -> str:
-        from azure.core.exceptions import AzureError
-        from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
         if not permissions or set(permissions) - _SAS_PERMISSIONS:
             raise UsageError(f"SAS permissions {permissions!r}: use letters from 'racwdl'")
         acct, loc = self._account, self._account.location
         container_url = f"{loc.account_url}/{loc.container}"
         if acct.auth == "sas":
-            log.info("using the SAS the store was opened with for render nodes, as given")
-            return f"{container_url}?{acct.credential}"
+            log.info("render nodes get the SAS this store was opened with, as given")
+            return f"{container_url}?{str(acct.credential).lstrip('?')}"
+        from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
         start = datetime.now(timezone.utc) - timedelta(minutes=5)  # tolerate node clock skew
         permission = ContainerSasPermissions.from_string(permissions)
         if acct.auth == "key":
-            sas = generate_container_sas(loc.account, loc.container, account_key=_account_key(acct.credential),
+            sas = generate_container_sas(loc.account, loc.container, account_key=acct.credential,
                                          permission=permission, start=start, expiry=expiry)
         else:
+            from azure.core.exceptions import AzureError
             from azure.storage.blob import BlobServiceClient
 
             try:
                 service = BlobServiceClient(loc.account_url, credential=acct.credential)
                 delegation = service.get_user_delegation_key(start, expiry)
             except AzureError as exc:
-                raise self._error(exc, "getting a user delegation key for node access") from None
+                raise StoreError(f"{self.display_url}: could not get a user delegation key for render nodes: "
+                                 f"{_first_line(exc)}", hint="your role needs Storage Blob Delegator") from None
             sas = generate_container_sas(loc.account, loc.container, user_delegation_key=delegation,
                                          permission=permission, start=start, expiry=expiry)
         register_secret(sas)
         return f"{container_url}?{sas}"
 
     def describe_account(self) -> AccountInfo | None:
-        from azure.core.exceptions import AzureError
-
         from azrender.dirs import cache_dir
 
         loc = self._account.location
@@ -444,27 +398,20 @@ class AzureBlobStore(Store):
         if isinstance(known, dict) and {"kind", "sku"} <= known.keys():
             return AccountInfo(known["kind"], known["sku"])
         try:
-            info = self._account.client.get_account_information()
-        except AzureError as exc:
-            log.debug("could not read the account kind of %s: %s", loc.account_url, _first_line(exc))
+            kind, sku = self._account.blobs.account_information()
+        except (BlobHttpError, Unreachable) as exc:
+            log.debug("could not read the account kind of %s: %s", loc.account_url, exc)
             return None
-        result = AccountInfo(info.get("account_kind") or "unknown", info.get("sku_name") or "unknown")
-        if result.kind == "Storage":
+        if kind == "Storage":
             log.warning("%s is a general-purpose v1 storage account (%s): its lower request and bandwidth "
                         "limits throttle rendering on many nodes; upgrade it to general-purpose v2",
-                        loc.account_url, result.sku)
-        memo[loc.account_url] = {"kind": result.kind, "sku": result.sku}
+                        loc.account_url, sku)
+        memo[loc.account_url] = {"kind": kind, "sku": sku}
         try:
             memo_path.write_text(json.dumps(memo, sort_keys=True))
         except OSError:
             pass
-        return result
-
-
-def _account_key(credential) -> str:
-    if isinstance(credential, dict):
-        return credential["account_key"]
-    return credential.named_key.key  # AzureNamedKeyCredential
+        return AccountInfo(kind, sku)
 
 
 def _first_line(exc: Exception) -> str:
