@@ -99,7 +99,8 @@ def node_separator(node_os: str) -> str:
 
 def best_rule(text: str, rules):
     """The rule with the longest source prefix holding absolute path ``text`` and the parts of
-    ``text`` below that prefix, or None when no rule applies or ``text`` is not absolute."""
+    ``text`` below that prefix, or None when no rule applies or ``text`` is not absolute.
+    Between equally long prefixes the later rule wins, so a rule a hook appends overrides."""
     try:
         path = split(text)
     except ValueError:
@@ -107,7 +108,7 @@ def best_rule(text: str, rules):
     best = None
     for rule in rules:
         source = split(rule["source"])
-        if is_within(path, source) and (best is None or len(source[2]) > len(best[0][2])):
+        if is_within(path, source) and (best is None or len(source[2]) >= len(best[0][2])):
             best = (source, rule)
     if best is None:
         return None

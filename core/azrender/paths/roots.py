@@ -1,9 +1,12 @@
 """Asset roots: which local folders become which ``assets/<alias>/`` in the store.
 
 The scene's project folder is one root (so the scene and its project-relative files keep their
-layout); any file outside it is stored under its drive (``C:`` -> ``drive-c``), its share
-(``\\\\nas\\lib`` -> ``nas-lib``) or, on Linux/macOS, the file system root (``root``). Aliases are
-derived from the folders alone, so every submission of a project lands on the same keys.
+layout); any file outside it is stored under its top folder: ``D:\\lib`` -> ``d-lib``, ``\\\\nas\\lib`` -> ``nas-lib``,
+``/home/me`` or ``/Volumes/NAS`` (two levels on Linux/macOS) -> ``home-me``, ``volumes-nas``. Not the
+whole drive or ``/`` (only for a file lying directly there): a rule for ``D:\\`` or ``/`` would
+also catch the node's own paths (Batch works under ``D:\\batch``, ``/mnt/batch``) when Maya's
+dirmap or the Blender remap applies it.
+Aliases are derived from the folders alone, so every submission of a project lands on the same keys.
 """
 
 from __future__ import annotations
@@ -30,21 +33,17 @@ def derive_roots(paths: Iterable[str], scene: str, *, project: str | None = None
     """
     scene_path = parse_local_path(_absolute(scene))
     project_path = parse_local_path(_absolute(project)) if project else _find_project(scene_path)
-    prefixes: dict[tuple, LocalPath] = {}
-
-    def add(prefix: LocalPath) -> None:
-        prefixes.setdefault(_identity(prefix), prefix)
-
-    add(project_path)
+    outside: dict[tuple, LocalPath] = {}
     for text in paths:
         try:
             path = parse_local_path(text)
         except ValueError:
             continue  # unresolved relative path: reported missing by discovery, nothing to store
         if not path.is_within(project_path):
-            add(_volume(path))
-    ordered = [project_path] + sorted((p for p in prefixes.values() if p is not project_path), key=str)
-    return _with_unique_aliases(ordered)
+            top = _top_folder(path)
+            outside.setdefault(_identity(top), top)
+    outside.pop(_identity(project_path), None)
+    return _with_unique_aliases([project_path] + sorted(outside.values(), key=str), project_path)
 
 
 def storage_key(path: str, roots: Iterable[AssetRoot]) -> str:
@@ -94,28 +93,30 @@ def _find_project(scene: LocalPath) -> LocalPath:
     return folder
 
 
-def _volume(path: LocalPath) -> LocalPath:
-    return LocalPath(path.flavor, path.anchor, ())
+def _top_folder(path: LocalPath) -> LocalPath:
+    folders = path.parts[:-1]  # never the file itself
+    depth = 2 if path.flavor == pathtext.POSIX else 1 if path.flavor == pathtext.WINDOWS else 0
+    return LocalPath(path.flavor, path.anchor, folders[:depth])
 
 
 def _identity(path: LocalPath) -> tuple:
     return (path.flavor,) + pathtext.fold(path.flavor, (path.anchor,) + path.parts)
 
 
-def _base_alias(path: LocalPath) -> str:
-    if path.parts:
-        name = path.parts[-1]
+def _base_alias(path: LocalPath, project: LocalPath) -> str:
+    if path is project and path.parts:
+        words = [path.parts[-1]]
     elif path.flavor == pathtext.WINDOWS:
-        name = "drive-" + path.anchor[0]
+        words = [path.anchor[0]] + list(path.parts) if path.parts else ["drive", path.anchor[0]]
     elif path.flavor == pathtext.UNC:
-        name = path.anchor.strip("\\").replace("\\", "-")
+        words = path.anchor.strip("\\").split("\\") + list(path.parts)
     else:
-        name = "root"
-    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "root"
+        words = list(path.parts) or ["root"]
+    return re.sub(r"[^a-z0-9._-]+", "-", "-".join(words).lower()).strip("-.") or "root"
 
 
-def _with_unique_aliases(prefixes: list[LocalPath]) -> list[AssetRoot]:
-    bases = [_base_alias(p) for p in prefixes]
+def _with_unique_aliases(prefixes: list[LocalPath], project: LocalPath) -> list[AssetRoot]:
+    bases = [_base_alias(p, project) for p in prefixes]
     roots = []
     for prefix, base in zip(prefixes, bases):
         alias = base
