@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO, run_blender
+from pngpixels import close, pixel, read_png
 from azrender.discovery.model import Dependency, Kind, SceneReport
 from azrender.node.pathtext import expand
 from azrender.paths import blender as blend_copy
@@ -21,7 +23,7 @@ from azrender.paths.submission import copy_key
 pytestmark = pytest.mark.blender
 BUILD_SCENE = Path(__file__).with_name("blender_scene_with_textures.py")
 REMAP = REPO / "core" / "azrender" / "node" / "blender_remap.py"
-RED, GREEN = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+RED, GREEN = (255, 0, 0), (0, 255, 0)
 
 
 @pytest.fixture
@@ -37,9 +39,9 @@ def artist_scene(blender, tmp_path):
     return scene, report
 
 
-def deliver_to_node(report, roots, rules, node_env):
-    """What sync + the job preparation task do: each file lands at its node path."""
-    for item in map_dependencies(report, roots, storage_mode="copy", node_os="linux", rules=rules):
+def deliver_to_node(report, roots, rules, node_env, mode="copy"):
+    """What sync + the job preparation task (or the mount) do: each file lands at its node path."""
+    for item in map_dependencies(report, roots, storage_mode=mode, node_os="linux", rules=rules):
         target = Path(_expand(item.node_path, node_env))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(item.local_path, target)
@@ -56,14 +58,27 @@ def render(blender, scene: Path, out: Path, env, rules_file: Path | None = None)
     return frame
 
 
-def left_and_right_colours(blender, frame: Path):
-    proc = run_blender(blender, "--python-expr",
-                       "import bpy; im = bpy.data.images.load(%r); w, h = im.size; p = im.pixels[:]\n"
-                       "def at(x, y): i = (y * w + x) * 4; return [round(v, 2) for v in p[i:i + 3]]\n"
-                       "print('LEFT', at(w // 4, h // 2), 'RIGHT', at(3 * w // 4, h // 2))" % str(frame))
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("LEFT"))
-    left, right = line[5:].split(" RIGHT ")
-    return tuple(json.loads(left)), tuple(json.loads(right))
+def shows_red_and_green(frame: Path) -> bool:
+    """The left card shows the red texture and the right one the green (missing: magenta)."""
+    width, height, _ = read_png(frame)
+    left, right = pixel(frame, width // 4, height // 2), pixel(frame, 3 * width // 4, height // 2)
+    return close(left, RED) and close(right, GREEN)
+
+
+def demo_constants():
+    """examples/build_demo.py's colours and pixel positions. Its annotations name bpy.types at
+    import time, so outside Blender it is imported with a stand-in bpy (nothing else is used)."""
+    import types
+
+    sys.path.insert(0, str(REPO / "examples"))
+    stand_in = types.SimpleNamespace(types=types.SimpleNamespace(Image=object, Material=object, Object=object))
+    saved = sys.modules.get("bpy")
+    sys.modules["bpy"] = stand_in
+    try:
+        import build_demo
+    finally:
+        sys.modules.pop("bpy") if saved is None else sys.modules.__setitem__("bpy", saved)
+    return build_demo
 
 
 def _expand(path: str, env: dict) -> str:
@@ -94,7 +109,7 @@ def test_rewritten_submission_copy_renders_its_moved_textures(blender, artist_sc
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")  # the node has no artist paths
 
     frame = render(blender, copy_on_node, tmp_path / "out", node_env)
-    assert left_and_right_colours(blender, frame) == (RED, GREEN)
+    assert shows_red_and_green(frame)
 
 
 def test_node_remap_maps_absolute_paths_left_in_the_scene(blender, artist_scene, tmp_path):
@@ -110,6 +125,39 @@ def test_node_remap_maps_absolute_paths_left_in_the_scene(blender, artist_scene,
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
 
     frame = render(blender, on_node, tmp_path / "out-unmapped", node_env)
-    assert left_and_right_colours(blender, frame) != (RED, GREEN)  # the textures are really gone
+    assert not shows_red_and_green(frame)  # the textures are really gone
     frame = render(blender, on_node, tmp_path / "out", node_env, rules_file)
-    assert left_and_right_colours(blender, frame) == (RED, GREEN)
+    assert shows_red_and_green(frame)
+
+
+def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobfuse_mount(blender, tmp_path):
+    """Every kind of path the remap covers: a texture, an image sequence, UDIM tiles, a linked
+    library (with its own relative texture), all made absolute on the artist's machine."""
+    build_demo = demo_constants()
+
+    artist = tmp_path / "artist" / "shot"
+    run_blender(blender, "--python", str(REPO / "examples" / "build_demo.py"), "--", str(artist))
+    scene = artist / "demo.blend"
+    run_blender(blender, str(scene), "--python-expr",
+                "import bpy; bpy.ops.file.make_paths_absolute(); bpy.ops.wm.save_mainfile()")
+    files = [artist / "textures" / "wood.png", artist / "lib" / "props.blend", artist / "lib" / "maps" / "prop.png",
+             *sorted((artist / "textures" / "seq").glob("flame.*.png")), *sorted((artist / "textures" / "udim").glob("*.png"))]
+    report = SceneReport(str(scene), [Dependency(str(f), True, Kind.TEXTURE) for f in files])
+    roots = derive_roots([str(f) for f in files], str(scene))
+    rules = build_rules(roots, storage_mode="blobfuse", node_os="linux", store_prefix="studio")
+    node_env = {"AZ_BATCH_NODE_MOUNTS_DIR": str(tmp_path / "node" / "fsmounts")}
+
+    plan = blend_copy.plan_blend_copy(scene, rules)
+    assert {r.new for r in plan.rewrites} == {"//textures/wood.png", "//textures/seq/flame.0001.png",
+                                              "//textures/udim/tiles.<UDIM>.png", "//lib/props.blend"}
+    copy_on_node = Path(_expand(map_local(str(scene.with_suffix(".azrender.blend")), rules)[1], node_env))
+    blend_copy.write_blend_copy(plan, copy_on_node)
+    deliver_to_node(report, roots, rules, node_env, mode="blobfuse")
+    shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
+
+    out = tmp_path / "out"
+    run_blender(blender, str(copy_on_node), "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
+                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", env=node_env)
+    expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(3)}
+    for card, (x, y) in build_demo.CARD_PIXELS.items():
+        assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
