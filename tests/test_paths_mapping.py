@@ -158,13 +158,15 @@ def _mapped(scene, paths, node_os, **where):
     return map_dependencies(report, roots, storage_mode="copy", node_os=node_os, **where)
 
 
-def test_case_collisions_are_reported_for_both_node_oses():
-    windows_scene = _mapped(r"C:\proj\a.blend", [r"C:\proj\tex\Tex.png", r"C:\proj\tex\tex.png"], "linux")
-    [problem] = check_portability(windows_scene, "linux")
-    assert "Tex.png" in problem and "tex.png" in problem and "case" in problem
-    linux_scene = _mapped("/p/a.blend", ["/p/tex/Tex.png", "/p/tex/tex.png"], "windows")
-    [problem] = check_portability(linux_scene, "windows")
+def test_case_collisions_are_reported_where_they_break():
+    windows_paths = [r"C:\proj\tex\Tex.png", r"C:\proj\tex\tex.png"]  # one file, spelled twice
+    [problem] = check_portability(_mapped(r"C:\proj\a.blend", windows_paths, "linux"), "linux")
+    assert "Tex.png" in problem and "tex.png" in problem and "two different paths" in problem
+    assert check_portability(_mapped(r"C:\proj\a.blend", windows_paths, "windows"), "windows") == []
+    linux_paths = ["/p/tex/Tex.png", "/p/tex/tex.png"]  # two files
+    [problem] = check_portability(_mapped("/p/a.blend", linux_paths, "windows"), "windows")
     assert "overwrite" in problem
+    assert check_portability(_mapped("/p/a.blend", linux_paths, "linux"), "linux") == []
     assert check_portability(_mapped("/p/a.blend", ["/p/tex/a.png", "/p/tex/b.png"], "linux"), "linux") == []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from azrender.node import pathtext
 from azrender.paths.model import MappedDependency
 
 # Typical expansions of the Batch variables azrender writes (used only to estimate lengths).
@@ -40,21 +41,30 @@ def check_portability(mapped: list[MappedDependency], node_os: str) -> list[str]
 
 
 def _case_collisions(mapped: list[MappedDependency], node_os: str) -> list[str]:
+    """Node paths equal but for case: from a case-sensitive source to a Windows node, two files
+    that overwrite each other; from a Windows source to a Linux node, one file spelled two ways."""
     by_folded: dict[str, list[MappedDependency]] = {}
     for item in mapped:
         by_folded.setdefault(item.node_path.casefold(), []).append(item)
     problems = []
     for group in by_folded.values():
-        spellings = sorted({item.node_path for item in group})
-        if len(spellings) < 2:
+        if len({item.node_path for item in group}) < 2:
             continue
+        flavors = {_flavor(item.local_path) for item in group}
         names = " and ".join(sorted({item.local_path for item in group}))
-        if node_os == "windows":
+        if node_os == "windows" and pathtext.POSIX in flavors:
             problems.append(f"{names} differ only in case: on a Windows node they are one file and overwrite each other")
-        else:
+        elif node_os != "windows" and flavors & {pathtext.WINDOWS, pathtext.UNC}:
             problems.append(f"{names} differ only in case: one file on Windows, but two different paths on a "
                             "case-sensitive Linux node; use one spelling in the scene")
     return problems
+
+
+def _flavor(path: str) -> str | None:
+    try:
+        return pathtext.split(path)[0]
+    except ValueError:
+        return None
 
 
 def _name_problems(item: MappedDependency, node_os: str) -> list[str]:
