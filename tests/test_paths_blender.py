@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from azrender.discovery.model import Dependency, Kind, SceneReport
 from azrender.node.pathtext import expand
 from azrender.paths import blender as blend_copy
 from azrender.paths.mapping import build_rules, map_dependencies
+from azrender.paths.blender import remap_arguments
 from azrender.paths.model import map_local, rules_to_json
+from azrender.paths.plan import plan_paths, write_submission_files
 from azrender.paths.roots import derive_roots, storage_key
 from azrender.paths.submission import copy_key
 
@@ -47,8 +50,8 @@ def deliver_to_node(report, roots, rules, node_env, mode="copy"):
         shutil.copyfile(item.local_path, target)
 
 
-def render(blender, scene: Path, out: Path, env, rules_file: Path | None = None):
-    remap = ("--python", str(REMAP)) if rules_file else ()
+def render(blender, scene: Path, out: Path, env, rules_file: Path | None = None, remap=()):
+    remap = ("--python", str(REMAP)) if rules_file else tuple(remap)
     script_args = ("--", str(rules_file)) if rules_file else ()
     run_blender(blender, str(scene), *remap,
                 "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
@@ -161,3 +164,29 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(3)}
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
+
+
+def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_asset_is_absent(blender, artist_scene, tmp_path):
+    """plan_paths + write_submission_files, files placed by key as sync and an Azure Files mount
+    would, then on the 'node': the pre-render check, the remap and the render."""
+    scene, report = artist_scene
+    share = tmp_path / "node" / "share"  # a Linux node's mount point of the share
+    plan = plan_paths(report, storage_mode="fileshare", node_os="linux", share=str(share), store_prefix="studio")
+    assert plan.problems == ()
+    files = write_submission_files(plan, tmp_path / "submission")
+    for local, key in files.uploads:
+        target = share / "studio" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, target)
+    shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
+
+    check = [sys.executable, "-m", "azrender.node.check", str(files.needed_json)]
+    env = {"PYTHONPATH": str(REPO / "core"), "PATH": os.environ["PATH"]}
+    assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
+    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json)))
+    assert shows_red_and_green(frame)
+
+    texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))
+    texture.unlink()
+    failed = subprocess.run(check, env=env, capture_output=True, text=True)
+    assert failed.returncode == 3 and str(texture) in failed.stderr

@@ -15,7 +15,7 @@ def test_json_lists_every_dependency_with_key_and_node_path_and_exits_3_for_miss
     assert proc.stderr.count("\n") == 1 and "not found" in proc.stderr and "field.hdr" in proc.stderr
     result = json.loads(proc.stdout)
     assert result["scene"]["key"] == "assets/gltfio_blend/01_textured_sphere.blend"
-    assert result["scene"]["copy_key"] == "assets/gltfio_blend/01_textured_sphere.azrender.blend"
+    assert result["scene"]["submitted_key"] == "assets/gltfio_blend/01_textured_sphere.azrender.blend"
     by_name = {d["local_path"].rsplit("/", 1)[-1]: d for d in result["dependencies"]}
     base = by_name["01_Textured_Sphere_BaseColor.png"]
     assert base["key"] == "assets/gltfio_blend/01_Textured_Sphere_BaseColor.png"

@@ -29,50 +29,41 @@ def run(args) -> int:
 
     from azrender.discovery.scan import scan_scene
     from azrender.errors import MissingAssetsError, UsageError, ValidationError
-    from azrender.paths.mapping import check_portability, map_dependencies, rules_for
-    from azrender.paths.model import map_local
-    from azrender.paths.roots import asset_roots, storage_key
-    from azrender.paths.submission import copy_key
+    from azrender.paths.plan import plan_paths
     from azrender.pipeline import SubmitRequest
 
     scene = Path(args.scene).resolve()
     if not scene.is_file():
         raise UsageError(f"{args.scene}: no such scene file")
-    report = scan_scene(scene, search_paths=tuple(Path(p) for p in args.search_path),
-                        project=Path(args.project) if args.project else None)
-    where = {"mount_path": args.mount_path, "store_prefix": args.prefix, "share": args.share}
-    roots = asset_roots(str(scene), report.dependencies, project=args.project)
-    submission = SubmitRequest(scene=scene, storage_mode=args.storage, node_os=args.node_os,
-                               project=Path(args.project) if args.project else None)
-    rules = rules_for(submission, roots, storage_mode=args.storage, node_os=args.node_os, **where)
-    mapped = map_dependencies(report, roots, storage_mode=args.storage, node_os=args.node_os, rules=rules, **where)
-    problems = check_portability(mapped, args.node_os)
-    scene_key = storage_key(str(scene), roots)
-    scene_row = {"local_path": str(scene), "key": scene_key, "copy_key": copy_key(scene_key),
-                 "node_path": (map_local(str(scene), rules) or (None, None))[1]}
-
+    project = Path(args.project).resolve() if args.project else None
+    report = scan_scene(scene, search_paths=tuple(Path(p) for p in args.search_path), project=project)
+    submission = SubmitRequest(scene=scene, storage_mode=args.storage, node_os=args.node_os, project=project)
+    plan = plan_paths(report, storage_mode=args.storage, node_os=args.node_os, submission=submission,
+                      project=str(project) if project else None, mount_path=args.mount_path,
+                      store_prefix=args.prefix, share=args.share)
     if args.json:
         print(json.dumps({
-            "version": 1, "storage_mode": args.storage, "node_os": args.node_os, "scene": scene_row,
-            "roots": [{"alias": r.alias, "prefix": r.prefix} for r in roots],
-            "rules": [r.to_json() for r in rules],
-            "dependencies": [m.to_json() for m in mapped],
-            "missing": report.missing, "problems": problems,
+            "version": 1, "storage_mode": plan.storage_mode, "node_os": plan.node_os,
+            "scene": {"local_path": plan.scene, "key": plan.scene_key, "submitted_key": plan.submitted_key,
+                      "node_path": plan.submitted_node_path},
+            "roots": [{"alias": r.alias, "prefix": r.prefix} for r in plan.roots],
+            "rules": [r.to_json() for r in plan.rules],
+            "dependencies": [m.to_json() for m in plan.mapped],
+            "missing": report.missing, "problems": list(plan.problems),
         }, indent=2))
     else:
-        _print_table(scene_row, mapped)
+        _print_table(plan)
     if report.missing:
         raise MissingAssetsError(f"{scene.name}: {len(report.missing)} file(s) not found: "
                                  + ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else ""),
                                  missing=report.missing)
-    if problems:
-        raise ValidationError(f"{len(problems)} path problem(s) on a {args.node_os} node:\n  " + "\n  ".join(problems))
+    if plan.problems:
+        raise ValidationError(f"{len(plan.problems)} path problem(s) on a {plan.node_os} node:\n  " + "\n  ".join(plan.problems))
     return 0
 
 
-def _print_table(scene_row: dict, mapped) -> None:
-    print(f"scene  {scene_row['local_path']}\n  key  {scene_row['key']} (submitted as {scene_row['copy_key']})\n"
-          f"  node {scene_row['node_path']}")
-    for item in mapped:
+def _print_table(plan) -> None:
+    print(f"scene     {plan.scene}\n  key  {plan.submitted_key}\n  node {plan.submitted_node_path}")
+    for item in plan.mapped:
         state = "" if item.dependency.exists else "  (MISSING)"
         print(f"{item.dependency.kind.value:<9} {item.local_path}{state}\n  key  {item.key or '-'}\n  node {item.node_path or '-'}")

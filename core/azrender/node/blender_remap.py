@@ -74,12 +74,13 @@ def remap(bpy, rules) -> tuple[list[str], list[str]]:
 
 
 def main(argv=None) -> int:
+    """``argv``: [rules.json] (``$VAR``/``%VAR%`` expanded here); default: what follows ``--``."""
     import bpy
 
     argv = list(sys.argv[sys.argv.index("--") + 1:] if argv is None and "--" in sys.argv else argv or [])
     if len(argv) != 1:
         raise SystemExit("azrender remap: usage: blender -b SCENE --python blender_remap.py ... -- RULES.json")
-    changed, unmapped = remap(bpy, load_rules(argv[0]))
+    changed, unmapped = remap(bpy, load_rules(expand(argv[0])))
     print(f"azrender remap: {len(changed)} path(s) remapped")
     for line in changed:
         print(f"  {line}")

@@ -98,6 +98,15 @@ def write_blend_copy(plan: BlendPlan, destination: Path) -> Path:
     return destination
 
 
+def remap_arguments(node_tool: str, rules_node_path: str) -> list[str]:
+    """Blender arguments (put before ``-f``) running ``node/blender_remap.py`` from the node tool
+    (a folder or zipapp holding ``azrender/node/``). Node variables in both paths are expanded on
+    the node, by Python, whatever shell runs the command."""
+    expression = ("import os, sys; sys.path.insert(0, os.path.expandvars(%r)); "
+                  "from azrender.node import blender_remap; blender_remap.main([%r])" % (node_tool, rules_node_path))
+    return ["--python-expr", expression]
+
+
 def _node_relative(written: str, scene: Path, scene_folder: str, rules, dir_only: bool) -> str | None:
     """The ``//...`` path reaching ``written``'s file on the node from the scene's folder, or None."""
     try:
