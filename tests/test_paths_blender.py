@@ -158,10 +158,23 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     deliver_to_node(report, roots, rules, node_env, mode="blobfuse")
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
 
+    expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(3)}
     out = tmp_path / "out"
     run_blender(blender, str(copy_on_node), "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
                 "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", env=node_env)
-    expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(3)}
+    for card, (x, y) in build_demo.CARD_PIXELS.items():
+        assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
+
+    # The artist's own file (all paths absolute) also renders there, through the node-side remap
+    # alone: sequence, UDIM and a library reloaded from its node path.
+    original_on_node = Path(_expand(map_local(str(scene), rules)[1], node_env))
+    shutil.copyfile(tmp_path / "artist-gone" / "shot" / "demo.blend", original_on_node)
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(json.dumps(rules_to_json(rules)))
+    out = tmp_path / "out-remapped"
+    run_blender(blender, str(original_on_node), "--python", str(REMAP),
+                "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
+                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", "--", str(rules_file), env=node_env)
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
