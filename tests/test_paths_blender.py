@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_blender
+from conftest import REPO, SHARED_SCENES, run_blender
 from pngpixels import close, pixel, read_png
 from azrender.discovery.model import Dependency, Kind, SceneReport
+from azrender.errors import SceneError
 from azrender.node.pathtext import expand
 from azrender.paths import blender as blend_copy
 from azrender.paths.mapping import build_rules, map_dependencies
@@ -203,3 +204,34 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     texture.unlink()
     failed = subprocess.run(check, env=env, capture_output=True, text=True)
     assert failed.returncode == 3 and str(texture) in failed.stderr
+
+
+def test_plan_rewrites_a_real_windows_saved_blend_with_backslash_paths_across_roots(tmp_path):
+    """01_textured_sphere.blend (Blender 2.78, saved on Windows): `//..\\environments\\field.hdr` and
+    the library `//..\\pbr_node\\glTF2.blend` leave the scene's folder, so they land under another
+    root; the copy must reach them there. Its PNGs beside the scene keep their paths."""
+    gltf = SHARED_SCENES / "gltfio_blend"
+    outside = [str(gltf.parent / "environments" / "field.hdr"), str(gltf.parent / "pbr_node" / "glTF2.blend")]
+    roots = derive_roots([str(gltf / "01_Textured_Sphere_BaseColor.png"), *outside], str(gltf / "01_textured_sphere.blend"))
+    alias = next(r.alias for r in roots if r.prefix == str(gltf.parent.parent))  # /work/shared-like top folder
+    rules = build_rules(roots, storage_mode="copy", node_os="windows")
+    plan = blend_copy.plan_blend_copy(gltf / "01_textured_sphere.blend", rules)
+    assert sorted((r.block, r.new) for r in plan.rewrites) == [
+        ("IMfield.hdr", f"//../{alias}/scenes/environments/field.hdr"),
+        ("LILib", f"//../{alias}/scenes/pbr_node/glTF2.blend"),
+    ]
+    copy = blend_copy.write_blend_copy(plan, tmp_path / "01_textured_sphere.azrender.blend")
+    from blender_asset_tracer import blendfile, trace
+
+    written = {bytes(u.asset_path).decode() for u in trace.deps(copy) if Path(u.block.bfile.filepath) == copy}
+    blendfile.close_all_cached()
+    assert {r.new for r in plan.rewrites} <= written
+    assert "//01_Textured_Sphere_BaseColor.png" in written  # beside the scene: untouched
+
+
+def test_unreadable_blend_is_one_clear_error(tmp_path):
+    broken = tmp_path / "broken.blend"
+    broken.write_bytes((SHARED_SCENES / "gltfio_blend" / "01_textured_sphere.blend").read_bytes()[:5000])
+    rules = build_rules(derive_roots([], str(broken)), storage_mode="copy", node_os="linux")
+    with pytest.raises(SceneError, match="broken.blend: cannot read the .blend"):
+        blend_copy.plan_blend_copy(broken, rules)
