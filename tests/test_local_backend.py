@@ -402,3 +402,28 @@ def test_refusals_are_clear(tmp_path):
     (tmp_path / "batch/jobs/job1/job.json").write_text("{not json")
     with pytest.raises(JobError, match="job.json: unreadable state file"):
         client.status("job1")
+
+
+def test_a_node_whose_start_task_fails_takes_no_task(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=2)
+    client.create_pool(m.BatchPoolCreateOptions(
+        id="broken", vm_size="local", start_task=m.BatchStartTask(
+            command_line=bash('echo "no licence server" >&2; exit 7'), wait_for_success=True, max_task_retry_count=1)))
+    client.create_job(job(pool="broken"))
+    client.create_tasks("job1", [task("t", bash("true"))])
+    t = client.wait("job1", timeout=30).tasks[0]
+    assert t.failure.startswith("StartTaskFailed") and "exit code 7" in t.failure
+    startup = client.node("broken", "node-0").startup
+    assert lines(startup / "stderr.txt") == ["no licence server"]
+
+
+def test_a_runner_that_cannot_run_the_job_is_reported_not_retried_forever(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job())
+    private = tmp_path / "batch/jobs/job1/private"
+    assert oct(private.stat().st_mode & 0o777) == "0o700"
+    assert oct((private / "job.json").stat().st_mode & 0o777) == "0o600"
+    (tmp_path / "batch/pools/local/private/pool.json").write_text("[]")
+    client.create_tasks("job1", [task("t", bash("true"))])
+    with pytest.raises(JobError, match="local runner of job 'job1' failed"):
+        client.wait("job1", timeout=20)

@@ -26,10 +26,10 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
 from azrender.backends import JobStatus, TaskState
 from azrender.errors import JobError
 
-from .locks import locked, try_lock
+from .locks import is_free, locked
 from .node import NodeLayout
 from .runner import mount_source, prep_task_id, release_task_id, remove_private
-from .state import (JobRecord, NodeRecord, PoolRecord, Root, TaskRecord, check_id, load, read_json,
+from .state import (JobRecord, NodeRecord, PoolRecord, Root, TaskRecord, check_id, load, load_model,
                     save, scrub, write_json)
 
 IMPLICIT_POOL = "local"  # a job on pool "local" needs no create_pool: one node per core, 1 slot each
@@ -205,7 +205,7 @@ class LocalBatchClient:
                      **_service_options) -> BatchCreateTaskCollectionResult:
         """Add tasks (any number; the SDK splits requests, nothing to split here). Like the SDK,
         valid tasks are added and ``CreateTasksError`` lists the ones refused."""
-        private = BatchJobCreateOptions(read_json(self.root.job_private(job_id))) \
+        private = load_model(self.root.job_private(job_id), BatchJobCreateOptions) \
             if self.root.job_private(job_id).exists() else None
         results, failures = [], []
         with locked(self.root.job_lock(job_id)):
@@ -343,10 +343,9 @@ class LocalBatchClient:
     def _ensure_runner(self, job: JobRecord) -> None:
         """Start the job's runner unless one runs. Called with the job lock held: a runner only
         decides to exit under that lock, so work added here is never left without a runner."""
-        fd = try_lock(self.root.runner_lock(job.id))
-        if fd is None:
+        if not is_free(self.root.runner_lock(job.id)):
             return
-        os.close(fd)
+        self.root.runner_error(job.id).unlink(missing_ok=True)
         package_parent = str(Path(__file__).resolve().parents[3])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
@@ -360,6 +359,10 @@ class LocalBatchClient:
         which requeues what the dead one left running."""
         with locked(self.root.job_lock(job_id)):
             job = self._job(job_id)
+            error = self.root.runner_error(job_id)
+            if error.exists() and is_free(self.root.runner_lock(job_id)):
+                raise JobError(f"the local runner of job {job_id!r} failed: {error.read_text().strip()}",
+                               hint=f"see {self.root.runner_log(job_id)}")
             work = job.state == "terminating" or (job.state == "active" and any(
                 t.state != "completed" for t in self._tasks(job_id)))
             if work:

@@ -52,3 +52,12 @@ def locked(path: Path):
         yield
     finally:
         os.close(fd)
+
+
+def is_free(path: Path) -> bool:
+    """True when nobody holds the lock at ``path`` (a momentary probe)."""
+    fd = try_lock(path)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True

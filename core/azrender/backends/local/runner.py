@@ -19,18 +19,19 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from azure.batch.models import BatchJobCreateOptions, BatchPoolCreateOptions, BatchTaskCreateOptions
 
 from azrender.errors import JobError
-from azrender.redact import RedactingFilter
+from azrender.redact import redact
 
 from .execute import Cancel, Outcome, run_command
 from .locks import locked, try_lock
 from .node import NodeLayout
-from .state import (Failure, JobRecord, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, now,
-                    read_json, save)
+from .state import (Failure, JobRecord, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, load_model,
+                    now, save)
 from .transfer import TransferError, download_resource_files, upload_output_files
 
 log = logging.getLogger("azrender.local.runner")
@@ -77,14 +78,15 @@ class Runner:
         self.root, self.job_id, self.runner_fd = root, job_id, runner_fd
         job = self._job()
         self.job_id = job.id
-        self.job_spec = BatchJobCreateOptions(read_json(root.job_private(job.id)))
+        self.job_spec = load_model(root.job_private(job.id), BatchJobCreateOptions)
         self.pool = load(root.pool_file(job.pool_id), PoolRecord)
-        self.pool_spec = BatchPoolCreateOptions(read_json(root.pool_private(job.pool_id)))
+        self.pool_spec = load_model(root.pool_private(job.pool_id), BatchPoolCreateOptions)
         self.nodes = [NodeLayout(self.pool.id, f"node-{i}", root.node_root(self.pool.id, f"node-{i}"))
                       for i in range(self.pool.node_count)]
         self.prep_id = prep_task_id(self.job_spec)
         self.running: dict[str, _Attempt] = {}
-        self.unusable: dict[str, Failure] = {}  # node id -> why this job's tasks cannot run there
+        self.unusable: dict[str, tuple[int, Failure]] = {}  # node id -> (boot, why no task can run there)
+        self.completed: dict[str, TaskRecord] = {}  # final records, never read again
         self.lock = threading.Lock()
 
     # ---- records ----------------------------------------------------------------------------
@@ -100,7 +102,12 @@ class Runner:
 
     def _tasks(self) -> list[TaskRecord]:
         folder = self.root.tasks_dir(self.job_id)
-        records = [load(path, TaskRecord) for path in folder.glob("*.json")] if folder.is_dir() else []
+        records = []
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            record = self.completed.get(path.stem) or load(path, TaskRecord)
+            if record.state == "completed":
+                self.completed[path.stem] = record
+            records.append(record)
         return sorted(records, key=lambda t: t.creation_time)
 
     def _task(self, task_id: str) -> TaskRecord:
@@ -164,8 +171,6 @@ class Runner:
     def _check_job_wall_clock(self, job: JobRecord) -> None:
         limit = self.job_spec.constraints and _seconds(self.job_spec.constraints.max_wall_clock_time)
         if limit is not None:
-            from datetime import datetime, timezone
-
             age = (datetime.now(timezone.utc) - datetime.fromisoformat(job.creation_time)).total_seconds()
             if age > limit:
                 self._request_termination("MaxWallClockTimeExpiry")
@@ -185,14 +190,18 @@ class Runner:
                                   requeue_count=task.requeue_count + 1)
 
     def _watch_reboots(self) -> None:
+        """A rebooted node kills what runs there, and gets another chance if it was unusable."""
         with self.lock:
             attempts = list(self.running.values())
         for attempt in attempts:
             if attempt.boot is not None and self._node(attempt.node).boot != attempt.boot:
                 attempt.cancel.set("reboot")
+        for node in self.nodes:
+            if node.node_id in self.unusable and self._node(node).boot != self.unusable[node.node_id][0]:
+                del self.unusable[node.node_id]
 
     def _fail_unschedulable(self, pending: list[TaskRecord]) -> None:
-        failure = next(iter(self.unusable.values()))
+        _, failure = next(iter(self.unusable.values()))
         for task in pending:
             log.info("task %s cannot run on any node: %s", task.id, failure.message)
             self._update_task(task.id, state="completed", failure=failure, end_time=now())
@@ -264,8 +273,9 @@ class Runner:
                 save(self.root.node_file(node.pool_id, node.node_id), replace(record, start_task=run))
         if run.succeeded or (start is not None and start.wait_for_success is False):
             return record.boot
-        self.unusable[node.node_id] = Failure("StartTaskFailed", f"the start task failed on {node.node_id}: "
-                                              f"{run.failure.message if run.failure else run.exit_code}")
+        self.unusable[node.node_id] = (record.boot, Failure(
+            "StartTaskFailed", f"the start task failed on {node.node_id}: "
+            f"{run.failure.message if run.failure else run.exit_code}"))
         return None
 
     def _mount(self, node: NodeLayout) -> None:
@@ -302,9 +312,9 @@ class Runner:
                 last = run
         if last.succeeded or prep.wait_for_success is False:
             return True
-        self.unusable[node.node_id] = Failure(
+        self.unusable[node.node_id] = (boot, Failure(
             "JobPreparationTaskFailed", f"the job preparation task failed on {node.node_id}: "
-            f"{last.failure.message if last.failure else last.exit_code}")
+            f"{last.failure.message if last.failure else last.exit_code}"))
         return False
 
     def _run_node_task(self, boot, command_line, resource_files, env, task_dir: Path, max_retries: int,
@@ -336,7 +346,7 @@ class Runner:
     # ---- a task ------------------------------------------------------------------------------
 
     def _execute(self, task_id: str, node: NodeLayout, boot: int, cancel: Cancel) -> None:
-        spec = BatchTaskCreateOptions(read_json(self.root.task_private(self.job_id, task_id)))
+        spec = load_model(self.root.task_private(self.job_id, task_id), BatchTaskCreateOptions)
         record = self._update_task(task_id, state="running", start_time=now())
         task_dir = node.task_dir(self.job_id, task_id)
         env = {**agent_env(), **node.task_env(self.job_id, task_id, prep_id=self.prep_id),
@@ -442,6 +452,13 @@ def remove_private(root: Root, job_id: str) -> None:
     shutil.rmtree(root.job_private(job_id).parent, ignore_errors=True)
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Masks secrets in the whole record, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def main(argv: list[str]) -> int:
     job_dir = Path(argv[0])
     root = Root(job_dir.parents[1])
@@ -450,16 +467,15 @@ def main(argv: list[str]) -> int:
     if fd is None:
         return 0  # another runner has this job
     handler = logging.FileHandler(root.runner_log(job_id))
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    threading.excepthook = lambda hook: log.error("runner thread failed", exc_info=(
+        hook.exc_type, hook.exc_value, hook.exc_traceback))
     try:
         Runner(root, job_id, fd).run()
-    except JobError as exc:
-        log.error("%s", exc)
-        return 1
-    except Exception:
-        log.exception("runner crashed")
+    except Exception as exc:
+        log.exception("runner failed")
+        # The client reports this instead of starting runner after runner.
+        root.runner_error(job_id).write_text(redact(str(exc) or type(exc).__name__) + "\n")
         return 1
     return 0
-

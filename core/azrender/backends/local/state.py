@@ -12,7 +12,7 @@ Root layout::
     jobs/<job>/private/job.json, tasks/...  the job and tasks exactly as created (0600), deleted
                                             when the job completes
     jobs/<job>/runner.lock, job.lock        held by the job's runner / by any read-modify-write
-    jobs/<job>/runner.log                   the runner's log (redacted)
+    jobs/<job>/runner.log, runner.error     the runner's log (redacted); why it last failed
 
 SAS-bearing URLs must reach the runner, which is a separate process that may be restarted and that
 picks up tasks added later by other processes, so they cannot live in one process's memory: they
@@ -181,6 +181,17 @@ def load(path: Path, cls):
         raise JobError(f"{path}: malformed {kind} record ({exc})") from None
 
 
+def load_model(path: Path, model_cls):
+    """Rebuild an SDK model (e.g. BatchTaskCreateOptions) from its REST JSON in a private file."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise JobError(f"{path}: not a {model_cls.__name__} (REST JSON object expected)")
+    try:
+        return model_cls(data)
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise JobError(f"{path}: not a valid {model_cls.__name__} ({exc})") from None
+
+
 def write_json(path: Path, data, *, private: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if private:
@@ -260,3 +271,6 @@ class Root:
 
     def runner_log(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "runner.log"
+
+    def runner_error(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "runner.error"
