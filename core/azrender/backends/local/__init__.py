@@ -6,6 +6,6 @@ settings and constraints) and runs them on simulated nodes: folders under ``root
 node layout and ``AZ_BATCH_*`` variables. A job on pool ``"local"`` needs no ``create_pool``.
 """
 
-from .client import IMPLICIT_POOL, LocalBatchClient
+from .client import IMPLICIT_POOL, LocalBatchClient, default_root
 
-__all__ = ["IMPLICIT_POOL", "LocalBatchClient"]
+__all__ = ["IMPLICIT_POOL", "LocalBatchClient", "default_root"]

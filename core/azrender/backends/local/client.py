@@ -39,6 +39,13 @@ POLL = 0.2
 Progress = Callable[[str, float, float, str], None]
 
 
+def default_root() -> Path:
+    """Where the local backend keeps its nodes and jobs unless told otherwise."""
+    from azrender.dirs import state_dir
+
+    return state_dir() / "local-batch"
+
+
 def _python() -> str:
     """An interpreter for the runner: inside Maya or 3ds Max ``sys.executable`` is the host itself."""
     if "python" in Path(sys.executable).name.lower():
@@ -246,6 +253,10 @@ class LocalBatchClient:
             return "InvalidPropertyValue", exc.message
         if not task.command_line:
             return "MissingRequiredProperty", f"task {task.id!r} has no command line"
+        unsupported = [name for name in ("container_settings", "multi_instance_settings", "depends_on")
+                       if getattr(task, name) is not None]
+        if unsupported:
+            return "InvalidPropertyValue", f"task {task.id!r}: the local backend cannot run {', '.join(unsupported)}"
         if task.id.lower() in reserved:
             return reserved[task.id.lower()], f"task id {task.id!r} is the job preparation/release task's"
         if task.id.lower() in taken:

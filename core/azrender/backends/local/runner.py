@@ -211,6 +211,8 @@ class Runner:
     def _start(self, task: TaskRecord) -> bool:
         """Put ``task`` on the least busy node with a free slot; False when every slot is taken."""
         with self.lock:
+            if 0 < (self.job_spec.max_parallel_tasks or -1) <= len(self.running):
+                return False
             load_per_node = {n.node_id: 0 for n in self.nodes}
             for attempt in self.running.values():
                 load_per_node[attempt.node.node_id] += 1
