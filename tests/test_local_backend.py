@@ -57,6 +57,12 @@ def wait_for(condition, what: str, timeout: float = 20):
         time.sleep(0.05)
 
 
+def pid_in(path: Path) -> int | None:
+    """The pid a task wrote, once it is fully written."""
+    text = path.read_text() if path.exists() else ""
+    return int(text) if text.endswith("\n") else None
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -163,7 +169,7 @@ def test_wall_clock_limit_kills_the_whole_process_group(tmp_path):
     assert stuck.failure.startswith("TaskEnded") and "wall clock" in stuck.failure
     assert stuck.exit_code == 128 + signal.SIGKILL and stuck.retries == 0  # a timeout is not retried
     wd = Path(client.get_task("job1", "stuck").node_info.task_root_directory) / "wd"
-    assert not alive(int(lines(wd / "child.pid")[0])), "the task's background child outlived the task"
+    assert not alive(pid_in(wd / "child.pid")), "the task's background child outlived the task"
 
 
 def test_command_lines_run_without_a_shell(tmp_path):
@@ -330,7 +336,7 @@ def test_terminate_kills_running_tasks_runs_release_and_keeps_the_record(tmp_pat
     client.create_tasks("job1", [task("done", bash("true")), task("hold", HOLD), task("queued", bash("true"))])
     wait_for(lambda: client.status("job1").count("running") == 1, "the holding task to run")
     pid_file = Path(client.node("local", "node-0").task_dir("job1", "hold")) / "wd" / "pid"
-    wait_for(pid_file.exists, "the holding task's pid")
+    wait_for(lambda: pid_in(pid_file), "the holding task's pid")
     client.terminate_job("job1")
     status = client.wait("job1", timeout=30)
     tasks = {t.id: t for t in status.tasks}
@@ -338,7 +344,7 @@ def test_terminate_kills_running_tasks_runs_release_and_keeps_the_record(tmp_pat
     assert tasks["done"].exit_code == 0 and tasks["done"].state == "completed"
     assert tasks["hold"].state == "completed" and tasks["hold"].failure.startswith("TaskEnded")
     assert tasks["queued"].state == "active"  # Batch leaves tasks that never started active
-    assert not alive(int(lines(pid_file)[0]))
+    assert not alive(pid_in(pid_file))
     assert lines(client.node("local", "node-0").shared / "release.log") == ["job1"]
     assert client.get_job("job1").execution_info.termination_reason == "UserTerminate"
     with pytest.raises(JobError, match="completed"):
@@ -427,3 +433,20 @@ def test_a_runner_that_cannot_run_the_job_is_reported_not_retried_forever(tmp_pa
     client.create_tasks("job1", [task("t", bash("true"))])
     with pytest.raises(JobError, match="local runner of job 'job1' failed"):
         client.wait("job1", timeout=20)
+
+
+def test_a_reboot_mid_task_requeues_it_and_preparation_runs_again(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job(prep=PREP, release=RELEASE, all_tasks_complete_mode="terminatejob"))
+    client.create_tasks("job1", [task("hold", HOLD, constraints=m.BatchTaskConstraints(max_task_retry_count=0))])
+    pid_file = client.node("local", "node-0").task_dir("job1", "hold") / "wd" / "pid"
+    wait_for(lambda: pid_in(pid_file), "the task to run")
+    first = pid_in(pid_file)
+    client.reboot_node("local", "node-0")
+    wait_for(lambda: client.get_task("job1", "hold").execution_info.requeue_count == 1, "the requeue")
+    assert not alive(first)
+    wait_for(lambda: pid_in(pid_file) not in (None, first), "the task to run again")
+    (client.node("local", "node-0").shared / "go").touch()
+    status = client.wait("job1", timeout=30)
+    assert status.state == "completed" and status.tasks[0].exit_code == 0 and status.tasks[0].retries == 0
+    assert lines(client.node("local", "node-0").shared / "prep.log") == ["node-0 jobpreparation"] * 2

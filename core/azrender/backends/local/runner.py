@@ -238,7 +238,7 @@ class Runner:
             if boot is not None:
                 with self.lock:
                     self.running[task_id.lower()].boot = boot
-            if boot is None or not self._prepare(node, boot) or cancel.is_set():
+            if boot is None or not self._prepare(node, boot, cancel) or cancel.is_set():
                 self._update_task(task_id, state="active", node_id=None)
                 return
             self._execute(task_id, node, boot, cancel)
@@ -290,8 +290,9 @@ class Runner:
                 target.unlink()
             target.symlink_to(Path(self.pool.store_roots[source]), target_is_directory=True)
 
-    def _prepare(self, node: NodeLayout, boot: int) -> bool:
-        """Run the job preparation task on ``node`` unless it already ran for this boot."""
+    def _prepare(self, node: NodeLayout, boot: int, cancel: Cancel) -> bool:
+        """Run the job preparation task on ``node`` unless it already ran for this boot (a job
+        termination or node reboot meanwhile kills it like any task)."""
         prep = self.job_spec.job_preparation_task
         if prep is None:
             return True
@@ -309,7 +310,7 @@ class Runner:
                      **_settings(self.job_spec.common_environment_settings, prep.environment_settings)},
                     node.task_dir(self.job_id, self.prep_id),
                     (constraints.max_task_retry_count or 0) if constraints else 0,
-                    _seconds(constraints.max_wall_clock_time) if constraints else None, Cancel())
+                    _seconds(constraints.max_wall_clock_time) if constraints else None, cancel)
                 self._update_job(lambda job: replace(job, preparation={**job.preparation, node.node_id: run}))
                 last = run
         if last.succeeded or prep.wait_for_success is False:
