@@ -104,5 +104,5 @@ def test_a_broken_plugin_is_named_in_one_line(tmp_path, run_cli, body, named):
     env = {"AZRENDER_PLUGINS": "broken_hooks", "PYTHONPATH": f"{REPO / 'core'}:{tmp_path}"}
     proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=cli_env(**env), timeout=60)
     assert proc.returncode != 0
-    error = proc.stderr.strip().splitlines()[-1]
-    assert "broken_hooks" in error and named in error
+    error = [line for line in proc.stderr.splitlines() if line.startswith("azrender.errors.AzrenderError")]
+    assert len(error) == 1 and "broken_hooks" in error[0] and named in error[0]

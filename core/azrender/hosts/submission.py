@@ -1,0 +1,41 @@
+"""The in-app submission, host-neutral: the raw references a plugin collected through its host API
+become one report (resolved by the same resolver as the headless scanners), which is checked and
+handed to the pipeline with the request."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from azrender.discovery.model import SceneReport
+from azrender.errors import MissingAssetsError
+
+MISSING_SHOWN = 5
+
+
+def collected_report(scene: str | os.PathLike, refs: Iterable, *, search_paths=(), project=None) -> SceneReport:
+    """Resolve what a host collected (:class:`~azrender.discovery.resolve.RawReference` records)."""
+    from azrender.discovery.resolve import ResolveContext, build_report
+
+    context = ResolveContext(search_paths=tuple(str(p) for p in search_paths),
+                             project=str(project) if project else None)
+    return build_report(str(scene), refs, context)
+
+
+def check_complete(report: SceneReport) -> None:
+    """Raise :class:`MissingAssetsError` naming the missing files (the first few, then a count)."""
+    missing = report.missing
+    if not missing:
+        return
+    shown = ", ".join(missing[:MISSING_SHOWN])
+    more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
+    raise MissingAssetsError(
+        f"{Path(report.scene).name}: {len(missing)} missing file(s): {shown}{more}", missing=missing,
+        hint="fix the paths in the scene, or submit with 'allow missing' to render without them")
+
+
+def frame_range(start: int, end: int, step: int = 1) -> str:
+    """A host's frame range in azrender's frame syntax (``1-100``, ``1-100x5``)."""
+    text = f"{start}-{end}" if end != start else f"{start}"
+    return f"{text}x{step}" if step > 1 and end != start else text
