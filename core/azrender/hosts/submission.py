@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from azrender.discovery.model import SceneReport
 from azrender.errors import MissingAssetsError
+from azrender.pipeline import SubmitRequest
 
 MISSING_SHOWN = 5
 
@@ -35,7 +36,34 @@ def check_complete(report: SceneReport) -> None:
         hint="fix the paths in the scene, or submit with 'allow missing' to render without them")
 
 
+def submission_copy_path(scene: str | os.PathLike) -> Path:
+    """Where a host saves the copy of ``scene`` that is submitted (same file name, so job and
+    output names stay the artist's): ``<cache>/submissions/<stem>-<time>/<name>``. The copy lets
+    the artist go on editing and saving while the upload runs, and includes unsaved changes."""
+    import time
+
+    from azrender.dirs import cache_dir
+
+    scene = Path(scene)
+    folder = cache_dir() / "submissions" / f"{scene.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / scene.name
+
+
 def frame_range(start: int, end: int, step: int = 1) -> str:
     """A host's frame range in azrender's frame syntax (``1-100``, ``1-100x5``)."""
     text = f"{start}-{end}" if end != start else f"{start}"
     return f"{text}x{step}" if step > 1 and end != start else text
+
+
+def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None], **fields) -> SubmitRequest:
+    """The request a host plugin submits: ``refs`` (collected through the host API) resolved and
+    checked (missing files raise unless ``allow_missing``), then ``save_copy(path)`` writes the
+    scene as the host has it now to :func:`submission_copy_path`, and that copy is submitted.
+    ``fields`` are any other :class:`SubmitRequest` fields (frames, chunk, backend...)."""
+    report = collected_report(scene, refs, search_paths=fields.get("search_paths", ()), project=fields.get("project"))
+    if not fields.get("allow_missing"):
+        check_complete(report)
+    copy = submission_copy_path(scene)
+    save_copy(copy)
+    return SubmitRequest(scene=copy, host=host, extra_dependencies=tuple(report.dependencies), **fields)
