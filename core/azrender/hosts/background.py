@@ -87,6 +87,28 @@ class Background:
             self._set(finished=True, result=result)
 
 
+class ProgressDriver:
+    """Drives a host's progress display from snapshots: ``start(percent, text)`` once, then
+    ``update(percent, text)``, then ``end()`` when the call finished. Hosts call :meth:`tick`
+    from their UI timer (Maya ``progressWindow``, 3ds Max ``progressStart``)."""
+
+    def __init__(self, start: Callable[[int, str], None], update: Callable[[int, str], None], end: Callable[[], None]):
+        self._start, self._update, self._end = start, update, end
+        self.showing = False
+
+    def tick(self, snapshot: Snapshot) -> bool:
+        """Show ``snapshot``; return True once the call has finished (and the display is closed)."""
+        if snapshot.finished:
+            if self.showing:
+                self._end()
+                self.showing = False
+            return True
+        percent = int(snapshot.fraction * 100)
+        (self._update if self.showing else self._start)(percent, snapshot.text)
+        self.showing = True
+        return False
+
+
 def submit_in_background(request) -> Background:
     """Start :func:`azrender.pipeline.submit` for ``request`` on a worker thread."""
     from azrender import pipeline

@@ -67,3 +67,15 @@ def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Pa
     copy = submission_copy_path(scene)
     save_copy(copy)
     return SubmitRequest(scene=copy, host=host, extra_dependencies=tuple(report.dependencies), **fields)
+
+
+def submit_headless(request: SubmitRequest):
+    """Run the pipeline in the foreground with the CLI's progress display (a host's batch mode:
+    ``blender -b``, ``mayapy``, 3ds Max's ``-silent`` scripts); returns the SubmitResult."""
+    from azrender import pipeline
+    from azrender.progress import ProgressReporter
+
+    with ProgressReporter() as progress:
+        result = pipeline.submit(request, progress=progress)
+    print(f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))")
+    return result

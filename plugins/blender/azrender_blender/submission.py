@@ -7,7 +7,7 @@ from pathlib import Path
 import bpy
 
 from azrender.errors import SceneError
-from azrender.hosts.submission import collected_report, frame_range, prepare_request
+from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
 from azrender.pipeline import SubmitRequest
 
 from . import collect
@@ -47,17 +47,10 @@ def build_request(settings=None, **overrides) -> SubmitRequest:
     return prepare_request(saved_scene(), collect.raw_references(), host="blender", save_copy=_save_copy, **fields)
 
 
-def submit(**overrides):
+def submit(**fields):
     """Submit the open scene from a script or ``blender -b``; returns the SubmitResult.
 
     Takes any :class:`SubmitRequest` field (``frames``, ``chunk``, ``backend``, ``wait``,
     ``download_dir``, ``allow_missing``...); progress goes to stderr like the CLI's.
     """
-    from azrender import pipeline
-    from azrender.progress import ProgressReporter
-
-    request = build_request(**overrides)
-    with ProgressReporter() as progress:
-        result = pipeline.submit(request, progress=progress)
-    print(f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))")
-    return result
+    return submit_headless(build_request(**fields))
