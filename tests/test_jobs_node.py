@@ -67,11 +67,16 @@ class FolderStore:
 FILES = {"scene.blend": b"BLENDER" * 100, "tex/wood grain é.png": b"\x89PNG" + b"w" * 500, "tex/metal.png": b"m" * 300}
 
 
-def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool, tmp_path):
+def filled_store(tmp_path):
+    """A folder store holding FILES, and an empty node cache root."""
     store = FolderStore(tmp_path / "store")
     for rel, data in FILES.items():
         store.put(rel, data)
-    root = tmp_path / "node" / "azrender"
+    return store, tmp_path / "node" / "azrender"
+
+
+def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool, tmp_path):
+    store, root = filled_store(tmp_path)
     m = manifest(tmp_path / "m.json", FILES)
 
     proc, first = prep(tool, root, store.url, m, "job1")
@@ -94,10 +99,7 @@ def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool
 
 
 def test_a_file_edited_on_the_node_is_restored(tool, tmp_path):
-    store = FolderStore(tmp_path / "store")
-    for rel, data in FILES.items():
-        store.put(rel, data)
-    root = tmp_path / "node" / "azrender"
+    store, root = filled_store(tmp_path)
     m = manifest(tmp_path / "m.json", FILES)
     assert prep(tool, root, store.url, m, "j")[0].returncode == 0
     (root / "assets" / "proj" / "scene.blend").write_bytes(b"corrupt")
@@ -149,10 +151,7 @@ def test_hostile_manifest_names_are_refused(tool, tmp_path):
 
 
 def test_release_keeps_the_shared_cache(tool, tmp_path):
-    store = FolderStore(tmp_path / "store")
-    for rel, data in FILES.items():
-        store.put(rel, data)
-    root = tmp_path / "node" / "azrender"
+    store, root = filled_store(tmp_path)
     assert prep(tool, root, store.url, manifest(tmp_path / "m.json", FILES), "job1")[0].returncode == 0
     proc = release(tool, root, "job1")
     assert proc.returncode == 0, proc.stderr
