@@ -250,3 +250,45 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
     assert proc.returncode == 0, proc.stderr
     assert not (node / "shared" / "azrender" / "jobs" / "job1").exists()
     assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").exists()
+
+
+def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_release(tmp_path, monkeypatch):
+    """blobfuse2 is not on this machine: its calls are recorded (and the kernel's mount table
+    stood in for), the rest — config, pins, when to unmount — is the real node code."""
+    from azrender.node import __main__ as node_main
+    from azrender.node import mount
+
+    mounted, calls = set(), []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        (mounted.add if argv[1] == "mount" else mounted.discard)(argv[2])
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(mount.subprocess, "run", fake_run)
+    monkeypatch.setattr(mount.os.path, "ismount", lambda p: p in mounted)
+    monkeypatch.setenv("AZ_BATCH_NODE_MOUNTS_DIR", str(tmp_path / "fsmounts"))
+    root = tmp_path / "shared" / "azrender"
+    access = tmp_path / "access.json"
+    access.write_text(json.dumps({"version": 1, "sas": "sv=1&sp=rl&sig=abc"}))
+    target = str(tmp_path / "fsmounts" / "azrender")
+
+    def prep_mount(job):
+        return node_main.main(["prep", "--mount", "blobfuse", "--account", "acct", "--container", "assets",
+                               "--store", "https://acct.blob.core.windows.net/assets",
+                               "--job", job, "--root", str(root), "--access", str(access),
+                               "--mount-cache", str(tmp_path / "cache")])
+
+    assert prep_mount("job1") == 0 and prep_mount("job2") == 0
+    assert calls == [["blobfuse2", "mount", target, f"--config-file={root / 'blobfuse2.yaml'}"]]
+    config = (root / "blobfuse2.yaml")
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    text = config.read_text()
+    assert "read-only: true" in text and "sas: ?sv=1&sp=rl&sig=abc" in text and f"path: {tmp_path / 'cache'}" in text
+
+    release = ["release", "--root", str(root), "--unmount", "azrender", "--job"]
+    assert node_main.main(release + ["job1"]) == 0
+    assert target in mounted  # job2 still renders from it
+    assert node_main.main(release + ["job2"]) == 0
+    assert target not in mounted and calls[-1] == ["blobfuse2", "unmount", target]
+    assert not config.exists()
