@@ -38,6 +38,7 @@ class BatchRecorder:
     tasks: dict = field(default_factory=dict)  # job id -> {task id -> task JSON}
     files: dict = field(default_factory=dict)  # (job, task, name) -> bytes
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
+    deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
     requests: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,6 +95,8 @@ class BatchRecorder:
 
     def answer(self, req: Recorded):
         seg = [s for s in req.path.split("/") if s]
+        if self.deny:
+            return self.error(403, "AuthenticationFailed", "Server failed to authenticate the request.")
         with self.lock:
             if seg == ["pools"] and req.method == "POST":
                 pool = req.json

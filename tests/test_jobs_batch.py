@@ -251,3 +251,21 @@ def test_task_models_equal_what_the_sdk_constructors_build():
     assert first.as_dict() == expected.as_dict()
     assert first.output_files[1].destination.container.path == "jobs/job1/logs/frames-0001"
     assert first.constraints.max_task_retry_count == 2
+
+
+def test_expired_credentials_and_an_unreachable_service_are_one_clear_line(client, recorder):
+    from azure.batch import BatchClient
+
+    from conftest import free_port
+
+    recorder.deny = True
+    with pytest.raises(JobError) as info:
+        backend.submit_batch(client, to_batch_models(job("1-3")))
+    assert str(info.value).startswith("could not submit job job1: AuthenticationFailed: Server failed to authenticate")
+    assert "may have expired" in str(info.value)
+    assert all(r.method == "GET" for r in recorder.requests)  # nothing was created
+
+    offline = BatchClient(f"http://127.0.0.1:{free_port()}", AzureNamedKeyCredential("acct", BATCH_KEY), retry_total=0)
+    with pytest.raises(JobError, match="could not read job job1: ServiceRequestError") as info:
+        backend.batch_status(offline, "job1")
+    assert "batch_url" in str(info.value) and BATCH_KEY not in str(info.value)

@@ -80,8 +80,21 @@ def _error_code(exc) -> str | None:
 
 def _error_text(exc) -> str:
     model = getattr(exc, "model", None)
-    message = getattr(getattr(model, "message", None), "value", None) or getattr(exc, "message", str(exc))
-    return f"{_error_code(exc) or getattr(exc, 'status_code', '')}: {message}"
+    message = getattr(getattr(model, "message", None), "value", None) or getattr(exc, "message", None) or str(exc)
+    code = _error_code(exc) or getattr(exc, "status_code", None) or type(exc).__name__
+    return f"{code}: {message.splitlines()[0] if message else ''}"
+
+
+def _batch_error(what: str, exc) -> JobError:
+    """One line for any Azure failure: refused, unauthorised (often expired), unreachable."""
+    from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+
+    hint = None
+    if isinstance(exc, ClientAuthenticationError) or getattr(exc, "status_code", None) in (401, 403):
+        hint = "check the Batch credentials (az login, or AZRENDER_BATCH_KEY for key auth); they may have expired"
+    elif isinstance(exc, ServiceRequestError):
+        hint = "check batch_url / --batch-url and the network"
+    return JobError(f"{what}: {_error_text(exc)}", hint=hint)
 
 
 def _add_collection(client, job_id: str, tasks: list) -> list[str]:
@@ -121,7 +134,7 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
     pool created by this call. ``progress(added, total)`` follows the task collections.
     """
     from azure.batch import models as m
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
     job_id = requests.job.id
     check_task_ids(requests.tasks)
@@ -144,9 +157,9 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
                 raise JobError(f"pool {pool_id} does not exist in this Batch account",
                                hint="check --pool or the profile's pool_id") from None
         client.create_job(requests.job)
-    except HttpResponseError as exc:
+    except AzureError as exc:
         _rollback(client, None, pool_id if created_pool else None)
-        raise JobError(f"Batch refused job {job_id}: {_error_text(exc)}") from None
+        raise _batch_error(f"could not submit job {job_id}", exc) from None
     except JobError:
         _rollback(client, None, pool_id if created_pool else None)
         raise
@@ -165,8 +178,8 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
             client.update_job(job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
     except BaseException as exc:  # Ctrl-C or a network failure mid-way: leave nothing behind
         _rollback(client, job_id, pool_id if created_pool else None)
-        if isinstance(exc, HttpResponseError):
-            raise JobError(f"adding tasks to job {job_id} failed: {_error_text(exc)}; the job was removed") from None
+        if isinstance(exc, AzureError):
+            raise _batch_error(f"adding tasks to job {job_id} failed (the job was removed)", exc) from None
         raise
     if errors:
         _rollback(client, job_id, pool_id if created_pool else None)
@@ -191,13 +204,15 @@ def _state(value) -> str:
 
 def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> JobStatus:
     """Task states of ``job_id``; failed tasks carry the last lines of their stderr."""
-    from azure.core.exceptions import ResourceNotFoundError
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
         job = client.get_job(job_id, select=["id", "state"])
         tasks = list(client.list_tasks(job_id, select=["id", "state", "executionInfo", "nodeInfo"]))
     except ResourceNotFoundError:
         raise JobError(f"no job {job_id} in this Batch account") from None
+    except AzureError as exc:
+        raise _batch_error(f"could not read job {job_id}", exc) from None
     states = []
     for task in tasks:
         info = task.execution_info
