@@ -307,3 +307,19 @@ def test_node_access_with_a_managed_identity_carries_no_sas(tmp_path):
     assert access.outputs_url == "https://acct.blob.core.windows.net/assets/show1/renders"
     local = open_store((tmp_path / "store").as_uri())
     assert node_access(local, local, expires=datetime.now(timezone.utc)).assets_url == (tmp_path / "store").as_uri()
+
+
+def test_the_zipapp_runs_the_pre_render_check_and_imports_as_azrender_node(tool, tmp_path):
+    present = tmp_path / "shared" / "tex.png"
+    present.parent.mkdir()
+    present.write_bytes(b"x")
+    needed = tmp_path / "needed.json"
+    needed.write_text(json.dumps(["$AZ_BATCH_NODE_SHARED_DIR/tex.png", "$AZ_BATCH_NODE_SHARED_DIR/gone.png"]))
+    env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(tmp_path / "shared"))
+    proc = subprocess.run([sys.executable, str(tool), "check", str(needed)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 3 and "gone.png" in proc.stdout + proc.stderr and "tex.png" not in proc.stdout + proc.stderr
+    # Blender's remap script reaches the node code by putting the zipapp on sys.path.
+    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tool)!r}); "
+                           "from azrender.node import blender_remap, prep; print(prep.__file__)"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip().startswith(str(tool)), proc.stderr
