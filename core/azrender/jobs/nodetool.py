@@ -13,7 +13,7 @@ from importlib import resources
 
 from azrender import layout
 
-FILE_NAME = "azrender_node.pyz"  # on the node, in the preparation task's working directory
+FILE_NAME = layout.NODE_TOOL  # on the node, in the preparation task's working directory
 # Inside the zipapp the node code keeps its name, ``azrender.node``, under an empty ``azrender``
 # package, so ``sys.path.insert(0, "azrender_node.pyz")`` imports it as it is imported here
 # (Blender's remap script does exactly that).
