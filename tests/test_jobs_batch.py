@@ -5,6 +5,7 @@ fields Batch defines for it."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from azure.batch import models as m
@@ -144,8 +145,9 @@ def test_pool_with_each_mount_type(client, recorder, mount):
         assert mounts == []
         task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
         assert task["commandLine"].startswith('cmd /c "(if not exist S:\\ net use S: \\\\acct.file.core.windows.net\\share')
-    # Mounted pools need no preparation sync.
-    assert "jobPreparationTask" not in bodies(recorder, "/jobs")[0].json
+    # Mounted pools need no preparation sync: the preparation task only brings the node tool.
+    prep = bodies(recorder, "/jobs")[0].json["jobPreparationTask"]
+    assert "--mounted" in prep["commandLine"] and "manifest.json" not in json.dumps(prep)
     for request in recorder.requests:
         if request.body:
             assert not secret_leaks(request.json, [SIG, WSIG, ACCOUNT_KEY, BATCH_KEY])
@@ -243,7 +245,7 @@ def test_task_models_equal_what_the_sdk_constructors_build():
     container = f"https://acct.blob.core.windows.net/renders?sv=2025-01-05&sp=cw&sig={WSIG}"
     expected = m.BatchTaskCreateOptions(
         id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
-        constraints=m.BatchTaskConstraints(max_task_retry_count=2),
+        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24)),
         output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
             container=m.OutputFileBlobContainerDestination(container_url=container, path=f"jobs/job1/{kind}/frames-0001")),
             upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
