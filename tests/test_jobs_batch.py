@@ -271,3 +271,18 @@ def test_expired_credentials_and_an_unreachable_service_are_one_clear_line(clien
     with pytest.raises(JobError, match="could not read job job1: ServiceRequestError") as info:
         backend.batch_status(offline, "job1")
     assert "batch_url" in str(info.value) and BATCH_KEY not in str(info.value)
+
+
+def test_interrupted_submission_removes_the_job(client, recorder):
+    def interrupt(added, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backend.submit_batch(client, to_batch_models(job("1-300")), max_concurrency=1, progress=interrupt)
+    assert ("DELETE", "/jobs/job1") in recorder.calls() and "job1" not in recorder.jobs
+
+
+def test_a_task_too_large_for_any_request_is_refused_before_anything_is_created(client, recorder):
+    with pytest.raises(JobError, match=r"task frames-0001 alone is [\d,]+ bytes of JSON, over Batch's 1 MB"):
+        backend.submit_batch(client, to_batch_models(job("1-2", pre_commands=(("echo", "x" * 1_100_000),))))
+    assert recorder.requests == []
