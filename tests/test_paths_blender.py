@@ -197,7 +197,7 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     check = [sys.executable, "-m", "azrender.node.check", str(files.needed_json)]
     env = {"PYTHONPATH": str(REPO / "core"), "PATH": os.environ["PATH"]}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
-    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json)))
+    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json), package="azrender.node"))
     assert shows_red_and_green(frame)
 
     texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))

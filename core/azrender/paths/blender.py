@@ -98,12 +98,12 @@ def write_blend_copy(plan: BlendPlan, destination: Path) -> Path:
     return destination
 
 
-def remap_arguments(node_tool: str, rules_node_path: str) -> list[str]:
-    """Blender arguments (put before ``-f``) running ``node/blender_remap.py`` from the node tool
-    (a folder or zipapp holding ``azrender/node/``). Node variables in both paths are expanded on
-    the node, by Python, whatever shell runs the command."""
+def remap_arguments(node_tool: str, rules_node_path: str, *, package: str = "azrender_node") -> list[str]:
+    """Blender arguments (put before ``-f``) running ``node/blender_remap.py`` from the node tool:
+    the ``azrender_node.pyz`` zipapp (package ``azrender_node``) or a folder holding ``package``.
+    Node variables in both paths are expanded on the node, by Python, whatever shell runs it."""
     expression = ("import os, sys; sys.path.insert(0, os.path.expandvars(%r)); "
-                  "from azrender.node import blender_remap; blender_remap.main([%r])" % (node_tool, rules_node_path))
+                  "from %s import blender_remap; blender_remap.main([%r])" % (node_tool, package, rules_node_path))
     return ["--python-expr", expression]
 
 

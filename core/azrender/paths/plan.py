@@ -17,7 +17,7 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.errors import UsageError
 from azrender.paths.mapping import check_portability, map_dependencies, rules_for
-from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, map_local, rules_to_json
+from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, absolute_local, map_local, rules_to_json
 from azrender.paths.roots import asset_roots, storage_key
 from azrender.paths.submission import copy_key
 
@@ -71,7 +71,7 @@ class SubmissionFiles:
 def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
                mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
                plugin_manager=None) -> PathPlan:
-    scene = report.scene
+    scene = absolute_local(report.scene)
     extension = Path(scene).suffix.lower()
     host = HOSTS.get(extension)
     if host is None:
@@ -83,7 +83,10 @@ def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submissi
     rules = rules_for(submission, roots, storage_mode=storage_mode, node_os=node_os,
                       plugin_manager=plugin_manager, **where)
     mapped = map_dependencies(report, roots, storage_mode=storage_mode, node_os=node_os, rules=rules, **where)
-    scene_key = storage_key(scene, roots)
+    try:
+        scene_key = storage_key(scene, roots)
+    except ValueError:
+        raise UsageError(f"{scene}: no asset root holds the scene (an azrender_asset_roots hook removed it?)") from None
     submitted_key = copy_key(scene_key) if extension in REWRITTEN else scene_key
     submitted_local = str(Path(scene).with_name(Path(submitted_key).name))
     found = map_local(submitted_local, rules)
