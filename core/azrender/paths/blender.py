@@ -7,8 +7,9 @@ becomes relative (``//../textures/wood.png``) when the file and the scene share 
 which they do in every storage mode; anything else stays as written for ``node/blender_remap.py``,
 which maps it on the node through the rules. Plan first (no writes), then write the copy.
 
-Limit: paths *inside* linked libraries are not rewritten; libraries are stored beside the scene
-so their own relative paths hold, and their absolute ones must already exist on the node.
+Only the given file is rewritten; ``paths.plan.write_submission_files`` runs this on every linked
+library too (Blender cannot change linked data on the node, so a library's own paths must already
+be right in the stored file).
 """
 
 from __future__ import annotations
