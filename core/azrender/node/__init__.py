@@ -1,6 +1,4 @@
-"""Node-side helpers: standard library only, relative imports only.
-
-Everything in this package runs on a render node (and inside Blender/Maya/3ds Max there), shipped
-as one zipapp; it must not import ``azrender.*`` outside this package nor any third-party module.
-The submit side imports from here too, so both ends share one implementation.
-"""
+"""Code that runs on render nodes, shipped as the ``azrender_node.pyz`` zipapp: standard library
+only, imports relative to this package, so it works as ``azrender.node`` on the submitting machine
+(which shares this one implementation) and as ``azrender_node`` inside the zipapp on a node, and
+inside Blender/Maya/3ds Max there."""
