@@ -131,11 +131,12 @@ class AZRENDER_OT_refresh_jobs(bpy.types.Operator):
     bl_label = "Refresh Jobs"
 
     def execute(self, context):
-        from azrender.hosts.jobs import job_status
+        from azrender.hosts.jobs import job_status, status_line
 
-        for job in context.scene.azrender.jobs:
+        settings = context.scene.azrender
+        for job in settings.jobs:
             try:
-                job.state = job_status(job.job_id).summary
+                job.state = status_line(job_status(job.job_id, backend=job.backend, profile=settings.profile or None))
             except AzrenderError as exc:
                 job.state = error_line(exc)
         return {"FINISHED"}
@@ -154,10 +155,10 @@ class AZRENDER_OT_download(_Backgrounded, bpy.types.Operator):
     def execute(self, context):
         from azrender.hosts.jobs import download_outputs
 
-        job_id = _selected_job(context).job_id
+        job_id, profile = _selected_job(context).job_id, context.scene.azrender.profile or None
         dest = bpy.path.abspath(f"//renders/{job_id}") if bpy.data.filepath else None
-        return self.run_in_background(
-            context, Background(lambda progress: download_outputs(job_id, dest, progress=progress)).start())
+        return self.run_in_background(context, Background(
+            lambda progress: download_outputs(job_id, dest, profile=profile, progress=progress)).start())
 
     def done_message(self, context, result):
         job = _selected_job(context)
