@@ -11,6 +11,8 @@ Every card is emissive with a flat colour, so a rendered frame can be checked pi
 (DEMO_COLOURS below is what each card must show).
 """
 
+from __future__ import annotations
+
 import math
 import os
 import sys
