@@ -165,7 +165,7 @@ def test_no_secret_outside_the_fields_batch_defines(client, recorder):
     task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
     outputs = {o["uploadOptions"]["uploadCondition"]: o for o in task["outputFiles"]}
     assert WSIG in outputs["taskSuccess"]["destination"]["container"]["containerUrl"]
-    assert outputs["taskSuccess"]["destination"]["container"]["path"] == f"jobs/job1/outputs/{task['id']}"
+    assert outputs["taskSuccess"]["destination"]["container"]["path"] == "jobs/job1/outputs"  # frames side by side
     assert outputs["taskCompletion"]["destination"]["container"]["path"] == f"jobs/job1/logs/{task['id']}"
     assert SIG not in json.dumps(task["outputFiles"])  # the read SAS never goes where writes happen
 
@@ -247,9 +247,10 @@ def test_task_models_equal_what_the_sdk_constructors_build():
         id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
         constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24)),
         output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
-            container=m.OutputFileBlobContainerDestination(container_url=container, path=f"jobs/job1/{kind}/frames-0001")),
+            container=m.OutputFileBlobContainerDestination(container_url=container, path=path)),
             upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
-            for pattern, kind, condition in (("out/**/*", "outputs", "taskSuccess"), ("../std*.txt", "logs", "taskCompletion"))])
+            for pattern, path, condition in (("out/**/*", "jobs/job1/outputs", "taskSuccess"),
+                                             ("../std*.txt", "jobs/job1/logs/frames-0001", "taskCompletion"))])
     assert first.as_dict() == expected.as_dict()
     assert first.output_files[1].destination.container.path == "jobs/job1/logs/frames-0001"
     assert first.constraints.max_task_retry_count == 2

@@ -320,6 +320,6 @@ def test_the_zipapp_runs_the_pre_render_check_and_imports_as_azrender_node(tool,
     assert proc.returncode == 3 and "gone.png" in proc.stdout + proc.stderr and "tex.png" not in proc.stdout + proc.stderr
     # Blender's remap script reaches the node code by putting the zipapp on sys.path.
     proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tool)!r}); "
-                           "from azrender.node import blender_remap, prep; print(prep.__file__)"],
+                           "from azrender_node import blender_remap, prep; print(prep.__file__)"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip().startswith(str(tool)), proc.stderr

@@ -124,15 +124,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               access: NodeAccess, tool_key: str | None = None, storage_mode: str = COPY, node_os: str = LINUX,
               pool_id: str | None = None, pool: PoolSpec | None = None, renderer: str | None = None,
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
-              render_args: tuple[str, ...] = (), pre_commands: tuple[tuple[str, ...], ...] = (),
+              pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
-              cache_limit: int | None = None,
-              display_name: str = "", submission=None, plugins=None) -> JobSpec:
+              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
-    see :func:`node_tool_path`); ``render_args`` go to the renderer before it renders (e.g. the
-    Blender remap's ``--python-expr``); ``task_timeout_seconds`` defaults to 24 hours;
+    see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
+    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -178,7 +177,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
                                       output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
-                                      pre_scripts=pre_scripts, extra_args=render_args)
+                                      pre_scripts=pre_scripts, extra_args=extra_args)
         argv = commands.render_argv(host, render)
         task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,

@@ -14,11 +14,8 @@ from importlib import resources
 from azrender import layout
 
 FILE_NAME = layout.NODE_TOOL  # on the node, in the preparation task's working directory
-# Inside the zipapp the node code keeps its name, ``azrender.node``, under an empty ``azrender``
-# package, so ``sys.path.insert(0, "azrender_node.pyz")`` imports it as it is imported here
-# (Blender's remap script does exactly that).
-_PACKAGE_INIT = '"""azrender\'s node-side helpers only (the azrender_node.pyz zipapp)."""\n'
-_ENTRY = "import sys\nfrom azrender.node.__main__ import main\nsys.exit(main())\n"
+PACKAGE = "azrender_node"  # the node package's name inside the zipapp
+_ENTRY = f"import sys\nfrom {PACKAGE}.__main__ import main\nsys.exit(main())\n"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same bytes
 
 
@@ -27,10 +24,9 @@ def build_node_tool() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("__main__.py", _EPOCH), _ENTRY)
-        zf.writestr(zipfile.ZipInfo("azrender/__init__.py", _EPOCH), _PACKAGE_INIT)
         sources = [f for f in resources.files("azrender.node").iterdir() if f.name.endswith(".py")]
         for source in sorted(sources, key=lambda f: f.name):
-            zf.writestr(zipfile.ZipInfo(f"azrender/node/{source.name}", _EPOCH), source.read_bytes())
+            zf.writestr(zipfile.ZipInfo(f"{PACKAGE}/{source.name}", _EPOCH), source.read_bytes())
     return b"#!/usr/bin/env python3\n" + buffer.getvalue()
 
 
