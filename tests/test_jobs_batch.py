@@ -287,3 +287,14 @@ def test_a_task_too_large_for_any_request_is_refused_before_anything_is_created(
     with pytest.raises(JobError, match=r"task frames-0001 alone is [\d,]+ bytes of JSON, over Batch's 1 MB"):
         backend.submit_batch(client, to_batch_models(job("1-2", pre_commands=(("echo", "x" * 1_100_000),))))
     assert recorder.requests == []
+
+
+def test_tasks_the_service_was_too_busy_for_are_sent_again(client, recorder):
+    recorder.busy.update({"frames-0003": 2, "frames-0150": 1})
+    backend.submit_batch(client, to_batch_models(job("1-200")))
+    assert len(recorder.tasks["job1"]) == 200
+    sent = [t["id"] for r in bodies(recorder, "/addtaskcollection") for t in r.json["value"]]
+    assert sent.count("frames-0003") == 3 and sent.count("frames-0150") == 2 and sent.count("frames-0004") == 1
+    recorder.busy["frames-0001"] = 99
+    with pytest.raises(JobError, match="frames-0001: the Batch service kept failing"):
+        backend.submit_batch(client, to_batch_models(job("1-2", job_id="job2")))
