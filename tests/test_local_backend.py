@@ -450,3 +450,24 @@ def test_a_reboot_mid_task_requeues_it_and_preparation_runs_again(tmp_path):
     status = client.wait("job1", timeout=30)
     assert status.state == "completed" and status.tasks[0].exit_code == 0 and status.tasks[0].retries == 0
     assert lines(client.node("local", "node-0").shared / "prep.log") == ["node-0 jobpreparation"] * 2
+
+
+def test_the_batch_backends_own_submission_and_status_code_runs_unchanged_here(tmp_path):
+    from azrender.backends.batch import batch_status, submit_batch
+    from azrender.jobs.batch_models import BatchRequests
+
+    client = LocalBatchClient(tmp_path / "batch", node_count=2)
+    tasks = [task(f"frame-{n}", bash(f"echo frame {n}; exit {n % 2}")) for n in range(1, 5)]
+    submit_batch(client, BatchRequests(pool=None, job=job(prep=PREP, release=RELEASE), tasks=tasks))
+    assert client.wait("job1", timeout=30).state == "completed"  # submit_batch set terminatejob
+    status = batch_status(client, "job1")
+    assert {t.id: t.exit_code for t in status.tasks} == {"frame-1": 1, "frame-2": 0, "frame-3": 1, "frame-4": 0}
+    assert lines(client.node("local", "node-0").shared / "release.log") == ["job1"]
+
+    # A refused task: the job is removed again, nothing half-created.
+    with pytest.raises(JobError, match="could not be added"):
+        submit_batch(client, BatchRequests(pool=None, job=job("job2"), tasks=[
+            task("ok", bash("true")), task("bad", bash("true"), depends_on=m.BatchTaskDependencies(task_ids=["ok"]))]))
+    assert [j.id for j in client.list_jobs()] == ["job1"]
+    with pytest.raises(JobError, match="PoolNotFound|does not exist"):
+        submit_batch(client, BatchRequests(pool=None, job=job("job3", pool="missing"), tasks=tasks))
