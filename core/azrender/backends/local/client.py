@@ -439,9 +439,13 @@ class LocalBatchClient:
         if not is_free(self.root.runner_lock(job.id)):
             return
         self.root.runner_error(job.id).unlink(missing_ok=True)
-        package_parent = str(Path(__file__).resolve().parents[3])
+        import azure.batch
+
+        # The runner imports what this process imported, even when this process is a host
+        # application (Blender, Maya) that added those folders to its own sys.path only.
+        folders = (Path(__file__).resolve().parents[3], Path(azure.batch.__file__).resolve().parents[2])
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join([*map(str, folders), *filter(None, [env.get("PYTHONPATH")])])
         with open(self.root.runner_log(job.id), "ab") as log:
             subprocess.Popen([_python(), "-m", "azrender.backends.local", str(self.root.job_dir(job.id))],
                              stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
