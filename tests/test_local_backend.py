@@ -471,3 +471,31 @@ def test_the_batch_backends_own_submission_and_status_code_runs_unchanged_here(t
     assert [j.id for j in client.list_jobs()] == ["job1"]
     with pytest.raises(JobError, match="PoolNotFound|does not exist"):
         submit_batch(client, BatchRequests(pool=None, job=job("job3", pool="missing"), tasks=tasks))
+
+
+def test_task_slots_per_node_run_tasks_side_by_side(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_pool(m.BatchPoolCreateOptions(id="wide", vm_size="local", task_slots_per_node=2))
+    client.create_job(job(pool="wide"))
+    client.create_tasks("job1", [task(f"t{i}", HOLD) for i in range(3)])
+    wait_for(lambda: client.status("job1").count("running") == 2, "two tasks to run at once")
+    assert client.status("job1").count("active") == 1
+    (client.node("wide", "node-0").shared / "go").touch()
+    assert client.wait("job1", timeout=30).count("completed") == 3
+
+
+def test_job_limits_and_exit_conditions_end_the_job(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job("slow", constraints=m.BatchJobConstraints(max_wall_clock_time=timedelta(seconds=1))))
+    client.create_tasks("slow", [task("hold", HOLD)])
+    status = client.wait("slow", timeout=20)
+    assert status.state == "completed" and status.tasks[0].failure.startswith("TaskEnded")
+    assert client.get_job("slow").execution_info.termination_reason == "MaxWallClockTimeExpiry"
+
+    client.create_job(job("strict", task_failure_mode="performexitoptionsjobaction"))
+    tolerated = m.ExitConditions(exit_codes=[m.ExitCodeMapping(code=3, exit_options=m.ExitOptions(job_action="none"))])
+    client.create_tasks("strict", [task("tolerated", bash("exit 3"), exit_conditions=tolerated)])
+    assert client.wait("strict", timeout=20).state == "active"
+    client.create_tasks("strict", [task("fatal", bash("exit 4"))])
+    assert client.wait("strict", timeout=20).state == "completed"
+    assert client.get_job("strict").execution_info.termination_reason == "TaskFailed"

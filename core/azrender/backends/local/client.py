@@ -186,12 +186,13 @@ class LocalBatchClient:
         pool = self._pool(job.pool_info.pool_id)
         if job.job_release_task is not None and job.job_preparation_task is None:
             raise JobError(f"job {job.id!r}: a job release task needs a job preparation task (Batch rule)")
-        if self.root.job_file(job.id).exists():
-            raise JobError(f"job {job.id!r} already exists (JobExists)")
-        write_json(self.root.job_private(job.id), job.as_dict(), private=True)
-        save(self.root.job_file(job.id), JobRecord(
-            id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
-            all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
+        with locked(self.root.job_lock(job.id)):
+            if self.root.job_file(job.id).exists():
+                raise JobError(f"job {job.id!r} already exists (JobExists; ids ignore case)")
+            write_json(self.root.job_private(job.id), job.as_dict(), private=True)
+            save(self.root.job_file(job.id), JobRecord(
+                id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
+                all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
 
     def update_job(self, job_id: str, job: BatchJobUpdateOptions, **_service_options) -> None:
         """Only ``all_tasks_complete_mode`` matters locally (set it once every task is added)."""
