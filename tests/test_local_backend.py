@@ -393,6 +393,10 @@ def test_refusals_are_clear(tmp_path):
     client = LocalBatchClient(tmp_path / "batch", node_count=1)
     with pytest.raises(JobError, match="PoolNotFound"):
         client.create_job(job(pool="nope"))
+    escaping = m.MountConfiguration(azure_blob_file_system_configuration=m.AzureBlobFileSystemConfiguration(
+        account_name="acct", container_name="c", relative_mount_path="../../escape"))
+    with pytest.raises(JobError, match="relativeMountPath '../../escape' must be a path inside"):
+        client.create_pool(m.BatchPoolCreateOptions(id="bad", vm_size="local", mount_configuration=[escaping]))
     client.create_job(job(prep=PREP))
     with pytest.raises(JobError, match="JobExists"):
         client.create_job(job())

@@ -441,12 +441,17 @@ def mount_source(mount) -> tuple[str, str]:
     """(store_roots key, relativeMountPath) of a MountConfiguration the local backend supports."""
     if mount.azure_blob_file_system_configuration is not None:
         blob = mount.azure_blob_file_system_configuration
-        return f"{blob.account_name}/{blob.container_name}", blob.relative_mount_path
-    if mount.azure_file_share_configuration is not None:
+        source, relative = f"{blob.account_name}/{blob.container_name}", blob.relative_mount_path
+    elif mount.azure_file_share_configuration is not None:
         share = mount.azure_file_share_configuration
-        return share.azure_file_url.rstrip("/"), share.relative_mount_path
-    raise JobError("the local backend mounts only azureBlobFileSystemConfiguration and "
-                   "azureFileShareConfiguration")
+        source, relative = (share.azure_file_url or "").rstrip("/"), share.relative_mount_path
+    else:
+        raise JobError("the local backend mounts only azureBlobFileSystemConfiguration and "
+                       "azureFileShareConfiguration")
+    parts = Path(relative or "").parts
+    if not parts or Path(relative).is_absolute() or ".." in parts:
+        raise JobError(f"relativeMountPath {relative!r} must be a path inside AZ_BATCH_NODE_MOUNTS_DIR")
+    return source, relative
 
 
 def remove_private(root: Root, job_id: str) -> None:
