@@ -260,14 +260,19 @@ def test_resource_and_output_files_with_azurite_and_no_sas_left_behind(azurite, 
     host, query = url.split("?")
     client = LocalBatchClient(tmp_path / "batch", node_count=1)
     client.create_job(job(all_tasks_complete_mode="terminatejob"))
-    client.create_tasks("job1", [task(
-        "t", "./run.sh",
-        resource_files=[m.ResourceFile(storage_container_url=url, blob_prefix="assets/shot/", file_path="in"),
-                        m.ResourceFile(http_url=f"{host}/tools/run.sh?{query}", file_path="run.sh", file_mode="0755")],
-        output_files=[output("listing.txt", url, "jobs/job1/listing.txt", "tasksuccess"),
-                      output("in/**/*.txt", url, "jobs/job1/copied", "tasksuccess")])])
+    client.create_tasks("job1", [
+        task("t", "./run.sh",
+             resource_files=[m.ResourceFile(storage_container_url=url, blob_prefix="assets/shot/", file_path="in"),
+                             m.ResourceFile(http_url=f"{host}/tools/run.sh?{query}", file_path="run.sh",
+                                            file_mode="0755")],
+             output_files=[output("listing.txt", url, "jobs/job1/listing.txt", "tasksuccess"),
+                           output("in/**/*.txt", url, "jobs/job1/copied", "tasksuccess")]),
+        # an upload refused by the store: its error (with the URL) must not carry the SAS either
+        task("refused", bash("echo x > x.txt"), output_files=[output("x.txt", url.replace(container, "missing"))]),
+    ])
     status = client.wait("job1", timeout=30)
-    assert not status.failed, status
+    assert [t.id for t in status.failed] == ["refused"], status
+    assert status.failed[0].failure.startswith("FileUploadMiscError") and "missing" in status.failed[0].failure
     assert service.download_blob("jobs/job1/copied/assets/shot/tex/wood.txt").readall() == b"wood"
     listing = service.download_blob("jobs/job1/listing.txt").readall().decode()
     assert "scene.txt" in listing and "wood.txt" in listing and "skip.txt" not in listing
