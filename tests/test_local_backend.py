@@ -414,6 +414,13 @@ def test_refusals_are_clear(tmp_path):
     assert [t.id for t in client.list_tasks("job1")] == ["ok"]
     with pytest.raises(JobError, match="JobNotFound"):
         client.status("other")
+    task_file = tmp_path / "batch/jobs/job1/tasks/ok.json"
+    good = json.loads(task_file.read_text())
+    for broken in ({**good, "creation_time": 5}, {**good, "failure": "oops"}, {**good, "retry_count": "1"},
+                   {**good, "extra": 1}, {**good, "version": 99}, [good], "text"):
+        task_file.write_text(json.dumps(broken))
+        with pytest.raises(JobError, match="ok.json: (malformed task record|not a local-backend task record)"):
+            client.status("job1")
     (tmp_path / "batch/jobs/job1/job.json").write_text("{not json")
     with pytest.raises(JobError, match="job.json: unreadable state file"):
         client.status("job1")
