@@ -26,7 +26,7 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState
+from azrender.backends import JobStatus, TaskState, output_tail
 from azrender.errors import JobError
 
 from .locks import is_free, locked
@@ -388,9 +388,9 @@ class LocalBatchClient:
         for record in self._tasks(job_id):
             tail = ""
             if record.result == "failure" and record.node_id:
-                stderr = self._task_dir(job, record) / "stderr.txt"
-                if stderr.is_file():
-                    tail = "\n".join(stderr.read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:])
+                task_dir = self._task_dir(job, record)
+                tail = output_tail(lambda name: (task_dir / name).read_bytes() if (task_dir / name).is_file() else None,
+                                   STDERR_TAIL_LINES)
             states.append(TaskState(
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
                 node=record.node_id, stderr_tail=tail,
