@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from azure.batch import models as m
+from azure.core.exceptions import ResourceNotFoundError
 
 from azrender.backends.local import LocalBatchClient
 from azrender.errors import JobError
@@ -515,3 +516,16 @@ def test_job_limits_and_exit_conditions_end_the_job(tmp_path):
     client.create_tasks("strict", [task("fatal", bash("exit 4"))])
     assert client.wait("strict", timeout=20).state == "completed"
     assert client.get_job("strict").execution_info.termination_reason == "TaskFailed"
+
+
+def test_delete_job_ends_it_and_removes_its_files_everywhere(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job(prep=PREP, release=RELEASE))
+    client.create_tasks("job1", [task("hold", HOLD)])
+    wait_for(lambda: client.status("job1").count("running") == 1, "the task to run")
+    node = client.node("local", "node-0")
+    client.begin_delete_job("job1").result()
+    assert lines(node.shared / "release.log") == ["job1"]  # deleting an active job terminates it first
+    assert not (node.root / "workitems" / "job1").exists() and not (tmp_path / "batch/jobs/job1").exists()
+    with pytest.raises(ResourceNotFoundError):
+        client.get_job("job1")

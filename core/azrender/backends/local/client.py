@@ -253,9 +253,8 @@ class LocalBatchClient:
             while self._job(job_id).state != "completed":
                 self._revive(job_id)
                 time.sleep(POLL)
-        pool = self._pool(record.pool_id)
-        for i in range(pool.node_count):
-            shutil.rmtree(self.root.node_root(pool.id, f"node-{i}") / "workitems" / record.id, ignore_errors=True)
+        for workitems in self.root.pool_dir(record.pool_id).glob(f"nodes/*/workitems/{record.id}"):
+            shutil.rmtree(workitems, ignore_errors=True)
         remove_private(self.root, record.id)
         shutil.rmtree(self.root.job_dir(record.id), ignore_errors=True)
 
