@@ -500,6 +500,16 @@ def test_task_slots_per_node_run_tasks_side_by_side(tmp_path):
     (client.node("wide", "node-0").shared / "go").touch()
     assert client.wait("job1", timeout=30).count("completed") == 3
 
+    # A task that needs the whole node runs alone; one that needs more than a node has is refused.
+    client.create_tasks("job1", [task("whole", bash("sleep 0.3; date +%s.%N > $AZ_BATCH_NODE_SHARED_DIR/whole"),
+                                      required_slots=2),
+                                 task("after", bash("date +%s.%N > $AZ_BATCH_NODE_SHARED_DIR/after"))])
+    client.wait("job1", timeout=30)
+    shared = client.node("wide", "node-0").shared
+    assert float(lines(shared / "after")[0]) > float(lines(shared / "whole")[0])
+    with pytest.raises(m.CreateTasksError):
+        client.create_tasks("job1", [task("huge", bash("true"), required_slots=3)])
+
 
 def test_job_limits_and_exit_conditions_end_the_job(tmp_path):
     client = LocalBatchClient(tmp_path / "batch", node_count=1)

@@ -294,8 +294,9 @@ class LocalBatchClient:
             reserved = {i.lower(): code for i, code in ((prep_task_id(private), "TaskIdSameAsJobPreparationTask"),
                                                         (release_task_id(private), "TaskIdSameAsJobReleaseTask")) if i}
             taken = {path.stem for path in self.root.tasks_dir(job_id).glob("*.json")}
+            slots = self._pool(record.pool_id).task_slots
             for task in tasks:
-                error = self._refusal(task, taken, reserved)
+                error = self._refusal(task, taken, reserved, slots)
                 if error:
                     results.append(BatchTaskCreateResult(status="clienterror", task_id=task.id,
                                                          error=BatchError(code=error[0], message=error[1])))
@@ -316,7 +317,8 @@ class LocalBatchClient:
             raise JobError(f"task {task.id!r} refused: {error.message} ({error.code})") from None
 
     @staticmethod
-    def _refusal(task: BatchTaskCreateOptions, taken: set[str], reserved: dict[str, str]) -> tuple[str, str] | None:
+    def _refusal(task: BatchTaskCreateOptions, taken: set[str], reserved: dict[str, str],
+                 slots: int) -> tuple[str, str] | None:
         try:
             check_id("task", task.id)
         except JobError as exc:
@@ -327,6 +329,9 @@ class LocalBatchClient:
                        if getattr(task, name) is not None]
         if unsupported:
             return "InvalidPropertyValue", f"task {task.id!r}: the local backend cannot run {', '.join(unsupported)}"
+        if (task.required_slots or 1) > slots:
+            return "InvalidPropertyValue", (f"task {task.id!r} requires {task.required_slots} slots; the pool's "
+                                            f"nodes have {slots} (it could never run)")
         if task.id.lower() in reserved:
             return reserved[task.id.lower()], f"task id {task.id!r} is the job preparation/release task's"
         if task.id.lower() in taken:
