@@ -31,8 +31,12 @@ _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _BODY = re.compile(rf'[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*')
 _KEYWORDS = r"(?:createNode|setAttr|select|file)"
 # Whitespace, comments and whole statements that do not start with a keyword we need.
-_GAP = re.compile(
-    rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{_KEYWORDS}[\s;])[^\s;"/][^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*;)*',
+_GAP_BODY = rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{_KEYWORDS}[\s;])[^\s;"/][^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*;)*'
+_GAP = re.compile(_GAP_BODY, re.S)
+# The gap is matched inside a lookahead and consumed by back-reference: an atomic group, so a
+# failed match never backtracks into it (Python 3.10 has no atomic groups).
+_NEXT = re.compile(
+    rf'(?=(?P<gap>{_GAP_BODY}))(?P=gap)(?P<keyword>{_KEYWORDS})(?P<body>(?=[\s;])[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*);',
     re.S,
 )
 _KEYWORD = re.compile(rf"({_KEYWORDS})(?=[\s;])")
@@ -49,6 +53,8 @@ def _unquote(token: str) -> str | None:
     """The value of a MEL string token, or None when the token is not a string."""
     if len(token) < 2 or token[0] != '"':
         return None
+    if "\\" not in token:
+        return token[1:-1]
     return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1])
 
 
@@ -92,62 +98,71 @@ class _Node:
 
 def _attribute(token: str) -> str:
     """``".fns[0]"`` -> ``fns``; ``"file1.ftn"`` -> ``ftn`` (node part handled by the caller)."""
-    name = token.rsplit(".", 1)[-1]
-    return name.split("[", 1)[0]
+    name = token[token.rfind(".") + 1:]
+    bracket = name.find("[")
+    return name if bracket < 0 else name[:bracket]
 
 
 class _Reader:
+    """Follows which node each ``setAttr`` is for; statement bodies arrive without their keyword."""
+
     def __init__(self, path: str, table: maya_nodes.PathTable):
         self.path = path
         self.table = table
-        self.wanted_types = set(table.node_types) | set(maya_nodes.UV_TILING_MODE) | set(maya_nodes.USE_FRAME_EXTENSION)
+        # node type -> the attributes worth tokenizing a setAttr for (paths and their modifiers)
+        self.wanted: dict[str, set[str]] = {t: set(table.rows[t]) for t in table.node_types}
+        for extra in (maya_nodes.UV_TILING_MODE, maya_nodes.USE_FRAME_EXTENSION, {"cacheFile": maya_nodes.CACHE_FILE_NAME}):
+            for node_type, names in extra.items():
+                self.wanted.setdefault(node_type, set()).update(names)
         self.nodes: list[_Node] = []
         self.by_name: dict[str, _Node] = {}
         self.current: _Node | None = None
         self.references: list[RawReference] = []
 
     # ---- statements ----
-    def create_node(self, tokens: list[str]) -> None:
-        node_type = tokens[1] if len(tokens) > 1 else ""
+    def create_node(self, body: str) -> None:
+        head = body.split(None, 1)
+        node_type = head[0] if head else ""
+        if node_type not in self.wanted:
+            self.current = None
+            return
+        tokens = _TOKEN.findall(body)
         name = node_type
         for flag, value in zip(tokens, tokens[1:]):
             if flag in ("-n", "-name"):
                 name = _unquote(value) or value
-        node = _Node(node_type, name)
-        self.current = node if node_type in self.wanted_types else None
-        if self.current:
-            self.nodes.append(node)
-            self.by_name[name] = node
-        else:
-            self.by_name.pop(name, None)
+        self.current = _Node(node_type, name)
+        self.nodes.append(self.current)
+        self.by_name[name] = self.current
 
-    def select(self, tokens: list[str]) -> None:
-        if "-ne" in tokens or "-noExpand" in tokens:
+    def select(self, body: str) -> None:
+        tokens = _TOKEN.findall(body)
+        if tokens and ("-ne" in tokens or "-noExpand" in tokens):
             name = _unquote(tokens[-1]) or tokens[-1]
             self.current = self.by_name.get(name.lstrip(":"))
 
-    def set_attr(self, statement: str) -> None:
-        quote = statement.find('"')
+    def set_attr(self, body: str) -> None:
+        quote = body.find('"')
         if quote < 0:
             return
-        full_name = statement[quote + 1] != "."
-        if self.current is None and not full_name:
+        target = body[quote + 1:body.find('"', quote + 1)]  # attribute names hold no escapes
+        if target.startswith("."):
+            node = self.current
+        else:  # setAttr "file1.ftn" ...
+            node = self.by_name.get(target.split(".", 1)[0].lstrip(":").rsplit("|", 1)[-1])
+        if node is None or _attribute(target) not in self.wanted[node.type]:
             return
-        tokens = _TOKEN.findall(statement)
+        tokens = _TOKEN.findall(body)
         strings = [(i, _unquote(t)) for i, t in enumerate(tokens) if t[0] == '"']
-        index, target = strings[0]
-        node = self.current
-        if full_name:
-            node = self.by_name.get(target.split(".", 1)[0].lstrip(":").split("|")[-1])
-            if node is None:
-                return
+        index = strings[0][0]
         type_index = tokens.index("-type") + 1 if "-type" in tokens else -1
         values = [value for i, value in strings[1:] if i != type_index]
         if not values and len(tokens) > index + 1:
             values = [tokens[-1]]  # a plain value: setAttr ".uvt" 3;
         node.values[_attribute(target)] = values
 
-    def file(self, tokens: list[str]) -> None:
+    def file(self, body: str) -> None:
+        tokens = _TOKEN.findall(body)
         depth, reference_node = None, "file -r"
         for flag, value in zip(tokens, tokens[1:]):
             if flag in ("-rdi", "-referenceDepthInfo"):
@@ -156,7 +171,7 @@ class _Reader:
                 reference_node = _unquote(value) or value
         if depth is None and not ("-r" in tokens or "-reference" in tokens):
             return
-        if depth is not None and depth != "1":
+        if depth is not None and depth != "1" or not tokens:
             return
         path = _unquote(tokens[-1])
         if path:
@@ -201,45 +216,48 @@ def _line(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
+def _statement(text: str, pos: int, path: str) -> tuple[str, int]:
+    """Read one statement exactly from ``pos`` (comments inside it allowed); return it and the
+    position after its ';'. Raises SceneError for a truncated or malformed one."""
+    start, parts = pos, []
+    while True:
+        body = _BODY.match(text, pos)
+        parts.append(body.group())
+        pos = body.end()
+        if pos >= len(text):
+            raise SceneError(f"{path}: truncated file: statement at line {_line(text, start)} has no ';'")
+        char = text[pos]
+        if char == ";":
+            return "".join(parts), pos + 1
+        if char == '"':
+            raise SceneError(f"{path}: truncated or corrupt file: unterminated string at line {_line(text, pos)}")
+        comment = _COMMENT.match(text, pos)
+        if comment is None:
+            raise SceneError(f"{path}: unterminated /* comment at line {_line(text, pos)}")
+        pos = comment.end()
+
+
 def parse(text: str, path: str, table: maya_nodes.PathTable) -> list[RawReference]:
     """The raw references in Maya ASCII ``text`` (already decoded)."""
     reader = _Reader(path, table)
+    handlers = {"setAttr": reader.set_attr, "createNode": reader.create_node,
+                "select": reader.select, "file": reader.file}
     size, pos = len(text), 0
-    while True:
+    while pos < size:
+        # Fast path: skip to the next statement we need and take it whole, in one C call.
+        match = _NEXT.match(text, pos)
+        if match:
+            handlers[match["keyword"]](match["body"])
+            pos = match.end()
+            continue
+        # Slow path (a comment inside a statement, an odd statement, or an error to report).
         pos = _GAP.match(text, pos).end()
         if pos >= size:
             break
-        start = pos
         keyword = _KEYWORD.match(text, pos)
-        parts = []
-        while True:
-            body = _BODY.match(text, pos)
-            parts.append(body.group())
-            pos = body.end()
-            if pos >= size:
-                raise SceneError(f"{path}: truncated file: statement at line {_line(text, start)} has no ';'")
-            char = text[pos]
-            if char == ";":
-                pos += 1
-                break
-            if char == '"':
-                raise SceneError(f"{path}: truncated or corrupt file: unterminated string at line {_line(text, pos)}")
-            comment = _COMMENT.match(text, pos)
-            if comment is None:
-                raise SceneError(f"{path}: unterminated /* comment at line {_line(text, pos)}")
-            pos = comment.end()
-        if keyword is None:
-            continue
-        statement = "".join(parts)
-        word = keyword.group(1)
-        if word == "setAttr":
-            reader.set_attr(statement)
-        elif word == "createNode":
-            reader.create_node(_TOKEN.findall(statement))
-        elif word == "select":
-            reader.select(_TOKEN.findall(statement))
-        else:
-            reader.file(_TOKEN.findall(statement))
+        statement, pos = _statement(text, pos, path)
+        if keyword:
+            handlers[keyword.group(1)](statement[keyword.end() - keyword.start():])
     return reader.references + reader.node_references()
 
 
