@@ -42,7 +42,8 @@ class RawReference:
     source: where it was found: ``node.attribute`` (Maya), datablock (Blender ``IM:wood``), stream.
     scene: the file holding the path; relative paths are relative to it.
     host: which relative-path rules apply: ``blender``, ``maya``, ``max``, ``usd`` or ``generic``.
-    sequence: ``path`` is one frame of a sequence whose last digit run is the frame number.
+    sequence: ``path`` is one frame of a sequence whose last digit run is the frame number, or a
+        folder of cache files.
     tiles: ``path`` is the first tile: Maya ``uvTilingMode`` (1, 2, 3) or ``"udim"``.
     alternates: other paths the host recorded for the same file (3ds Max's resolved path).
     """
@@ -143,7 +144,7 @@ def resolve(ref: RawReference, context: ResolveContext) -> tuple[list[Dependency
         candidate = _as_pattern(ref, path)
         if primary is None and how in _PRIMARY:
             primary = candidate
-        expansion = tokens.expand(candidate)
+        expansion = tokens.expand(candidate, directories=ref.sequence)
         if not expansion.files:
             continue
         resolved_by = "env" if env_changed and how == "absolute" else how

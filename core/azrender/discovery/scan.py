@@ -103,6 +103,8 @@ def scan_scene(
         raise SceneError(f"{top}: no such file")
     if os.path.isdir(top):
         raise SceneError(f"{top}: is a folder, not a scene file")
+    if not os.path.isfile(top):  # a FIFO or device would block the reader forever
+        raise SceneError(f"{top}: not a regular file")
     registry = scanner_registry(plugin_manager)
     if _extension(top) not in registry:
         known = ", ".join(sorted(registry))

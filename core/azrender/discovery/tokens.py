@@ -78,12 +78,13 @@ class Expansion:
     is_pattern: bool
 
 
-def expand(path: str) -> Expansion:
+def expand(path: str, *, directories: bool = False) -> Expansion:
     """List the existing files ``path`` stands for.
 
     A path that exists as written is taken literally, even with a ``#`` in its name (a literal
     ``#`` is a legal file-name character); otherwise a tokenised file name is matched against its
-    directory's listing. A directory yields the files below it (caches written as folders).
+    directory's listing. With ``directories``, a folder yields the files below it (caches the host
+    writes as folders); otherwise a folder is not a file and matches nothing.
     """
     try:
         info = os.stat(path)
@@ -91,7 +92,7 @@ def expand(path: str) -> Expansion:
         info = None
     if info is not None and stat.S_ISREG(info.st_mode):
         return Expansion(path, ((path, info.st_size),), False)
-    if info is not None and stat.S_ISDIR(info.st_mode):
+    if info is not None and stat.S_ISDIR(info.st_mode) and directories:
         return Expansion(path, tuple(sorted(_files_below(path))), True)
     directory, name = os.path.split(path)
     if not has_tokens(name):
