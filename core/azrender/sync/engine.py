@@ -1,0 +1,380 @@
+"""Sync, plan then act: compare content hashes against one listing of the store (``plan_*``,
+no store I/O), then move only what differs, in parallel (``upload`` / ``download``).
+
+After a successful upload each asset root ``<root>/`` gets ``<root>.manifest.json`` beside it in
+the store (see :mod:`azrender.sync.manifest`), rewritten only when it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from azrender.errors import AzrenderError, StoreError, UsageError
+from azrender.sync import hashing, keys
+from azrender.sync.manifest import Manifest, ManifestEntry
+from azrender.sync.stores import Store, StoredObject, Transfer
+
+log = logging.getLogger(__name__)
+
+ROOT_MANIFEST_SUFFIX = ".manifest.json"
+DEFAULT_WORKERS = 16
+_NAMED_FAILURES = 5  # failures named in an error message; the rest are counted
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: Path
+    key: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    upload: tuple[LocalFile, ...]  # new, or content differs from the stored object
+    skip: tuple[LocalFile, ...]  # stored with the same content hash
+    delete: tuple[str, ...]  # stored keys no entry has (only when deletion was asked for)
+
+    @property
+    def bytes_to_upload(self) -> int:
+        return sum(f.size for f in self.upload)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    files: int
+    uploaded: int
+    skipped: int
+    bytes_uploaded: int  # bytes actually sent (blocks reused from an interrupted run not counted)
+    seconds: float
+    failed: tuple[str, ...] = ()  # "key: reason" for each file not uploaded
+    deleted: int = 0
+    manifest: Manifest | None = None  # every entry with the hash of what the store now holds
+
+    def to_json(self) -> dict:
+        return {"files": self.files, "uploaded": self.uploaded, "skipped": self.skipped,
+                "bytes_uploaded": self.bytes_uploaded, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class DownloadPlan:
+    download: tuple[tuple[StoredObject, Path], ...]
+    skip: tuple[StoredObject, ...]
+    refused: tuple[str, ...]  # "key: reason" for names that could escape the destination
+
+    @property
+    def bytes_to_download(self) -> int:
+        return sum(obj.size for obj, _ in self.download)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    files: int
+    downloaded: int
+    skipped: int
+    bytes_downloaded: int
+    seconds: float
+    failed: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"files": self.files, "downloaded": self.downloaded, "skipped": self.skipped,
+                "bytes_downloaded": self.bytes_downloaded, "seconds": round(self.seconds, 3)}
+
+
+class TransferError(StoreError):
+    """Some transfers failed after retries; ``result`` says what was and was not moved."""
+
+    def __init__(self, message: str, result: SyncResult | FetchResult, **kw):
+        super().__init__(message, **kw)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+Progress = Callable[[ProgressUpdate], None]
+
+
+@dataclass
+class _Meter:
+    """Thread-safe counters feeding an optional progress callback."""
+
+    progress: Progress | None
+    files_total: int
+    bytes_total: int
+    files_done: int = 0
+    bytes_done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_bytes(self, n: int) -> None:
+        with self.lock:
+            self.bytes_done += n
+            self._report()
+
+    def file_done(self) -> None:
+        with self.lock:
+            self.files_done += 1
+            self._report()
+
+    def _report(self) -> None:
+        if self.progress:
+            self.progress(ProgressUpdate(self.files_done, self.files_total, self.bytes_done, self.bytes_total))
+
+
+# ---- upload ------------------------------------------------------------------------------------
+
+
+def plan_upload(entries: Sequence[tuple[Path | str, str]], remote: Iterable[StoredObject], *,
+                delete: bool = False, cache: hashing.HashCache | None = None) -> UploadPlan:
+    """Decide what to upload (and delete) for ``entries`` ``(local path, key)`` given ``remote``,
+    a listing of the store. Reads local files only (through the hash cache); never the store.
+
+    With ``delete``, every object in ``remote`` that no entry has is to be deleted: the caller
+    limits deletion by what it lists.
+    """
+    local = _hash_entries(entries, cache)
+    return _diff(local, remote, delete)
+
+
+def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.HashCache | None,
+                  *, use_cache: bool = True) -> list[LocalFile]:
+    seen: dict[str, Path] = {}
+    for path, key in entries:
+        if keys.unsafe_reason(key):
+            raise UsageError(f"{path}: store key {key!r} is not usable ({keys.unsafe_reason(key)})")
+        if key in seen and seen[key] != Path(path):
+            raise UsageError(f"{seen[key]} and {path} would both be stored as {key!r}")
+        seen[key] = Path(path)
+    try:
+        hashed = hashing.hash_files([Path(p) for p, _ in entries], cache=cache, use_cache=use_cache)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.filename}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: cannot read ({exc.strerror})") from None
+    return [LocalFile(h.path, key, h.size, h.mtime_ns, h.content_hash) for h, (_, key) in zip(hashed, entries)]
+
+
+def _diff(local: Sequence[LocalFile], remote: Iterable[StoredObject], delete: bool) -> UploadPlan:
+    stored = {obj.key: obj for obj in remote}
+    upload, skip = [], []
+    for f in local:
+        obj = stored.get(f.key)
+        (skip if obj is not None and obj.content_hash == f.content_hash else upload).append(f)
+    local_keys = {f.key for f in local}
+    doomed = tuple(sorted(k for k in stored if k not in local_keys)) if delete else ()
+    return UploadPlan(tuple(upload), tuple(skip), doomed)
+
+
+def _root(key: str) -> str | None:
+    return key.split("/", 1)[0] if "/" in key else None
+
+
+def _list_scope(store: Store, entry_keys: set[str]) -> tuple[list[StoredObject], dict[str, StoredObject]]:
+    """One listing per asset root (or one of everything when a key sits at the store's root):
+    the objects those roots hold, and their stored manifests by key."""
+    roots = {_root(k) for k in entry_keys}
+    listed: list[StoredObject] = []
+    for prefix in ([""] if None in roots else sorted(roots)):
+        listed.extend(store.list(prefix))
+    manifest_keys = {f"{r}{ROOT_MANIFEST_SUFFIX}" for r in roots if r}
+    data = [o for o in listed if o.key in entry_keys or (_root(o.key) in roots and _root(o.key) is not None)]
+    manifests = {o.key: o for o in listed if o.key in manifest_keys}
+    return data, manifests
+
+
+def preview_upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
+                   cache: hashing.HashCache | None = None) -> UploadPlan:
+    """What :func:`upload` would do (the listing it makes, then :func:`plan_upload`); changes nothing."""
+    remote, _ = _list_scope(store, {key for _, key in entries})
+    return plan_upload(entries, remote, delete=delete, cache=cache)
+
+
+def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
+           progress: Progress | None = None, workers: int | None = None,
+           cache: hashing.HashCache | None = None) -> SyncResult:
+    """Upload each ``(local path, key)`` whose content the store does not already hold.
+
+    One listing per asset root (the first key segment) with hashes; files in parallel
+    (``workers``, default 16), large files in staged blocks. With ``delete``, objects under the
+    same roots that no entry has are deleted after every upload succeeded. A file that changes
+    while uploaded is re-hashed and sent again. Raises :class:`TransferError` (a ``StoreError``)
+    naming what was and was not uploaded when transfers still fail after the store's retries.
+    """
+    started = time.monotonic()
+    entry_keys = {key for _, key in entries}
+    remote, stored_manifests = _list_scope(store, entry_keys)
+    store.describe_account()  # after the listing: an unreachable store fails once, on the listing
+    plan = plan_upload(entries, remote, delete=delete, cache=cache)
+    meter = _Meter(progress, len(plan.upload), plan.bytes_to_upload)
+    done: dict[str, LocalFile] = {f.key: f for f in plan.skip}
+    failed: list[str] = []
+    sent = 0
+    with ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS) as pool:
+        futures = {pool.submit(_upload_one, store, f, meter, cache): f for f in plan.upload}
+        for future in as_completed(futures):
+            f = futures[future]
+            try:
+                final, transfer = future.result()
+            except AzrenderError as exc:
+                failed.append(f"{f.key}: {exc.message}")
+                continue
+            except OSError as exc:
+                failed.append(f"{f.key}: {exc.strerror or exc}")
+                continue
+            done[f.key] = final
+            sent += transfer.bytes_sent
+    uploaded = len(plan.upload) - len(failed)
+
+    def result(deleted: int = 0, manifest: Manifest | None = None) -> SyncResult:
+        return SyncResult(len(entries), uploaded, len(plan.skip), sent, time.monotonic() - started,
+                          tuple(sorted(failed)), deleted, manifest)
+
+    if failed:
+        raise TransferError(_failure_message("uploaded", uploaded, len(plan.upload), sent, failed), result())
+    for key in plan.delete:
+        store.delete(key)
+    manifest = Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in done.values())
+    _write_root_manifests(store, manifest, stored_manifests)
+    return result(len(plan.delete), manifest)
+
+
+def _upload_one(store: Store, f: LocalFile, meter: _Meter, cache) -> tuple[LocalFile, Transfer]:
+    for _ in range(hashing.ATTEMPTS):
+        try:
+            transfer = store.upload_file(f.path, f.key, f.content_hash, progress=meter.add_bytes)
+            meter.file_done()
+            return f, transfer
+        except hashing.FileChangedError:
+            log.info("%s changed since it was hashed; hashing it again", f.path)
+            (f,) = _hash_entries([(f.path, f.key)], cache, use_cache=False)
+    raise hashing.FileChangedError(f"{f.path}: the file kept changing while it was uploaded; "
+                                   "run again once it is saved")
+
+
+def _write_root_manifests(store: Store, manifest: Manifest, stored: dict[str, StoredObject]) -> None:
+    by_root: dict[str, list[ManifestEntry]] = {}
+    for e in manifest.entries:
+        root = _root(e.key)
+        if root:
+            by_root.setdefault(root, []).append(ManifestEntry(e.key[len(root) + 1:], e.size, e.mtime_ns, e.hash))
+    for root, entries in by_root.items():
+        data = Manifest.of(entries).to_bytes()
+        key = f"{root}{ROOT_MANIFEST_SUFFIX}"
+        previous = stored.get(key)
+        if previous is None or previous.content_hash != hashing.hash_bytes(data):
+            store.write_bytes(key, data)
+
+
+def _failure_message(verb: str, ok: int, total: int, nbytes: int, failed: Sequence[str]) -> str:
+    named = "; ".join(sorted(failed)[:_NAMED_FAILURES])
+    more = f" (and {len(failed) - _NAMED_FAILURES} more)" if len(failed) > _NAMED_FAILURES else ""
+    return (f"{verb} {ok} of {total} files ({nbytes} bytes); {len(failed)} not {verb}: {named}{more}. "
+            "Run the same command again to finish: what is done is kept")
+
+
+# ---- download ----------------------------------------------------------------------------------
+
+
+def plan_download(remote: Iterable[StoredObject], dest_dir: Path, *, prefix: str = "",
+                  cache: hashing.HashCache | None = None) -> DownloadPlan:
+    """Which objects of ``remote`` (keys starting with the folder ``prefix``) to write under
+    ``dest_dir``: those missing or different locally. Compares content hashes; for objects with
+    no hash (written by something else), size and modification time. Names that are absolute,
+    drive-qualified, contain ``..``, NUL or backslashes are refused, never written. Reads local
+    files only (through the hash cache)."""
+    folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+    candidates: list[tuple[StoredObject, Path]] = []
+    refused: list[str] = []
+    root = Path(dest_dir).resolve()
+    for obj in remote:
+        if not obj.key.startswith(folder):
+            continue
+        relative = obj.key[len(folder):]
+        reason = keys.unsafe_reason(relative)
+        if reason:
+            refused.append(f"{obj.key!r}: {reason}")
+            continue
+        dest = keys.local_path(Path(dest_dir), relative)
+        if not _inside(dest.parent, root):
+            refused.append(f"{obj.key!r}: leaves the destination through a symbolic link")
+            continue
+        candidates.append((obj, dest))
+    existing = [(obj, dest) for obj, dest in candidates if dest.is_file()]
+    hashed = hashing.hash_files([dest for obj, dest in existing if obj.content_hash], cache=cache)
+    local_hash = {h.path: h.content_hash for h in hashed}
+    skip = set()
+    for obj, dest in existing:
+        if obj.content_hash:
+            same = local_hash.get(dest) == obj.content_hash
+        else:
+            st = dest.stat()
+            same = (st.st_size == obj.size and obj.last_modified is not None
+                    and int(st.st_mtime) == int(obj.last_modified.timestamp()))
+        if same:
+            skip.add(obj.key)
+    return DownloadPlan(tuple((o, d) for o, d in candidates if o.key not in skip),
+                        tuple(o for o, _ in candidates if o.key in skip), tuple(refused))
+
+
+def _inside(folder: Path, root: Path) -> bool:
+    """Whether ``folder`` (which may not exist yet) resolves to ``root`` or below it."""
+    return folder.resolve().is_relative_to(root)
+
+
+def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: Progress | None = None,
+             workers: int | None = None, cache: hashing.HashCache | None = None) -> FetchResult:
+    """Download every object under the folder ``prefix`` of ``store`` into ``dest_dir`` (keys
+    relative to ``prefix``) unless an identical file is already there; each file is written
+    to a temporary name and renamed, with the object's modification time.
+
+    ``FetchResult.refused`` lists hostile names that were skipped (callers should report them);
+    :class:`TransferError` names what was and was not downloaded when transfers fail.
+    """
+    started = time.monotonic()
+    dest_dir = Path(dest_dir)
+    folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+    plan = plan_download(store.list(folder), dest_dir, prefix=folder, cache=cache)
+    meter = _Meter(progress, len(plan.download), plan.bytes_to_download)
+    failed: list[str] = []
+    received = 0
+    cache = cache or hashing.default_cache()
+    with ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS) as pool:
+        futures = {pool.submit(_download_one, store, obj, dest, meter, cache): obj for obj, dest in plan.download}
+        for future in as_completed(futures):
+            obj = futures[future]
+            try:
+                received += future.result().bytes_sent
+            except AzrenderError as exc:
+                failed.append(f"{obj.key}: {exc.message}")
+            except OSError as exc:
+                failed.append(f"{obj.key}: {exc.strerror or exc}")
+    downloaded = len(plan.download) - len(failed)
+    result = FetchResult(len(plan.download) + len(plan.skip), downloaded, len(plan.skip), received,
+                         time.monotonic() - started, tuple(sorted(failed)), plan.refused)
+    if failed:
+        raise TransferError(_failure_message("downloaded", downloaded, len(plan.download), received, failed), result)
+    return result
+
+
+def _download_one(store: Store, obj: StoredObject, dest: Path, meter: _Meter, cache: hashing.HashCache) -> Transfer:
+    transfer = store.download_file(obj.key, dest, progress=meter.add_bytes)
+    if obj.last_modified is not None:
+        stamp = int(obj.last_modified.timestamp() * 1e9)
+        os.utime(dest, ns=(stamp, stamp))
+    cache.put_many([(os.path.abspath(dest), hashing.FileState.of(os.stat(dest)), transfer.content_hash)])
+    meter.file_done()
+    return transfer

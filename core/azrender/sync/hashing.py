@@ -1,0 +1,238 @@
+"""Content hashes (xxh3-128, hex) and the cache that lets an unchanged file skip being re-read.
+
+The cache is a SQLite database in WAL mode under :func:`azrender.dirs.cache_dir`, keyed by the
+absolute path and the file's size, mtime_ns and inode: any change to one of them is a miss. It is
+an optimisation only: when it is corrupt, locked or deleted, hashing still gives the right answer,
+just more slowly.
+
+A file that changes while it is read (its size, mtime or ctime differ before and after) is read
+again; a hash is never returned for bytes that were not one stable state of the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import xxhash
+
+from azrender.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 1 << 20
+ATTEMPTS = 3  # reads of a file that keeps changing before giving up on it
+# A file modified this close to the moment it was hashed could change again within the same
+# mtime tick (coarse on some filesystems: 2 s on FAT) without its key changing: not cached.
+RACY_WINDOW_NS = 2_000_000_000
+CACHE_FILE = "hashes.sqlite3"
+SCHEMA_VERSION = 1
+
+
+class FileChangedError(StoreError):
+    """A file kept changing while azrender read it; its content has no single hash yet."""
+
+
+def hash_bytes(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def new_hasher():
+    """An incremental xxh3-128 hasher (``update(bytes)``, ``hexdigest()``)."""
+    return xxhash.xxh3_128()
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What identifies one version of a file without reading it."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> "FileState":
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class HashedFile:
+    path: Path
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+def hash_file(path: Path) -> tuple[str, FileState]:
+    """Read ``path`` once and return its hash with the (unchanged) state it had while read.
+
+    Raises :class:`FileChangedError` when it changed during each of :data:`ATTEMPTS` reads and
+    :class:`OSError` when it cannot be read.
+    """
+    for _ in range(ATTEMPTS):
+        before = FileState.of(os.stat(path))
+        hasher = xxhash.xxh3_128()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(READ_CHUNK), b""):
+                hasher.update(chunk)
+        after = FileState.of(os.stat(path))
+        if before == after:
+            return hasher.hexdigest(), after
+    raise FileChangedError(f"{path}: the file kept changing while it was read; try again once it is saved")
+
+
+def read_verified(path: Path, content_hash: str, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+    """Yield the content of ``path`` in chunks of ``chunk_size``; after the last chunk, raise
+    :class:`FileChangedError` if the bytes do not hash to ``content_hash`` or the file changed
+    while it was read. Consumers make nothing visible before the iterator is exhausted."""
+    before = FileState.of(os.stat(path))
+    hasher = xxhash.xxh3_128()
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            hasher.update(chunk)
+            yield chunk
+    if FileState.of(os.stat(path)) != before or hasher.hexdigest() != content_hash:
+        raise FileChangedError(f"{path}: the file changed while it was being transferred")
+
+
+class HashCache:
+    """``(absolute path, size, mtime_ns, inode) -> hash``, persistent and safe to share by threads.
+
+    Every SQLite failure (corrupt file, lock held too long, disk full) turns the cache off for the
+    rest of the process with one debug message; callers then simply hash again.
+    """
+
+    def __init__(self, path: Path | None = None):
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        try:
+            if path is None:
+                from azrender.dirs import cache_dir
+
+                path = cache_dir() / CACHE_FILE
+            self._db = self._open(Path(path))
+        except (sqlite3.Error, OSError) as exc:
+            log.debug("hash cache unavailable (%s); hashing without it", exc)
+            self._db = None
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            db = sqlite3.connect(str(path), timeout=1.0, check_same_thread=False, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    db.execute("DROP TABLE IF EXISTS hashes")
+                    db.execute("CREATE TABLE hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+                               " mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, hash TEXT NOT NULL)")
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                return db
+            except sqlite3.OperationalError:  # locked, read-only, disk full: leave the file alone
+                db.close()
+                raise
+            except sqlite3.DatabaseError:
+                db.close()
+                if attempt == 2:
+                    raise
+                # Not a database any more (truncated, overwritten): it only held rebuildable data.
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(path) + suffix).unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
+    def _disable(self, exc: Exception) -> None:
+        log.debug("hash cache disabled (%s); hashing without it", exc)
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
+
+    def get_many(self, items: Sequence[tuple[str, FileState]]) -> list[str | None]:
+        """Cached hashes for ``(absolute path, state)`` pairs, ``None`` where unknown or stale."""
+        with self._lock:
+            if self._db is None:
+                return [None] * len(items)
+            try:
+                found = []
+                query = "SELECT size, mtime_ns, ino, hash FROM hashes WHERE path = ?"
+                for path, state in items:
+                    row = self._db.execute(query, (path,)).fetchone()
+                    ok = row is not None and (row[0], row[1], row[2]) == (state.size, state.mtime_ns, state.ino)
+                    found.append(row[3] if ok else None)
+                return found
+            except sqlite3.Error as exc:
+                self._disable(exc)
+                return [None] * len(items)
+
+    def put_many(self, rows: Iterable[tuple[str, FileState, str]]) -> None:
+        """Remember hashes; the caller vouches that each was computed from exactly that state."""
+        rows = [(p, s.size, s.mtime_ns, s.ino, h) for p, s, h in rows]
+        if not rows:
+            return
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._disable(exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+_default: HashCache | None = None
+_default_lock = threading.Lock()
+
+
+def default_cache() -> HashCache:
+    """The process-wide cache in the user's cache folder (opened on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = HashCache()
+        return _default
+
+
+def hash_files(paths: Sequence[Path], *, cache: HashCache | None = None, workers: int | None = None,
+               use_cache: bool = True) -> list[HashedFile]:
+    """Hash ``paths`` (in order), reading only files the cache does not already know.
+
+    Misses are read in parallel (``workers`` threads); new hashes of files whose mtime is older
+    than :data:`RACY_WINDOW_NS` are written back to the cache. ``use_cache=False`` re-reads every
+    file (used after a file was caught changing).
+    """
+    cache = cache or default_cache()
+    keys = [os.path.abspath(p) for p in paths]
+    states = [FileState.of(os.stat(p)) for p in paths]
+    cached = cache.get_many(list(zip(keys, states))) if use_cache else [None] * len(paths)
+    results: list[HashedFile | None] = [
+        HashedFile(Path(p), s.size, s.mtime_ns, h) if h else None for p, s, h in zip(paths, states, cached)
+    ]
+    misses = [i for i, r in enumerate(results) if r is None]
+    if misses:
+        started_ns = time.time_ns()
+        with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2)) as pool:
+            hashed = list(pool.map(lambda i: hash_file(Path(paths[i])), misses))
+        fresh = []
+        for i, (digest, state) in zip(misses, hashed):
+            results[i] = HashedFile(Path(paths[i]), state.size, state.mtime_ns, digest)
+            if state.mtime_ns < started_ns - RACY_WINDOW_NS:
+                fresh.append((keys[i], state, digest))
+        cache.put_many(fresh)
+    return results  # type: ignore[return-value]

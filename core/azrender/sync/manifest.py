@@ -1,0 +1,74 @@
+"""The manifest: exactly which files (key, size, mtime, content hash) an asset root or a submission
+holds, so any later reader (a render node, another artist) knows what to fetch and can verify it.
+
+Canonical JSON (sorted keys, no spaces, entries sorted by key, UTF-8): the same content always
+gives the same bytes, so a manifest's own hash says whether it changed. ``version`` selects the
+decoder; an unknown version is refused rather than half-read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable
+
+from azrender.errors import StoreError
+
+VERSION = 1
+
+
+class ManifestError(StoreError):
+    """A manifest that is not valid JSON, has an unknown version or malformed entries."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    key: str  # store key, '/'-separated, relative to where the manifest applies
+    size: int
+    mtime_ns: int
+    hash: str  # xxh3-128 hex of the content
+
+
+@dataclass(frozen=True)
+class Manifest:
+    entries: tuple[ManifestEntry, ...]
+    version: int = VERSION
+
+    @classmethod
+    def of(cls, entries: Iterable[ManifestEntry]) -> "Manifest":
+        return cls(tuple(sorted(entries, key=lambda e: e.key)))
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "version": self.version,
+            "entries": [{"key": e.key, "size": e.size, "mtime_ns": e.mtime_ns, "hash": e.hash}
+                        for e in sorted(self.entries, key=lambda e: e.key)],
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "manifest") -> "Manifest":
+        """Decode ``data``; ``source`` (a key or path) names the manifest in the error message."""
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ManifestError(f"{source}: not a valid manifest (not UTF-8 JSON: {exc})") from None
+        if not isinstance(doc, dict) or "version" not in doc:
+            raise ManifestError(f"{source}: not a valid manifest (no 'version' field)")
+        if doc["version"] != VERSION:
+            raise ManifestError(f"{source}: manifest version {doc['version']!r} is not supported "
+                                f"(this azrender reads version {VERSION}); upgrade azrender")
+        entries = doc.get("entries")
+        if not isinstance(entries, list):
+            raise ManifestError(f"{source}: not a valid manifest ('entries' must be a list)")
+        decoded = []
+        for n, item in enumerate(entries):
+            try:
+                entry = ManifestEntry(item["key"], item["size"], item["mtime_ns"], item["hash"])
+            except (KeyError, TypeError):
+                raise ManifestError(f"{source}: entry {n} needs key, size, mtime_ns and hash") from None
+            if not (isinstance(entry.key, str) and entry.key and isinstance(entry.hash, str)
+                    and type(entry.size) is int and type(entry.mtime_ns) is int and entry.size >= 0):
+                raise ManifestError(f"{source}: entry {n} has a malformed field")
+            decoded.append(entry)
+        return cls.of(decoded)

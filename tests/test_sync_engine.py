@@ -1,0 +1,224 @@
+"""Incremental sync against both real stores: a local folder and a real Azurite.
+
+Expected hashes are computed here with xxhash directly, never by the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import xxhash
+
+from azrender.errors import StoreError
+from azrender.layout import HASH_METADATA_KEY
+from azrender.sync import engine
+from azrender.sync.hashing import HashCache
+from azrender.sync.stores import open_store
+
+BIG = 9 * 1024 * 1024 + 123  # above the single-request limit: goes up as staged blocks
+
+
+def xxh(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+@pytest.fixture(params=["local", "azurite"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return open_store((tmp_path / "store").as_uri() + "/pre")
+    azurite = request.getfixturevalue("azurite")
+    container = request.getfixturevalue("container")
+    return open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return HashCache(tmp_path / "hashes.sqlite3")
+
+
+def make_tree(root: Path) -> dict[str, bytes]:
+    files = {f"tex/t{i:02d}.png": os.urandom(1000 + i) for i in range(12)}
+    files["scene.blend"] = os.urandom(50_000)
+    files["cache/sim.vdb"] = os.urandom(BIG)
+    files["é space/ü.txt"] = b"unicode names"
+    files["empty.txt"] = b""
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def entries_of(root: Path, alias: str = "proj"):
+    return sorted((p, f"{alias}/{p.relative_to(root).as_posix()}") for p in root.rglob("*") if p.is_file())
+
+
+def stored(store) -> dict[str, str | None]:
+    return {o.key: o.content_hash for o in store.list()}
+
+
+def sync(root, store, cache, **kw):
+    return engine.upload(entries_of(root), store, cache=cache, **kw)
+
+
+def test_first_sync_uploads_everything_with_content_hashes(tmp_path, store, cache):
+    files = make_tree(tmp_path / "proj")
+    result = sync(tmp_path / "proj", store, cache)
+    assert (result.files, result.uploaded, result.skipped) == (len(files), len(files), 0)
+    assert result.bytes_uploaded == sum(map(len, files.values()))
+    listing = stored(store)
+    for rel, data in files.items():
+        assert listing[f"proj/{rel}"] == xxh(data)
+    # the manifest beside the root names every file with its hash
+    from azrender.sync.manifest import Manifest
+
+    manifest = Manifest.from_bytes(store.read_bytes("proj.manifest.json"))
+    assert {e.key: e.hash for e in manifest.entries} == {rel: xxh(data) for rel, data in files.items()}
+
+    fetched = engine.download(store, tmp_path / "back", cache=cache)
+    assert fetched.downloaded == len(files) + 1  # + the manifest
+    for rel, data in files.items():
+        assert (tmp_path / "back" / "proj" / rel).read_bytes() == data
+
+
+def test_no_change_uploads_nothing(tmp_path, store, cache):
+    make_tree(tmp_path / "proj")
+    sync(tmp_path / "proj", store, cache)
+    again = sync(tmp_path / "proj", store, cache)
+    assert (again.uploaded, again.bytes_uploaded, again.skipped) == (0, 0, again.files)
+
+
+def test_one_changed_byte_uploads_exactly_that_file(tmp_path, store, cache):
+    files = make_tree(tmp_path / "proj")
+    sync(tmp_path / "proj", store, cache)
+    path = tmp_path / "proj" / "cache" / "sim.vdb"
+    data = bytearray(files["cache/sim.vdb"])
+    data[BIG // 2] ^= 0xFF  # same size; mtime may even stay within the same tick
+    path.write_bytes(bytes(data))
+    result = sync(tmp_path / "proj", store, cache)
+    assert (result.uploaded, result.skipped) == (1, len(files) - 1)
+    assert stored(store)["proj/cache/sim.vdb"] == xxh(bytes(data))
+    engine.download(store, tmp_path / "back", cache=cache)
+    assert (tmp_path / "back" / "proj" / "cache" / "sim.vdb").read_bytes() == bytes(data)
+
+
+def test_touched_but_unchanged_files_are_not_uploaded(tmp_path, store, cache):
+    make_tree(tmp_path / "proj")
+    sync(tmp_path / "proj", store, cache)
+    for path in (tmp_path / "proj").rglob("*"):
+        os.utime(path, ns=(1_900_000_000_000_000_000, 1_900_000_000_000_000_000))  # a re-export
+    result = sync(tmp_path / "proj", store, cache)
+    assert (result.uploaded, result.bytes_uploaded) == (0, 0)
+
+
+def test_new_and_deleted_files_deletion_only_when_asked(tmp_path, store, cache):
+    make_tree(tmp_path / "proj")
+    store.write_bytes("other/keep.txt", b"another root, never touched by proj's sync")
+    sync(tmp_path / "proj", store, cache)
+    (tmp_path / "proj" / "tex" / "t00.png").unlink()
+    (tmp_path / "proj" / "new.txt").write_bytes(b"new")
+
+    result = sync(tmp_path / "proj", store, cache)
+    assert (result.uploaded, result.deleted) == (1, 0)
+    assert "proj/tex/t00.png" in stored(store) and stored(store)["proj/new.txt"] == xxh(b"new")
+
+    result = sync(tmp_path / "proj", store, cache, delete=True)
+    assert (result.uploaded, result.deleted) == (0, 1)
+    listing = stored(store)
+    assert "proj/tex/t00.png" not in listing
+    assert "other/keep.txt" in listing and "proj.manifest.json" in listing
+
+
+class ChangesFileOnFirstUpload:
+    """The real store, but the file is rewritten (same size) just before its first upload, as
+    when an artist saves over a texture while a sync runs."""
+
+    def __init__(self, real, path: Path, new: bytes):
+        self.real, self.path, self.new, self.calls = real, path, new, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def upload_file(self, path, key, content_hash, progress=None):
+        if Path(path) == self.path:
+            self.calls += 1
+            if self.calls == 1:
+                self.path.write_bytes(self.new)
+        return self.real.upload_file(path, key, content_hash, progress)
+
+
+@pytest.mark.parametrize("rel", ["scene.blend", "cache/sim.vdb"])
+def test_file_modified_during_upload_is_sent_again_with_its_new_hash(tmp_path, store, cache, rel):
+    files = make_tree(tmp_path / "proj")
+    new = os.urandom(len(files[rel]))
+    wrapped = ChangesFileOnFirstUpload(store, tmp_path / "proj" / rel, new)
+    result = sync(tmp_path / "proj", wrapped, cache)
+    assert wrapped.calls == 2 and result.uploaded == len(files)
+    assert stored(store)[f"proj/{rel}"] == xxh(new)
+    assert {e.key: e.hash for e in result.manifest.entries}[f"proj/{rel}"] == xxh(new)
+    engine.download(store, tmp_path / "back", cache=cache)
+    assert (tmp_path / "back" / "proj" / rel).read_bytes() == new
+    assert sync(tmp_path / "proj", store, cache).uploaded == 0  # the cache did not keep the old hash
+
+
+def test_download_skips_identical_files_and_replaces_changed_ones(tmp_path, store, cache):
+    files = make_tree(tmp_path / "proj")
+    sync(tmp_path / "proj", store, cache)
+    engine.download(store, tmp_path / "back", prefix="proj", cache=cache)
+    (tmp_path / "back" / "scene.blend").write_bytes(b"locally damaged")
+    result = engine.download(store, tmp_path / "back", prefix="proj", cache=cache)
+    assert (result.downloaded, result.skipped) == (1, len(files) - 1)
+    assert (tmp_path / "back" / "scene.blend").read_bytes() == files["scene.blend"]
+
+
+@pytest.mark.parametrize("state", ["corrupt", "deleted", "locked"])
+def test_a_broken_hash_cache_costs_time_never_correctness(tmp_path, store, state):
+    import sqlite3
+
+    files = make_tree(tmp_path / "proj")
+    db = tmp_path / "hashes.sqlite3"
+    sync(tmp_path / "proj", store, HashCache(db))
+    changed = bytearray(files["scene.blend"])
+    changed[0] ^= 1
+    (tmp_path / "proj" / "scene.blend").write_bytes(bytes(changed))
+    holder = None
+    if state == "corrupt":
+        db.write_bytes(b"this is not a database" * 100)
+    elif state == "deleted":
+        db.unlink()
+    else:
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = sync(tmp_path / "proj", store, HashCache(db))
+    finally:
+        if holder:
+            holder.close()
+    assert result.uploaded == 1
+    assert stored(store)["proj/scene.blend"] == xxh(bytes(changed))
+
+
+def test_azure_blobs_carry_the_hash_in_metadata_under_the_url_prefix(tmp_path, azurite, container, cache):
+    store = open_store(azurite.container_url(container, "jobs/a"), connection_string=azurite.connection_string)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "a.txt").write_bytes(b"abc")
+    sync(tmp_path / "proj", store, cache)
+    blob = azurite.blob_service().get_blob_client(container, "jobs/a/proj/a.txt")
+    assert blob.get_blob_properties().metadata[HASH_METADATA_KEY] == xxh(b"abc")
+    assert blob.download_blob().readall() == b"abc"
+
+
+def test_unreachable_store_fails_clearly_naming_what_was_not_sent(tmp_path, monkeypatch, cache):
+    from conftest import AZURITE_KEY, free_port
+
+    monkeypatch.setenv("AZRENDER_STORE_RETRIES", "1")
+    url = f"http://127.0.0.1:{free_port()}/devstoreaccount1/box"
+    store = open_store(url, connection_string=f"AccountName=devstoreaccount1;AccountKey={AZURITE_KEY}")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "a.txt").write_bytes(b"abc")
+    with pytest.raises(StoreError) as err:
+        sync(tmp_path / "proj", store, cache)
+    assert "cannot reach" in str(err.value) and url in str(err.value)
+    assert AZURITE_KEY not in str(err.value)
