@@ -132,7 +132,7 @@ createNode myStudioCache -n "c1";
 
     report = scan_scene(scene, plugin_manager=new_plugin_manager(load_entry_points=False, plugins=[StudioRows()]))
     assert [(Path(d.path).name, d.kind, d.source) for d in report.dependencies] == [
-        ("tex.png", Kind.TEXTURE, "file1.ftn"), ("studio.cache", Kind.CACHE, "c1.cachePath")]
+        ("tex.png", Kind.TEXTURE, "file1.fileTextureName"), ("studio.cache", Kind.CACHE, "c1.cachePath")]
 
 
 @pytest.mark.parametrize("codeset,encoding,name", [
@@ -173,7 +173,7 @@ setAttr "file3.fileTextureName" -type "string" "named.png";
 ''')
     report = scan(scene)
     assert [(Path(d.path).relative_to(tmp_path).as_posix(), d.source) for d in report.dependencies] == [
-        ("late.png", "file1.ftn"), ("back/slash/y.png", "file2.ftn"), ("named.png", "file3.fileTextureName")]
+        ("late.png", "file1.fileTextureName"), ("back/slash/y.png", "file2.fileTextureName"), ("named.png", "file3.fileTextureName")]
 
 
 def test_sequences_arrays_and_cache_files(tmp_path):

@@ -46,7 +46,6 @@ _ESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 _COPY_SUFFIX = re.compile(r"\{\d+\}$")
 _CODESET = re.compile(rb"^//Codeset: *([^\r\n]+)", re.M)
-_TRUE = {"yes", "on", "true", "1"}
 
 
 def _unquote(token: str) -> str | None:
@@ -181,35 +180,14 @@ class _Reader:
     def node_references(self) -> list[RawReference]:
         found = []
         for node in self.nodes:
-            tiles = _flag(node, maya_nodes.UV_TILING_MODE)
-            sequence = _flag(node, maya_nodes.USE_FRAME_EXTENSION)
-            for attribute, values in node.values.items():
-                row = self.table.lookup(node.type, attribute)
-                if row is None:
-                    continue
-                for value in values:
-                    if node.type == "cacheFile" and attribute in row.names:
-                        value = _cache_file(node, value)
-                    found.append(RawReference(
-                        value, row.kind, f"{node.name}.{attribute}", self.path, "maya",
-                        sequence=sequence in _TRUE,
-                        tiles=int(tiles) if tiles and tiles.isdigit() and tiles != "0" else None,
-                    ))
+            values = node.values
+
+            def get(name: str, values=values):
+                value = values.get(name)
+                return value[0] if value and len(value) == 1 else value or None
+
+            found.extend(maya_nodes.node_references(self.table, node.name, node.type, get, self.path))
         return found
-
-
-def _flag(node: _Node, attributes: dict[str, tuple[str, ...]]) -> str | None:
-    for name in attributes.get(node.type, ()):
-        if node.values.get(name):
-            return node.values[name][-1].lower()
-    return None
-
-
-def _cache_file(node: _Node, folder: str) -> str:
-    for name in maya_nodes.CACHE_FILE_NAME:
-        if node.values.get(name):
-            return f"{folder.rstrip('/')}/{node.values[name][0]}.xml"
-    return folder
 
 
 def _line(text: str, pos: int) -> int:
