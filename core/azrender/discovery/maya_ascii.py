@@ -17,6 +17,7 @@ expression, so Python only sees ``createNode``/``setAttr``/``select``/``file``.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -29,16 +30,32 @@ from azrender.errors import SceneError
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 # A statement body up to (not including) its ';' or a comment; unrolled, so it never backtracks.
 _BODY = re.compile(rf'[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*')
+_STATEMENT_REST = rf'[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*;'
 _KEYWORDS = r"(?:createNode|setAttr|select|file)"
 # Whitespace, comments and whole statements that do not start with a keyword we need.
-_GAP_BODY = rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{_KEYWORDS}[\s;])[^\s;"/][^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*;)*'
-_GAP = re.compile(_GAP_BODY, re.S)
-# The gap is matched inside a lookahead and consumed by back-reference: an atomic group, so a
-# failed match never backtracks into it (Python 3.10 has no atomic groups).
-_NEXT = re.compile(
-    rf'(?=(?P<gap>{_GAP_BODY}))(?P=gap)(?P<keyword>{_KEYWORDS})(?P<body>(?=[\s;])[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*);',
-    re.S,
-)
+_GAP = re.compile(rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{_KEYWORDS}[\s;])[^\s;"/]{_STATEMENT_REST})*', re.S)
+
+
+@functools.lru_cache(maxsize=8)
+def _fast_paths(types: frozenset[str], attributes: frozenset[str]) -> tuple[re.Pattern, re.Pattern]:
+    """Two patterns that skip, inside the regex engine, every statement that cannot change what is
+    found: one while no node of interest is current, one while one is. Each matches the gap and the
+    next statement worth reading. The gap is matched in a lookahead and consumed by back-reference:
+    an atomic group, so a failed match never backtracks into it (Python 3.10 has none)."""
+    alternation = lambda names: "|".join(map(re.escape, sorted(names, key=len, reverse=True)))  # noqa: E731
+    wanted_attribute = rf'"\.(?:[^"]*\.)?(?:{alternation(attributes)})(?:\[[^"]*\])?"'
+    always = r"select(?=[\s;])|file(?=[\s;])|setAttr(?=\s)(?=[^\";]*\"(?!\.))"  # setAttr "node.attr" names its node
+    idle = rf'createNode\s+"?(?:{alternation(types)})"?(?=[\s;])|{always}'
+    busy = rf'createNode(?=[\s;])|{always}|setAttr(?=\s)(?=[^\";]*{wanted_attribute})'
+    patterns = []
+    for needed in (idle, busy):
+        gap = rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{needed})[^\s;"/]{_STATEMENT_REST})*'
+        patterns.append(re.compile(
+            rf'(?=(?P<gap>{gap}))(?P=gap)(?P<keyword>{_KEYWORDS})(?P<body>(?=[\s;])[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*);',
+            re.S))
+    return patterns[0], patterns[1]
+
+
 _KEYWORD = re.compile(rf"({_KEYWORDS})(?=[\s;])")
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _TOKEN = re.compile(rf'{_STRING}|[^\s"]+')
@@ -121,7 +138,7 @@ class _Reader:
     # ---- statements ----
     def create_node(self, body: str) -> None:
         head = body.split(None, 1)
-        node_type = head[0] if head else ""
+        node_type = head[0].strip('"') if head else ""
         if node_type not in self.wanted:
             self.current = None
             return
@@ -220,10 +237,11 @@ def parse(text: str, path: str, table: maya_nodes.PathTable) -> list[RawReferenc
     reader = _Reader(path, table)
     handlers = {"setAttr": reader.set_attr, "createNode": reader.create_node,
                 "select": reader.select, "file": reader.file}
+    idle, busy = _fast_paths(frozenset(reader.wanted), frozenset().union(*reader.wanted.values()))
     size, pos = len(text), 0
     while pos < size:
-        # Fast path: skip to the next statement we need and take it whole, in one C call.
-        match = _NEXT.match(text, pos)
+        # Fast path: skip to the next statement worth reading and take it whole, in one C call.
+        match = (idle if reader.current is None else busy).match(text, pos)
         if match:
             handlers[match["keyword"]](match["body"])
             pos = match.end()
