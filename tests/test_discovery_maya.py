@@ -156,6 +156,7 @@ def test_multi_line_statements_escapes_comments_and_full_attribute_names(tmp_pat
     touch(tmp_path / "back" / "slash" / "y.png")  # ...but scene paths treat it as a separator
     touch(tmp_path / "late.png")
     touch(tmp_path / "named.png")
+    touch(tmp_path / "idle.png")
     scene = write_ma(tmp_path / "s.ma", r'''
 /* a block comment with a "quote" and a ; inside */
 createNode file -n "file1"; // trailing comment "with quotes"
@@ -170,10 +171,15 @@ select -ne file2;
 createNode file -n "file3";
 setAttr "file1.ftn" -type "string" "late.png";
 setAttr "file3.fileTextureName" -type "string" "named.png";
+createNode "file" -n "file4";
+createNode polyCube -n "cube";
+	setAttr ".ftn" -type "string" "not-a-file-node-either.png";
+setAttr -k on "file4.ftn" -type "string" "idle.png";
 ''')
     report = scan(scene)
     assert [(Path(d.path).relative_to(tmp_path).as_posix(), d.source) for d in report.dependencies] == [
-        ("late.png", "file1.fileTextureName"), ("back/slash/y.png", "file2.fileTextureName"), ("named.png", "file3.fileTextureName")]
+        ("late.png", "file1.fileTextureName"), ("back/slash/y.png", "file2.fileTextureName"), ("named.png", "file3.fileTextureName"),
+        ("idle.png", "file4.fileTextureName")]
 
 
 def test_sequences_arrays_and_cache_files(tmp_path):

@@ -42,10 +42,13 @@ def _human(size: int) -> str:
 
 
 def _print_table(report) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
+    # Piped output keeps one line per file (greppable); a terminal gets its own width.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
     by_kind: dict = {}
     for dep in report.dependencies:
         by_kind.setdefault(dep.kind, []).append(dep)
