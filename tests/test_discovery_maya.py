@@ -256,3 +256,34 @@ def test_file_edited_as_utf8_under_a_cp1252_header_is_read_with_a_warning(tmp_pa
     report = scan(scene)
     assert report.dependencies[0].exists
     assert any("not valid cp1252" in w for w in report.warnings)
+
+
+def _chunk(tag: bytes, payload: bytes) -> bytes:
+    """A Maya 2014+ (FOR8) chunk: tag, 4 unused bytes, 64-bit size, data padded to 8 bytes."""
+    return tag + b"\0" * 4 + len(payload).to_bytes(8, "big") + payload + b"\0" * (-len(payload) % 8)
+
+
+def _group(form: bytes, *children: bytes) -> bytes:
+    body = form + b"".join(children)
+    return b"FOR8" + b"\0" * 4 + len(body).to_bytes(8, "big") + body
+
+
+def test_maya_binary_file_nodes_cache_files_and_references(tmp_path):
+    for name in ("tex.png", "ref.ma", "cache/cloth.xml"):
+        touch(tmp_path / name)
+    (tmp_path / "ref.ma").write_text("//Maya ASCII 2023 scene\n")
+    scene = tmp_path / "s.mb"
+    scene.write_bytes(_group(
+        b"Maya",
+        _group(b"HEAD", _chunk(b"VERS", b"2023")),
+        _group(b"FREF", _chunk(b"FREF", b"ref.ma{1}\0")),
+        _group(b"RTFT", _chunk(b"CREA", b"\0file1\0"), _chunk(b"STR ", b"ftn\0\x01tex.png\0")),
+        _group(b"DCAM", _chunk(b"CREA", b"\0camShape\0"), _chunk(b"STR ", b"imn\0\x01tex_not_a_file.png\0")),
+        _group(b"CCHF", _chunk(b"CREA", b"\0cf\0"), _chunk(b"STR ", b"cp\0\x01cache\0"),
+               _chunk(b"STR ", b"cn\0\x01cloth\0")),
+    ))
+    report = scan(scene)
+    assert [(Path(d.path).relative_to(tmp_path).as_posix(), d.kind, d.source) for d in report.dependencies] == [
+        ("ref.ma", Kind.REFERENCE, "FREF"), ("tex.png", Kind.TEXTURE, "file1.fileTextureName"),
+        ("cache/cloth.xml", Kind.CACHE, "cf.cachePath")]
+    assert report.best_effort and not report.missing
