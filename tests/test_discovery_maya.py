@@ -4,6 +4,7 @@ written here for what those do not cover (code pages, escapes, the node-type tab
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,17 @@ def test_maya_binary_file_nodes_cache_files_and_references(tmp_path):
         ("ref.ma", Kind.REFERENCE, "FREF"), ("tex.png", Kind.TEXTURE, "file1.fileTextureName"),
         ("cache/cloth.xml", Kind.CACHE, "cf.cachePath")]
     assert report.best_effort and not report.missing
+
+
+def test_a_file_name_that_is_not_utf8_survives_json_and_the_table(tmp_path, run_cli):
+    (tmp_path / "caf\x81.png".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(b"x")
+    scene = tmp_path / "s.ma"
+    # Declared cp1252, but 0x81 is not a cp1252 character: read as UTF-8 keeping every byte.
+    scene.write_bytes(HEADER.format(codeset="1252").encode()
+                      + b'createNode file -n "f";\n setAttr ".ftn" -type "string" "caf\x81.png";\n')
+    proc = run_cli("deps", scene, "--json")
+    assert proc.returncode == 0, proc.stderr
+    [dep] = json.loads(proc.stdout)["dependencies"]
+    assert os.fsencode(dep["path"]) == os.fsencode(tmp_path) + b"/caf\x81.png" and dep["exists"]
+    table = run_cli("deps", scene)
+    assert table.returncode == 0 and "caf\\udc81.png" in table.stdout

@@ -26,10 +26,24 @@ def run(args) -> int:
             raise UsageError(f"{directory}: not a folder")
     report = scan_scene(args.scene, search_paths=args.search_path, project=args.project)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        if _has_surrogates(text):  # a file name that is not UTF-8: keep it exact as \udcXX escapes
+            text = json.dumps(report.to_json(), indent=2)
+        print(text)
     else:
+        import sys
+
+        sys.stdout.reconfigure(errors="backslashreplace")  # such a name must not crash the table
         _print_table(report)
     return 3 if report.missing else 0
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _human(size: int) -> str:
