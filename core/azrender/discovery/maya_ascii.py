@@ -10,8 +10,9 @@ lines, ``//`` and ``/* */`` comments, and MEL string escapes. It reads:
   :mod:`azrender.discovery.maya_nodes` (``createNode`` / ``select -ne`` say which node a
   ``setAttr`` is for), with ``uvTilingMode`` and ``useFrameExtension`` honoured.
 
-Speed: uninteresting statements (``connectAttr``, mesh data...) are skipped inside one regular
-expression, so Python only sees ``createNode``/``setAttr``/``select``/``file``.
+Speed: statements that cannot matter (``connectAttr``, mesh data, ``setAttr`` on nodes of no
+interest...) are skipped inside the regular expression engine, so Python only sees the
+``createNode``/``setAttr``/``select``/``file`` statements that can.
 """
 
 from __future__ import annotations
@@ -29,11 +30,21 @@ from azrender.errors import SceneError
 
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 # A statement body up to (not including) its ';' or a comment; unrolled, so it never backtracks.
-_BODY = re.compile(rf'[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*')
-_STATEMENT_REST = rf'[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*;'
+_BODY_PATTERN = rf'[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*'
+_BODY = re.compile(_BODY_PATTERN)
 _KEYWORDS = r"(?:createNode|setAttr|select|file)"
-# Whitespace, comments and whole statements that do not start with a keyword we need.
-_GAP = re.compile(rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{_KEYWORDS}[\s;])[^\s;"/]{_STATEMENT_REST})*', re.S)
+
+
+def _gap(needed: str) -> str:
+    """Whitespace, comments and whole statements that do not start like ``needed``."""
+    return rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{needed})[^\s;"/]{_BODY_PATTERN};)*'
+
+
+_GAP = re.compile(_gap(rf"{_KEYWORDS}[\s;]"), re.S)
+
+
+def _alternation(names) -> str:
+    return "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -42,18 +53,14 @@ def _fast_paths(types: frozenset[str], attributes: frozenset[str]) -> tuple[re.P
     found: one while no node of interest is current, one while one is. Each matches the gap and the
     next statement worth reading. The gap is matched in a lookahead and consumed by back-reference:
     an atomic group, so a failed match never backtracks into it (Python 3.10 has none)."""
-    alternation = lambda names: "|".join(map(re.escape, sorted(names, key=len, reverse=True)))  # noqa: E731
-    wanted_attribute = rf'"\.(?:[^"]*\.)?(?:{alternation(attributes)})(?:\[[^"]*\])?"'
+    wanted_attribute = rf'"\.(?:[^"]*\.)?(?:{_alternation(attributes)})(?:\[[^"]*\])?"'
     always = r"select(?=[\s;])|file(?=[\s;])|setAttr(?=\s)(?=[^\";]*\"(?!\.))"  # setAttr "node.attr" names its node
-    idle = rf'createNode\s+"?(?:{alternation(types)})"?(?=[\s;])|{always}'
+    idle = rf'createNode\s+"?(?:{_alternation(types)})"?(?=[\s;])|{always}'
     busy = rf'createNode(?=[\s;])|{always}|setAttr(?=\s)(?=[^\";]*{wanted_attribute})'
-    patterns = []
-    for needed in (idle, busy):
-        gap = rf'(?:\s+|//[^\n]*|/\*.*?\*/|(?!{needed})[^\s;"/]{_STATEMENT_REST})*'
-        patterns.append(re.compile(
-            rf'(?=(?P<gap>{gap}))(?P=gap)(?P<keyword>{_KEYWORDS})(?P<body>(?=[\s;])[^;"/]*(?:(?:{_STRING}|/(?![/*]))[^;"/]*)*);',
-            re.S))
-    return patterns[0], patterns[1]
+    idle_pattern, busy_pattern = (
+        re.compile(rf"(?=(?P<gap>{_gap(needed)}))(?P=gap)(?P<keyword>{_KEYWORDS})(?P<body>(?=[\s;]){_BODY_PATTERN});", re.S)
+        for needed in (idle, busy))
+    return idle_pattern, busy_pattern
 
 
 _KEYWORD = re.compile(rf"({_KEYWORDS})(?=[\s;])")
