@@ -152,15 +152,15 @@ def plan_upload(entries: Sequence[tuple[Path | str, str]], remote: Iterable[Stor
 
 def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.HashCache | None,
                   *, use_cache: bool = True) -> list[LocalFile]:
-    seen: dict[str, Path] = {}
+    seen: dict[str, str] = {}
     for path, key in entries:
-        if keys.unsafe_reason(key):
-            raise UsageError(f"{path}: store key {key!r} is not usable ({keys.unsafe_reason(key)})")
-        if key in seen and seen[key] != Path(path):
+        reason = keys.unsafe_reason(key)
+        if reason:
+            raise UsageError(f"{path}: store key {key!r} is not usable ({reason})")
+        if seen.setdefault(key, os.fspath(path)) != os.fspath(path):
             raise UsageError(f"{seen[key]} and {path} would both be stored as {key!r}")
-        seen[key] = Path(path)
     try:
-        hashed = hashing.hash_files([Path(p) for p, _ in entries], cache=cache, use_cache=use_cache)
+        hashed = hashing.hash_files([p for p, _ in entries], cache=cache, use_cache=use_cache)
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.filename}: no such file") from None
     except OSError as exc:
@@ -215,10 +215,12 @@ def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: b
     naming what was and was not uploaded when transfers still fail after the store's retries.
     """
     started = time.monotonic()
-    entry_keys = {key for _, key in entries}
-    remote, stored_manifests = _list_scope(store, entry_keys)
+    with ThreadPoolExecutor(max_workers=1) as lister:  # the store answers while local files are hashed
+        listing = lister.submit(_list_scope, store, {key for _, key in entries})
+        local = _hash_entries(entries, cache)
+        remote, stored_manifests = listing.result()
     store.describe_account()  # after the listing: an unreachable store fails once, on the listing
-    plan = plan_upload(entries, remote, delete=delete, cache=cache)
+    plan = _diff(local, remote, delete)
     meter = _Meter(progress, len(plan.upload), plan.bytes_to_upload)
     done: dict[str, LocalFile] = {f.key: f for f in plan.skip}
     failed: list[str] = []
