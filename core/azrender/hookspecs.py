@@ -24,10 +24,11 @@ hookspec = pluggy.HookspecMarker("azrender")
 def azrender_scanners():
     """Return scene readers to add to the headless discovery registry.
 
-    Called once when discovery builds its registry. Return an iterable of
+    Called once per scan when discovery builds its registry. Return an iterable of
     :class:`azrender.discovery.scan.Scanner` objects (each names the file extensions it reads and
-    has ``scan(path, context) -> SceneReport``). A scanner registered by a plugin is tried before
-    the built-in one for the same extension.
+    has ``scan(path, context) -> Reading``: the raw paths one file holds, as
+    :class:`azrender.discovery.resolve.RawReference`; discovery resolves them). A scanner from a
+    plugin replaces the built-in one for the same extension.
     """
 
 

@@ -19,6 +19,7 @@ class TaskState:
     retries: int = 0
     node: str | None = None
     stderr_tail: str = ""  # last lines of stderr, for failed tasks
+    failure: str = ""  # Batch's failureInfo "code: message" when the task did not succeed
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class JobStatus:
 
     @property
     def failed(self) -> list[TaskState]:
-        return [t for t in self.tasks if t.state == "completed" and t.exit_code not in (0, None)]
+        return [t for t in self.tasks if t.state == "completed" and (t.exit_code not in (0, None) or t.failure)]
 
     @property
     def done(self) -> bool:

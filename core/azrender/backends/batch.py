@@ -1,0 +1,222 @@
+"""The Azure Batch backend: send :class:`~azrender.jobs.batch_models.BatchRequests` with the real
+``azure.batch.BatchClient``, read a job's status back.
+
+Submission is all or nothing: task ids are checked before anything is created, the pool must
+exist (or is created), and if any task cannot be added the job (and a pool created for it) is
+deleted again. Tasks go in collections that respect both of Batch's limits (100 tasks, 1 MB of
+JSON), several collections at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Callable
+
+from azrender.backends import JobStatus, TaskState
+from azrender.errors import JobError
+
+log = logging.getLogger(__name__)
+
+MAX_TASKS_PER_COLLECTION = 100
+MAX_COLLECTION_BYTES = 1_000_000  # Batch's limit is 1 MB; stay clear of it including the envelope
+SERVER_RETRIES = 3
+STDERR_LINES = 20
+
+
+def make_client(batch_url: str, credential):
+    """A BatchClient for ``batch_url`` with a key credential or an azure-identity token credential."""
+    from azure.batch import BatchClient
+
+    return BatchClient(batch_url, credential)
+
+
+def check_task_ids(tasks) -> None:
+    """Batch task ids: 1-64 letters, digits, '-' or '_', unique ignoring case."""
+    from azrender.jobs.build import check_id
+
+    seen: dict[str, str] = {}
+    for task in tasks:
+        check_id("task", task.id)
+        other = seen.setdefault(task.id.lower(), task.id)
+        if other is not task.id:
+            raise JobError(f"task id {task.id!r} is used twice" if other == task.id else
+                           f"task ids {other!r} and {task.id!r} are the same to Batch (ids ignore case)")
+
+
+def _body_size(task) -> int:
+    from azure.batch._model_base import SdkJSONEncoder  # the encoder the client sends with
+
+    return len(json.dumps(task, cls=SdkJSONEncoder, exclude_readonly=True).encode("utf-8"))
+
+
+def plan_collections(tasks, *, max_tasks: int | None = None, max_bytes: int | None = None) -> list[list]:
+    """Split tasks, in order, into collections of at most ``max_tasks`` and ``max_bytes`` of JSON."""
+    max_tasks = max_tasks or MAX_TASKS_PER_COLLECTION
+    max_bytes = max_bytes or MAX_COLLECTION_BYTES
+    collections, current, size = [], [], len('{"value": []}')
+    for task in tasks:
+        task_size = _body_size(task) + 2  # ", "
+        if task_size > max_bytes:
+            raise JobError(f"task {task.id} alone is {task_size:,} bytes of JSON, over Batch's 1 MB request limit")
+        if current and (len(current) == max_tasks or size + task_size > max_bytes):
+            collections.append(current)
+            current, size = [], len('{"value": []}')
+        current.append(task)
+        size += task_size
+    if current:
+        collections.append(current)
+    return collections
+
+
+def _error_code(exc) -> str | None:
+    model = getattr(exc, "model", None)
+    return getattr(model, "code", None) or getattr(getattr(exc, "error", None), "code", None)
+
+
+def _error_text(exc) -> str:
+    model = getattr(exc, "model", None)
+    message = getattr(getattr(model, "message", None), "value", None) or getattr(exc, "message", str(exc))
+    return f"{_error_code(exc) or getattr(exc, 'status_code', '')}: {message}"
+
+
+def _add_collection(client, job_id: str, tasks: list) -> list[str]:
+    """Add one collection; returns error lines for tasks that could not be added."""
+    from azure.batch import models as m
+    from azure.core.exceptions import HttpResponseError
+
+    pending, errors = list(tasks), []
+    for _ in range(SERVER_RETRIES + 1):
+        if not pending:
+            break
+        try:
+            result = client.create_task_collection(job_id, m.BatchTaskGroup(task_values=pending))
+        except HttpResponseError as exc:
+            if _error_code(exc) == "RequestBodyTooLarge" and len(pending) > 1:
+                half = len(pending) // 2  # our size estimate was off: halve and go on
+                return _add_collection(client, job_id, pending[:half]) + _add_collection(client, job_id, pending[half:])
+            if exc.status_code and exc.status_code >= 500:
+                continue
+            return errors + [f"{t.id}: {_error_text(exc)}" for t in pending]
+        by_id = {t.id: t for t in pending}
+        pending = []
+        for r in result.result_values or []:
+            if r.status == "servererror":
+                pending.append(by_id[r.task_id])
+            elif r.status == "clienterror" and not (r.error and r.error.code == "TaskExists"):
+                message = getattr(getattr(r.error, "message", None), "value", "") if r.error else ""
+                errors.append(f"{r.task_id}: {r.error.code if r.error else 'client error'} {message}".strip())
+    return errors + [f"{t.id}: the Batch service kept failing (server error)" for t in pending]
+
+
+def submit_batch(client, requests, *, max_concurrency: int = 4,
+                 progress: Callable[[int, int], None] | None = None) -> str:
+    """Create the pool (if any), the job, and all its tasks; return the job id.
+
+    Nothing is left half-created: a job whose tasks could not all be added is deleted, and so is a
+    pool created by this call. ``progress(added, total)`` follows the task collections.
+    """
+    from azure.batch import models as m
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    job_id = requests.job.id
+    check_task_ids(requests.tasks)
+    collections = plan_collections(requests.tasks)
+    pool_id = requests.job.pool_info.pool_id
+    created_pool = False
+    try:
+        if requests.pool is not None:
+            try:
+                client.create_pool(requests.pool)
+            except HttpResponseError as exc:
+                if _error_code(exc) == "PoolExists":
+                    raise JobError(f"pool {pool_id} already exists", hint=f"submit to it with --pool {pool_id}") from None
+                raise
+            created_pool = True
+        else:
+            try:
+                client.get_pool(pool_id, select=["id", "state"])
+            except ResourceNotFoundError:
+                raise JobError(f"pool {pool_id} does not exist in this Batch account",
+                               hint="check --pool or the profile's pool_id") from None
+        client.create_job(requests.job)
+    except HttpResponseError as exc:
+        _rollback(client, None, pool_id if created_pool else None)
+        raise JobError(f"Batch refused job {job_id}: {_error_text(exc)}") from None
+    except JobError:
+        _rollback(client, None, pool_id if created_pool else None)
+        raise
+
+    errors: list[str] = []
+    added = 0
+    try:
+        with ThreadPoolExecutor(max(1, max_concurrency)) as pool:
+            for collection, collection_errors in zip(collections, pool.map(
+                    lambda c: _add_collection(client, job_id, c), collections)):
+                errors += collection_errors
+                added += len(collection) - len(collection_errors)
+                if progress:
+                    progress(added, len(requests.tasks))
+        if not errors:
+            client.update_job(job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
+    except BaseException as exc:  # Ctrl-C or a network failure mid-way: leave nothing behind
+        _rollback(client, job_id, pool_id if created_pool else None)
+        if isinstance(exc, HttpResponseError):
+            raise JobError(f"adding tasks to job {job_id} failed: {_error_text(exc)}; the job was removed") from None
+        raise
+    if errors:
+        _rollback(client, job_id, pool_id if created_pool else None)
+        shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+        raise JobError(f"{len(errors)} task(s) could not be added to job {job_id} ({shown}); the job was removed")
+    return job_id
+
+
+def _rollback(client, job_id: str | None, pool_id: str | None) -> None:
+    for what, ident, delete in (("job", job_id, "begin_delete_job"), ("pool", pool_id, "begin_delete_pool")):
+        if not ident:
+            continue
+        try:
+            getattr(client, delete)(ident)
+        except Exception as exc:  # report, but the original error is what the user must see
+            log.warning("could not remove %s %s after a failed submission: %s", what, ident, exc)
+
+
+def _state(value) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> JobStatus:
+    """Task states of ``job_id``; failed tasks carry the last lines of their stderr."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        job = client.get_job(job_id, select=["id", "state"])
+        tasks = list(client.list_tasks(job_id, select=["id", "state", "executionInfo", "nodeInfo"]))
+    except ResourceNotFoundError:
+        raise JobError(f"no job {job_id} in this Batch account") from None
+    states = []
+    for task in tasks:
+        info = task.execution_info
+        failure = info.failure_info if info else None  # resource files, output upload, timeout...
+        state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
+                          retries=info.retry_count if info and info.retry_count else 0,
+                          node=task.node_info.node_id if task.node_info else None,
+                          failure=f"{failure.code}: {failure.message}" if failure else "")
+        if state.state == "completed" and (state.exit_code not in (0, None) or failure):
+            state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
+        states.append(state)
+    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
+
+
+def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        data = b"".join(client.download_task_file(job_id, task_id, "stderr.txt"))
+    except HttpResponseError:
+        return ""  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
+    from azrender.redact import redact
+
+    return redact("\n".join(data.decode("utf-8", "replace").splitlines()[-lines:]))

@@ -1,0 +1,383 @@
+"""LocalBatchClient: the ``azure.batch.BatchClient`` calls azrender makes, served on this machine.
+
+Every call takes and returns the SDK's own models, so the job spec that goes to Azure Batch is the
+one that runs here. Calls return at once; a detached runner process per job does the work
+(:mod:`.runner`), and any process can ask for status, wait, terminate or delete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Mapping
+
+from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, BatchJob,
+                                BatchJobCreateOptions, BatchJobExecutionInfo, BatchJobUpdateOptions,
+                                BatchNodeInfo, BatchPoolCreateOptions, BatchTask, BatchTaskCreateOptions,
+                                BatchTaskCreateResult, BatchTaskExecutionInfo, BatchTaskFailureInfo,
+                                CreateTasksError)
+
+from azrender.backends import JobStatus, TaskState
+from azrender.errors import JobError
+
+from .locks import is_free, locked
+from .node import NodeLayout
+from .runner import mount_source, prep_task_id, release_task_id, remove_private
+from .state import (JobRecord, NodeRecord, PoolRecord, Root, TaskRecord, check_id, load, load_model,
+                    save, scrub, write_json)
+
+IMPLICIT_POOL = "local"  # a job on pool "local" needs no create_pool: one node per core, 1 slot each
+STDERR_TAIL_LINES = 20
+POLL = 0.2
+
+Progress = Callable[[str, float, float, str], None]
+
+
+def default_root() -> Path:
+    """Where the local backend keeps its nodes and jobs unless told otherwise."""
+    from azrender.dirs import state_dir
+
+    return state_dir() / "local-batch"
+
+
+def _python() -> str:
+    """An interpreter for the runner: inside Maya or 3ds Max ``sys.executable`` is the host itself."""
+    if "python" in Path(sys.executable).name.lower():
+        return sys.executable
+    return shutil.which("python3") or shutil.which("python") or sys.executable
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class LocalBatchClient:
+    """A single-machine Azure Batch rooted at ``root``.
+
+    ``node_count`` sets how many nodes a pool gets here (default: the pool's target node count, at
+    most one per core; the implicit pool "local" gets one per core). ``store_roots`` maps each
+    mount source of a pool's mount configuration to the local folder standing for it: blobfuse
+    mounts by ``"<account>/<container>"``, Azure Files mounts by their ``azure_file_url``.
+    """
+
+    def __init__(self, root: Path, *, node_count: int | None = None, store_roots: Mapping[str, Path] | None = None):
+        if node_count is not None and node_count < 1:
+            raise JobError(f"node_count must be at least 1, not {node_count}")
+        self.root = Root(Path(root).resolve())
+        self.node_count = node_count
+        self.store_roots = {key: Path(path) for key, path in (store_roots or {}).items()}
+
+    # ---- pools and nodes ---------------------------------------------------------------------
+
+    def create_pool(self, pool: BatchPoolCreateOptions, **_service_options) -> None:
+        check_id("pool", pool.id)
+        if self.pool_exists(pool.id):
+            raise JobError(f"pool {pool.id!r} already exists (PoolExists)")
+        cores = os.cpu_count() or 1
+        target = (pool.target_dedicated_nodes or 0) + (pool.target_low_priority_nodes or 0)
+        roots = {}
+        for mount in pool.mount_configuration or ():
+            source, _ = mount_source(mount)
+            folder = self.store_roots.get(source)
+            if folder is None or not folder.is_dir():
+                raise JobError(f"pool {pool.id!r} mounts {source!r}, but no local folder stands for it",
+                               hint=f"pass store_roots={{{source!r}: <existing folder>}} to LocalBatchClient")
+            roots[source] = str(folder.resolve())
+        self._save_pool(pool, PoolRecord(id=pool.id, spec=scrub(pool.as_dict()),
+                                         node_count=self.node_count or min(target or cores, cores),
+                                         task_slots=pool.task_slots_per_node or 1, store_roots=roots))
+
+    def pool_exists(self, pool_id: str) -> bool:
+        return self.root.pool_file(check_id("pool", pool_id)).exists()
+
+    def _save_pool(self, pool: BatchPoolCreateOptions, record: PoolRecord) -> None:
+        write_json(self.root.pool_private(pool.id), pool.as_dict(), private=True)
+        save(self.root.pool_file(pool.id), record)
+
+    def _pool(self, pool_id: str) -> PoolRecord:
+        try:
+            return load(self.root.pool_file(pool_id), PoolRecord)
+        except FileNotFoundError:
+            raise JobError(f"pool {pool_id!r} does not exist (PoolNotFound)",
+                           hint=f"create it first, or use the implicit local pool {IMPLICIT_POOL!r}") from None
+
+    def _implicit_pool(self) -> None:
+        """Pool "local" exists as soon as a job needs it; an explicit ``node_count`` resizes it."""
+        path = self.root.pool_file(IMPLICIT_POOL)
+        if path.exists() and (self.node_count is None or self._pool(IMPLICIT_POOL).node_count == self.node_count):
+            return
+        pool = BatchPoolCreateOptions(id=IMPLICIT_POOL, vm_size="local", task_slots_per_node=1)
+        self._save_pool(pool, PoolRecord(id=IMPLICIT_POOL, spec=pool.as_dict(),
+                                         node_count=self.node_count or os.cpu_count() or 1, implicit=True))
+
+    def reboot_node(self, pool_id: str, node_id: str) -> None:
+        """Simulate a node reboot: tasks running there are killed and requeued; the start task and,
+        before the job's next task there, the job preparation task run again. Files stay."""
+        pool = self._pool(pool_id)
+        if node_id not in {f"node-{i}" for i in range(pool.node_count)}:
+            raise JobError(f"pool {pool_id!r} has no node {node_id!r} (NodeNotFound)")
+        path = self.root.node_file(pool.id, node_id)
+        with locked(self.root.agent_dir(pool.id, node_id) / "node.lock"):
+            record = load(path, NodeRecord) if path.exists() else NodeRecord(node_id)
+            save(path, NodeRecord(node_id, boot=record.boot + 1, start_task=record.start_task))
+
+    def node(self, pool_id: str, node_id: str) -> NodeLayout:
+        """The folders of one node (e.g. to look at its shared directory)."""
+        pool = self._pool(pool_id)
+        return NodeLayout(pool.id, node_id, self.root.node_root(pool.id, node_id))
+
+    # ---- jobs --------------------------------------------------------------------------------
+
+    def create_job(self, job: BatchJobCreateOptions, **_service_options) -> None:
+        check_id("job", job.id)
+        if job.pool_info is None or not job.pool_info.pool_id:
+            raise JobError(f"job {job.id!r}: the local backend needs pool_info.pool_id "
+                           "(autoPoolSpecification is not supported)")
+        pool_id = job.pool_info.pool_id
+        if pool_id.lower() == IMPLICIT_POOL:
+            self._implicit_pool()
+        pool = self._pool(pool_id)
+        if job.job_release_task is not None and job.job_preparation_task is None:
+            raise JobError(f"job {job.id!r}: a job release task needs a job preparation task (Batch rule)")
+        if self.root.job_file(job.id).exists():
+            raise JobError(f"job {job.id!r} already exists (JobExists)")
+        write_json(self.root.job_private(job.id), job.as_dict(), private=True)
+        save(self.root.job_file(job.id), JobRecord(
+            id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
+            all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
+
+    def update_job(self, job_id: str, job: BatchJobUpdateOptions, **_service_options) -> None:
+        """Only ``all_tasks_complete_mode`` matters locally (set it once every task is added)."""
+        if job.all_tasks_complete_mode is None:
+            return
+        with locked(self.root.job_lock(job_id)):
+            record = self._job(job_id)
+            save(self.root.job_file(job_id),
+                 replace(record, all_tasks_complete_mode=job.all_tasks_complete_mode.lower()))
+            self._ensure_runner(record)
+
+    def _job(self, job_id: str) -> JobRecord:
+        check_id("job", job_id)
+        try:
+            return load(self.root.job_file(job_id), JobRecord)
+        except FileNotFoundError:
+            raise JobError(f"job {job_id!r} does not exist (JobNotFound)") from None
+
+    def get_job(self, job_id: str, **_service_options) -> BatchJob:
+        record = self._job(job_id)
+        job = BatchJob(record.spec)
+        job.state = record.state
+        job.creation_time = _time(record.creation_time)
+        job.all_tasks_complete_mode = record.all_tasks_complete_mode
+        job.execution_info = BatchJobExecutionInfo(
+            start_time=_time(record.creation_time), end_time=_time(record.end_time), pool_id=record.pool_id,
+            termination_reason=record.termination_reason)
+        return job
+
+    def terminate_job(self, job_id: str, *, reason: str = "UserTerminate") -> None:
+        """Like Batch: running tasks are killed, the release task runs where the preparation task
+        ran, active tasks stay active, then the job is completed. Returns at once (see wait)."""
+        with locked(self.root.job_lock(job_id)):
+            record = self._job(job_id)
+            if record.state == "active":
+                record = replace(record, state="terminating", termination_reason=reason)
+                save(self.root.job_file(job_id), record)
+            if record.state == "terminating":
+                self._ensure_runner(record)
+
+    def delete_job(self, job_id: str, **_service_options) -> None:
+        """Terminate (if needed) and wait for the job to complete, then remove it and its task
+        folders from every node."""
+        record = self._job(job_id)
+        if record.state != "completed":
+            self.terminate_job(job_id)
+            while self._job(job_id).state != "completed":
+                self._revive(job_id)
+                time.sleep(POLL)
+        pool = self._pool(record.pool_id)
+        for i in range(pool.node_count):
+            shutil.rmtree(self.root.node_root(pool.id, f"node-{i}") / "workitems" / record.id, ignore_errors=True)
+        remove_private(self.root, record.id)
+        shutil.rmtree(self.root.job_dir(record.id), ignore_errors=True)
+
+    # ---- tasks -------------------------------------------------------------------------------
+
+    def create_tasks(self, job_id: str, task_collection: list[BatchTaskCreateOptions],
+                     **_service_options) -> BatchCreateTaskCollectionResult:
+        """Add tasks (any number; the SDK splits requests, nothing to split here). Like the SDK,
+        valid tasks are added and ``CreateTasksError`` lists the ones refused."""
+        private = load_model(self.root.job_private(job_id), BatchJobCreateOptions) \
+            if self.root.job_private(job_id).exists() else None
+        results, failures = [], []
+        with locked(self.root.job_lock(job_id)):
+            record = self._job(job_id)
+            if record.state != "active" or private is None:
+                raise JobError(f"job {job_id!r} is {record.state}: no tasks can be added (JobCompleted)")
+            reserved = {i.lower(): code for i, code in ((prep_task_id(private), "TaskIdSameAsJobPreparationTask"),
+                                                        (release_task_id(private), "TaskIdSameAsJobReleaseTask")) if i}
+            taken = {path.stem for path in self.root.tasks_dir(job_id).glob("*.json")}
+            for task in task_collection:
+                error = self._refusal(task, taken, reserved)
+                if error:
+                    failures.append(BatchTaskCreateResult(status="clienterror", task_id=task.id,
+                                                          error=BatchError(code=error[0], message=error[1])))
+                    continue
+                taken.add(task.id.lower())
+                write_json(self.root.task_private(job_id, task.id), task.as_dict(), private=True)
+                save(self.root.task_file(job_id, task.id), TaskRecord(id=task.id, spec=scrub(task.as_dict())))
+                results.append(BatchTaskCreateResult(status="success", task_id=task.id))
+            if results:
+                self._ensure_runner(record)
+        if failures:
+            raise CreateTasksError(pending_tasks=[], failure_tasks=failures)
+        return BatchCreateTaskCollectionResult(result_values=results)
+
+    def create_task(self, job_id: str, task: BatchTaskCreateOptions, **_service_options) -> None:
+        try:
+            self.create_tasks(job_id, [task])
+        except CreateTasksError as exc:
+            error = exc.failure_tasks[0].error
+            raise JobError(f"task {task.id!r} refused: {error.message} ({error.code})") from None
+
+    @staticmethod
+    def _refusal(task: BatchTaskCreateOptions, taken: set[str], reserved: dict[str, str]) -> tuple[str, str] | None:
+        try:
+            check_id("task", task.id)
+        except JobError as exc:
+            return "InvalidPropertyValue", exc.message
+        if not task.command_line:
+            return "MissingRequiredProperty", f"task {task.id!r} has no command line"
+        unsupported = [name for name in ("container_settings", "multi_instance_settings", "depends_on")
+                       if getattr(task, name) is not None]
+        if unsupported:
+            return "InvalidPropertyValue", f"task {task.id!r}: the local backend cannot run {', '.join(unsupported)}"
+        if task.id.lower() in reserved:
+            return reserved[task.id.lower()], f"task id {task.id!r} is the job preparation/release task's"
+        if task.id.lower() in taken:
+            return "TaskExists", f"task {task.id!r} already exists (ids are case-insensitive)"
+        return None
+
+    def _tasks(self, job_id: str) -> list[TaskRecord]:
+        self._job(job_id)
+        records = [load(path, TaskRecord) for path in self.root.tasks_dir(job_id).glob("*.json")]
+        return sorted(records, key=lambda t: t.creation_time)
+
+    def _task_model(self, job: JobRecord, record: TaskRecord) -> BatchTask:
+        task = BatchTask(record.spec)
+        task.state = record.state
+        task.creation_time = _time(record.creation_time)
+        failure = record.failure
+        task.execution_info = BatchTaskExecutionInfo(
+            start_time=_time(record.start_time), end_time=_time(record.end_time), exit_code=record.exit_code,
+            retry_count=record.retry_count, requeue_count=record.requeue_count, result=record.result,
+            failure_info=BatchTaskFailureInfo(category=failure.category, code=failure.code,
+                                              message=failure.message) if failure else None)
+        if record.node_id:
+            task.node_info = BatchNodeInfo(pool_id=job.pool_id, node_id=record.node_id,
+                                           task_root_directory=str(self._task_dir(job, record)))
+        return task
+
+    def _task_dir(self, job: JobRecord, record: TaskRecord) -> Path:
+        return self.node(job.pool_id, record.node_id).task_dir(job.id, record.id)
+
+    def list_tasks(self, job_id: str, **_service_options) -> list[BatchTask]:
+        job = self._job(job_id)
+        return [self._task_model(job, record) for record in self._tasks(job_id)]
+
+    def get_task(self, job_id: str, task_id: str, **_service_options) -> BatchTask:
+        job = self._job(job_id)
+        try:
+            return self._task_model(job, load(self.root.task_file(job_id, check_id("task", task_id)), TaskRecord))
+        except FileNotFoundError:
+            raise JobError(f"job {job_id!r} has no task {task_id!r} (TaskNotFound)") from None
+
+    # ---- status and waiting ------------------------------------------------------------------
+
+    def status(self, job_id: str) -> JobStatus:
+        job = self._job(job_id)
+        states = []
+        for record in self._tasks(job_id):
+            tail = ""
+            if record.result == "failure" and record.node_id:
+                stderr = self._task_dir(job, record) / "stderr.txt"
+                if stderr.is_file():
+                    tail = "\n".join(stderr.read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:])
+            states.append(TaskState(
+                id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
+                node=record.node_id, stderr_tail=tail,
+                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
+        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states))
+
+    def wait(self, job_id: str, *, progress: Progress | None = None, timeout: float | None = None) -> JobStatus:
+        """Until every task completed (and, for a job that terminates itself, its release tasks
+        ran). ``progress("render", done, total, message)`` on each change. Ctrl-C terminates the
+        job (running tasks killed, release tasks run), then KeyboardInterrupt propagates; the
+        status then shows which tasks completed."""
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        last, next_revive = None, time.monotonic() + 1.0  # a new runner may still be starting
+        try:
+            while True:
+                status = self.status(job_id)
+                total, done = len(status.tasks), status.count("completed")
+                if progress and (done, total) != last:
+                    progress("render", done, total, f"{status.count('running')} running, {len(status.failed)} failed")
+                    last = (done, total)
+                if self._settled(job_id, status):
+                    return status
+                if deadline is not None and time.monotonic() > deadline:
+                    raise JobError(f"job {job_id!r} is still running after {timeout:g} s: "
+                                   f"{done} of {total} task(s) completed")
+                if time.monotonic() > next_revive:
+                    self._revive(job_id)
+                    next_revive = time.monotonic() + 1.0
+                time.sleep(POLL)
+        except KeyboardInterrupt:
+            self.terminate_job(job_id)
+            while self._job(job_id).state != "completed":
+                self._revive(job_id)
+                time.sleep(POLL)
+            raise
+
+    def _settled(self, job_id: str, status: JobStatus) -> bool:
+        if status.state == "completed" or not status.tasks:
+            return True
+        return status.done and status.state == "active" and self._job(job_id).all_tasks_complete_mode == "noaction"
+
+    # ---- the runner --------------------------------------------------------------------------
+
+    def _ensure_runner(self, job: JobRecord) -> None:
+        """Start the job's runner unless one runs. Called with the job lock held: a runner only
+        decides to exit under that lock, so work added here is never left without a runner."""
+        if not is_free(self.root.runner_lock(job.id)):
+            return
+        self.root.runner_error(job.id).unlink(missing_ok=True)
+        package_parent = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        with open(self.root.runner_log(job.id), "ab") as log:
+            subprocess.Popen([_python(), "-m", "azrender.backends.local", str(self.root.job_dir(job.id))],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                             cwd=self.root.job_dir(job.id), start_new_session=True)
+
+    def _revive(self, job_id: str) -> None:
+        """A runner killed (machine sleep, OOM, kill -9) while work remains: start a new one,
+        which requeues what the dead one left running."""
+        with locked(self.root.job_lock(job_id)):
+            job = self._job(job_id)
+            error = self.root.runner_error(job_id)
+            if error.exists() and is_free(self.root.runner_lock(job_id)):
+                raise JobError(f"the local runner of job {job_id!r} failed: {error.read_text().strip()}",
+                               hint=f"see {self.root.runner_log(job_id)}")
+            work = job.state == "terminating" or (job.state == "active" and any(
+                t.state != "completed" for t in self._tasks(job_id)))
+            if work:
+                self._ensure_runner(job)
+
+    def list_jobs(self, **_service_options) -> list[BatchJob]:
+        return [self.get_job(load(path, JobRecord).id) for path in sorted((self.root.root / "jobs").glob("*/job.json"))]

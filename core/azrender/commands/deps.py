@@ -1,0 +1,80 @@
+"""``azrender deps SCENE``: list every file a scene needs, flag the missing ones."""
+
+from __future__ import annotations
+
+HELP = "list every file a scene needs (textures, references, caches...) and flag missing ones"
+
+
+def register(parser) -> None:
+    parser.add_argument("scene", help="the scene file (.blend, .ma, .mb, .max, .usda)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--search-path", action="append", default=[], metavar="DIR",
+                        help="also look for files here (by relative path, then by name); repeatable")
+    parser.add_argument("--project", metavar="DIR",
+                        help="Maya project root (default: the folder holding workspace.mel above the scene)")
+
+
+def run(args) -> int:
+    import json
+    import os
+
+    from azrender.discovery.scan import scan_scene
+    from azrender.errors import UsageError
+
+    for directory in args.search_path + ([args.project] if args.project else []):
+        if not os.path.isdir(directory):
+            raise UsageError(f"{directory}: not a folder")
+    report = scan_scene(args.scene, search_paths=args.search_path, project=args.project)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_table(report)
+    return 3 if report.missing else 0
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _print_table(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    by_kind: dict = {}
+    for dep in report.dependencies:
+        by_kind.setdefault(dep.kind, []).append(dep)
+    for kind, deps in by_kind.items():
+        missing = sum(not d.exists for d in deps)
+        title = f"{kind.value} ({len(deps)}{f', {missing} missing' if missing else ''})"
+        table = Table(title=title, title_justify="left", show_edge=False, expand=False)
+        table.add_column("", no_wrap=True)
+        table.add_column("path", overflow="fold")
+        table.add_column("size", justify="right", no_wrap=True)
+        table.add_column("from", overflow="fold")
+        table.add_column("resolved by", no_wrap=True)
+        for dep in deps:
+            flag = "[green]ok[/]" if dep.exists else "[bold red]MISSING[/]"
+            size = _human(dep.size) if dep.size is not None else "-"
+            table.add_row(flag, _escape(dep.path), size, _escape(dep.source), dep.resolved_by)
+        console.print(table)
+        console.print()
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {_escape(warning)}")
+    if report.best_effort:
+        console.print("[yellow]note:[/] this scene format was read best effort; some dependencies may be missing")
+    missing = len(report.missing)
+    summary = (f"{len(report.dependencies)} files, {_human(report.total_size)}, "
+               + (f"[bold red]{missing} missing[/]" if missing else "none missing"))
+    console.print(f"{_escape(report.scene)}: {summary}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

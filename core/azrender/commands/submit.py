@@ -1,0 +1,72 @@
+"""azrender submit: the whole pipeline for one or many scenes (see azrender.pipeline)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HELP = "discover, sync, map and submit scenes; --wait renders and downloads the frames"
+
+
+def register(parser) -> None:
+    parser.add_argument("scenes", nargs="+", metavar="SCENE", help="scene file(s): .blend, .ma, .mb, .max")
+    parser.add_argument("--frames", help="frames to render, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
+    parser.add_argument("--chunk", type=int, default=1, help="frames per task (default 1)")
+    parser.add_argument("--backend", choices=["batch", "local"], help="default: batch when a Batch account is configured, else local")
+    parser.add_argument("--storage", dest="storage_mode", choices=["copy", "blobfuse", "fileshare"], default="copy",
+                        help="how nodes see the assets (default copy: synced into the node's shared folder)")
+    parser.add_argument("--os", dest="node_os", choices=["linux", "windows"], default="linux", help="render node OS")
+    parser.add_argument("--pool", dest="pool_id", help="Batch pool id (overrides the profile)")
+    parser.add_argument("--profile", help="settings profile in config.toml")
+    parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
+    parser.add_argument("--storage-url", help="store URL for assets and outputs (overrides the profile)")
+    parser.add_argument("--renderer", help="renderer (Blender engine, Maya -r, ...)")
+    parser.add_argument("--job-name", help="job id prefix (default: the scene name)")
+    parser.add_argument("--search-path", action="append", default=[], type=Path, help="extra folder to find assets in")
+    parser.add_argument("--project", type=Path, help="Maya project folder (default: found from workspace.mel)")
+    parser.add_argument("--allow-missing", action="store_true", help="submit even when assets are missing")
+    parser.add_argument("--dry-run", action="store_true", help="build everything, send nothing, print what would be sent")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--wait", action="store_true", help="wait for the job, showing progress, then download the outputs")
+    parser.add_argument("--download", type=Path, metavar="DIR", help="where --wait puts the outputs (default ./renders/<job id>/)")
+
+
+def run(args) -> int:
+    from azrender.pipeline import SubmitRequest, submit
+    from azrender.progress import ProgressReporter
+
+    results, exit_code = [], 0
+    for scene in args.scenes:
+        request = SubmitRequest(
+            scene=Path(scene), frames=args.frames, chunk=args.chunk, backend=args.backend,
+            storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
+            batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
+            search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
+            dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
+        )
+        with ProgressReporter(enabled=not args.json) as progress:
+            result = submit(request, progress=progress)
+        results.append(result)
+        if not args.json:
+            _print_result(result)
+        if result.failed_tasks:
+            exit_code = 1
+    if args.json:
+        payload = [r.to_json() for r in results]
+        json.dump(payload[0] if len(payload) == 1 else payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return exit_code
+
+
+def _print_result(result) -> None:
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.dry_run_requests is not None:
+        print(json.dumps(result.dry_run_requests, indent=2))
+        return
+    print(f"job {result.job_id} submitted to {result.backend}: {result.task_count} task(s)")
+    if result.download_dir:
+        print(f"outputs: {result.download_dir}")
+    for task in result.failed_tasks:
+        print(f"task {task.id} failed (exit {task.exit_code}):\n{task.stderr_tail}", file=sys.stderr)

@@ -1,0 +1,194 @@
+"""Build the :class:`JobSpec` of a submission: the preparation task that brings assets to each node
+(or mounts them), the release task, and one render task per chunk of frames. Pure: no I/O, so a
+dry run and the tests see exactly what would be submitted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+from azrender import layout
+from azrender.errors import UsageError
+from azrender.jobs import commands
+from azrender.jobs.frames import chunk_frames, parse_frames
+from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES, WINDOWS, JobSpec, NodeAccess,
+                                 NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec)
+from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
+from azrender.jobs.urls import parse_store_url
+
+MAX_ID = 64
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MANIFEST_FILE = "manifest.json"
+ACCESS_FILE = "access.json"
+OUTPUT_DIR = "out"  # frames, relative to the task working directory
+PREP_TIMEOUT_SECONDS = 4 * 3600
+RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
+
+
+def check_id(kind: str, value: str) -> str:
+    if not _ID.match(value):
+        raise UsageError(f"invalid {kind} id {value!r}: use at most {MAX_ID} letters, digits, '-' or '_'")
+    return value
+
+
+def task_id(first: int, last: int) -> str:
+    """``frames-0001-0010``: sortable, readable, unique per chunk (negative frames as ``m5``)."""
+    def f(n: int) -> str:
+        return f"{n:04d}" if n >= 0 else f"m{-n:04d}"
+
+    return f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
+
+
+def access_key(job_id: str) -> str:
+    return layout.job_key(job_id, ACCESS_FILE)
+
+
+def access_file(access: NodeAccess) -> bytes | None:
+    """The store's read SAS for the node tool, delivered as a resource file (never on a command
+    line); None when the nodes need none (managed identity, or a local folder store)."""
+    store = parse_store_url(access.assets_url)
+    if access.identity_resource_id or not store.query:
+        return None
+    return json.dumps({"version": 1, "sas": store.query}).encode()
+
+
+def node_uploads(job_id: str, access: NodeAccess) -> dict[str, bytes]:
+    """What the assets store must hold before the job is submitted, ``{store key: bytes}``: the
+    node tool and, when nodes read the store with a SAS, the access file (upload both with the
+    sync stage's ``store.write_bytes``; keys are relative to the assets store URL)."""
+    from azrender.jobs.nodetool import build_node_tool, node_tool_key
+
+    uploads = {node_tool_key(): build_node_tool()}
+    access_json = access_file(access)
+    if access_json is not None:
+        uploads[access_key(job_id)] = access_json
+    return uploads
+
+
+def _python(node_os: str) -> str:
+    return "python" if node_os == WINDOWS else "python3"
+
+
+def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
+                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec | None:
+    """Copy mode: the node sync. Blobfuse without a pool mount: mount it. Otherwise: none."""
+    store = parse_store_url(access.assets_url)
+    files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))]
+    argv = [_python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id]
+    if access.identity_resource_id:
+        argv += ["--identity", access.identity_resource_id]
+    elif access_file(access) is not None:
+        files.append(ResourceFileSpec(ACCESS_FILE, http_url=store.blob_url(access_key(job_id))))
+        argv += ["--access", ACCESS_FILE]
+    if storage_mode == COPY:
+        files.append(ResourceFileSpec(MANIFEST_FILE, http_url=store.blob_url(manifest_key)))
+        argv += ["--manifest", MANIFEST_FILE]
+        if cache_limit is not None:
+            argv += ["--cache-limit", str(cache_limit)]
+        elevated = False
+    elif storage_mode == BLOBFUSE and mount_in_prep:
+        if node_os != LINUX:
+            raise UsageError("blobfuse mounts need Linux nodes", hint="use --storage copy or fileshare on Windows")
+        argv += ["--mount", "blobfuse", "--account", store.account or "", "--container", store.container,
+                 "--mount-path", layout.DEFAULT_MOUNT_PATH]
+        elevated = True  # mounting needs root
+    else:
+        return None
+    return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
+                        max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
+
+
+def release_task(*, job_id: str, node_os: str, unmount: bool) -> NodeTaskSpec:
+    argv = [_python(node_os), TOOL_FILE, "release", "--job", job_id]
+    if unmount:
+        argv += ["--unmount", layout.DEFAULT_MOUNT_PATH]
+    # The release task runs in its own folder: reach the tool in the preparation task's folder.
+    tool = "$AZ_BATCH_JOB_PREP_WORKING_DIR/" if node_os == LINUX else "%AZ_BATCH_JOB_PREP_WORKING_DIR%\\"
+    argv[1] = tool + TOOL_FILE
+    return NodeTaskSpec(commands.command_line([argv], node_os), elevated=unmount,
+                        max_wall_clock_seconds=RELEASE_TIMEOUT_SECONDS)
+
+
+def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], chunk: int, manifest_key: str,
+              access: NodeAccess, tool_key: str | None = None, storage_mode: str = COPY, node_os: str = LINUX,
+              pool_id: str | None = None, pool: PoolSpec | None = None, renderer: str | None = None,
+              executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
+              pre_commands: tuple[tuple[str, ...], ...] = (), pool_has_mount: bool = False,
+              retries: int = 2, task_timeout_seconds: int | None = None, cache_limit: int | None = None,
+              display_name: str = "", submission=None, plugins=None) -> JobSpec:
+    """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
+
+    ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check);
+    ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
+    ``pool_has_mount`` says the existing pool already mounts the store. The
+    ``azrender_task_command_line`` hook may replace each task's command line and
+    ``azrender_adjust_job`` may change the finished spec.
+    """
+    check_id("job", job_id)
+    if storage_mode not in STORAGE_MODES:
+        raise UsageError(f"unknown storage mode {storage_mode!r}", hint=f"use one of {', '.join(STORAGE_MODES)}")
+    if pool is not None:
+        pool_id, node_os = pool.id, pool.node_os
+        pool_has_mount = pool.mount is not None
+    if not pool_id:
+        raise UsageError("no pool: give --pool ID or configure one (pool_id in the profile)")
+    check_id("pool", pool_id)
+    frame_list = parse_frames(frames) if isinstance(frames, str) else sorted(set(frames))
+    problems = []
+    if pool is not None and access.identity_resource_id:
+        problems.append(Problem("warning", f"pool {pool.id} must have the managed identity "
+                                           f"{access.identity_resource_id}: Batch's API cannot attach one, "
+                                           "create such pools through ARM or the portal"))
+    if storage_mode == FILESHARE and not pool_has_mount:
+        problems.append(Problem("error", f"--storage fileshare needs a pool that mounts the share; pool {pool_id} "
+                                         "is not known to mount it (give a pool spec with a fileshare mount, or set pool_has_mount)"))
+    mount_in_prep = storage_mode == BLOBFUSE and not pool_has_mount
+    if tool_key is None:
+        from azrender.jobs.nodetool import node_tool_key
+
+        tool_key = node_tool_key()
+    prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
+                            node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
+                            cache_limit=cache_limit)
+    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep) if prep else None
+
+    hook = None
+    if submission is not None or plugins is not None:
+        from azrender.plugins import get_plugin_manager
+
+        hook = (plugins or get_plugin_manager()).hook
+    task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
+    prefix_commands = _mount_commands(pool, node_os) + [list(c) for c in pre_commands]
+    tasks = []
+    for run in chunk_frames(frame_list, chunk):
+        render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
+                                      output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
+                                      node_os=node_os, renderer=renderer, executable=executable, project=project,
+                                      pre_scripts=pre_scripts)
+        argv = commands.render_argv(host, render)
+        task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
+                        retries=retries, max_wall_clock_seconds=task_timeout_seconds,
+                        output_pattern=f"{OUTPUT_DIR}/**/*")
+        if hook is not None:
+            replaced = hook.azrender_task_command_line(submission=submission, task=task, command_line=task.command_line)
+            if replaced:
+                task = replace(task, command_line=replaced)
+        tasks.append(task)
+    job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
+                  node_os=node_os, pool=pool, display_name=display_name or job_id,
+                  metadata=(("azrender_host", host), ("azrender_manifest", manifest_key)), problems=problems)
+    if hook is not None:
+        hook.azrender_adjust_job(submission=submission, job=job)
+    return job
+
+
+def _mount_commands(pool: PoolSpec | None, node_os: str) -> list[str]:
+    """Legacy Windows images: map the share before each task unless an earlier task on the node
+    did (credentials from the ``cmdkey`` the pool's own start task ran: never in a task)."""
+    if pool is None or pool.mount is None or pool.mount.kind != "windows-net-use" or node_os != WINDOWS:
+        return []
+    m = pool.mount
+    share = f"\\\\{m.account_name}.file.core.windows.net\\{m.container_or_share}"
+    return [f"(if not exist {m.drive}\\ net use {m.drive} {share} /persistent:no)"]

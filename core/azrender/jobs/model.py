@@ -1,0 +1,152 @@
+"""The job spec: what a submission asks of the compute, independent of who runs it.
+
+``build_job`` produces a :class:`JobSpec`; ``to_batch_models`` turns it into azure-batch requests
+that the Batch backend sends and the local backend executes. Every record is frozen except
+:class:`JobSpec` itself, which the ``azrender_adjust_job`` hook may change in place (replace its
+parts with ``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LINUX = "linux"
+WINDOWS = "windows"
+
+# Storage modes: how assets reach the renderer on the node.
+COPY = "copy"  # the job preparation task syncs them into the node's shared folder
+BLOBFUSE = "blobfuse"  # the container mounted with blobfuse2 (by the pool, or by the preparation task)
+FILESHARE = "fileshare"  # an Azure Files share mounted by the pool (or `net use` on legacy Windows images)
+STORAGE_MODES = (COPY, BLOBFUSE, FILESHARE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a submission: ``error`` blocks it, ``warning`` is shown."""
+
+    severity: str  # "error" | "warning"
+    message: str
+
+
+@dataclass(frozen=True)
+class NodeAccess:
+    """How render nodes reach the store.
+
+    ``assets_url``: the store URL nodes read and list assets and manifests from (a container URL
+    with optional prefix, plus a read/list SAS when no identity is used; or ``file:///...``).
+    ``outputs_url``: the store URL task output files are written to (create/write SAS, same form).
+    ``identity_resource_id``: ARM id of a user-assigned managed identity of the pool; when set, the
+    URLs carry no SAS and Batch and the node tool authenticate as that identity.
+    """
+
+    assets_url: str
+    outputs_url: str
+    identity_resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A marketplace image (publisher/offer/sku/version) or a compute gallery image id."""
+
+    publisher: str | None = None
+    offer: str | None = None
+    sku: str | None = None
+    version: str = "latest"
+    gallery_image_id: str | None = None  # .../galleries/G/images/I[/versions/V]
+
+
+@dataclass(frozen=True)
+class ResourceFileSpec:
+    """One file (``http_url``) or one blob prefix (``container_url`` + ``blob_prefix``) Batch
+    downloads before a task runs; ``file_path`` is relative to the task's working directory."""
+
+    file_path: str
+    http_url: str | None = None
+    container_url: str | None = None
+    blob_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeTaskSpec:
+    """A start, job preparation or job release task."""
+
+    command_line: str
+    resource_files: tuple[ResourceFileSpec, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    max_wall_clock_seconds: int | None = None
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    """A pool mount. ``kind``: ``blobfuse`` (container, SAS or identity), ``fileshare`` (Azure Files,
+    needs the storage account key, which Batch keeps in the mount's own ``accountKey`` field) or
+    ``windows-net-use`` (legacy Windows images: ``net use`` before each task with credentials the
+    pool's own start task stored with ``cmdkey``)."""
+
+    kind: str
+    account_name: str
+    container_or_share: str
+    relative_mount_path: str = "azrender"
+    sas_token: str | None = None  # blobfuse without identity: read/list SAS (no leading '?')
+    account_key: str | None = None  # fileshare only
+    options: str = ""  # blobfuse_options / mount_options
+    drive: str = "S:"  # windows-net-use
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool azrender creates (most submissions use an existing pool id instead)."""
+
+    id: str
+    vm_size: str
+    image: ImageRef
+    node_agent_sku: str
+    node_os: str = LINUX
+    dedicated_nodes: int = 0
+    spot_nodes: int = 0
+    task_slots: int = 1
+    start_task: NodeTaskSpec | None = None
+    app_packages: tuple[tuple[str, str | None], ...] = ()  # (application id, version or None)
+    mount: MountSpec | None = None
+    identity_resource_id: str | None = None  # user-assigned identity attached to the pool's nodes
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One render task: a chunk of consecutive frames."""
+
+    id: str
+    frames: tuple[int, ...]
+    command_line: str
+    retries: int = 2
+    max_wall_clock_seconds: int | None = None
+    output_pattern: str = "out/**/*"  # frames, relative to the task working directory
+    environment: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def first(self) -> int:
+        return self.frames[0]
+
+    @property
+    def last(self) -> int:
+        return self.frames[-1]
+
+
+@dataclass
+class JobSpec:
+    """Everything Batch needs for one job (mutable so ``azrender_adjust_job`` can edit it)."""
+
+    id: str
+    pool_id: str
+    access: NodeAccess
+    preparation: NodeTaskSpec
+    release: NodeTaskSpec
+    tasks: list[TaskSpec]
+    node_os: str = LINUX
+    pool: PoolSpec | None = None  # created before the job when set
+    environment: tuple[tuple[str, str], ...] = ()
+    display_name: str = ""
+    metadata: tuple[tuple[str, str], ...] = ()
+    problems: list[Problem] = field(default_factory=list)

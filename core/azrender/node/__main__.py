@@ -1,0 +1,31 @@
+"""``python3 azrender_node.pyz <subcommand> ...``: the node-side helper, standard library only.
+
+To add a subcommand, add a row to SUBCOMMANDS: name -> (module in this package, help line); the
+module provides ``register(parser)`` and ``run(args) -> int`` (the exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = {
+    "prep": ("prep", "job preparation: sync the node's asset cache to the manifest (or mount)"),
+    "release": ("release", "job release: remove this job's files, keep the shared cache"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="azrender_node")
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        modules[name] = importlib.import_module(f"{__package__}.{module_name}")
+        modules[name].register(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    return int(modules[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

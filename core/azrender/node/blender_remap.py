@@ -1,0 +1,93 @@
+"""Inside Blender on the node: point every absolute path the scene still holds at the node.
+
+The submission copy already holds relative paths where azrender could write them; this script
+maps whatever is left absolute (a path the copy could not rewrite, a TD's rule to files the node
+has) through the mapping rules, before the first frame renders::
+
+    blender -b scene.blend --python blender_remap.py -E CYCLES -f 1 -- rules.json
+
+(``-f`` must come before ``--``: what follows ``--`` is for this script.) Standard library and
+``bpy`` only. Linked (library) data cannot be edited here; its paths must already be relative.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+if __package__:
+    from .pathtext import RULES_VERSION, expand, map_path
+else:  # run as a file by `blender --python blender_remap.py`: import the sibling module by path
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from pathtext import RULES_VERSION, expand, map_path
+
+# ID collections with a ``filepath``; libraries first, since reloading one replaces linked data.
+COLLECTIONS = ("libraries", "images", "sounds", "fonts", "movieclips", "cache_files", "volumes")
+NOT_A_FILE = ("", "<builtin>")
+
+
+def load_rules(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    if document.get("version") != RULES_VERSION:
+        raise SystemExit(f"azrender remap: {path}: unsupported rules version {document.get('version')!r}")
+    return document["rules"]
+
+
+def path_slots(bpy):
+    """Yield ``(owner, attribute, label)`` for every file path the open scene holds."""
+    for collection in COLLECTIONS:
+        for block in getattr(bpy.data, collection):
+            if getattr(block, "packed_file", None) is not None:
+                continue  # packed into the .blend: nothing to find on disk
+            yield block, "filepath", f"{collection}:{block.name}"
+    for scene in bpy.data.scenes:
+        if scene.sequence_editor is None:
+            continue
+        for strip in scene.sequence_editor.sequences_all:
+            for attribute in ("directory", "filepath"):
+                if hasattr(strip, attribute):
+                    yield strip, attribute, f"strip:{scene.name}/{strip.name}"
+
+
+def remap(bpy, rules) -> tuple[list[str], list[str]]:
+    """Map every absolute path; return (changed, unmapped) descriptions."""
+    changed, unmapped = [], []
+    for owner, attribute, label in list(path_slots(bpy)):
+        value = getattr(owner, attribute)
+        if value in NOT_A_FILE or value.startswith("//"):
+            continue  # relative: already inside the mirrored store layout
+        mapped = map_path(value, rules)
+        if mapped is None:
+            unmapped.append(f"{label}: {value}")
+            continue
+        if getattr(owner, "library", None) is not None:
+            unmapped.append(f"{label}: {value} (linked from a library, not editable)")
+            continue
+        setattr(owner, attribute, expand(mapped))
+        changed.append(f"{label}: {value} -> {getattr(owner, attribute)}")
+        if owner.__class__.__name__ == "Library":
+            owner.reload()
+    return changed, unmapped
+
+
+def main(argv=None) -> int:
+    """``argv``: [rules.json] (``$VAR``/``%VAR%`` expanded here); default: what follows ``--``."""
+    import bpy
+
+    argv = list(sys.argv[sys.argv.index("--") + 1:] if argv is None and "--" in sys.argv else argv or [])
+    if len(argv) != 1:
+        raise SystemExit("azrender remap: usage: blender -b SCENE --python blender_remap.py ... -- RULES.json")
+    changed, unmapped = remap(bpy, load_rules(expand(argv[0])))
+    print(f"azrender remap: {len(changed)} path(s) remapped")
+    for line in changed:
+        print(f"  {line}")
+    for line in unmapped:
+        print(f"azrender remap: warning: no rule for {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()

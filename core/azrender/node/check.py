@@ -1,0 +1,75 @@
+"""Pre-render check on the node: every file the submission needs must be at its node path.
+
+Run before the renderer, so a task whose assets did not arrive fails at once, naming them, rather
+than rendering black frames and exiting 0::
+
+    python -m azrender.node.check needed.json      # needed.json: ["$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/..."]
+    python3 azrender_node.pyz check needed.json    # once listed in the node tool's SUBCOMMANDS
+
+Exit status 0 when all exist, 3 (azrender's "missing assets") otherwise. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .pathtext import expand
+
+MISSING_EXIT_CODE = 3
+
+
+def check_paths(paths) -> list[str]:
+    """The node paths (environment variables expanded here) that are not existing files."""
+    missing = []
+    for path in paths:
+        expanded = expand(path)
+        if not os.path.isfile(expanded):
+            missing.append(expanded)
+    return missing
+
+
+def register(parser) -> None:
+    parser.add_argument("needed", help="JSON list of node paths the task needs ('-' reads stdin)")
+
+
+def run(args) -> int:
+    return check_listing(args.needed)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 1:
+        print("usage: check.py NEEDED.json  (a JSON list of node paths; '-' reads stdin)", file=sys.stderr)
+        return 2
+    return check_listing(argv[0])
+
+
+def check_listing(source: str) -> int:
+    """Check the paths listed in JSON file ``source``; print what is missing; the exit status."""
+    try:
+        if source == "-":
+            paths = json.load(sys.stdin)
+        else:
+            with open(source, encoding="utf-8") as handle:
+                paths = json.load(handle)
+    except (OSError, ValueError) as exc:
+        print(f"azrender check: cannot read {source}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        print(f"azrender check: {source} must hold a JSON list of paths", file=sys.stderr)
+        return 2
+    missing = check_paths(paths)
+    if missing:
+        print(f"azrender check: {len(missing)} of {len(paths)} files this task needs are missing on this node:",
+              file=sys.stderr)
+        for path in missing:
+            print(f"  {path}", file=sys.stderr)
+        return MISSING_EXIT_CODE
+    print(f"azrender check: all {len(paths)} files present")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

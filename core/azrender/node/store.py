@@ -1,0 +1,139 @@
+"""Read-only store client for render nodes (standard library only).
+
+Two stores, chosen by URL: Azure Blob over its REST API (``https://ACCOUNT.blob.core.windows.net/
+CONTAINER[/PREFIX]`` or an Azurite ``http://HOST:PORT/ACCOUNT/CONTAINER[/PREFIX]``), authorised by
+a SAS query string or the pool's managed identity (a token from the node's metadata endpoint); and
+a local folder (``file:///...``) for the local backend. Keys are store-relative (``assets/a/b.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HASH_METADATA_KEY = "azrender_xxh3"  # mirrors azrender.layout.HASH_METADATA_KEY
+API_VERSION = "2021-08-06"
+IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
+RETRIES = 4
+CHUNK = 1 << 20
+
+
+class StoreError(Exception):
+    """A store that cannot be read; the message never contains the SAS."""
+
+
+class Mismatch(StoreError):
+    """The store holds a different version of a file than the manifest expects."""
+
+
+def open_store(url: str, *, sas: str | None = None, identity: str | None = None):
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "file":
+        return FileStore(urllib.request.url2pathname(parsed.path))
+    if parsed.scheme in ("http", "https"):
+        return BlobStore(url, sas=sas, identity=identity)
+    raise StoreError(f"unsupported store URL scheme {parsed.scheme!r}")
+
+
+class FileStore:
+    def __init__(self, root: str):
+        self.root = root
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def read(self, key: str) -> bytes:
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise StoreError(f"cannot read {key} from the store: {exc.strerror}") from None
+
+    def download(self, key: str, dest: str, *, size: int | None = None, digest: str | None = None) -> int:
+        try:
+            shutil.copyfile(self._path(key), dest)
+        except OSError as exc:
+            raise StoreError(f"cannot copy {key} from the store: {exc.strerror}") from None
+        got = os.path.getsize(dest)
+        if size is not None and got != size:
+            raise Mismatch(f"{key}: the store has {got} bytes, the manifest says {size}")
+        return got
+
+
+class BlobStore:
+    def __init__(self, url: str, *, sas: str | None = None, identity: str | None = None):
+        base, _, query = url.partition("?")
+        self.base = base.rstrip("/")
+        self.sas = (sas or query).lstrip("?")
+        self.identity = identity
+        self._token: tuple[str, float] | None = None
+
+    def _url(self, key: str) -> str:
+        url = f"{self.base}/{urllib.parse.quote(key, safe='/~')}"
+        return f"{url}?{self.sas}" if self.sas else url
+
+    def _headers(self) -> dict:
+        headers = {"x-ms-version": API_VERSION}
+        if self.identity:
+            headers["Authorization"] = f"Bearer {self._bearer()}"
+        return headers
+
+    def _bearer(self) -> str:
+        if self._token and self._token[1] > time.time() + 300:
+            return self._token[0]
+        query = urllib.parse.urlencode({"api-version": "2018-02-01", "resource": "https://storage.azure.com/",
+                                        "msi_res_id": self.identity})
+        request = urllib.request.Request(f"{IMDS}?{query}", headers={"Metadata": "true"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = json.load(response)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot get a token for the pool identity: {exc}") from None
+        self._token = (body["access_token"], float(body.get("expires_on", time.time() + 3600)))
+        return self._token[0]
+
+    def _open(self, key: str):
+        """GET a blob, retrying transient failures with backoff."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return urllib.request.urlopen(urllib.request.Request(self._url(key), headers=self._headers()),
+                                              timeout=60)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    raise StoreError(f"{key} is not in the store") from None
+                if exc.code in (401, 403):
+                    raise StoreError(f"the store refused {key} (HTTP {exc.code}): access expired or not granted") from None
+                if exc.code < 500 and exc.code != 429 or attempt == RETRIES:
+                    raise StoreError(f"cannot read {key}: HTTP {exc.code}") from None
+            except (urllib.error.URLError, OSError) as exc:
+                if attempt == RETRIES:
+                    reason = getattr(exc, "reason", exc)
+                    raise StoreError(f"cannot reach the store for {key}: {reason}") from None
+            time.sleep(min(0.5 * 2 ** attempt, 8))
+        raise AssertionError("unreachable")
+
+    def read(self, key: str) -> bytes:
+        with self._open(key) as response:
+            return response.read()
+
+    def download(self, key: str, dest: str, *, size: int | None = None, digest: str | None = None) -> int:
+        with self._open(key) as response:
+            stored = response.headers.get(f"x-ms-meta-{HASH_METADATA_KEY}")
+            if digest and stored and stored.lower() != digest.lower():
+                raise Mismatch(f"{key}: the store holds another version (hash {stored}) than the manifest ({digest})")
+            got = 0
+            with open(dest, "wb") as out:
+                while True:
+                    block = response.read(CHUNK)
+                    if not block:
+                        break
+                    out.write(block)
+                    got += len(block)
+        if size is not None and got != size:
+            raise Mismatch(f"{key}: received {got} bytes, the manifest says {size}")
+        return got

@@ -1,0 +1,143 @@
+"""Path mapping for one submission, as one record: plan (no writes), then write the node files.
+
+``plan_paths`` decides roots, rules (after the hooks), every dependency's key and node path, the
+problems a node OS would have, what to upload and what the node must find before rendering.
+``write_submission_files`` then writes the scene copy (Blender .blend, Maya .ma; for Blender also a
+rewritten copy of each linked library holding paths to rewrite, stored at the library's own key,
+since Blender cannot change linked data on the node) and the files the node reads: ``rules.json`` (node/blender_remap.py), ``needed.json`` (node/check.py) and the host's
+pre-render script (Maya ``userSetup.mel`` with dirmap, 3ds Max ``retarget.ms``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from azrender import layout
+from azrender.discovery.model import SceneReport
+from azrender.errors import UsageError
+from azrender.paths.mapping import check_portability, map_dependencies, rules_for
+from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, absolute_local, map_local, rules_to_json
+from azrender.paths.roots import asset_roots, storage_key
+from azrender.paths.submission import copy_key
+
+HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
+REWRITTEN = (".blend", ".ma")  # formats azrender rewrites into a submission copy
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    scene: str
+    host: str
+    storage_mode: str
+    node_os: str
+    roots: tuple[AssetRoot, ...]
+    rules: tuple[MappingRule, ...]
+    mapped: tuple[MappedDependency, ...]
+    problems: tuple[str, ...]
+    scene_key: str
+    submitted_key: str  # the copy's key for rewritten formats, else the scene's own
+    submitted_node_path: str  # what the renderer opens on the node
+
+    @property
+    def uploads(self) -> tuple[tuple[str, str], ...]:
+        """``(local path, key)`` of every existing dependency to store (the scene copy is added
+        by :func:`write_submission_files`, which makes it)."""
+        pairs = [(m.local_path, m.key) for m in self.mapped if m.key and m.dependency.exists]
+        if self.submitted_key == self.scene_key:
+            pairs.append((self.scene, self.scene_key))
+        return tuple(dict.fromkeys(pairs))
+
+    @property
+    def needed_on_node(self) -> tuple[str, ...]:
+        """Node paths the pre-render check requires: the scene and every dependency that exists
+        (uploaded) or that a TD rule says the node already has."""
+        paths = [self.submitted_node_path]
+        paths += [m.node_path for m in self.mapped if m.node_path and (m.dependency.exists or m.key is None)]
+        return tuple(dict.fromkeys(paths))
+
+
+@dataclass(frozen=True)
+class SubmissionFiles:
+    """Local files to store beside the submission; ``uploads`` = plan's uploads + the copy."""
+
+    scene_copy: Path | None
+    rules_json: Path
+    needed_json: Path
+    host_script: Path | None
+    uploads: tuple[tuple[str, str], ...]
+
+
+def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
+               mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
+               plugin_manager=None) -> PathPlan:
+    scene = absolute_local(report.scene)
+    extension = Path(scene).suffix.lower()
+    host = HOSTS.get(extension)
+    if host is None:
+        raise UsageError(f"{scene}: azrender maps paths for .blend, .ma, .mb and .max scenes, not {extension or 'this file'}")
+    if host == "max" and node_os != "windows":
+        raise UsageError(f"{Path(scene).name}: 3ds Max renders on Windows nodes only; use --os windows")
+    where = {"mount_path": mount_path, "store_prefix": store_prefix, "share": share}
+    roots = asset_roots(scene, report.dependencies, project=project, plugin_manager=plugin_manager)
+    rules = rules_for(submission, roots, storage_mode=storage_mode, node_os=node_os,
+                      plugin_manager=plugin_manager, **where)
+    mapped = map_dependencies(report, roots, storage_mode=storage_mode, node_os=node_os, rules=rules, **where)
+    try:
+        scene_key = storage_key(scene, roots)
+    except ValueError:
+        raise UsageError(f"{scene}: no asset root holds the scene (an azrender_asset_roots hook removed it?)") from None
+    submitted_key = copy_key(scene_key) if extension in REWRITTEN else scene_key
+    submitted_local = str(Path(scene).with_name(Path(submitted_key).name))
+    found = map_local(submitted_local, rules)
+    if found is None:
+        raise UsageError(f"{scene}: no mapping rule holds the scene (an azrender_mapping_rules hook removed it?)")
+    return PathPlan(scene, host, storage_mode, node_os, tuple(roots), tuple(rules), tuple(mapped),
+                    tuple(check_portability(mapped, node_os)), scene_key, submitted_key, found[1])
+
+
+def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
+    """Write the scene copy and the node-side files into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scene = Path(plan.scene)
+    copy = host_script = None
+    uploads = plan.uploads
+    if scene.suffix.lower() == ".blend":
+        from azrender.paths.blender import plan_blend_copy, write_blend_copy
+
+        copy = write_blend_copy(plan_blend_copy(scene, plan.rules), out_dir / Path(plan.submitted_key).name)
+        uploads = _with_library_copies(uploads, plan.rules, out_dir / "libraries")
+    elif plan.host == "maya":
+        from azrender.paths.maya import dirmap_mel, plan_ma_copy, write_ma_copy
+
+        if scene.suffix.lower() == ".ma":
+            copy = write_ma_copy(plan_ma_copy(scene, plan.mapped, plan.rules), out_dir / Path(plan.submitted_key).name)
+        host_script = out_dir / "userSetup.mel"
+        host_script.write_text(dirmap_mel(plan.rules), encoding="utf-8")
+    else:
+        from azrender.paths.max import retarget_maxscript
+
+        host_script = out_dir / "retarget.ms"
+        host_script.write_text(retarget_maxscript(plan.mapped), encoding="utf-8")
+    rules_json = out_dir / "rules.json"
+    rules_json.write_text(json.dumps(rules_to_json(plan.rules), indent=1), encoding="utf-8")
+    needed_json = out_dir / "needed.json"
+    needed_json.write_text(json.dumps(list(plan.needed_on_node), indent=1), encoding="utf-8")
+    uploads += ((str(copy), plan.submitted_key),) if copy else ()
+    return SubmissionFiles(copy, rules_json, needed_json, host_script, uploads)
+
+
+def _with_library_copies(uploads, rules, out_dir: Path) -> tuple[tuple[str, str], ...]:
+    """Uploads with each linked .blend that has paths to rewrite replaced by its rewritten copy."""
+    from azrender.paths.blender import plan_blend_copy, write_blend_copy
+
+    result = []
+    for local, key in uploads:
+        if local.lower().endswith(".blend"):
+            library_plan = plan_blend_copy(Path(local), rules)
+            if library_plan.rewrites:
+                local = str(write_blend_copy(library_plan, out_dir / key))
+        result.append((local, key))
+    return tuple(result)

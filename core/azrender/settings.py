@@ -1,0 +1,191 @@
+"""Settings and profiles: ``config.toml`` in azrender's config folder (``azrender.dirs.config_dir()``),
+every value overridable per call (``--batch-url``, ``--storage-url``, ``--pool``, ...)::
+
+    default_profile = "studio"
+
+    [profiles.studio]
+    batch_url = "https://studio.westeurope.batch.azure.com"
+    batch_auth = "identity"            # azure-identity (az login, managed identity, ...), or "key"
+    storage_url = "https://studiorender.blob.core.windows.net/assets/show1"
+    outputs_url = "https://studiorender.blob.core.windows.net/renders"   # default: storage_url
+    pool_id = "blender-linux"
+    storage_mode = "copy"              # copy | blobfuse | fileshare
+    node_os = "linux"
+
+    [profiles.studio.pool]             # only to let azrender create the pool
+    vm_size = "Standard_D16s_v5"
+    image = "canonical:0001-com-ubuntu-server-jammy:22_04-lts:latest"   # or a gallery image id
+    node_agent_sku = "batch.node.ubuntu 22.04"
+    dedicated_nodes = 4
+
+Keys are never stored here: ``batch_auth = "key"`` reads the Batch account key from the
+environment variable named by ``batch_key_env`` (default ``AZRENDER_BATCH_KEY``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from azrender.errors import UsageError
+
+CONFIG_FILE = "config.toml"
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    vm_size: str
+    image: str
+    node_agent_sku: str
+    dedicated_nodes: int = 0
+    spot_nodes: int = 0
+    task_slots: int = 1
+    app_packages: tuple[str, ...] = ()  # "id" or "id:version"
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str | None = None
+    batch_url: str | None = None
+    batch_auth: str = "identity"  # identity | key
+    batch_account: str | None = None  # for key auth; default: first label of batch_url's host
+    batch_key_env: str = "AZRENDER_BATCH_KEY"
+    storage_url: str | None = None
+    outputs_url: str | None = None
+    pool_id: str | None = None
+    storage_mode: str = "copy"
+    node_os: str = "linux"
+    identity_resource_id: str | None = None
+    task_timeout_seconds: int | None = None
+    retries: int = 2
+    pool: PoolSettings | None = None
+
+    @property
+    def has_batch(self) -> bool:
+        return bool(self.batch_url)
+
+    def with_overrides(self, **values) -> "Settings":
+        """Per-call values (None means "keep the configured one")."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def config_path() -> Path:
+    from azrender.dirs import config_dir
+
+    return config_dir() / CONFIG_FILE
+
+
+def _line_of(text: str, key: str) -> str:
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return f", line {number}"
+    return ""
+
+
+def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
+    known = {f.name: f for f in fields(spec)}
+    out = {}
+    for key, value in table.items():
+        if key not in known:
+            raise UsageError(f"{path}{_line_of(text, key)}: unknown setting {key!r} in [{where}]",
+                             hint=f"known: {', '.join(sorted(k for k in known if k != 'profile'))}")
+        expected = known[key].type
+        ok = (isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
+              isinstance(value, bool) if expected == "bool" else
+              isinstance(value, list) and all(isinstance(v, str) for v in value) if "tuple" in expected else
+              isinstance(value, dict) if key == "pool" else isinstance(value, str))
+        if not ok:
+            raise UsageError(f"{path}{_line_of(text, key)}: {key} in [{where}] has the wrong type "
+                             f"({type(value).__name__}; expected {expected.split(' |')[0]})")
+        out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def load_settings(profile: str | None = None, *, path: Path | None = None) -> Settings:
+    """The named (or default) profile; an absent file gives defaults (the local backend)."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if profile:
+            raise UsageError(f"no profile {profile!r}: {path} does not exist") from None
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10 (Blender 3.x, Maya 2024)
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: malformed TOML: {exc}") from None
+    unknown = set(doc) - {"default_profile", "profiles"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise UsageError(f"{path}{_line_of(text, key)}: unknown top-level setting {key!r}",
+                         hint="put settings under [profiles.NAME]")
+    profiles = doc.get("profiles", {})
+    name = profile or doc.get("default_profile")
+    if name is None:
+        if len(profiles) > 1:
+            raise UsageError(f"{path}: several profiles and no default_profile", hint="pass --profile NAME")
+        name = next(iter(profiles), None)
+    if name is None:
+        return Settings()
+    if name not in profiles or not isinstance(profiles[name], dict):
+        raise UsageError(f"{path}: no profile {name!r}", hint=f"profiles: {', '.join(sorted(profiles)) or 'none'}")
+    values = _check(path, text, profiles[name], Settings, f"profiles.{name}")
+    if "pool" in values:
+        pool = _check(path, text, values["pool"], PoolSettings, f"profiles.{name}.pool")
+        missing = {"vm_size", "image", "node_agent_sku"} - set(pool)
+        if missing:
+            raise UsageError(f"{path}: [profiles.{name}.pool] needs {', '.join(sorted(missing))}")
+        values["pool"] = PoolSettings(**pool)
+    return Settings(profile=name, **values)
+
+
+def batch_credential(settings: Settings):
+    """The credential for the Batch account: azure-identity, or the account key from the environment."""
+    if settings.batch_auth == "key":
+        from azure.core.credentials import AzureNamedKeyCredential
+
+        from azrender.redact import register_secret
+
+        key = os.environ.get(settings.batch_key_env)
+        if not key:
+            raise UsageError(f"batch_auth is 'key' but {settings.batch_key_env} is not set")
+        register_secret(key)
+        account = settings.batch_account or re.sub(r"^https?://", "", settings.batch_url or "").split(".")[0]
+        return AzureNamedKeyCredential(account, key)
+    if settings.batch_auth != "identity":
+        raise UsageError(f"batch_auth must be 'identity' or 'key', not {settings.batch_auth!r}")
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def pool_spec(settings: Settings, *, mount=None):
+    """The :class:`~azrender.jobs.model.PoolSpec` to create from ``[profiles.X.pool]``, or None."""
+    from azrender.jobs.model import ImageRef, PoolSpec
+
+    p = settings.pool
+    if p is None:
+        return None
+    if p.image.startswith("/"):
+        image = ImageRef(gallery_image_id=p.image)
+    else:
+        parts = p.image.split(":")
+        if len(parts) not in (3, 4):
+            raise UsageError(f"pool image {p.image!r}: use publisher:offer:sku[:version] or a gallery image id")
+        image = ImageRef(*parts)
+    packages = tuple((a.partition(":")[0], a.partition(":")[2] or None) for a in p.app_packages)
+    return PoolSpec(id=settings.pool_id or "azrender", vm_size=p.vm_size, image=image, node_agent_sku=p.node_agent_sku,
+                    node_os="windows" if "windows" in p.node_agent_sku.lower() else "linux",
+                    dedicated_nodes=p.dedicated_nodes, spot_nodes=p.spot_nodes, task_slots=p.task_slots,
+                    app_packages=packages, mount=mount)

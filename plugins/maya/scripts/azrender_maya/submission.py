@@ -1,0 +1,71 @@
+"""From the open Maya scene to a :class:`~azrender.pipeline.SubmitRequest`, and the progress shown
+while it runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from maya import cmds
+
+from azrender.errors import SceneError
+from azrender.hosts.background import ProgressDriver
+from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
+from azrender.pipeline import SubmitRequest
+
+from . import collect
+
+
+def saved_scene() -> str:
+    scene = collect.scene_path()
+    if not scene:
+        raise SceneError("save the scene first: azrender submits a saved Maya scene")
+    return scene
+
+
+def project_root() -> str:
+    return cmds.workspace(query=True, rootDirectory=True)
+
+
+def scene_report():
+    """The dependencies of the open scene as the core resolves them (what the dialog lists)."""
+    return collected_report(saved_scene(), collect.raw_references(), project=project_root())
+
+
+def scene_defaults() -> dict:
+    """Frames and renderer from the render settings."""
+    get = cmds.getAttr
+    start, end = int(get("defaultRenderGlobals.startFrame")), int(get("defaultRenderGlobals.endFrame"))
+    step = max(1, int(get("defaultRenderGlobals.byFrameStep")))
+    return {"frames": frame_range(start, end, step), "renderer": get("defaultRenderGlobals.currentRenderer")}
+
+
+def _copy_saved_scene(scene: str):
+    def save_copy(path: Path) -> None:
+        # The saved file is what renders; unsaved edits would silently not be in the frames.
+        if cmds.file(query=True, modified=True):
+            raise SceneError(f"{Path(scene).name} has unsaved changes: save it, then submit")
+        shutil.copy2(scene, path)
+
+    return save_copy
+
+
+def build_request(**fields) -> SubmitRequest:
+    """Collect, check and copy the open scene; ``fields`` override the render settings."""
+    scene = saved_scene()
+    fields = {**scene_defaults(), "project": Path(project_root()), **fields}
+    return prepare_request(scene, collect.raw_references(), host="maya", save_copy=_copy_saved_scene(scene), **fields)
+
+
+def progress_window(title: str = "azrender") -> ProgressDriver:
+    """Maya's ``progressWindow`` showing a background call."""
+    return ProgressDriver(
+        start=lambda percent, text: cmds.progressWindow(title=title, progress=percent, status=text, isInterruptable=False),
+        update=lambda percent, text: cmds.progressWindow(edit=True, progress=percent, status=text),
+        end=lambda: cmds.progressWindow(endProgress=True),
+    )
+
+
+def submit(**fields):
+    """Submit the open scene from a script or ``mayapy``; returns the SubmitResult."""
+    return submit_headless(build_request(**fields))

@@ -1,0 +1,1 @@
+"""Stand-in for Maya's ``maya`` package (see tests/standins/README.md)."""

@@ -1,0 +1,126 @@
+"""Stand-in for 3ds Max's ``pymxs``, answering from a real ``.max`` file read by the azrender core.
+
+``open_scene(path)`` plays the part of opening the file in 3ds Max: the asset list comes from the
+file's ``FileAssetMetaData`` stream through the core's reader, as the AssetManager holds it (type,
+path as stored, path 3ds Max resolved it to). Render settings answer 3ds Max's defaults unless
+set with ``set_render(...)``. Progress and prompt calls are appended to ``CALLS``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+CALLS: list[tuple] = []
+
+
+def byref(value):
+    """``pymxs.byref``: a by-reference argument; the call returns ``(result, value)``."""
+    return value
+
+
+@dataclass
+class AssetUser:
+    """``<IObject:AssetUser>``: GetType() gives the type name (``Bitmap``), GetFileName() the path
+    as stored, GetFullFilePath() the path 3ds Max resolved it to."""
+
+    asset_id: str
+    type: str
+    stored: str
+    resolved: str
+
+    def GetAssetId(self):
+        return self.asset_id
+
+    def GetType(self):
+        return self.type
+
+    def GetFileName(self):
+        return self.stored
+
+    def CanGetFullFilePath(self):
+        return bool(self.resolved)
+
+    def GetFullFilePath(self):
+        return self.resolved
+
+
+class _AssetManager:
+    assets: list[AssetUser] = []
+
+    def GetNumAssets(self):
+        return len(self.assets)
+
+    def GetAssetByIndex(self, index):  # 1-based, like MAXScript
+        return self.assets[index - 1]
+
+
+class _ATSOps:
+    files: list[str] = []
+
+    def Refresh(self):
+        return True
+
+    def GetFiles(self, files):
+        """``ATSOps.GetFiles &files``: the scene file and every tracked asset path."""
+        return True, list(self.files)
+
+
+def _time(frame: int):
+    return SimpleNamespace(frame=frame)
+
+
+class _Runtime:
+    def __init__(self):
+        self.AssetManager = _AssetManager()
+        self.ATSOps = _ATSOps()
+        self.maxFilePath = ""
+        self.maxFileName = ""
+        self.renderers = SimpleNamespace(current=SimpleNamespace(class_name="Default_Scanline_Renderer"))
+        self.set_render()
+
+    def set_render(self, rendTimeType=1, rendStart=0, rendEnd=100, rendNThFrame=1, rendPickupFrames="1,3,5-12",
+                   animation=(0, 100), sliderTime=0):
+        """3ds Max's defaults: a single frame (the time slider's), range 0-100."""
+        self.rendTimeType, self.rendNThFrame, self.rendPickupFrames = rendTimeType, rendNThFrame, rendPickupFrames
+        self.rendStart, self.rendEnd, self.sliderTime = _time(rendStart), _time(rendEnd), _time(sliderTime)
+        self.animationRange = SimpleNamespace(start=_time(animation[0]), end=_time(animation[1]))
+
+    def classOf(self, value):
+        return value.class_name
+
+    def saveMaxFile(self, path, useNewFile=True, quiet=False):
+        """Saves the open scene to ``path`` (here: the file as opened)."""
+        shutil.copyfile(os.path.join(self.maxFilePath, self.maxFileName), path)
+        if useNewFile:
+            self.maxFilePath, self.maxFileName = os.path.dirname(path) + os.sep, os.path.basename(path)
+        return True
+
+    def __getattr__(self, name):  # progressStart / progressUpdate / progressEnd / replacePrompt
+        if name in {"progressStart", "progressUpdate", "progressEnd", "replacePrompt"}:
+            return lambda *args: CALLS.append((name, args)) or True
+        raise AttributeError(f"stand-in pymxs.runtime has no {name!r}")
+
+
+runtime = _Runtime()
+
+
+def open_scene(path: str) -> None:
+    """Open a real .max file: its asset list, read by the core, becomes the AssetManager's."""
+    import olefile
+
+    from azrender.discovery import max_assets
+
+    with olefile.OleFileIO(path) as ole:
+        stream = next(((name, n) for name, n in max_assets._STREAMS if ole.exists(name)), None)
+        records = max_assets.parse_records(ole.openstream(stream[0]).read(), stream[1]) if stream else []
+    runtime.__init__()
+    runtime.maxFilePath = os.path.dirname(os.path.abspath(path)) + os.sep
+    runtime.maxFileName = os.path.basename(path)
+    runtime.AssetManager.assets = [
+        AssetUser(f"{{{index:08X}-0000-0000-0000-000000000000}}", asset_type, paths[0], (paths[1:] or [""])[0])
+        for index, (asset_type, paths) in enumerate(records, start=1)]
+    runtime.ATSOps.files = [os.path.abspath(path)] + [a.stored for a in runtime.AssetManager.assets]
+    CALLS.clear()

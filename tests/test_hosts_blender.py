@@ -1,0 +1,106 @@
+"""The Blender add-on in real Blender: it registers its menu entry, panel and operators, lists the
+same dependencies as ``azrender deps`` for the same file, and refuses a scene with a missing file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sysconfig
+import textwrap
+
+import pytest
+
+from conftest import REPO, run_blender
+
+pytestmark = pytest.mark.blender
+
+ADDON = REPO / "plugins" / "blender" / "azrender_blender"
+
+
+@pytest.fixture(scope="module")
+def shot(blender, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hosts") / "shot é"
+    run_blender(blender, "--python", str(REPO / "tests" / "hosts_blender_scene.py"), "--", str(out))
+    return out / "shot.blend"
+
+
+@pytest.fixture
+def addon_blender(blender, tmp_path):
+    """Run Blender with the add-on installed the way an artist's copy is (user scripts/addons)."""
+    scripts = tmp_path / "scripts"
+    (scripts / "addons").mkdir(parents=True)
+    (scripts / "addons" / "azrender_blender").symlink_to(ADDON)
+    env = {
+        "BLENDER_USER_SCRIPTS": str(scripts),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "core"), sysconfig.get_paths()["purelib"]]),
+        "AZRENDER_CACHE_DIR": str(tmp_path / "cache"),
+        "AZRENDER_CONFIG_DIR": str(tmp_path / "config"),
+        "AZRENDER_STATE_DIR": str(tmp_path / "state"),
+    }
+
+    def run(*args: str, script: str = ""):
+        expr = ["--python-expr", textwrap.dedent(script)] if script else []
+        return run_blender(blender, *args[:1], "--addons", "azrender_blender", *args[1:], *expr, env=env)
+
+    return run
+
+
+def results(proc) -> dict:
+    lines = [line[len("RESULT "):] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(lines[-1])
+
+
+def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_blender):
+    proc = addon_blender(script="""
+        import json, bpy
+        menu = [f.__module__ for f in bpy.types.TOPBAR_MT_render._dyn_ui_initialize()]
+        print("RESULT " + json.dumps({
+            "menu": menu,
+            "operator": bpy.ops.azrender.submit.get_rna_type().name,
+            "panel_context": bpy.types.AZRENDER_PT_render.bl_context,
+            "settings": sorted(bpy.types.Scene.bl_rna.properties["azrender"].fixed_type.properties.keys()),
+        }))
+    """)
+    out = results(proc)
+    assert "azrender_blender.ui" in out["menu"]
+    assert out["operator"] == "Render on Azure…"
+    assert out["panel_context"] == "render"
+    for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
+        assert name in out["settings"]
+
+
+def test_the_panel_lists_the_same_dependencies_as_azrender_deps(addon_blender, shot, run_cli):
+    proc = addon_blender(str(shot), script="""
+        import json, bpy
+        bpy.ops.azrender.refresh_dependencies()
+        deps = bpy.context.scene.azrender.dependencies
+        print("RESULT " + json.dumps([[d.path, d.kind, d.exists] for d in deps]))
+    """)
+    in_blender = results(proc)
+    headless = run_cli("deps", shot, "--json")
+    assert headless.returncode == 3, headless.stderr  # the shot has one missing texture
+    expected = sorted([d["path"], d["kind"], d["exists"]] for d in json.loads(headless.stdout)["dependencies"])
+    assert sorted(in_blender) == expected
+    kinds = {kind for _, kind, _ in in_blender}
+    assert {"texture", "library", "sound", "font", "volume"} <= kinds
+    assert [p for p, _, exists in in_blender if not exists] == [str(shot.parent / "textures" / "missing.png")]
+    # Missing files come first in the list, so the artist sees them without scrolling.
+    assert in_blender[0][2] is False
+
+
+def test_a_missing_texture_blocks_the_submission_and_names_the_file(addon_blender, shot, tmp_path):
+    proc = addon_blender(str(shot), script="""
+        import json, bpy
+        try:
+            outcome = sorted(bpy.ops.azrender.submit())
+        except RuntimeError as exc:
+            outcome = str(exc)
+        listed = [[d.path, d.exists] for d in bpy.context.scene.azrender.dependencies]
+        print("RESULT " + json.dumps({"outcome": outcome, "listed": listed}))
+    """)
+    out = results(proc)
+    outcome = out["outcome"]
+    assert isinstance(outcome, str) and "missing.png" in outcome and "1 missing file" in outcome
+    assert out["listed"][0] == [str(shot.parent / "textures" / "missing.png"), False]  # shown first, in red
+    assert not (tmp_path / "cache" / "submissions").exists()  # nothing was saved or sent

@@ -1,0 +1,148 @@
+"""The Maya plug-in against the maya.cmds stand-in (tests/standins), which answers from real
+Maya ASCII scenes read by the core: Maya itself cannot be installed here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+
+import pytest
+
+from conftest import REPO, SHARED_SCENES
+
+SCENES = ["deadline_maya_cube/scene/cube.ma", "deadline_maya_referenced_layers/scene/referenced_layers.ma",
+          "mayausd_rel_project/scenes/TextureTest.ma", "mayausd_udim/UsdExportUDIMTest.ma",
+          "mayausd_stage/sceneWithStage.ma"]
+STUDIO_NODE = 'createNode studioCache -n "sim1";\n\tsetAttr ".cachePath" -type "string" "caches/sim.abc";\n'
+
+
+@pytest.fixture
+def maya(monkeypatch, tmp_path):
+    """The stand-in maya package and the plug-in's scripts on sys.path, a fresh azrender cache."""
+    for path in (REPO / "tests" / "standins", REPO / "plugins" / "maya" / "scripts"):
+        monkeypatch.syspath_prepend(str(path))
+    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("maya", "azrender_maya")]:
+        monkeypatch.delitem(sys.modules, name)
+    from maya import cmds
+
+    return cmds
+
+
+def deps_json(run_cli, scene) -> list:
+    proc = run_cli("deps", scene, "--json")
+    assert proc.returncode in (0, 3), proc.stderr
+    return sorted([d["path"], d["kind"], d["exists"]] for d in json.loads(proc.stdout)["dependencies"])
+
+
+@pytest.mark.parametrize("scene", SCENES)
+def test_the_plugin_collects_what_azrender_deps_finds(maya, run_cli, scene):
+    maya.open_scene(str(SHARED_SCENES / scene))
+    from azrender_maya import submission
+
+    report = submission.scene_report()
+    collected = sorted([d.path, d.kind.value, d.exists] for d in report.dependencies)
+    assert collected == deps_json(run_cli, SHARED_SCENES / scene)
+    assert collected, "every one of these scenes uses at least one file"
+
+
+def test_udim_tiles_and_project_relative_paths_are_expanded(maya):
+    maya.open_scene(str(SHARED_SCENES / "mayausd_udim/UsdExportUDIMTest.ma"))
+    from azrender_maya import submission
+
+    names = sorted(d.path.rsplit("/", 1)[-1] for d in submission.scene_report().dependencies)
+    assert names == ["UdimTest_1001_color.png", "UdimTest_1002_color.png", "UdimTest_1003_color.png"]
+
+
+def test_a_studio_node_is_found_by_the_file_path_editor_then_typed_by_a_td_row(maya, tmp_path, monkeypatch):
+    scene = tmp_path / "shot" / "cube.ma"
+    shutil.copytree(SHARED_SCENES / "deadline_maya_cube" / "scene", scene.parent)
+    (tmp_path / "shot" / "caches").mkdir()
+    (tmp_path / "shot" / "caches" / "sim.abc").write_bytes(b"abc")
+    scene.write_text(scene.read_text(encoding="cp1252").replace("createNode file", STUDIO_NODE + "createNode file", 1),
+                     encoding="cp1252")
+    studio_row = ("studioCache", "cachePath", "cache")
+    maya.open_scene(str(scene), file_attributes=[studio_row])  # the studio's Maya plug-in is loaded
+    from azrender_maya import submission
+
+    found = {d.source: (d.kind.value, d.exists) for d in submission.scene_report().dependencies}
+    assert found["sim1.cachePath"] == ("other", True)  # unknown to azrender: still collected
+
+    monkeypatch.syspath_prepend(str(REPO / "examples" / "td_plugin"))
+    import studio_azrender  # the example TD plugin adds the studioCache row
+
+    from azrender import plugins
+
+    monkeypatch.setattr(plugins, "get_plugin_manager", lambda: plugins.new_plugin_manager(
+        load_entry_points=False, plugins=[studio_azrender]))
+    found = {d.source: (d.kind.value, d.exists) for d in submission.scene_report().dependencies}
+    assert found["sim1.cachePath"] == ("cache", True)
+
+
+def test_a_missing_texture_blocks_the_request_and_nothing_is_copied(maya, tmp_path):
+    scene = tmp_path / "cube.ma"
+    shutil.copy(SHARED_SCENES / "deadline_maya_cube" / "scene" / "cube.ma", scene)  # texture not beside it
+    maya.open_scene(str(scene))
+    from azrender.errors import MissingAssetsError
+    from azrender_maya import submission
+
+    with pytest.raises(MissingAssetsError) as error:
+        submission.build_request()
+    assert "deadline_logo_48x48.png" in str(error.value) and "scene_file_to_reference.mb" in str(error.value)
+    assert not (tmp_path / "cache" / "submissions").exists()
+
+
+def test_the_request_carries_a_copy_the_render_settings_and_the_collected_files(maya):
+    scene = SHARED_SCENES / "mayausd_rel_project" / "scenes" / "TextureTest.ma"
+    maya.open_scene(str(scene))
+    from azrender_maya import submission
+
+    request = submission.build_request(chunk=5)
+    assert request.host == "maya" and request.frames == "1-10" and request.chunk == 5
+    assert request.renderer == "arnold"
+    assert request.scene.name == "TextureTest.ma" and request.scene.read_bytes() == scene.read_bytes()
+    assert request.scene != scene
+    assert request.project == SHARED_SCENES / "mayausd_rel_project"
+    assert [d.path for d in request.extra_dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
+
+
+def test_unsaved_changes_are_refused_rather_than_silently_left_out(maya):
+    maya.open_scene(str(SHARED_SCENES / "mayausd_stage" / "sceneWithStage.ma"), modified=True)
+    from azrender.errors import SceneError
+    from azrender_maya import submission
+
+    with pytest.raises(SceneError, match="unsaved changes"):
+        submission.build_request()
+
+
+def test_loading_the_plugin_adds_the_azure_menu_and_unloading_removes_it(maya):
+    spec = importlib.util.spec_from_file_location(
+        "azrenderForMaya", REPO / "plugins" / "maya" / "plug-ins" / "azrenderForMaya.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    plugin.initializePlugin(None)
+    menus = [c for c in maya.CALLS if c[0] == "menu"]
+    items = [c for c in maya.CALLS if c[0] == "menuItem"]
+    assert menus == [("menu", ("azrenderMenu",), {"label": "Azure", "parent": "MayaWindow", "tearOff": True})]
+    assert [i[2]["label"] for i in items] == ["Render on Azure…"]
+    assert "azrender_maya.dialog.show()" in items[0][2]["command"]
+    plugin.uninitializePlugin(None)
+    assert not maya.menu("azrenderMenu", exists=True)
+
+
+def test_the_progress_window_follows_the_background_submission(maya):
+    from azrender.hosts.background import Snapshot
+    from azrender_maya import submission
+
+    window = submission.progress_window()
+    assert window.tick(Snapshot(stage="sync", done=0, total=4, message="wood.png")) is False
+    assert window.tick(Snapshot(stage="sync", done=3, total=4, message="stone.png")) is False
+    assert window.tick(Snapshot(finished=True, result="job")) is True
+    calls = [flags for name, _, flags in maya.CALLS if name == "progressWindow"]
+    assert calls == [
+        {"title": "azrender", "progress": 0, "status": "azrender sync 0% wood.png", "isInterruptable": False},
+        {"edit": True, "progress": 75, "status": "azrender sync 75% stone.png"},
+        {"endProgress": True},
+    ]

@@ -1,0 +1,120 @@
+"""Studio plugins: installed through their entry point (a real pip install of examples/td_plugin),
+or named in AZRENDER_PLUGINS; broken ones are named in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import REPO, cli_env
+
+PROBE = textwrap.dedent("""
+    import json
+    from pathlib import Path
+    from azrender.pipeline import SubmitRequest
+    from azrender.plugins import describe_plugins, get_plugin_manager
+
+    pm = get_plugin_manager()
+    hook = pm.hook
+    published = SubmitRequest(scene=Path("/shows/gotham/sh010/sh010_lighting.blend"), frames="1-10")
+    wip = SubmitRequest(scene=Path("/shows/gotham/sh010/sh010_lighting_WIP.blend"), frames="1-5000")
+    print(json.dumps({
+        "plugins": [(p.name, p.origin, p.distribution) for p in describe_plugins(pm)],
+        "rows": [list(r) for rows in hook.azrender_maya_path_attributes() for r in rows],
+        "pool": hook.azrender_choose_pool(submission=published),
+        "command": hook.azrender_task_command_line(submission=published, task=None,
+                                                   command_line="blender -b s.blend -f 1"),
+        "ok": [[p.severity, p.message] for ps in hook.azrender_validate(submission=published) for p in ps or ()],
+        "wip": [[p.severity, p.message] for ps in hook.azrender_validate(submission=wip) for p in ps or ()],
+    }))
+""")
+
+
+@pytest.fixture(scope="module")
+def installed_td_plugin(tmp_path_factory):
+    """examples/td_plugin pip-installed into its own folder, as a studio would install it."""
+    target = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), str(REPO / "examples" / "td_plugin")],
+        check=True, capture_output=True, cwd=build, timeout=240,
+    )
+    return target
+
+
+def probe(*paths, **env) -> subprocess.CompletedProcess:
+    merged = cli_env(**env)
+    merged["PYTHONPATH"] = ":".join([str(REPO / "core"), *map(str, paths)])
+    return subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=merged, timeout=60)
+
+
+def test_an_installed_plugin_changes_the_command_line_pool_and_blocks_wip_scenes(installed_td_plugin):
+    proc = probe(installed_td_plugin, STUDIO_RENDER_WRAPPER="/studio/bin/with-license")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert ["studio", "entry-point", "studio-azrender 1.0.0"] in out["plugins"]
+    assert ["studioCache", "cachePath", "cache"] in out["rows"]
+    assert out["pool"] == "gotham-gpu"
+    assert out["command"] == "/studio/bin/with-license blender -b s.blend -f 1"
+    assert out["ok"] == []
+    severities = [severity for severity, _ in out["wip"]]
+    assert severities.count("error") == 1 and severities.count("warning") == 1
+    assert any("sh010_lighting_WIP.blend" in message for _, message in out["wip"])
+
+
+def test_without_the_plugin_nothing_changes(tmp_path):
+    proc = probe(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["pool"] is None and out["command"] is None and out["wip"] == []
+
+
+def test_a_disabled_plugin_is_not_loaded(installed_td_plugin):
+    proc = probe(installed_td_plugin, AZRENDER_DISABLE_PLUGINS="studio")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["pool"] is None
+
+
+def test_a_plugin_module_named_in_the_environment_is_loaded(tmp_path):
+    (tmp_path / "pipeline_hooks.py").write_text(textwrap.dedent("""
+        import azrender
+
+        @azrender.hookimpl
+        def azrender_choose_pool(submission):
+            return "from-env"
+    """))
+    proc = probe(tmp_path, AZRENDER_PLUGINS="pipeline_hooks")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["pool"] == "from-env"
+    assert ["pipeline_hooks", "env", None] in out["plugins"]
+
+
+@pytest.mark.parametrize("body,named", [
+    ("raise ImportError('no module named studio_licenses')", "no module named studio_licenses"),
+    ("import azrender\n@azrender.hookimpl\ndef azrender_validat(submission):\n    return []\n", "azrender_validat"),
+])
+def test_a_broken_plugin_is_named_in_one_line(tmp_path, run_cli, body, named):
+    (tmp_path / "broken_hooks.py").write_text(body)
+    env = {"AZRENDER_PLUGINS": "broken_hooks", "PYTHONPATH": f"{REPO / 'core'}:{tmp_path}"}
+    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=cli_env(**env), timeout=60)
+    assert proc.returncode != 0
+    error = [line for line in proc.stderr.splitlines() if line.startswith("azrender.errors.AzrenderError")]
+    assert len(error) == 1 and "broken_hooks" in error[0] and named in error[0]
+
+
+def test_host_panels_name_the_active_studio_plugins_or_the_broken_one(installed_td_plugin, tmp_path):
+    code = "from azrender.hosts.submission import plugins_line; print(plugins_line())"
+    env = cli_env()
+    env["PYTHONPATH"] = f"{REPO / 'core'}:{installed_td_plugin}"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.stdout.strip() == "Plugins: studio-azrender 1.0.0", proc.stderr
+    (tmp_path / "broken_hooks.py").write_text("raise ImportError('no licence server module')")
+    env.update(PYTHONPATH=f"{REPO / 'core'}:{tmp_path}", AZRENDER_PLUGINS="broken_hooks")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.stdout.startswith("could not load azrender plugin broken_hooks") and "no licence server module" in proc.stdout

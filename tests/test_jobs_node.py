@@ -1,0 +1,294 @@
+"""The node tool's preparation and release tasks, run for real (the zipapp under python3) against
+a local-folder store and a real Azurite container."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import xxhash
+
+from azrender import layout
+from azrender.jobs.nodetool import build_node_tool
+
+
+@pytest.fixture(scope="module")
+def tool(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tool") / "azrender_node.pyz"
+    path.write_bytes(build_node_tool())
+    return path
+
+
+def digest(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def manifest(path, files: dict[str, bytes], alias="proj"):
+    """A submission manifest as the sync stage writes it."""
+    doc = {"version": 1, "entries": [{"key": layout.asset_key(alias, rel), "size": len(data), "mtime_ns": 1,
+                                      "hash": digest(data)} for rel, data in files.items()]}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def prep(tool, root, store_url, manifest_path, job, *extra, access=None):
+    argv = [sys.executable, str(tool), "prep", "--store", store_url, "--manifest", str(manifest_path),
+            "--job", job, "--root", str(root), "--reserve", "0", "--json", *extra]
+    if access:
+        argv += ["--access", str(access)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
+    return proc, summary
+
+
+def release(tool, root, job):
+    return subprocess.run([sys.executable, str(tool), "release", "--job", job, "--root", str(root)],
+                          capture_output=True, text=True, timeout=60)
+
+
+class FolderStore:
+    def __init__(self, root):
+        self.root = root
+
+    @property
+    def url(self):
+        return self.root.as_uri()
+
+    def put(self, rel, data, alias="proj"):
+        path = self.root / layout.asset_key(alias, rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+FILES = {"scene.blend": b"BLENDER" * 100, "tex/wood grain é.png": b"\x89PNG" + b"w" * 500, "tex/metal.png": b"m" * 300}
+
+
+def filled_store(tmp_path):
+    """A folder store holding FILES, and an empty node cache root."""
+    store = FolderStore(tmp_path / "store")
+    for rel, data in FILES.items():
+        store.put(rel, data)
+    return store, tmp_path / "node" / "azrender"
+
+
+def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool, tmp_path):
+    store, root = filled_store(tmp_path)
+    m = manifest(tmp_path / "m.json", FILES)
+
+    proc, first = prep(tool, root, store.url, m, "job1")
+    assert proc.returncode == 0, proc.stderr
+    assert first["downloaded"] == 3
+    for rel, data in FILES.items():
+        assert (root / "assets" / "proj" / rel).read_bytes() == data
+    assert (root / "jobs" / "job1" / "manifest.json").exists()
+
+    proc, again = prep(tool, root, store.url, m, "job1")
+    assert proc.returncode == 0 and again["downloaded"] == 0 and again["bytes_downloaded"] == 0
+
+    changed = dict(FILES, **{"tex/metal.png": b"M" * 301})
+    store.put("tex/metal.png", changed["tex/metal.png"])
+    proc, third = prep(tool, root, store.url, manifest(tmp_path / "m2.json", changed), "job2")
+    assert proc.returncode == 0, proc.stderr
+    assert third["downloaded"] == 1 and third["bytes_downloaded"] == 301
+    assert (root / "assets" / "proj" / "tex" / "metal.png").read_bytes() == b"M" * 301
+    assert not list(root.rglob("*.azrtmp-*"))
+
+
+def test_a_file_edited_on_the_node_is_restored(tool, tmp_path):
+    store, root = filled_store(tmp_path)
+    m = manifest(tmp_path / "m.json", FILES)
+    assert prep(tool, root, store.url, m, "j")[0].returncode == 0
+    (root / "assets" / "proj" / "scene.blend").write_bytes(b"corrupt")
+    proc, summary = prep(tool, root, store.url, m, "j")
+    assert summary["downloaded"] == 1
+    assert (root / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
+
+
+def test_full_cache_evicts_least_recently_used_then_fails_clearly(tool, tmp_path):
+    store = FolderStore(tmp_path / "store")
+    blobs = {name: name.encode() * 1000 for name in ("a", "b", "c", "d")}  # 1000 bytes each
+    for rel, data in blobs.items():
+        store.put(rel, data)
+    root = tmp_path / "node" / "azrender"
+    limit = ["--cache-limit", "3000"]
+    assert prep(tool, root, store.url, manifest(tmp_path / "a.json", {"a": blobs["a"]}), "ja", *limit)[0].returncode == 0
+    assert prep(tool, root, store.url, manifest(tmp_path / "b.json", {"b": blobs["b"]}), "jb", *limit)[0].returncode == 0
+    assert release(tool, root, "ja").returncode == 0 and release(tool, root, "jb").returncode == 0
+
+    # c and d need 2000 bytes; 1000 are free under the limit: the older file (a) goes, b stays.
+    proc, summary = prep(tool, root, store.url, manifest(tmp_path / "cd.json", {"c": blobs["c"], "d": blobs["d"]}),
+                         "jcd", *limit)
+    assert proc.returncode == 0, proc.stderr
+    assert summary["evicted"] == 1
+    assert not (root / "assets" / "proj" / "a").exists() and (root / "assets" / "proj" / "b").exists()
+
+    # jcd still runs (pinned): a job needing a, b and x cannot evict c/d and must fail before downloading.
+    big = {"a": blobs["a"], "b": blobs["b"], "x": b"x" * 1000}
+    store.put("x", big["x"])
+    proc, _ = prep(tool, root, store.url, manifest(tmp_path / "big.json", big), "jbig", *limit)
+    assert proc.returncode == 3
+    assert "not enough space" in proc.stderr and "cache limit" in proc.stderr
+    assert (root / "assets" / "proj" / "c").exists() and not (root / "assets" / "proj" / "x").exists()
+
+
+def test_hostile_manifest_names_are_refused(tool, tmp_path):
+    store = FolderStore(tmp_path / "store")
+    root = tmp_path / "node" / "azrender"
+    for bad in ("../../escape.txt", "/etc/passwd", "assets/../../escape.txt", "assets/nul\0byte", "C:/x",
+                "assets\\..\\..\\escape.txt"):
+        doc = {"version": 1, "entries": [{"key": bad, "size": 1, "mtime_ns": 1, "hash": "0"}]}
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        proc, _ = prep(tool, root, store.url, tmp_path / "bad.json", "j")
+        assert proc.returncode == 5 and "unsafe" in proc.stderr, (bad, proc.stderr)
+    assert not (tmp_path / "escape.txt").exists()
+    (tmp_path / "bad.json").write_text("{not json")
+    proc, _ = prep(tool, root, store.url, tmp_path / "bad.json", "j")
+    assert proc.returncode == 5 and "bad manifest" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_release_keeps_the_shared_cache(tool, tmp_path):
+    store, root = filled_store(tmp_path)
+    assert prep(tool, root, store.url, manifest(tmp_path / "m.json", FILES), "job1")[0].returncode == 0
+    proc = release(tool, root, "job1")
+    assert proc.returncode == 0, proc.stderr
+    assert not (root / "jobs" / "job1").exists()
+    assert (root / "assets" / "proj" / "scene.blend").exists()
+    assert json.loads((root / "cache-state.json").read_text())["pins"] == {}
+
+
+@pytest.mark.azurite
+def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, container):
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    service = azurite.blob_service()
+    client = service.get_container_client(container)
+    for rel, data in FILES.items():
+        client.upload_blob(layout.join("pfx", layout.asset_key("proj", rel)), data,
+                           metadata={layout.HASH_METADATA_KEY: digest(data)})
+    sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
+                                 permission=ContainerSasPermissions(read=True),
+                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    access = tmp_path / "access.json"
+    access.write_text(json.dumps({"version": 1, "sas": sas}))
+    url = azurite.container_url(container, "pfx")
+    root = tmp_path / "node" / "azrender"
+    m = manifest(tmp_path / "m.json", FILES)
+
+    proc, first = prep(tool, root, url, m, "j1", access=access)
+    assert proc.returncode == 0, proc.stderr
+    assert first["downloaded"] == 3
+    assert (root / "assets" / "proj" / "tex" / "wood grain é.png").read_bytes() == FILES["tex/wood grain é.png"]
+    assert prep(tool, root, url, m, "j1", access=access)[1]["downloaded"] == 0
+
+    new = b"n" * 42
+    client.upload_blob(layout.join("pfx", layout.asset_key("proj", "tex/metal.png")), new, overwrite=True,
+                       metadata={layout.HASH_METADATA_KEY: digest(new)})
+    proc, third = prep(tool, root, url, manifest(tmp_path / "m2.json", dict(FILES, **{"tex/metal.png": new})),
+                       "j2", access=access)
+    assert proc.returncode == 0 and third["downloaded"] == 1 and third["bytes_downloaded"] == 42
+
+    # The store changed behind the manifest's back: refused, named, no SAS in the message.
+    stale = dict(FILES, **{"tex/metal.png": b"old" * 10})
+    proc, _ = prep(tool, root, url, manifest(tmp_path / "m3.json", stale), "j3", access=access)
+    assert proc.returncode == 4 and "another version" in proc.stderr
+    assert sas.split("sig=")[1].split("&")[0] not in proc.stderr + proc.stdout
+
+    # Without the SAS the store refuses, and prep says so in one line.
+    proc, _ = prep(tool, tmp_path / "node2", url, m, "j4")
+    assert proc.returncode == 4 and "refused" in proc.stderr, proc.stderr
+
+
+@pytest.mark.azurite
+def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite, container):
+    """The job's own preparation task: resource files fetched from their URLs (as Batch does),
+    its command line run on a 'node' folder, assets land where the scene's node paths point."""
+    import shlex
+    import urllib.request
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    from azrender.jobs.batch_models import to_batch_models
+    from azrender.jobs.build import build_job, node_uploads
+    from azrender.jobs.model import NodeAccess
+
+    client = azurite.blob_service().get_container_client(container)
+    manifest_doc = {"version": 1, "entries": []}
+    for rel, data in FILES.items():
+        key = layout.asset_key("proj", rel)
+        client.upload_blob(f"show/{key}", data, metadata={layout.HASH_METADATA_KEY: digest(data)})
+        manifest_doc["entries"].append({"key": key, "size": len(data), "mtime_ns": 1, "hash": digest(data)})
+    client.upload_blob("show/manifests/m1.json", json.dumps(manifest_doc).encode())
+    sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
+                                 permission=ContainerSasPermissions(read=True),
+                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    access = NodeAccess(f"{azurite.container_url(container, 'show')}?{sas}", f"{azurite.container_url(container)}?{sas}")
+    for key, data in node_uploads("job1", access).items():
+        client.upload_blob(f"show/{key}", data)
+
+    spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/proj/scene.blend",
+                     frames="1", chunk=1, manifest_key="manifests/m1.json", access=access, pool_id="pool1")
+    prep = to_batch_models(spec).job.job_preparation_task
+    assert sas not in prep.command_line
+    node = tmp_path / "node"
+    prep_dir = node / "workitems" / "job1" / "jobpreparation" / "wd"
+    prep_dir.mkdir(parents=True)
+    for resource in prep.resource_files:
+        with urllib.request.urlopen(resource.http_url) as response:
+            (prep_dir / resource.file_path).write_bytes(response.read())
+    env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(node / "shared"), AZ_BATCH_JOB_PREP_WORKING_DIR=str(prep_dir))
+    proc = subprocess.run(shlex.split(prep.command_line), cwd=prep_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
+
+    release = to_batch_models(spec).job.job_release_task
+    proc = subprocess.run(shlex.split(release.command_line), cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert not (node / "shared" / "azrender" / "jobs" / "job1").exists()
+    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").exists()
+
+
+def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_release(tmp_path, monkeypatch):
+    """blobfuse2 is not on this machine: its calls are recorded (and the kernel's mount table
+    stood in for), the rest — config, pins, when to unmount — is the real node code."""
+    from azrender.node import __main__ as node_main
+    from azrender.node import mount
+
+    mounted, calls = set(), []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        (mounted.add if argv[1] == "mount" else mounted.discard)(argv[2])
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(mount.subprocess, "run", fake_run)
+    monkeypatch.setattr(mount.os.path, "ismount", lambda p: p in mounted)
+    monkeypatch.setenv("AZ_BATCH_NODE_MOUNTS_DIR", str(tmp_path / "fsmounts"))
+    root = tmp_path / "shared" / "azrender"
+    access = tmp_path / "access.json"
+    access.write_text(json.dumps({"version": 1, "sas": "sv=1&sp=rl&sig=abc"}))
+    target = str(tmp_path / "fsmounts" / "azrender")
+
+    def prep_mount(job):
+        return node_main.main(["prep", "--mount", "blobfuse", "--account", "acct", "--container", "assets",
+                               "--store", "https://acct.blob.core.windows.net/assets",
+                               "--job", job, "--root", str(root), "--access", str(access),
+                               "--mount-cache", str(tmp_path / "cache")])
+
+    assert prep_mount("job1") == 0 and prep_mount("job2") == 0
+    assert calls == [["blobfuse2", "mount", target, f"--config-file={root / 'blobfuse2.yaml'}"]]
+    config = (root / "blobfuse2.yaml")
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    text = config.read_text()
+    assert "read-only: true" in text and "sas: ?sv=1&sp=rl&sig=abc" in text and f"path: {tmp_path / 'cache'}" in text
+
+    release = ["release", "--root", str(root), "--unmount", "azrender", "--job"]
+    assert node_main.main(release + ["job1"]) == 0
+    assert target in mounted  # job2 still renders from it
+    assert node_main.main(release + ["job2"]) == 0
+    assert target not in mounted and calls[-1] == ["blobfuse2", "unmount", target]
+    assert not config.exists()
