@@ -33,6 +33,15 @@ def store(request, tmp_path):
     return open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
 
 
+@pytest.fixture(autouse=True)
+def own_cache_dir(tmp_path, monkeypatch):
+    """Keep the process-wide hash cache and account memo out of the user's cache folder."""
+    from azrender.sync import hashing
+
+    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(hashing, "_default", None)
+
+
 @pytest.fixture
 def cache(tmp_path):
     return HashCache(tmp_path / "hashes.sqlite3")
@@ -269,3 +278,17 @@ def test_a_file_failing_after_retries_is_named_and_the_next_run_finishes(tmp_pat
     again = sync(tmp_path / "proj", store, cache)
     assert (again.uploaded, again.skipped) == (1, len(files) - 1)
     assert stored(store)["proj/scene.blend"] == xxh(files["scene.blend"])
+
+
+def test_a_container_sas_url_is_enough_to_sync(tmp_path, azurite, container, cache):
+    from datetime import datetime, timedelta, timezone
+
+    keyed = open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
+    sas_url = keyed.node_access_url("racwl", datetime.now(timezone.utc) + timedelta(hours=1))
+    store = open_store(sas_url.replace(f"/{container}?", f"/{container}/pre?"))
+    files = make_tree(tmp_path / "proj")
+    assert sync(tmp_path / "proj", store, cache).uploaded == len(files)
+    assert stored(keyed)["proj/scene.blend"] == xxh(files["scene.blend"])
+    reader = open_store(keyed.node_access_url("rl", datetime.now(timezone.utc) + timedelta(hours=1)))
+    with pytest.raises(StoreError, match="access denied"):
+        reader.write_bytes("x.txt", b"x")

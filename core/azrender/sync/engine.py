@@ -191,7 +191,12 @@ def _list_scope(store: Store, entry_keys: set[str]) -> tuple[list[StoredObject],
     for prefix in ([""] if None in roots else sorted(roots)):
         listed.extend(store.list(prefix))
     manifest_keys = {f"{r}{ROOT_MANIFEST_SUFFIX}" for r in roots if r}
-    data = [o for o in listed if o.key in entry_keys or (_root(o.key) in roots and _root(o.key) is not None)]
+
+    def in_scope(key: str) -> bool:
+        root = _root(key)
+        return key in entry_keys or (root is not None and root in roots)
+
+    data = [o for o in listed if in_scope(o.key)]
     manifests = {o.key: o for o in listed if o.key in manifest_keys}
     return data, manifests
 
