@@ -69,7 +69,8 @@ def stored(store) -> dict[str, str | None]:
 
 
 def sync(root, store, cache, **kw):
-    return engine.upload(entries_of(root), store, cache=cache, **kw)
+    """What ``azrender sync ROOT`` does: the whole folder, with its manifest beside it."""
+    return engine.upload(entries_of(root), store, cache=cache, root_manifests=["proj"], **kw)
 
 
 def test_first_sync_uploads_everything_with_content_hashes(tmp_path, store, cache):
