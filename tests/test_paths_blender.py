@@ -175,7 +175,8 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     out = tmp_path / "out-remapped"
     run_blender(blender, str(original_on_node), "--python", str(REMAP),
                 "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
-                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", "--", str(files.rules_json), env=node_env)
+                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3",
+                env={**node_env, "AZRENDER_PATH_RULES": files.rules.node_path})  # the rules as stored, $VAR and all
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
@@ -194,10 +195,10 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
         shutil.copyfile(local, target)
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
 
-    check = [sys.executable, "-m", "azrender.node.check", str(files.needed_json)]
+    check = [sys.executable, "-m", "azrender.node.check", files.needed.node_path]  # as uploaded beside the scene
     env = {"PYTHONPATH": str(REPO / "core"), "PATH": os.environ["PATH"]}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
-    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json), package="azrender.node"))
+    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), files.rules.node_path, package="azrender.node"))
     assert shows_red_and_green(frame)
 
     texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))

@@ -6,26 +6,27 @@ has) through the mapping rules, before the first frame renders::
 
     blender -b scene.blend --python blender_remap.py -E CYCLES -f 1 -- rules.json
 
-(``-f`` must come before ``--``: what follows ``--`` is for this script.) Standard library and
+(``-f`` must come before ``--``: what follows ``--`` is for this script; without it the rules file
+is taken from ``$AZRENDER_PATH_RULES``, for command lines that end with ``-a``.) Standard library and
 ``bpy`` only. Linked (library) data cannot be edited here; its paths must already be relative.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 if __package__:
     from .pathtext import RULES_VERSION, expand, map_path
 else:  # run as a file by `blender --python blender_remap.py`: import the sibling module by path
-    import os
-
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from pathtext import RULES_VERSION, expand, map_path
 
 # ID collections with a ``filepath``; libraries first, since reloading one replaces linked data.
 COLLECTIONS = ("libraries", "images", "sounds", "fonts", "movieclips", "cache_files", "volumes")
 NOT_A_FILE = ("", "<builtin>")
+RULES_VARIABLE = "AZRENDER_PATH_RULES"
 
 
 def load_rules(path: str) -> list[dict]:
@@ -74,12 +75,16 @@ def remap(bpy, rules) -> tuple[list[str], list[str]]:
 
 
 def main(argv=None) -> int:
-    """``argv``: [rules.json] (``$VAR``/``%VAR%`` expanded here); default: what follows ``--``."""
+    """``argv``: [rules.json] (``$VAR``/``%VAR%`` expanded here); default: what follows ``--``,
+    else ``$AZRENDER_PATH_RULES``."""
     import bpy
 
-    argv = list(sys.argv[sys.argv.index("--") + 1:] if argv is None and "--" in sys.argv else argv or [])
+    if argv is None:
+        argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+        argv = argv or ([os.environ[RULES_VARIABLE]] if os.environ.get(RULES_VARIABLE) else [])
     if len(argv) != 1:
-        raise SystemExit("azrender remap: usage: blender -b SCENE --python blender_remap.py ... -- RULES.json")
+        raise SystemExit("azrender remap: usage: blender -b SCENE --python blender_remap.py ... -- RULES.json"
+                         f" (or set {RULES_VARIABLE})")
     changed, unmapped = remap(bpy, load_rules(expand(argv[0])))
     print(f"azrender remap: {len(changed)} path(s) remapped")
     for line in changed:

@@ -1,5 +1,7 @@
 """Maya on the node: ``dirmap`` rules (generated MEL) and a rewritten Maya ASCII copy.
 
+- ``dirmap_python(rules)``: the same as Python, for ``-preRender`` (textures resolved at render
+  time) or as a ``userSetup.py``.
 - ``dirmap_mel(rules)``: MEL enabling Maya's directory mapping from each artist folder to its node
   folder, with the node's variables read by ``getenv`` at run time. References are resolved when
   the scene opens, so it must run before that: save it as ``userSetup.mel`` in a folder on the
@@ -28,6 +30,19 @@ _MEL_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 def maya_path(node_path: str) -> str:
     """``%VAR%\\dir`` or ``$VAR/dir`` -> ``$VAR/dir``: the form Maya expands on every OS."""
     return "".join(f"${value}" if kind == "env" else value.replace("\\", "/") for kind, value in env_tokens(node_path))
+
+
+def dirmap_python(rules) -> str:
+    """The same dirmap rules as Python, for ``Render -preRender 'python("exec(open(...).read())")'``
+    or as a ``userSetup.py``; variables are expanded by ``os.path.expandvars`` on the node."""
+    pairs = ",\n".join(f"    ({_forward(r.source_prefix)!r}, {maya_path(r.destination_prefix)!r})"
+                       for r in sorted(rules, key=lambda r: -len(r.source_prefix)))
+    return ("# azrender: the artist's folders -> this render node (generated)\n"
+            "import os\nimport maya.cmds as cmds\n\n"
+            f"RULES = [\n{pairs},\n]\n"
+            "cmds.dirmap(enable=True)\n"
+            "for source, destination in RULES:\n"
+            "    cmds.dirmap(mapDirectory=(source, os.path.expandvars(destination)))\n")
 
 
 def dirmap_mel(rules) -> str:
