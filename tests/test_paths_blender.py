@@ -18,6 +18,7 @@ from azrender.errors import SceneError
 from azrender.node.pathtext import expand
 from azrender.paths import blender as blend_copy
 from azrender.paths.mapping import build_rules, map_dependencies
+from azrender.jobs.nodetool import build_node_tool
 from azrender.paths.blender import remap_arguments
 from azrender.paths.model import map_local, rules_to_json
 from azrender.paths.plan import plan_paths, write_submission_files
@@ -195,10 +196,14 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
         shutil.copyfile(local, target)
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
 
-    check = [sys.executable, "-m", "azrender.node.check", files.needed.node_path]  # as uploaded beside the scene
-    env = {"PYTHONPATH": str(REPO / "core"), "PATH": os.environ["PATH"]}
+    # On the node, both run from the shipped node tool (the azrender_node.pyz zipapp).
+    tool = tmp_path / "azrender_node.pyz"
+    tool.write_bytes(build_node_tool())
+    check = [sys.executable, str(tool), "check", files.needed.node_path]  # as uploaded beside the scene
+    env = {"PATH": os.environ["PATH"]}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
-    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), files.rules.node_path, package="azrender.node"))
+    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {},
+                   remap=remap_arguments(str(tool), files.rules.node_path))
     assert shows_red_and_green(frame)
 
     texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))
