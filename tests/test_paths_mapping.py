@@ -180,6 +180,12 @@ def test_names_windows_refuses_are_reported_only_for_windows_nodes():
     assert check_portability(_mapped("/p/a.blend", names, "linux"), "linux") == []
 
 
+def test_a_backslash_in_a_linux_file_name_is_reported_for_every_node():
+    for node_os in ("linux", "windows"):
+        problems = check_portability(_mapped("/p/a.blend", ["/p/tex/a\\b.png"], node_os), node_os)
+        assert any("backslash" in p for p in problems), node_os
+
+
 def test_paths_too_long_for_a_windows_node_are_reported():
     deep = "C:\\proj\\" + "\\".join(["folder-with-a-long-name"] * 10) + "\\wood.png"
     assert any("characters" in p for p in check_portability(_mapped(r"C:\proj\a.blend", [deep], "windows"), "windows"))

@@ -36,7 +36,7 @@ def split(text: str) -> tuple[str, str, tuple[str, ...]]:
     if drive:
         return WINDOWS, drive.group(1).upper() + ":", _normalise(re.split(r"[\\/]+", text[3:]), text)
     if text[:2] in ("\\\\", "//") and len(text) > 2 and text[2] not in "\\/":
-        pieces = [p for p in re.split(r"[\\/]+", text[2:])]
+        pieces = re.split(r"[\\/]+", text[2:])
         if len(pieces) < 2 or not pieces[0] or not pieces[1]:
             raise ValueError(f"not a UNC path (needs \\\\server\\share): {text!r}")
         return UNC, "\\\\" + pieces[0] + "\\" + pieces[1], _normalise(pieces[2:], text)

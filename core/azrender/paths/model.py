@@ -8,10 +8,6 @@ from dataclasses import dataclass
 from azrender.discovery.model import Dependency
 from azrender.node import pathtext
 
-FLAVORS = (pathtext.WINDOWS, pathtext.UNC, pathtext.POSIX)
-NODE_OSES = ("linux", "windows")
-STORAGE_MODES = ("copy", "blobfuse", "fileshare")
-
 
 @dataclass(frozen=True)
 class LocalPath:
@@ -27,10 +23,6 @@ class LocalPath:
 
     def __str__(self) -> str:
         return pathtext.join(self.flavor, self.anchor, self.parts)
-
-    @property
-    def name(self) -> str:
-        return self.parts[-1] if self.parts else ""
 
     @property
     def parent(self) -> "LocalPath":
