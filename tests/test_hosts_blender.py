@@ -96,8 +96,11 @@ def test_a_missing_texture_blocks_the_submission_and_names_the_file(addon_blende
             outcome = sorted(bpy.ops.azrender.submit())
         except RuntimeError as exc:
             outcome = str(exc)
-        print("RESULT " + json.dumps(outcome))
+        listed = [[d.path, d.exists] for d in bpy.context.scene.azrender.dependencies]
+        print("RESULT " + json.dumps({"outcome": outcome, "listed": listed}))
     """)
-    outcome = results(proc)
+    out = results(proc)
+    outcome = out["outcome"]
     assert isinstance(outcome, str) and "missing.png" in outcome and "1 missing file" in outcome
+    assert out["listed"][0] == [str(shot.parent / "textures" / "missing.png"), False]  # shown first, in red
     assert not (tmp_path / "cache" / "submissions").exists()  # nothing was saved or sent

@@ -106,3 +106,15 @@ def test_a_broken_plugin_is_named_in_one_line(tmp_path, run_cli, body, named):
     assert proc.returncode != 0
     error = [line for line in proc.stderr.splitlines() if line.startswith("azrender.errors.AzrenderError")]
     assert len(error) == 1 and "broken_hooks" in error[0] and named in error[0]
+
+
+def test_host_panels_name_the_active_studio_plugins_or_the_broken_one(installed_td_plugin, tmp_path):
+    code = "from azrender.hosts.submission import plugins_line; print(plugins_line())"
+    env = cli_env()
+    env["PYTHONPATH"] = f"{REPO / 'core'}:{installed_td_plugin}"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.stdout.strip() == "Plugins: studio-azrender 1.0.0", proc.stderr
+    (tmp_path / "broken_hooks.py").write_text("raise ImportError('no licence server module')")
+    env.update(PYTHONPATH=f"{REPO / 'core'}:{tmp_path}", AZRENDER_PLUGINS="broken_hooks")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.stdout.startswith("could not load azrender plugin broken_hooks") and "no licence server module" in proc.stdout

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 from azrender.backends import JobStatus, TaskState
@@ -198,17 +199,13 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
     states = []
     for task in tasks:
         info = task.execution_info
-        exit_code = info.exit_code if info else None
-        if exit_code is None and info is not None and _state(info.result) == "failure":
-            exit_code = -1  # never ran to an exit code: resource files, output upload, timeout
-        state = TaskState(id=task.id, state=_state(task.state), exit_code=exit_code,
+        failure = info.failure_info if info else None  # resource files, output upload, timeout...
+        state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
                           retries=info.retry_count if info and info.retry_count else 0,
-                          node=task.node_info.node_id if task.node_info else None)
-        if state.state == "completed" and exit_code not in (0, None):
-            tail = _stderr_tail(client, job_id, task.id, stderr_lines)
-            if not tail and info and info.failure_info:
-                tail = f"{info.failure_info.code}: {info.failure_info.message}"
-            state = TaskState(**{**state.__dict__, "stderr_tail": tail})
+                          node=task.node_info.node_id if task.node_info else None,
+                          failure=f"{failure.code}: {failure.message}" if failure else "")
+        if state.state == "completed" and (state.exit_code not in (0, None) or failure):
+            state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
     return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
 

@@ -66,6 +66,9 @@ class SubmitDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(self.dependencies)
         layout.addWidget(self.status)
+        from azrender.hosts.submission import plugins_line
+
+        layout.addWidget(QtWidgets.QLabel(plugins_line()))
         layout.addLayout(buttons)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self._poll)

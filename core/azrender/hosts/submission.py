@@ -50,6 +50,18 @@ def submission_copy_path(scene: str | os.PathLike) -> Path:
     return folder / scene.name
 
 
+def plugins_line() -> str:
+    """Which studio plugins are active, for a host panel (a broken one is named, not raised)."""
+    from azrender.errors import AzrenderError
+    from azrender.plugins import describe_plugins, get_plugin_manager
+
+    try:
+        found = [p for p in describe_plugins(get_plugin_manager()) if p.origin != "builtin"]
+    except AzrenderError as exc:
+        return str(exc).splitlines()[0]
+    return "Plugins: " + (", ".join(p.distribution or p.name for p in found) if found else "none")
+
+
 def frame_range(start: int, end: int, step: int = 1) -> str:
     """A host's frame range in azrender's frame syntax (``1-100``, ``1-100x5``)."""
     text = f"{start}-{end}" if end != start else f"{start}"

@@ -170,7 +170,6 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
         mount_configuration=[mount] if mount else None,
-        metadata=[m.BatchMetadataItem(name="azrender_has_azcopy", value=str(pool.has_azcopy).lower())],
     )
 
 

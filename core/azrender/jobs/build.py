@@ -54,6 +54,19 @@ def access_file(access: NodeAccess) -> bytes | None:
     return json.dumps({"version": 1, "sas": store.query}).encode()
 
 
+def node_uploads(job_id: str, access: NodeAccess) -> dict[str, bytes]:
+    """What the assets store must hold before the job is submitted, ``{store key: bytes}``: the
+    node tool and, when nodes read the store with a SAS, the access file (upload both with the
+    sync stage's ``store.write_bytes``; keys are relative to the assets store URL)."""
+    from azrender.jobs.nodetool import build_node_tool, node_tool_key
+
+    uploads = {node_tool_key(): build_node_tool()}
+    access_json = access_file(access)
+    if access_json is not None:
+        uploads[access_key(job_id)] = access_json
+    return uploads
+
+
 def _python(node_os: str) -> str:
     return "python" if node_os == WINDOWS else "python3"
 
@@ -99,7 +112,7 @@ def release_task(*, job_id: str, node_os: str, unmount: bool) -> NodeTaskSpec:
 
 
 def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], chunk: int, manifest_key: str,
-              access: NodeAccess, tool_key: str, storage_mode: str = COPY, node_os: str = LINUX,
+              access: NodeAccess, tool_key: str | None = None, storage_mode: str = COPY, node_os: str = LINUX,
               pool_id: str | None = None, pool: PoolSpec | None = None, renderer: str | None = None,
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
               pre_commands: tuple[tuple[str, ...], ...] = (), pool_has_mount: bool = False,
@@ -132,6 +145,10 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         problems.append(Problem("error", f"--storage fileshare needs a pool that mounts the share; pool {pool_id} "
                                          "is not known to mount it (give a pool spec with a fileshare mount, or set pool_has_mount)"))
     mount_in_prep = storage_mode == BLOBFUSE and not pool_has_mount
+    if tool_key is None:
+        from azrender.jobs.nodetool import node_tool_key
+
+        tool_key = node_tool_key()
     prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
                             node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
                             cache_limit=cache_limit)

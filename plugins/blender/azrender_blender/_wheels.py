@@ -24,7 +24,7 @@ def _platform_fits(tag: str) -> bool:
     machine = platform.machine().lower()
     arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
     if sys.platform.startswith("linux"):
-        return "linux" in tag and tag.endswith(arch)
+        return tag.startswith(("manylinux", "linux_")) and tag.endswith(arch)  # glibc, not musllinux
     if sys.platform == "win32":
         return tag == ("win_amd64" if arch == "x86_64" else f"win_{machine}")
     if sys.platform == "darwin":
@@ -61,9 +61,13 @@ def ensure_importable() -> None:
     if not os.path.isdir(WHEELS):
         raise ImportError("azrender is not installed and this add-on carries no wheels/: "
                           "install the zip built by 'azrender build-plugins'")
-    marker = os.path.join(VENDOR, ".unpacked")
+    marker = os.path.join(VENDOR, ".unpacked")  # which wheels are unpacked: redo when they change
     names = sorted(n for n in os.listdir(WHEELS) if n.endswith(".whl") and fits(n))
-    if not os.path.exists(marker) or open(marker).read().split() != names:
+    unpacked = None
+    if os.path.exists(marker):
+        with open(marker) as f:
+            unpacked = f.read().split()
+    if unpacked != names:
         for name in names:
             with zipfile.ZipFile(os.path.join(WHEELS, name)) as wheel:
                 wheel.extractall(VENDOR)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bpy
 
-from azrender.errors import AzrenderError
+from azrender.errors import AzrenderError, MissingAssetsError
 from azrender.hosts.background import Background, error_line, submit_in_background
 
 from . import submission
@@ -13,9 +13,10 @@ from . import submission
 POLL_SECONDS = 0.25
 
 
-def fill_dependencies(settings, report) -> None:
+def fill_dependencies(settings, dependencies) -> None:
+    """The panel's list: missing files first, then by kind and path."""
     settings.dependencies.clear()
-    for dep in sorted(report.dependencies, key=lambda d: (d.exists, d.kind.value, d.path)):
+    for dep in sorted(dependencies, key=lambda d: (d.exists, d.kind.value, d.path)):
         item = settings.dependencies.add()
         item.path, item.kind, item.source, item.exists = dep.path, dep.kind.value, dep.source, dep.exists
 
@@ -39,10 +40,10 @@ class AZRENDER_OT_refresh_dependencies(bpy.types.Operator):
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(context.scene.azrender, report)
+        fill_dependencies(context.scene.azrender, report.dependencies)
         missing = len(report.missing)
-        self.report({"WARNING"} if missing else {"INFO"},
-                    f"{len(report.dependencies)} file(s), {missing} missing" if missing else f"{len(report.dependencies)} file(s)")
+        summary = f"{len(report.dependencies)} file(s)" + (f", {missing} missing" if missing else "")
+        self.report({"WARNING"} if missing else {"INFO"}, summary)
         return {"FINISHED"}
 
 
@@ -50,7 +51,7 @@ class _Backgrounded:
     """Run a :class:`Background` call: blocking in ``blender -b``, else polled by a modal timer
     while the status bar shows its progress and the UI stays responsive."""
 
-    _work: Background | None = None
+    _work = None  # the Background being polled (no annotation: Blender reads those as properties)
     _timer = None
 
     def run_in_background(self, context, work: Background):
@@ -105,9 +106,14 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         settings = context.scene.azrender
         try:
             request = submission.build_request(settings)
+        except MissingAssetsError as exc:
+            fill_dependencies(settings, submission.scene_report().dependencies)  # show them in red
+            self.report({"ERROR"}, error_line(exc))
+            return {"CANCELLED"}
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
+        fill_dependencies(settings, request.extra_dependencies)
         self.report({"INFO"}, f"azrender: submitting {request.scene.name} in the background")
         return self.run_in_background(context, submit_in_background(request))
 
@@ -131,11 +137,12 @@ class AZRENDER_OT_refresh_jobs(bpy.types.Operator):
     bl_label = "Refresh Jobs"
 
     def execute(self, context):
-        from azrender.hosts.jobs import job_status
+        from azrender.hosts.jobs import job_status, status_line
 
-        for job in context.scene.azrender.jobs:
+        settings = context.scene.azrender
+        for job in settings.jobs:
             try:
-                job.state = job_status(job.job_id).summary
+                job.state = status_line(job_status(job.job_id, backend=job.backend, profile=settings.profile or None))
             except AzrenderError as exc:
                 job.state = error_line(exc)
         return {"FINISHED"}
@@ -154,10 +161,10 @@ class AZRENDER_OT_download(_Backgrounded, bpy.types.Operator):
     def execute(self, context):
         from azrender.hosts.jobs import download_outputs
 
-        job_id = _selected_job(context).job_id
+        job_id, profile = _selected_job(context).job_id, context.scene.azrender.profile or None
         dest = bpy.path.abspath(f"//renders/{job_id}") if bpy.data.filepath else None
-        return self.run_in_background(
-            context, Background(lambda progress: download_outputs(job_id, dest, progress=progress)).start())
+        return self.run_in_background(context, Background(
+            lambda progress: download_outputs(job_id, dest, profile=profile, progress=progress)).start())
 
     def done_message(self, context, result):
         job = _selected_job(context)

@@ -63,6 +63,13 @@ class AZRENDER_PT_render(bpy.types.Panel):
         box.template_list("AZRENDER_UL_jobs", "", settings, "jobs", settings, "job_index", rows=3)
         box.operator("azrender.download", icon="IMPORT")
 
+        from azrender.hosts.submission import plugins_line
+
+        line = plugins_line()
+        row = layout.row()
+        row.alert = not line.startswith("Plugins:")
+        row.label(text=line, icon="PLUGIN")
+
 
 def menu_entry(self, context):
     self.layout.separator()

@@ -1,0 +1,42 @@
+"""A host's job list: the status of a submitted job and the download of its frames, through the
+same functions as ``azrender status`` and ``azrender download``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from azrender.errors import UsageError
+
+
+def job_status(job_id: str, *, backend: str | None = None, profile: str | None = None):
+    """The job's :class:`~azrender.backends.JobStatus`."""
+    from azrender.commands.status import job_status as status_of
+    from azrender.settings import load_settings
+
+    return status_of(job_id, load_settings(profile), backend)
+
+
+def status_line(status) -> str:
+    """One line for a job list: ``running: 3/8 tasks done, 1 failed``."""
+    done = status.count("completed") - len(status.failed)
+    failed = f", {len(status.failed)} failed" if status.failed else ""
+    return f"{status.state}: {done}/{len(status.tasks)} tasks done{failed}"
+
+
+def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: str | None = None,
+                     progress=None) -> Path:
+    """Download the job's frames into ``dest`` (default ``./renders/<job>``); returns the folder."""
+    from azrender.commands.download import download_outputs as download
+    from azrender.settings import load_settings
+
+    settings = load_settings(profile)
+    url = settings.outputs_url or settings.storage_url
+    if not url:
+        raise UsageError("no outputs store configured", hint="set storage_url in azrender's config.toml")
+    dest = Path(dest) if dest else Path("renders") / job_id
+    if progress:
+        progress("download", 0, 1, job_id)
+    download(job_id, url, dest)
+    if progress:
+        progress("download", 1, 1, job_id)
+    return dest
