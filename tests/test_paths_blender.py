@@ -241,3 +241,13 @@ def test_unreadable_blend_is_one_clear_error(tmp_path):
     rules = build_rules(derive_roots([], str(broken)), storage_mode="copy", node_os="linux")
     with pytest.raises(SceneError, match="broken.blend: cannot read the .blend"):
         blend_copy.plan_blend_copy(broken, rules)
+
+
+def test_node_remap_stops_blender_when_its_rules_are_unreadable(blender, tmp_path):
+    bad = tmp_path / "rules.json"
+    bad.write_text('{"version": 99, "rules": []}')
+    for rules in (tmp_path / "absent.json", bad):
+        proc = subprocess.run([blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(REMAP),
+                               "-f", "1", "--", str(rules)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0
+        assert "azrender remap:" in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr

@@ -30,10 +30,14 @@ RULES_VARIABLE = "AZRENDER_PATH_RULES"
 
 
 def load_rules(path: str) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        document = json.load(handle)
-    if document.get("version") != RULES_VERSION:
-        raise SystemExit(f"azrender remap: {path}: unsupported rules version {document.get('version')!r}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"azrender remap: cannot read the rules {path}: {exc}") from None
+    version = document.get("version") if isinstance(document, dict) else None
+    if version != RULES_VERSION:
+        raise SystemExit(f"azrender remap: {path}: not an azrender rules file of version {RULES_VERSION} (found {version!r})")
     return document["rules"]
 
 
