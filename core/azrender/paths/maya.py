@@ -10,7 +10,8 @@
   a dependency (by its exact path, else by its unique file name, else through the rules) to its
   node path in Maya's form (``$VAR/...``, forward slashes; Maya expands variables in file paths).
   Relative strings stay: Maya resolves them against the project (pass ``-proj`` with the project
-  root's node folder) and the store keeps the project layout.
+  root's node folder) and the store keeps the project layout. Strings starting with the artist's
+  own variable (``$TEXTURES/wood.png``) are rewritten by file name, that variable being unset on the node.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from azrender.paths.model import map_local
 from azrender.paths.submission import TargetIndex, env_tokens
 
 _MEL_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+_ENV_START = re.compile(r"^(\$\{?\w+\}?|%\w+%)[\\/]")
 
 
 def maya_path(node_path: str) -> str:
@@ -84,11 +86,14 @@ def plan_ma_copy(scene: Path, mapped, rules) -> MaPlan:
         written = _mel_unquote(match.group(1))
         if not re.search(r"[\\/]", written) or "\n" in written or len(written) > 4096:
             return match.group(0)
-        try:
-            pathtext.split(written)
-        except ValueError:
-            return match.group(0)  # relative: resolved against the project on the node
-        target = index.lookup(written) or (map_local(written, rules) or (None, None))[1]
+        if _ENV_START.match(written):  # $PROJ/tex/a.png: the artist's variable is not set on the node
+            target = index.lookup(written)
+        else:
+            try:
+                pathtext.split(written)
+            except ValueError:
+                return match.group(0)  # relative: resolved against the project on the node
+            target = index.lookup(written) or (map_local(written, rules) or (None, None))[1]
         if target is None:
             return match.group(0)
         new = maya_path(target)
