@@ -271,6 +271,15 @@ def test_max_submission_plan_keeps_the_scene_and_writes_the_retarget_script(tmp_
     assert "ATSOps.GetFiles" in retarget.local.read_text()
 
 
+def test_a_windows_scene_plans_its_copy_beside_it_on_the_node():
+    from azrender.paths.plan import plan_paths
+
+    report = SceneReport(r"\\nas\show\seq\shot.ma", [Dependency(r"\\nas\show\seq\tex\wood.png", True, Kind.TEXTURE)])
+    plan = plan_paths(report, storage_mode="fileshare", node_os="windows", share="S:")
+    assert plan.submitted_node_path == r"S:\assets\seq\shot.azrender.ma"
+    assert plan.uploads == ((r"\\nas\show\seq\tex\wood.png", "assets/seq/tex/wood.png"),)
+
+
 def test_unknown_scene_types_are_refused_in_one_line():
     from azrender.paths.plan import plan_paths
 

@@ -20,7 +20,8 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.errors import UsageError
 from azrender.paths.mapping import check_portability, map_dependencies, rules_for
-from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, absolute_local, map_local, rules_to_json
+from azrender.paths.model import (AssetRoot, LocalPath, MappedDependency, MappingRule, absolute_local, map_local,
+                                  parse_local_path, rules_to_json)
 from azrender.paths.roots import asset_roots, storage_key
 from azrender.node import pathtext
 from azrender.paths.submission import copy_key, node_folder
@@ -85,6 +86,8 @@ class SubmissionFiles:
 def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
                mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
                plugin_manager=None) -> PathPlan:
+    """Everything path mapping decides for ``report``'s scene on a ``node_os`` node reached by
+    ``storage_mode`` (``submission`` is passed to the ``azrender_mapping_rules`` hook). No writes."""
     scene = absolute_local(report.scene)
     extension = Path(scene).suffix.lower()
     host = HOSTS.get(extension)
@@ -102,7 +105,8 @@ def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submissi
     except ValueError:
         raise UsageError(f"{scene}: no asset root holds the scene (an azrender_asset_roots hook removed it?)") from None
     submitted_key = copy_key(scene_key) if extension in REWRITTEN else scene_key
-    submitted_local = str(Path(scene).with_name(Path(submitted_key).name))
+    local = parse_local_path(scene)  # the scene may be a Windows path while this runs elsewhere
+    submitted_local = str(LocalPath(local.flavor, local.anchor, local.parts[:-1] + (posixpath.basename(submitted_key),)))
     found = map_local(submitted_local, rules)
     if found is None:
         raise UsageError(f"{scene}: no mapping rule holds the scene (an azrender_mapping_rules hook removed it?)")
