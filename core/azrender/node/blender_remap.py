@@ -18,10 +18,10 @@ import os
 import sys
 
 if __package__:
-    from .pathtext import RULES_VERSION, expand, map_path
+    from .pathtext import RULES_VERSION, compile_rules, expand, map_path
 else:  # run as a file by `blender --python blender_remap.py`: import the sibling module by path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from pathtext import RULES_VERSION, expand, map_path
+    from pathtext import RULES_VERSION, compile_rules, expand, map_path
 
 # ID collections with a ``filepath``; libraries first, since reloading one replaces linked data.
 COLLECTIONS = ("libraries", "images", "sounds", "fonts", "movieclips", "cache_files", "volumes")
@@ -59,6 +59,7 @@ def path_slots(bpy):
 
 def remap(bpy, rules) -> tuple[list[str], list[str]]:
     """Map every absolute path; return (changed, unmapped) descriptions."""
+    rules = compile_rules(rules)
     changed, unmapped = [], []
     for owner, attribute, label in list(path_slots(bpy)):
         value = getattr(owner, attribute)
