@@ -97,11 +97,10 @@ def test_max_retarget_script_and_command_arguments():
     assert ('#("C:\\\\Users\\\\JohnDoe\\\\Desktop\\\\max_reverse\\\\max_files\\\\BARK5.jpg", '
             '((systemTools.getEnvVariable "AZ_BATCH_NODE_SHARED_DIR") + "\\\\azrender\\\\assets\\\\max_files"))') in script
     assert "ATSOps.RetargetSelection folder" in script
-    args = max_command_args(mapped, node_os="windows", script_node_path=r"%AZ_BATCH_TASK_WORKING_DIR%\retarget.ms")
-    assert args == [r"-preRenderScript:%AZ_BATCH_TASK_WORKING_DIR%\retarget.ms",
-                    r"-bitmapPath:%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\max_files"]
+    args = max_command_args(mapped, node_os="windows")
+    assert args == [r"-bitmapPath:%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\max_files"]
     with pytest.raises(UsageError, match="Windows nodes only"):
-        max_command_args(mapped, node_os="linux", script_node_path="/x.ms")
+        max_command_args(mapped, node_os="linux")
 
 
 def test_ma_copy_rewrites_paths_built_on_the_artists_variables(tmp_path):
