@@ -251,3 +251,33 @@ def test_node_remap_stops_blender_when_its_rules_are_unreadable(blender, tmp_pat
                                "-f", "1", "--", str(rules)], capture_output=True, text=True, timeout=120)
         assert proc.returncode != 0
         assert "azrender remap:" in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
+BUILD_CACHE_AND_IES = """
+import sys, bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.mesh.primitive_plane_add()
+obj = bpy.context.active_object
+obj.modifiers.new("cache", "MESH_CACHE").filepath = "/artist/proj/sim/cloth.pc2"
+material = bpy.data.materials.new("m")
+material.use_nodes = True
+ies = material.node_tree.nodes.new("ShaderNodeTexIES")
+ies.mode, ies.filepath = "EXTERNAL", "/artist/proj/ies/spot.ies"
+obj.data.materials.append(material)
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[sys.argv.index("--") + 1], relative_remap=False)
+"""
+PRINT_CACHE_AND_IES = ("import bpy; print('PATHS', bpy.data.objects[0].modifiers['cache'].filepath, "
+                       "bpy.data.materials['m'].node_tree.nodes['IES Texture'].filepath)")
+
+
+def test_node_remap_covers_modifier_caches_and_ies_lights(blender, tmp_path):
+    scene = tmp_path / "shot.blend"
+    run_blender(blender, "--python-expr", BUILD_CACHE_AND_IES, "--", str(scene))
+    roots = derive_roots(["/artist/proj/sim/cloth.pc2"], "/artist/proj/shot.blend")
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(json.dumps(rules_to_json(build_rules(roots, storage_mode="copy", node_os="linux"))))
+    proc = run_blender(blender, str(scene), "--python", str(REMAP), "--python-expr", PRINT_CACHE_AND_IES,
+                       "--", str(rules_file), env={"AZ_BATCH_NODE_SHARED_DIR": "/node/shared"})
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("PATHS "))
+    assert line.split()[1:] == ["/node/shared/azrender/assets/proj/sim/cloth.pc2",
+                                "/node/shared/azrender/assets/proj/ies/spot.ies"]

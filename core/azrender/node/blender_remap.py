@@ -55,6 +55,24 @@ def path_slots(bpy):
             for attribute in ("directory", "filepath"):
                 if hasattr(strip, attribute):
                     yield strip, attribute, f"strip:{scene.name}/{strip.name}"
+    for obj in bpy.data.objects:
+        for modifier in obj.modifiers:  # Ocean and Mesh Cache read files; a fluid domain its bakes
+            label = f"modifier:{obj.name}/{modifier.name}"
+            if hasattr(modifier, "filepath"):
+                yield modifier, "filepath", label
+            settings = getattr(modifier, "domain_settings", None)
+            if settings is not None:
+                yield settings, "cache_directory", label
+            point_cache = getattr(modifier, "point_cache", None)
+            if point_cache is not None and point_cache.use_external:
+                yield point_cache, "filepath", label
+    trees = [m.node_tree for m in bpy.data.materials if m.node_tree]
+    trees += [w.node_tree for w in bpy.data.worlds if w.node_tree]
+    trees += [light.node_tree for light in bpy.data.lights if light.node_tree] + list(bpy.data.node_groups)
+    for tree in trees:
+        for node in tree.nodes:  # IES lights and OSL scripts read from disk in "external" mode
+            if node.bl_idname in ("ShaderNodeTexIES", "ShaderNodeScript") and node.mode == "EXTERNAL":
+                yield node, "filepath", f"node:{tree.name}/{node.name}"
 
 
 def remap(bpy, rules) -> tuple[list[str], list[str]]:
