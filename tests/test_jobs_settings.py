@@ -136,7 +136,7 @@ def test_status_of_an_unknown_local_job_is_one_clear_line(run_cli, tmp_path):
 @pytest.mark.azurite
 def test_download_is_incremental_and_brings_logs_on_request(run_cli, tmp_path, azurite, container):
     client = azurite.blob_service().get_container_client(container)
-    frames = {f"jobs/shot010/outputs/frames-000{n}/frame_000{n}.png": f"png{n}".encode() for n in (1, 2)}
+    frames = {f"jobs/shot010/outputs/frame_000{n}.png": f"png{n}".encode() for n in (1, 2)}
     logs = {"jobs/shot010/logs/frames-0001/stderr.txt": b"warning: x\n"}
     for key, data in {**frames, **logs}.items():
         client.upload_blob(f"renders/{key}", data)
@@ -147,7 +147,7 @@ def test_download_is_incremental_and_brings_logs_on_request(run_cli, tmp_path, a
     proc = run_cli("download", "shot010", "--dest", dest, "--storage-url", url, "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["downloaded"] == 2
-    assert (dest / "frames-0002" / "frame_0002.png").read_bytes() == b"png2"
+    assert (dest / "frame_0002.png").read_bytes() == b"png2"
     assert not (dest / "logs").exists()
 
     proc = run_cli("download", "shot010", "--dest", dest, "--storage-url", url, "--json", "--logs", env=env)

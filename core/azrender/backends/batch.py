@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState
+from azrender.backends import JobStatus, TaskState, output_tail
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -213,10 +213,10 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
     from azure.core.exceptions import HttpResponseError
 
-    try:
-        data = b"".join(client.download_task_file(job_id, task_id, "stderr.txt"))
-    except HttpResponseError:
-        return ""  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
-    from azrender.redact import redact
+    def read(name: str) -> bytes | None:
+        try:
+            return b"".join(client.download_task_file(job_id, task_id, name))
+        except HttpResponseError:
+            return None  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
 
-    return redact("\n".join(data.decode("utf-8", "replace").splitlines()[-lines:]))
+    return output_tail(read, lines)

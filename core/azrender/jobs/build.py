@@ -72,8 +72,8 @@ def _python(node_os: str) -> str:
 
 
 def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
-                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec | None:
-    """Copy mode: the node sync. Blobfuse without a pool mount: mount it. Otherwise: none."""
+                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec:
+    """Copy mode: the node sync. Blobfuse without a pool mount: mount it. Otherwise: fetch the tool."""
     store = parse_store_url(access.assets_url)
     files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))]
     argv = [_python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id]
@@ -95,7 +95,11 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
                  "--mount-path", layout.DEFAULT_MOUNT_PATH]
         elevated = True  # mounting needs root
     else:
-        return None
+        # Mounted assets need no sync, but tasks still run the node tool (check, remap): fetch
+        # it once per node here, and fail early if it did not arrive intact.
+        argv = [_python(node_os), "-c", "import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)",
+                TOOL_FILE]
+        elevated = False
     return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
@@ -115,12 +119,13 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               access: NodeAccess, tool_key: str | None = None, storage_mode: str = COPY, node_os: str = LINUX,
               pool_id: str | None = None, pool: PoolSpec | None = None, renderer: str | None = None,
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
-              pre_commands: tuple[tuple[str, ...], ...] = (), pool_has_mount: bool = False,
+              pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (), pool_has_mount: bool = False,
               retries: int = 2, task_timeout_seconds: int | None = None, cache_limit: int | None = None,
               display_name: str = "", submission=None, plugins=None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check);
+    ``extra_args`` go to the renderer before its frame arguments (e.g. Blender's node-side remap);
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -152,7 +157,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
                             node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
                             cache_limit=cache_limit)
-    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep) if prep else None
+    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep)
 
     hook = None
     if submission is not None or plugins is not None:
@@ -166,7 +171,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
                                       output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
-                                      pre_scripts=pre_scripts)
+                                      pre_scripts=pre_scripts, extra_args=extra_args)
         argv = commands.render_argv(host, render)
         task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds,
