@@ -173,11 +173,12 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     # alone: sequence, UDIM and a library reloaded from its node path.
     original_on_node = Path(_expand(map_local(str(scene), plan.rules)[1], node_env))
     shutil.copyfile(tmp_path / "artist-gone" / "shot" / "demo.blend", original_on_node)
+    shutil.copyfile(files.rules_json, mounts / "rules.json")
     out = tmp_path / "out-remapped"
     run_blender(blender, str(original_on_node), "--python", str(REMAP),
                 "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
                 "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3",
-                env={**node_env, "AZRENDER_PATH_RULES": files.rules.node_path})  # the rules as stored, $VAR and all
+                env={**node_env, "AZRENDER_PATH_RULES": "$AZ_BATCH_NODE_MOUNTS_DIR/rules.json"})  # expanded on the node
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
@@ -190,7 +191,8 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     plan = plan_paths(report, storage_mode="fileshare", node_os="linux", share=str(share), store_prefix="studio")
     assert plan.problems == ()
     files = write_submission_files(plan, tmp_path / "submission")
-    for local, key in files.uploads:
+    for local, key in files.uploads + ((str(files.rules_json), "submission/rules.json"),
+                                       (str(files.needed_json), "submission/needed.json")):
         target = share / "studio" / key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, target)
@@ -199,11 +201,11 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     # On the node, both run from the shipped node tool (the azrender_node.pyz zipapp).
     tool = tmp_path / "azrender_node.pyz"
     tool.write_bytes(build_node_tool())
-    check = [sys.executable, str(tool), "check", files.needed.node_path]  # as uploaded beside the scene
+    check = [sys.executable, str(tool), "check", str(share / "studio" / "submission" / "needed.json")]
     env = {"PATH": os.environ["PATH"]}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
     frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {},
-                   remap=remap_arguments(str(tool), files.rules.node_path))
+                   remap=remap_arguments(str(tool), str(share / "studio" / "submission" / "rules.json")))
     assert shows_red_and_green(frame)
 
     texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))

@@ -69,6 +69,6 @@ def test_write_produces_the_submission_copy_and_node_files(run_cli, tmp_path):
     written = sorted({bytes(u.asset_path).decode() for u in trace.deps(copy)})
     blendfile.close_all_cached()
     assert written == [f"//test{n}.<UDIM>.png" for n in ("", "2", "3", "4")]  # beside the scene: relative as before
-    needed = json.loads((out / "33_udim.azrender.needed.json").read_text())
+    needed = json.loads((out / "needed.json").read_text())
     assert needed[0] == r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\gltfio_blend\33_udim.azrender.blend"
     assert len(needed) == 1 + 16  # the scene copy and every UDIM tile

@@ -237,22 +237,14 @@ def test_maya_submission_plan_writes_the_copy_dirmap_rules_and_check_list(tmp_pa
         str(cube / "scene_file_to_reference.mb"): keys + "scene_file_to_reference.mb",
         str(cube / "deadline_logo_48x48.png"): keys + "deadline_logo_48x48.png",
         str(tmp_path / "cube.azrender.ma"): keys + "cube.azrender.ma",
-        str(tmp_path / "cube.azrender.rules.json"): keys + "cube.azrender.rules.json",
-        str(tmp_path / "cube.azrender.needed.json"): keys + "cube.azrender.needed.json",
-        str(tmp_path / "cube.azrender.dirmap.py"): keys + "cube.azrender.dirmap.py",
-        str(tmp_path / "cube.azrender.maya" / "userSetup.mel"): keys + "cube.azrender.maya/userSetup.mel",
     }  # the missing file is not uploaded, and not required on the node either
-    needed = json.loads(files.needed.local.read_text())
+    needed = json.loads(files.needed_json.read_text())
     assert needed[0] == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube/scene/cube.azrender.ma"
     assert len(needed) == 3 and not any("gone.png" in p for p in needed)
-    assert files.needed.node_path == "$AZ_BATCH_NODE_SHARED_DIR/azrender/" + keys + "cube.azrender.needed.json"
-    dirmap_py, user_setup = files.host_scripts
-    assert user_setup.node_path.endswith("/cube.azrender.maya/userSetup.mel")
-    assert "dirmap -en true;" in user_setup.local.read_text()
-    script = dirmap_py.local.read_text()
-    compile(script, "dirmap.py", "exec")  # valid Python for Maya's interpreter
+    script = files.host_script.read_text()
+    compile(script, "dirmap.py", "exec")  # valid Python for Maya's interpreter (-preRender exec)
     assert "('" + str(cube.parent.as_posix()) + "', '$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube')" in script
-    assert rules_from_json(json.loads(files.rules.local.read_text())) == list(plan.rules)
+    assert rules_from_json(json.loads(files.rules_json.read_text())) == list(plan.rules)
 
 
 def test_max_submission_plan_keeps_the_scene_and_writes_the_retarget_script(tmp_path):
@@ -264,11 +256,9 @@ def test_max_submission_plan_keeps_the_scene_and_writes_the_retarget_script(tmp_
         plan_paths(report, storage_mode="copy", node_os="linux")
     plan = plan_paths(report, storage_mode="fileshare", node_os="windows", share="S:")
     files = write_submission_files(plan, tmp_path)
-    assert files.scene_copy is None and files.uploads[0] == (str(scene), "assets/max_dump/01-teapot_no_cams_vray.max")
+    assert files.scene_copy is None and files.uploads == ((str(scene), "assets/max_dump/01-teapot_no_cams_vray.max"),)
     assert plan.submitted_node_path == r"S:\assets\max_dump\01-teapot_no_cams_vray.max"
-    [retarget] = files.host_scripts
-    assert retarget.node_path == r"S:\assets\max_dump\01-teapot_no_cams_vray.retarget.ms"
-    assert "ATSOps.GetFiles" in retarget.local.read_text()
+    assert files.host_script.name == "retarget.ms" and "ATSOps.GetFiles" in files.host_script.read_text()
 
 
 def test_a_windows_scene_plans_its_copy_beside_it_on_the_node():

@@ -54,12 +54,14 @@ def run(args) -> int:
             "dependencies": [m.to_json() for m in plan.mapped],
             "missing": report.missing, "problems": list(plan.problems),
             "uploads": [{"local_path": local, "key": key} for local, key in written.uploads] if written else None,
+            "node_files": {"rules": str(written.rules_json), "needed": str(written.needed_json),
+                           "host_script": str(written.host_script) if written.host_script else None} if written else None,
         }, indent=2))
     else:
         _print_table(plan)
         if written:
-            print(f"written to {args.write}: " + ", ".join(Path(local).name for local, _ in written.uploads
-                                                           if Path(local).is_relative_to(Path(args.write))))
+            made = [written.scene_copy, written.rules_json, written.needed_json, written.host_script]
+            print(f"written to {args.write}: " + ", ".join(p.name for p in made if p))
     if report.missing:
         raise MissingAssetsError(f"{scene.name}: {len(report.missing)} file(s) not found: "
                                  + ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else ""),

@@ -4,9 +4,9 @@
 problems a node OS would have, what to upload and what the node must find before rendering.
 ``write_submission_files`` then writes the scene copy (Blender .blend, Maya .ma; for Blender also a
 rewritten copy of each linked library holding paths to rewrite, stored at the library's own key,
-since Blender cannot change linked data on the node) and the files the node reads, each stored beside the submitted scene: ``<stem>.rules.json`` (node/blender_remap.py),
-``<stem>.needed.json`` (node/check.py) and the host's scripts (Maya ``<stem>.dirmap.py`` for
-``-preRender`` and ``<stem>.maya/userSetup.mel`` for ``MAYA_SCRIPT_PATH``; 3ds Max ``<stem>.retarget.ms``).
+since Blender cannot change linked data on the node) and the files the node reads: ``rules.json``
+(node/blender_remap.py), ``needed.json`` (node/check.py) and the host's pre-render script (Maya
+``dirmap.py``, 3ds Max ``retarget.ms``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from azrender.paths.mapping import check_portability, map_dependencies, rules_fo
 from azrender.paths.model import (AssetRoot, LocalPath, MappedDependency, MappingRule, absolute_local, map_local,
                                   parse_local_path, rules_to_json)
 from azrender.paths.roots import asset_roots, storage_key
-from azrender.node import pathtext
-from azrender.paths.submission import copy_key, node_folder
+from azrender.paths.submission import copy_key
 
 HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
 REWRITTEN = (".blend", ".ma")  # formats azrender rewrites into a submission copy
@@ -63,23 +62,15 @@ class PathPlan:
 
 
 @dataclass(frozen=True)
-class NodeFile:
-    """A file azrender writes for the node, stored beside the submitted scene."""
-
-    local: Path
-    key: str
-    node_path: str
-
-
-@dataclass(frozen=True)
 class SubmissionFiles:
-    """What ``write_submission_files`` made. ``uploads``: the plan's uploads (linked libraries
-    replaced by their rewritten copies), the scene copy and every node file."""
+    """What ``write_submission_files`` made. ``uploads``: the plan's uploads, with linked libraries
+    replaced by their rewritten copies, and the scene copy. The node files (rules, check list,
+    host script) are the caller's to store where the node's command line will find them."""
 
     scene_copy: Path | None
-    rules: NodeFile  # rules.json: node/blender_remap.py (or a TD's own script) maps paths with it
-    needed: NodeFile  # needed.json: node/check.py fails the task when one is missing
-    host_scripts: tuple[NodeFile, ...]  # Maya: <stem>.dirmap.py, <stem>.maya/userSetup.mel; Max: <stem>.retarget.ms
+    rules_json: Path  # node/blender_remap.py (or a TD's own script) maps paths with it
+    needed_json: Path  # node/check.py fails the task when one of these node paths is missing
+    host_script: Path | None  # Maya: dirmap.py (Python, for -preRender); 3ds Max: retarget.ms (-preRenderScript)
     uploads: tuple[tuple[str, str], ...]
 
 
@@ -119,40 +110,32 @@ def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     scene = Path(plan.scene)
-    stem = Path(plan.submitted_key).stem  # shot.azrender
-    copy = None
+    copy = host_script = None
     uploads = plan.uploads
-    scripts: list[tuple[str, str]] = []  # (name beside the scene, text)
     if scene.suffix.lower() == ".blend":
         from azrender.paths.blender import plan_blend_copy, write_blend_copy
 
         copy = write_blend_copy(plan_blend_copy(scene, plan.rules), out_dir / Path(plan.submitted_key).name)
         uploads = _with_library_copies(uploads, plan.rules, out_dir / "libraries")
     elif plan.host == "maya":
-        from azrender.paths.maya import dirmap_mel, dirmap_python, plan_ma_copy, write_ma_copy
+        from azrender.paths.maya import dirmap_python, plan_ma_copy, write_ma_copy
 
         if scene.suffix.lower() == ".ma":
             copy = write_ma_copy(plan_ma_copy(scene, plan.mapped, plan.rules), out_dir / Path(plan.submitted_key).name)
-        scripts += [(f"{stem}.dirmap.py", dirmap_python(plan.rules)), (f"{stem}.maya/userSetup.mel", dirmap_mel(plan.rules))]
+        host_script = _write(out_dir / "dirmap.py", dirmap_python(plan.rules))
     else:
         from azrender.paths.max import retarget_maxscript
 
-        scripts.append((f"{stem}.retarget.ms", retarget_maxscript(plan.mapped)))
-    rules = _node_file(plan, out_dir, f"{stem}.rules.json", json.dumps(rules_to_json(plan.rules), indent=1))
-    needed = _node_file(plan, out_dir, f"{stem}.needed.json", json.dumps(list(plan.needed_on_node), indent=1))
-    host_scripts = tuple(_node_file(plan, out_dir, name, text) for name, text in scripts)
+        host_script = _write(out_dir / "retarget.ms", retarget_maxscript(plan.mapped))
+    rules_json = _write(out_dir / "rules.json", json.dumps(rules_to_json(plan.rules), indent=1))
+    needed_json = _write(out_dir / "needed.json", json.dumps(list(plan.needed_on_node), indent=1))
     uploads += ((str(copy), plan.submitted_key),) if copy else ()
-    uploads += tuple((str(f.local), f.key) for f in (rules, needed, *host_scripts))
-    return SubmissionFiles(copy, rules, needed, host_scripts, uploads)
+    return SubmissionFiles(copy, rules_json, needed_json, host_script, uploads)
 
 
-def _node_file(plan: PathPlan, out_dir: Path, name: str, text: str) -> NodeFile:
-    local = out_dir / name
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_text(text, encoding="utf-8")
-    key = f"{posixpath.dirname(plan.submitted_key)}/{name}"
-    sep = pathtext.node_separator(plan.node_os)
-    return NodeFile(local, key, node_folder(plan.submitted_node_path) + sep + name.replace("/", sep))
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _with_library_copies(uploads, rules, out_dir: Path) -> tuple[tuple[str, str], ...]:
