@@ -30,7 +30,7 @@ def addon_blender(blender, tmp_path):
     scripts = tmp_path / "scripts"
     (scripts / "addons").mkdir(parents=True)
     (scripts / "addons" / "azrender_blender").symlink_to(ADDON)
-    env = {
+    base_env = {
         "BLENDER_USER_SCRIPTS": str(scripts),
         "PYTHONPATH": os.pathsep.join([str(REPO / "core"), sysconfig.get_paths()["purelib"]]),
         "AZRENDER_CACHE_DIR": str(tmp_path / "cache"),
@@ -38,9 +38,12 @@ def addon_blender(blender, tmp_path):
         "AZRENDER_STATE_DIR": str(tmp_path / "state"),
     }
 
-    def run(*args: str, script: str = ""):
+    def run(*args: str, script: str = "", env: dict | None = None):
         expr = ["--python-expr", textwrap.dedent(script)] if script else []
-        return run_blender(blender, *args[:1], "--addons", "azrender_blender", *args[1:], *expr, env=env)
+        merged = {**base_env, **(env or {})}
+        if env and "PYTHONPATH" in env:  # the venv's packages stay reachable after the caller's paths
+            merged["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], base_env["PYTHONPATH"]])
+        return run_blender(blender, *args[:1], "--addons", "azrender_blender", *args[1:], *expr, env=merged)
 
     return run
 
@@ -104,3 +107,33 @@ def test_a_missing_texture_blocks_the_submission_and_names_the_file(addon_blende
     assert isinstance(outcome, str) and "missing.png" in outcome and "1 missing file" in outcome
     assert out["listed"][0] == [str(shot.parent / "textures" / "missing.png"), False]  # shown first, in red
     assert not (tmp_path / "cache" / "submissions").exists()  # nothing was saved or sent
+
+
+def test_a_studio_plugin_adds_the_same_files_in_blender_as_headless(addon_blender, blender, shot, run_cli, tmp_path):
+    """The TD example plugin (installed through its entry point) adds the show's OCIO config."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--target", str(site), str(REPO / "examples" / "td_plugin")],
+                   check=True, capture_output=True, cwd=tmp_path, timeout=240)
+    # Blender reads $OCIO too: the show's config is a copy of Blender's own.
+    root = Path(shutil.which(blender) or blender).resolve().parent
+    shipped = next(p for pattern in ("../share/blender/datafiles/colormanagement", "*/datafiles/colormanagement")
+                   for p in root.glob(pattern))
+    shutil.copytree(shipped, tmp_path / "show")
+    ocio = tmp_path / "show" / "config.ocio"
+    env = {"OCIO": str(ocio), "PYTHONPATH": os.pathsep.join([str(REPO / "core"), str(site)])}
+    proc = addon_blender(str(shot), env=env, script="""
+        import json, bpy
+        bpy.ops.azrender.refresh_dependencies()
+        print("RESULT " + json.dumps([[d.path, d.kind, d.exists] for d in bpy.context.scene.azrender.dependencies]))
+    """)
+    in_blender = results(proc)
+    assert [str(ocio), "other", True] in in_blender
+    headless = run_cli("deps", shot, "--json", env=env)
+    assert sorted(in_blender) == sorted([d["path"], d["kind"], d["exists"]]
+                                        for d in json.loads(headless.stdout)["dependencies"])
