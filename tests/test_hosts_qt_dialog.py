@@ -9,12 +9,14 @@ import time
 
 import pytest
 
-from conftest import REPO, SHARED_SCENES
-
+from conftest import REPO, SHARED_SCENES, require
 
 
 @pytest.fixture
 def qt(monkeypatch):
+    import importlib.util
+
+    require(importlib.util.find_spec("PySide6") is not None, "PySide6 (pip install -e '.[dev]')")
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtWidgets
 
