@@ -104,3 +104,41 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
     assert progress[0]["title"] == "azrender" and progress[-1] == {"endProgress": True}
     assert any(flags.get("edit") for flags in progress)
     assert ("inViewMessage", (), {"assistMessage": window.status.text(), "position": "topCenter", "fade": True}) in maya.CALLS
+
+
+def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_path):
+    from PySide6 import QtWidgets
+
+    from azrender import pipeline
+
+    for path in (REPO / "tests" / "standins", REPO / "plugins" / "3dsmax" / "Contents" / "python"):
+        monkeypatch.syspath_prepend(str(path))
+    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("pymxs", "qtmax", "azrender_max")]:
+        monkeypatch.delitem(sys.modules, name)
+    import pymxs
+    import qtmax
+
+    qtmax.MAIN_WINDOW = QtWidgets.QMainWindow()
+    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse" / "MiniHouse.max"))
+    pymxs.runtime.set_render(rendTimeType=3, rendStart=1, rendEnd=12)
+    received = []
+
+    def fake_submit(request, progress=None):
+        received.append(request)
+        progress("sync", 1, 1, "MiniHouse.max")
+        time.sleep(0.3)
+        return pipeline.SubmitResult(job_id="minihouse-1", backend="batch", task_count=12, report=None)
+
+    monkeypatch.setattr(pipeline, "submit", fake_submit, raising=False)
+    from azrender_max import dialog
+
+    dialog.show()
+    window = dialog._dialog
+    assert window.parent() is qtmax.MAIN_WINDOW and window.frames.text() == "1-12"
+    assert window.status.text() == "0 file(s)"
+    window.submit_button.click()
+    wait_for(qt, lambda: window.submit_button.isEnabled())
+    assert window.status.text() == "azrender: job minihouse-1 submitted to batch (12 task(s))"
+    assert received[0].frames == "1-12" and received[0].host == "max"
+    assert [c[0] for c in pymxs.CALLS][0] == "progressStart" and pymxs.CALLS[-1] == ("progressEnd", ())
