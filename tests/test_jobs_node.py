@@ -67,11 +67,16 @@ class FolderStore:
 FILES = {"scene.blend": b"BLENDER" * 100, "tex/wood grain é.png": b"\x89PNG" + b"w" * 500, "tex/metal.png": b"m" * 300}
 
 
-def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool, tmp_path):
+def filled_store(tmp_path):
+    """A folder store holding FILES, and an empty node cache root."""
     store = FolderStore(tmp_path / "store")
     for rel, data in FILES.items():
         store.put(rel, data)
-    root = tmp_path / "node" / "azrender"
+    return store, tmp_path / "node" / "azrender"
+
+
+def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool, tmp_path):
+    store, root = filled_store(tmp_path)
     m = manifest(tmp_path / "m.json", FILES)
 
     proc, first = prep(tool, root, store.url, m, "job1")
@@ -94,10 +99,7 @@ def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool
 
 
 def test_a_file_edited_on_the_node_is_restored(tool, tmp_path):
-    store = FolderStore(tmp_path / "store")
-    for rel, data in FILES.items():
-        store.put(rel, data)
-    root = tmp_path / "node" / "azrender"
+    store, root = filled_store(tmp_path)
     m = manifest(tmp_path / "m.json", FILES)
     assert prep(tool, root, store.url, m, "j")[0].returncode == 0
     (root / "assets" / "proj" / "scene.blend").write_bytes(b"corrupt")
@@ -149,10 +151,7 @@ def test_hostile_manifest_names_are_refused(tool, tmp_path):
 
 
 def test_release_keeps_the_shared_cache(tool, tmp_path):
-    store = FolderStore(tmp_path / "store")
-    for rel, data in FILES.items():
-        store.put(rel, data)
-    root = tmp_path / "node" / "azrender"
+    store, root = filled_store(tmp_path)
     assert prep(tool, root, store.url, manifest(tmp_path / "m.json", FILES), "job1")[0].returncode == 0
     proc = release(tool, root, "job1")
     assert proc.returncode == 0, proc.stderr
@@ -201,3 +200,95 @@ def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, co
     # Without the SAS the store refuses, and prep says so in one line.
     proc, _ = prep(tool, tmp_path / "node2", url, m, "j4")
     assert proc.returncode == 4 and "refused" in proc.stderr, proc.stderr
+
+
+@pytest.mark.azurite
+def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite, container):
+    """The job's own preparation task: resource files fetched from their URLs (as Batch does),
+    its command line run on a 'node' folder, assets land where the scene's node paths point."""
+    import shlex
+    import urllib.request
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    from azrender.jobs.batch_models import to_batch_models
+    from azrender.jobs.build import build_job, node_uploads
+    from azrender.jobs.model import NodeAccess
+
+    client = azurite.blob_service().get_container_client(container)
+    manifest_doc = {"version": 1, "entries": []}
+    for rel, data in FILES.items():
+        key = layout.asset_key("proj", rel)
+        client.upload_blob(f"show/{key}", data, metadata={layout.HASH_METADATA_KEY: digest(data)})
+        manifest_doc["entries"].append({"key": key, "size": len(data), "mtime_ns": 1, "hash": digest(data)})
+    client.upload_blob("show/manifests/m1.json", json.dumps(manifest_doc).encode())
+    sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
+                                 permission=ContainerSasPermissions(read=True),
+                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    access = NodeAccess(f"{azurite.container_url(container, 'show')}?{sas}", f"{azurite.container_url(container)}?{sas}")
+    for key, data in node_uploads("job1", access).items():
+        client.upload_blob(f"show/{key}", data)
+
+    spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/proj/scene.blend",
+                     frames="1", chunk=1, manifest_key="manifests/m1.json", access=access, pool_id="pool1")
+    prep = to_batch_models(spec).job.job_preparation_task
+    assert sas not in prep.command_line
+    node = tmp_path / "node"
+    prep_dir = node / "workitems" / "job1" / "jobpreparation" / "wd"
+    prep_dir.mkdir(parents=True)
+    for resource in prep.resource_files:
+        with urllib.request.urlopen(resource.http_url) as response:
+            (prep_dir / resource.file_path).write_bytes(response.read())
+    env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(node / "shared"), AZ_BATCH_JOB_PREP_WORKING_DIR=str(prep_dir))
+    proc = subprocess.run(shlex.split(prep.command_line), cwd=prep_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
+
+    release = to_batch_models(spec).job.job_release_task
+    proc = subprocess.run(shlex.split(release.command_line), cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert not (node / "shared" / "azrender" / "jobs" / "job1").exists()
+    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").exists()
+
+
+def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_release(tmp_path, monkeypatch):
+    """blobfuse2 is not on this machine: its calls are recorded (and the kernel's mount table
+    stood in for), the rest — config, pins, when to unmount — is the real node code."""
+    from azrender.node import __main__ as node_main
+    from azrender.node import mount
+
+    mounted, calls = set(), []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        (mounted.add if argv[1] == "mount" else mounted.discard)(argv[2])
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(mount.subprocess, "run", fake_run)
+    monkeypatch.setattr(mount.os.path, "ismount", lambda p: p in mounted)
+    monkeypatch.setenv("AZ_BATCH_NODE_MOUNTS_DIR", str(tmp_path / "fsmounts"))
+    root = tmp_path / "shared" / "azrender"
+    access = tmp_path / "access.json"
+    access.write_text(json.dumps({"version": 1, "sas": "sv=1&sp=rl&sig=abc"}))
+    target = str(tmp_path / "fsmounts" / "azrender")
+
+    def prep_mount(job):
+        return node_main.main(["prep", "--mount", "blobfuse", "--account", "acct", "--container", "assets",
+                               "--store", "https://acct.blob.core.windows.net/assets",
+                               "--job", job, "--root", str(root), "--access", str(access),
+                               "--mount-cache", str(tmp_path / "cache")])
+
+    assert prep_mount("job1") == 0 and prep_mount("job2") == 0
+    assert calls == [["blobfuse2", "mount", target, f"--config-file={root / 'blobfuse2.yaml'}"]]
+    config = (root / "blobfuse2.yaml")
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    text = config.read_text()
+    assert "read-only: true" in text and "sas: ?sv=1&sp=rl&sig=abc" in text and f"path: {tmp_path / 'cache'}" in text
+
+    release = ["release", "--root", str(root), "--unmount", "azrender", "--job"]
+    assert node_main.main(release + ["job1"]) == 0
+    assert target in mounted  # job2 still renders from it
+    assert node_main.main(release + ["job2"]) == 0
+    assert target not in mounted and calls[-1] == ["blobfuse2", "unmount", target]
+    assert not config.exists()

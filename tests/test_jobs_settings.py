@@ -113,3 +113,47 @@ def test_status_command_against_the_service(run_cli, tmp_path, recorder):
     proc = run_cli("status", "shot010", env=env)
     assert proc.returncode == 2 and "config.toml, line 3: unknown setting 'bogus'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_status_names_batch_failures_that_have_no_exit_code(tmp_path, recorder):
+    client = backend.make_client(recorder.url, AzureNamedKeyCredential("acct", KEY))
+    access = NodeAccess("https://a.blob.core.windows.net/c?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/o")
+    backend.submit_batch(client, to_batch_models(build_job(
+        job_id="j", host="blender", scene="s.blend", frames="1", chunk=1, manifest_key="m", access=access,
+        tool_key="t", pool_id="pool1")))
+    recorder.tasks["j"]["frames-0001"].update(state="completed", executionInfo={
+        "retryCount": 0, "requeueCount": 0, "result": "failure",
+        "failureInfo": {"category": "usererror", "code": "ResourceContainerAccessDenied", "message": "SAS expired"}})
+    [failed] = backend.batch_status(client, "j").failed
+    assert failed.exit_code is None and failed.failure == "ResourceContainerAccessDenied: SAS expired"
+
+
+def test_status_of_an_unknown_local_job_is_one_clear_line(run_cli, tmp_path):
+    proc = run_cli("status", "nosuchjob", "--backend", "local", env={"AZRENDER_STATE_DIR": str(tmp_path / "state")})
+    assert proc.returncode == 5 and "nosuchjob" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.azurite
+def test_download_is_incremental_and_brings_logs_on_request(run_cli, tmp_path, azurite, container):
+    client = azurite.blob_service().get_container_client(container)
+    frames = {f"jobs/shot010/outputs/frame_000{n}.png": f"png{n}".encode() for n in (1, 2)}
+    logs = {"jobs/shot010/logs/frames-0001/stderr.txt": b"warning: x\n"}
+    for key, data in {**frames, **logs}.items():
+        client.upload_blob(f"renders/{key}", data)
+    url = azurite.container_url(container, "renders")
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    dest = tmp_path / "frames"
+
+    proc = run_cli("download", "shot010", "--dest", dest, "--storage-url", url, "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["downloaded"] == 2
+    assert (dest / "frame_0002.png").read_bytes() == b"png2"
+    assert not (dest / "logs").exists()
+
+    proc = run_cli("download", "shot010", "--dest", dest, "--storage-url", url, "--json", "--logs", env=env)
+    summary = json.loads(proc.stdout)
+    assert summary["downloaded"] == 1 and summary["skipped"] == 2
+    assert (dest / "logs" / "frames-0001" / "stderr.txt").read_bytes() == b"warning: x\n"
+
+    proc = run_cli("download", "../etc", "--dest", dest, "--storage-url", url, env=env)
+    assert proc.returncode == 2 and "invalid job id" in proc.stderr

@@ -135,47 +135,47 @@ def test_node_remap_maps_absolute_paths_left_in_the_scene(blender, artist_scene,
 
 
 def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobfuse_mount(blender, tmp_path):
-    """Every kind of path the remap covers: a texture, an image sequence, UDIM tiles, a linked
-    library (with its own relative texture), all made absolute on the artist's machine."""
+    """Every kind of path: a texture, an image sequence, UDIM tiles, a linked library whose own
+    texture path is absolute too, all made absolute on the artist's machine."""
     build_demo = demo_constants()
-
     artist = tmp_path / "artist" / "shot"
     run_blender(blender, "--python", str(REPO / "examples" / "build_demo.py"), "--", str(artist))
     scene = artist / "demo.blend"
-    run_blender(blender, str(scene), "--python-expr",
-                "import bpy; bpy.ops.file.make_paths_absolute(); bpy.ops.wm.save_mainfile()")
+    for blend in (scene, artist / "lib" / "props.blend"):
+        run_blender(blender, str(blend), "--python-expr",
+                    "import bpy; bpy.ops.file.make_paths_absolute(); bpy.ops.wm.save_mainfile()")
     files = [artist / "textures" / "wood.png", artist / "lib" / "props.blend", artist / "lib" / "maps" / "prop.png",
              *sorted((artist / "textures" / "seq").glob("flame.*.png")), *sorted((artist / "textures" / "udim").glob("*.png"))]
     report = SceneReport(str(scene), [Dependency(str(f), True, Kind.TEXTURE) for f in files])
-    roots = derive_roots([str(f) for f in files], str(scene))
-    rules = build_rules(roots, storage_mode="blobfuse", node_os="linux", store_prefix="studio")
-    node_env = {"AZ_BATCH_NODE_MOUNTS_DIR": str(tmp_path / "node" / "fsmounts")}
+    mounts = tmp_path / "node" / "fsmounts"
+    node_env = {"AZ_BATCH_NODE_MOUNTS_DIR": str(mounts)}
 
-    plan = blend_copy.plan_blend_copy(scene, rules)
-    assert {r.new for r in plan.rewrites} == {"//textures/wood.png", "//textures/seq/flame.0001.png",
-                                              "//textures/udim/tiles.<UDIM>.png", "//lib/props.blend"}
-    copy_on_node = Path(_expand(map_local(str(scene.with_suffix(".azrender.blend")), rules)[1], node_env))
-    blend_copy.write_blend_copy(plan, copy_on_node)
-    deliver_to_node(report, roots, rules, node_env, mode="blobfuse")
+    plan = plan_paths(report, storage_mode="blobfuse", node_os="linux", store_prefix="studio")
+    assert {r.new for r in blend_copy.plan_blend_copy(scene, plan.rules).rewrites} == {
+        "//textures/wood.png", "//textures/seq/flame.0001.png", "//textures/udim/tiles.<UDIM>.png", "//lib/props.blend"}
+    files = write_submission_files(plan, tmp_path / "submission")
+    for local, key in files.uploads:  # what sync uploads and the blobfuse mount shows
+        target = mounts / "azrender" / "studio" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, target)
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
 
     expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(3)}
     out = tmp_path / "out"
-    run_blender(blender, str(copy_on_node), "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
+    run_blender(blender, _expand(plan.submitted_node_path, node_env), "--python-expr",
+                "import bpy; bpy.context.scene.cycles.use_denoising=False",
                 "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", env=node_env)
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
     # The artist's own file (all paths absolute) also renders there, through the node-side remap
     # alone: sequence, UDIM and a library reloaded from its node path.
-    original_on_node = Path(_expand(map_local(str(scene), rules)[1], node_env))
+    original_on_node = Path(_expand(map_local(str(scene), plan.rules)[1], node_env))
     shutil.copyfile(tmp_path / "artist-gone" / "shot" / "demo.blend", original_on_node)
-    rules_file = tmp_path / "rules.json"
-    rules_file.write_text(json.dumps(rules_to_json(rules)))
     out = tmp_path / "out-remapped"
     run_blender(blender, str(original_on_node), "--python", str(REMAP),
                 "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
-                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", "--", str(rules_file), env=node_env)
+                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", "--", str(files.rules_json), env=node_env)
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
@@ -197,7 +197,7 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     check = [sys.executable, "-m", "azrender.node.check", str(files.needed_json)]
     env = {"PYTHONPATH": str(REPO / "core"), "PATH": os.environ["PATH"]}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
-    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json)))
+    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json), package="azrender.node"))
     assert shows_red_and_green(frame)
 
     texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))

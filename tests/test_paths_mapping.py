@@ -205,3 +205,55 @@ def test_shared_scenes_known_dependencies_map_under_their_roots():
     roots = derive_roots([d.path for d in max_report.dependencies], max_report.scene)
     [bark] = map_dependencies(max_report, roots, storage_mode="copy", node_os="windows")
     assert bark.node_path == r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\c-users\Vadim\Documents\3dsMax\sceneassets\images\BARK5.jpg"
+
+
+def test_a_storage_key_over_the_blob_name_limit_is_reported():
+    deep = "/p/" + "/".join(["a-folder-name-of-thirty-chars-"] * 40) + "/wood.png"
+    assert any("Azure Blob Storage" in p for p in check_portability(_mapped("/p/a.blend", [deep], "linux"), "linux"))
+
+
+# ---- one submission's plan and node files ----------------------------------------------------------
+
+def test_maya_submission_plan_writes_the_copy_dirmap_rules_and_check_list(tmp_path):
+    from azrender.paths.plan import plan_paths, write_submission_files
+
+    cube = SHARED_SCENES / "deadline_maya_cube" / "scene"
+    report = SceneReport(str(cube / "cube.ma"), [
+        Dependency(str(cube / "scene_file_to_reference.mb"), True, Kind.REFERENCE, resolved_by="beside-scene"),
+        Dependency(str(cube / "deadline_logo_48x48.png"), True, Kind.TEXTURE, resolved_by="beside-scene"),
+        Dependency(str(cube / "gone.png"), False, Kind.TEXTURE),
+    ])
+    plan = plan_paths(report, storage_mode="copy", node_os="linux")
+    assert plan.host == "maya" and plan.submitted_key == "assets/deadline_maya_cube/scene/cube.azrender.ma"
+    files = write_submission_files(plan, tmp_path)
+    assert dict(files.uploads) == {
+        str(cube / "scene_file_to_reference.mb"): "assets/deadline_maya_cube/scene/scene_file_to_reference.mb",
+        str(cube / "deadline_logo_48x48.png"): "assets/deadline_maya_cube/scene/deadline_logo_48x48.png",
+        str(tmp_path / "cube.azrender.ma"): "assets/deadline_maya_cube/scene/cube.azrender.ma",
+    }  # the missing file is not uploaded, and not required on the node either
+    needed = json.loads(files.needed_json.read_text())
+    assert needed[0] == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube/scene/cube.azrender.ma"
+    assert len(needed) == 3 and not any("gone.png" in p for p in needed)
+    assert "dirmap -en true;" in files.host_script.read_text()
+    assert rules_from_json(json.loads(files.rules_json.read_text())) == list(plan.rules)
+
+
+def test_max_submission_plan_keeps_the_scene_and_writes_the_retarget_script(tmp_path):
+    from azrender.paths.plan import plan_paths, write_submission_files
+
+    scene = SHARED_SCENES / "max_dump" / "01-teapot_no_cams_vray.max"
+    report = SceneReport(str(scene), [Dependency(r"C:\Users\Vadim\Documents\3dsMax\sceneassets\images\BARK5.jpg", False, Kind.TEXTURE)])
+    with pytest.raises(UsageError, match="Windows nodes only"):
+        plan_paths(report, storage_mode="copy", node_os="linux")
+    plan = plan_paths(report, storage_mode="fileshare", node_os="windows", share="S:")
+    files = write_submission_files(plan, tmp_path)
+    assert files.scene_copy is None and files.uploads == ((str(scene), "assets/max_dump/01-teapot_no_cams_vray.max"),)
+    assert plan.submitted_node_path == r"S:\assets\max_dump\01-teapot_no_cams_vray.max"
+    assert files.host_script.name == "retarget.ms" and "ATSOps.GetFiles" in files.host_script.read_text()
+
+
+def test_unknown_scene_types_are_refused_in_one_line():
+    from azrender.paths.plan import plan_paths
+
+    with pytest.raises(UsageError, match=r"\.blend, \.ma, \.mb and \.max"):
+        plan_paths(SceneReport("/p/scene.c4d", []), storage_mode="copy", node_os="linux")

@@ -6,7 +6,8 @@ Store (a container plus an optional prefix ``P``)::
 
     P/assets/<root-alias>/<relative path>     scene files and assets, metadata azrender_xxh3
     P/manifests/<manifest-id>.json            what one submission needs (versioned JSON)
-    P/jobs/<job-id>/outputs/<task-id>/...     rendered frames (output files, on task success)
+    P/submissions/<content hash>/<name>       node-side files of a submission (path rules, check list)
+    P/jobs/<job-id>/outputs/...               rendered frames of every task (on task success)
     P/jobs/<job-id>/logs/<task-id>/...        stdout/stderr of every task (on task completion)
     P/jobs/<job-id>/job.json                  the job record (versioned JSON)
     P/tools/azrender_node.py                  the node-side helper, fetched as one resource file
@@ -26,6 +27,7 @@ from __future__ import annotations
 HASH_METADATA_KEY = "azrender_xxh3"  # blob metadata: xxh3-128 hex digest of the content
 ASSETS = "assets"
 MANIFESTS = "manifests"
+SUBMISSIONS = "submissions"
 JOBS = "jobs"
 TOOLS = "tools"
 NODE_TOOL = "azrender_node.py"

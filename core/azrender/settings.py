@@ -43,7 +43,6 @@ class PoolSettings:
     spot_nodes: int = 0
     task_slots: int = 1
     app_packages: tuple[str, ...] = ()  # "id" or "id:version"
-    has_azcopy: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,4 +188,4 @@ def pool_spec(settings: Settings, *, mount=None):
     return PoolSpec(id=settings.pool_id or "azrender", vm_size=p.vm_size, image=image, node_agent_sku=p.node_agent_sku,
                     node_os="windows" if "windows" in p.node_agent_sku.lower() else "linux",
                     dedicated_nodes=p.dedicated_nodes, spot_nodes=p.spot_nodes, task_slots=p.task_slots,
-                    app_packages=packages, mount=mount, has_azcopy=p.has_azcopy)
+                    app_packages=packages, mount=mount)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState
+from azrender.backends import JobStatus, TaskState, output_tail
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -198,17 +199,13 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
     states = []
     for task in tasks:
         info = task.execution_info
-        exit_code = info.exit_code if info else None
-        if exit_code is None and info is not None and _state(info.result) == "failure":
-            exit_code = -1  # never ran to an exit code: resource files, output upload, timeout
-        state = TaskState(id=task.id, state=_state(task.state), exit_code=exit_code,
+        failure = info.failure_info if info else None  # resource files, output upload, timeout...
+        state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
                           retries=info.retry_count if info and info.retry_count else 0,
-                          node=task.node_info.node_id if task.node_info else None)
-        if state.state == "completed" and exit_code not in (0, None):
-            tail = _stderr_tail(client, job_id, task.id, stderr_lines)
-            if not tail and info and info.failure_info:
-                tail = f"{info.failure_info.code}: {info.failure_info.message}"
-            state = TaskState(**{**state.__dict__, "stderr_tail": tail})
+                          node=task.node_info.node_id if task.node_info else None,
+                          failure=f"{failure.code}: {failure.message}" if failure else "")
+        if state.state == "completed" and (state.exit_code not in (0, None) or failure):
+            state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
     return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
 
@@ -216,10 +213,10 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
     from azure.core.exceptions import HttpResponseError
 
-    try:
-        data = b"".join(client.download_task_file(job_id, task_id, "stderr.txt"))
-    except HttpResponseError:
-        return ""  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
-    from azrender.redact import redact
+    def read(name: str) -> bytes | None:
+        try:
+            return b"".join(client.download_task_file(job_id, task_id, name))
+        except HttpResponseError:
+            return None  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
 
-    return redact("\n".join(data.decode("utf-8", "replace").splitlines()[-lines:]))
+    return output_tail(read, lines)

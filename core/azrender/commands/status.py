@@ -22,18 +22,25 @@ def batch_job_status(job_id: str, settings):
     return batch_status(make_client(settings.batch_url, batch_credential(settings)), job_id)
 
 
+def local_job_status(job_id: str, settings):
+    from azrender.backends.local import LocalBatchClient, default_root
+
+    return LocalBatchClient(default_root()).status(job_id)
+
+
 # backend name -> function(job id, settings) -> azrender.backends.JobStatus
-BACKENDS = {"batch": batch_job_status}
+BACKENDS = {"batch": batch_job_status, "local": local_job_status}
 
 
 def job_status(job_id: str, settings, backend: str | None = None):
     from azrender.errors import UsageError
 
-    name = backend or ("batch" if settings.has_batch else "local")
+    from azrender import jobrecord
+
+    record = jobrecord.load(job_id) if backend is None else None  # submitted from here: its backend
+    name = backend or (record.backend if record else "batch" if settings.has_batch else "local")
     if name == "batch" and not settings.has_batch:
         raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
-    if name not in BACKENDS:
-        raise UsageError(f"the {name} backend is not available")
     return BACKENDS[name](job_id, settings)
 
 
@@ -41,7 +48,7 @@ def to_json(status) -> dict:
     counts = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
     return {"job_id": status.job_id, "backend": status.backend, "state": status.state, "counts": counts,
             "failed": [{"id": t.id, "exit_code": t.exit_code, "retries": t.retries, "node": t.node,
-                        "stderr_tail": t.stderr_tail} for t in status.failed],
+                        "failure": t.failure, "stderr_tail": t.stderr_tail} for t in status.failed],
             "done": status.done}
 
 
@@ -59,7 +66,8 @@ def run(args) -> int:
           f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
           f"{len(status.failed)} failed")
     for task in status.failed:
-        print(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)")
+        print(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
+              + (f": {task.failure}" if task.failure else ""))
         for line in task.stderr_tail.splitlines():
             print(f"    | {line}")
     return 1 if status.failed else 0

@@ -105,8 +105,11 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
     constraints: dict[tuple, m.BatchTaskConstraints] = {}
 
     def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
+        # Frames land side by side (names are unique across tasks), as an artist expects them;
+        # logs, which every task names alike, go under the task's id.
+        folder = layout.job_key(job.id, kind) if kind == "outputs" else layout.job_key(job.id, kind, task.id)
         container = _fast(m.OutputFileBlobContainerDestination, containerUrl=container_url,
-                          path=store.key(layout.job_key(job.id, kind, task.id)), identityReference=identity)
+                          path=store.key(folder), identityReference=identity)
         return _fast(m.OutputFile, filePattern=pattern, destination=_fast(m.OutputFileDestination, container=container),
                      uploadOptions=condition)
 
@@ -170,7 +173,6 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
         mount_configuration=[mount] if mount else None,
-        metadata=[m.BatchMetadataItem(name="azrender_has_azcopy", value=str(pool.has_azcopy).lower())],
     )
 
 

@@ -54,13 +54,26 @@ def access_file(access: NodeAccess) -> bytes | None:
     return json.dumps({"version": 1, "sas": store.query}).encode()
 
 
+def node_uploads(job_id: str, access: NodeAccess) -> dict[str, bytes]:
+    """What the assets store must hold before the job is submitted, ``{store key: bytes}``: the
+    node tool and, when nodes read the store with a SAS, the access file (upload both with the
+    sync stage's ``store.write_bytes``; keys are relative to the assets store URL)."""
+    from azrender.jobs.nodetool import build_node_tool, node_tool_key
+
+    uploads = {node_tool_key(): build_node_tool()}
+    access_json = access_file(access)
+    if access_json is not None:
+        uploads[access_key(job_id)] = access_json
+    return uploads
+
+
 def _python(node_os: str) -> str:
     return "python" if node_os == WINDOWS else "python3"
 
 
 def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
-                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec | None:
-    """Copy mode: the node sync. Blobfuse without a pool mount: mount it. Otherwise: none."""
+                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec:
+    """Copy mode: the node sync. Blobfuse without a pool mount: mount it. Otherwise: fetch the tool."""
     store = parse_store_url(access.assets_url)
     files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))]
     argv = [_python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id]
@@ -82,7 +95,11 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
                  "--mount-path", layout.DEFAULT_MOUNT_PATH]
         elevated = True  # mounting needs root
     else:
-        return None
+        # Mounted assets need no sync, but tasks still run the node tool (check, remap): fetch
+        # it once per node here, and fail early if it did not arrive intact.
+        argv = [_python(node_os), "-c", "import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)",
+                TOOL_FILE]
+        elevated = False
     return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
@@ -99,15 +116,16 @@ def release_task(*, job_id: str, node_os: str, unmount: bool) -> NodeTaskSpec:
 
 
 def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], chunk: int, manifest_key: str,
-              access: NodeAccess, tool_key: str, storage_mode: str = COPY, node_os: str = LINUX,
+              access: NodeAccess, tool_key: str | None = None, storage_mode: str = COPY, node_os: str = LINUX,
               pool_id: str | None = None, pool: PoolSpec | None = None, renderer: str | None = None,
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
-              pre_commands: tuple[tuple[str, ...], ...] = (), pool_has_mount: bool = False,
+              pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (), pool_has_mount: bool = False,
               retries: int = 2, task_timeout_seconds: int | None = None, cache_limit: int | None = None,
               display_name: str = "", submission=None, plugins=None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check);
+    ``extra_args`` go to the renderer before its frame arguments (e.g. Blender's node-side remap);
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -132,10 +150,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         problems.append(Problem("error", f"--storage fileshare needs a pool that mounts the share; pool {pool_id} "
                                          "is not known to mount it (give a pool spec with a fileshare mount, or set pool_has_mount)"))
     mount_in_prep = storage_mode == BLOBFUSE and not pool_has_mount
+    if tool_key is None:
+        from azrender.jobs.nodetool import node_tool_key
+
+        tool_key = node_tool_key()
     prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
                             node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
                             cache_limit=cache_limit)
-    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep) if prep else None
+    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep)
 
     hook = None
     if submission is not None or plugins is not None:
@@ -149,7 +171,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
                                       output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
-                                      pre_scripts=pre_scripts)
+                                      pre_scripts=pre_scripts, extra_args=extra_args)
         argv = commands.render_argv(host, render)
         task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds,

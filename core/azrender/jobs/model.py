@@ -111,7 +111,6 @@ class PoolSpec:
     app_packages: tuple[tuple[str, str | None], ...] = ()  # (application id, version or None)
     mount: MountSpec | None = None
     identity_resource_id: str | None = None  # user-assigned identity attached to the pool's nodes
-    has_azcopy: bool = False  # the image has azcopy on PATH: the preparation sync may use it
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ content-addressed key so submitters with different azrender versions never overw
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import zipfile
@@ -18,6 +19,7 @@ _ENTRY = f"import sys\nfrom {PACKAGE}.__main__ import main\nsys.exit(main())\n"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same bytes
 
 
+@functools.lru_cache(maxsize=1)
 def build_node_tool() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -28,6 +30,7 @@ def build_node_tool() -> bytes:
     return b"#!/usr/bin/env python3\n" + buffer.getvalue()
 
 
-def node_tool_key(data: bytes) -> str:
+def node_tool_key(data: bytes | None = None) -> str:
     """The store key of this build of the tool, e.g. ``tools/azrender_node-3f2a....pyz``."""
+    data = build_node_tool() if data is None else data
     return layout.join(layout.TOOLS, f"azrender_node-{hashlib.sha256(data).hexdigest()[:16]}.pyz")

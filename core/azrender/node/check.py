@@ -4,6 +4,7 @@ Run before the renderer, so a task whose assets did not arrive fails at once, na
 than rendering black frames and exiting 0::
 
     python -m azrender.node.check needed.json      # needed.json: ["$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/..."]
+    python3 azrender_node.pyz check needed.json    # once listed in the node tool's SUBCOMMANDS
 
 Exit status 0 when all exist, 3 (azrender's "missing assets") otherwise. Standard library only.
 """
@@ -29,22 +30,35 @@ def check_paths(paths) -> list[str]:
     return missing
 
 
+def register(parser) -> None:
+    parser.add_argument("needed", help="JSON list of node paths the task needs ('-' reads stdin)")
+
+
+def run(args) -> int:
+    return check_listing(args.needed)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 1:
         print("usage: check.py NEEDED.json  (a JSON list of node paths; '-' reads stdin)", file=sys.stderr)
         return 2
+    return check_listing(argv[0])
+
+
+def check_listing(source: str) -> int:
+    """Check the paths listed in JSON file ``source``; print what is missing; the exit status."""
     try:
-        if argv[0] == "-":
+        if source == "-":
             paths = json.load(sys.stdin)
         else:
-            with open(argv[0], encoding="utf-8") as handle:
+            with open(source, encoding="utf-8") as handle:
                 paths = json.load(handle)
     except (OSError, ValueError) as exc:
-        print(f"azrender check: cannot read {argv[0]}: {exc}", file=sys.stderr)
+        print(f"azrender check: cannot read {source}: {exc}", file=sys.stderr)
         return 2
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        print(f"azrender check: {argv[0]} must hold a JSON list of paths", file=sys.stderr)
+        print(f"azrender check: {source} must hold a JSON list of paths", file=sys.stderr)
         return 2
     missing = check_paths(paths)
     if missing:

@@ -48,7 +48,7 @@ class NoSpace(Exception):
 
 def register(parser) -> None:
     parser.add_argument("--store", required=True, help="store URL (container[/prefix] or file:///dir), no SAS")
-    parser.add_argument("--manifest", required=True, help="the submission's manifest file (a resource file)")
+    parser.add_argument("--manifest", help="the submission's manifest file (a resource file); copy mode")
     parser.add_argument("--job", required=True, help="job id (pins the files this job needs)")
     parser.add_argument("--access", help="JSON file with the store's read SAS (a resource file)")
     parser.add_argument("--identity", help="managed identity resource id to read the store with")
@@ -158,6 +158,9 @@ def run(args) -> int:
     root = args.root or default_root()
     if args.mount:
         return mount.mount(args, root, sas=read_access(args.access))
+    if not args.manifest:
+        print("azrender prep: --manifest is required (or --mount)", file=sys.stderr)
+        return 2
     try:
         with open(args.manifest, encoding="utf-8") as f:
             entries = manifest_entries(json.load(f))

@@ -7,8 +7,9 @@ becomes relative (``//../textures/wood.png``) when the file and the scene share 
 which they do in every storage mode; anything else stays as written for ``node/blender_remap.py``,
 which maps it on the node through the rules. Plan first (no writes), then write the copy.
 
-Limit: paths *inside* linked libraries are not rewritten; libraries are stored beside the scene
-so their own relative paths hold, and their absolute ones must already exist on the node.
+Only the given file is rewritten; ``paths.plan.write_submission_files`` runs this on every linked
+library too (Blender cannot change linked data on the node, so a library's own paths must already
+be right in the stored file).
 """
 
 from __future__ import annotations
@@ -98,12 +99,12 @@ def write_blend_copy(plan: BlendPlan, destination: Path) -> Path:
     return destination
 
 
-def remap_arguments(node_tool: str, rules_node_path: str) -> list[str]:
-    """Blender arguments (put before ``-f``) running ``node/blender_remap.py`` from the node tool
-    (a folder or zipapp holding ``azrender/node/``). Node variables in both paths are expanded on
-    the node, by Python, whatever shell runs the command."""
+def remap_arguments(node_tool: str, rules_node_path: str, *, package: str = "azrender_node") -> list[str]:
+    """Blender arguments (put before ``-f``) running ``node/blender_remap.py`` from the node tool:
+    the ``azrender_node.pyz`` zipapp (package ``azrender_node``) or a folder holding ``package``.
+    Node variables in both paths are expanded on the node, by Python, whatever shell runs it."""
     expression = ("import os, sys; sys.path.insert(0, os.path.expandvars(%r)); "
-                  "from azrender.node import blender_remap; blender_remap.main([%r])" % (node_tool, rules_node_path))
+                  "from %s import blender_remap; blender_remap.main([%r])" % (node_tool, package, rules_node_path))
     return ["--python-expr", expression]
 
 

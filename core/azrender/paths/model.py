@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from azrender.discovery.model import Dependency
@@ -50,6 +51,15 @@ class LocalPath:
 def parse_local_path(text: str) -> LocalPath:
     """Parse an absolute Windows, UNC or POSIX path (on any OS). ValueError if it is relative."""
     return LocalPath(*pathtext.split(str(text)))
+
+
+def absolute_local(text: str) -> str:
+    """``text`` if it is absolute in any flavor, else made absolute against this machine's cwd."""
+    try:
+        parse_local_path(text)
+        return str(text)
+    except ValueError:
+        return os.path.abspath(text)
 
 
 @dataclass(frozen=True)

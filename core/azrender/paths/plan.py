@@ -2,8 +2,9 @@
 
 ``plan_paths`` decides roots, rules (after the hooks), every dependency's key and node path, the
 problems a node OS would have, what to upload and what the node must find before rendering.
-``write_submission_files`` then writes the scene copy (Blender .blend, Maya .ma) and the files the
-node reads: ``rules.json`` (node/blender_remap.py), ``needed.json`` (node/check.py) and the host's
+``write_submission_files`` then writes the scene copy (Blender .blend, Maya .ma; for Blender also a
+rewritten copy of each linked library holding paths to rewrite, stored at the library's own key,
+since Blender cannot change linked data on the node) and the files the node reads: ``rules.json`` (node/blender_remap.py), ``needed.json`` (node/check.py) and the host's
 pre-render script (Maya ``userSetup.mel`` with dirmap, 3ds Max ``retarget.ms``).
 """
 
@@ -17,7 +18,7 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.errors import UsageError
 from azrender.paths.mapping import check_portability, map_dependencies, rules_for
-from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, map_local, rules_to_json
+from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, absolute_local, map_local, rules_to_json
 from azrender.paths.roots import asset_roots, storage_key
 from azrender.paths.submission import copy_key
 
@@ -71,7 +72,7 @@ class SubmissionFiles:
 def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
                mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
                plugin_manager=None) -> PathPlan:
-    scene = report.scene
+    scene = absolute_local(report.scene)
     extension = Path(scene).suffix.lower()
     host = HOSTS.get(extension)
     if host is None:
@@ -83,7 +84,10 @@ def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submissi
     rules = rules_for(submission, roots, storage_mode=storage_mode, node_os=node_os,
                       plugin_manager=plugin_manager, **where)
     mapped = map_dependencies(report, roots, storage_mode=storage_mode, node_os=node_os, rules=rules, **where)
-    scene_key = storage_key(scene, roots)
+    try:
+        scene_key = storage_key(scene, roots)
+    except ValueError:
+        raise UsageError(f"{scene}: no asset root holds the scene (an azrender_asset_roots hook removed it?)") from None
     submitted_key = copy_key(scene_key) if extension in REWRITTEN else scene_key
     submitted_local = str(Path(scene).with_name(Path(submitted_key).name))
     found = map_local(submitted_local, rules)
@@ -99,10 +103,12 @@ def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
     scene = Path(plan.scene)
     copy = host_script = None
+    uploads = plan.uploads
     if scene.suffix.lower() == ".blend":
         from azrender.paths.blender import plan_blend_copy, write_blend_copy
 
         copy = write_blend_copy(plan_blend_copy(scene, plan.rules), out_dir / Path(plan.submitted_key).name)
+        uploads = _with_library_copies(uploads, plan.rules, out_dir / "libraries")
     elif plan.host == "maya":
         from azrender.paths.maya import dirmap_mel, plan_ma_copy, write_ma_copy
 
@@ -119,5 +125,19 @@ def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
     rules_json.write_text(json.dumps(rules_to_json(plan.rules), indent=1), encoding="utf-8")
     needed_json = out_dir / "needed.json"
     needed_json.write_text(json.dumps(list(plan.needed_on_node), indent=1), encoding="utf-8")
-    uploads = plan.uploads + (((str(copy), plan.submitted_key),) if copy else ())
+    uploads += ((str(copy), plan.submitted_key),) if copy else ()
     return SubmissionFiles(copy, rules_json, needed_json, host_script, uploads)
+
+
+def _with_library_copies(uploads, rules, out_dir: Path) -> tuple[tuple[str, str], ...]:
+    """Uploads with each linked .blend that has paths to rewrite replaced by its rewritten copy."""
+    from azrender.paths.blender import plan_blend_copy, write_blend_copy
+
+    result = []
+    for local, key in uploads:
+        if local.lower().endswith(".blend"):
+            library_plan = plan_blend_copy(Path(local), rules)
+            if library_plan.rewrites:
+                local = str(write_blend_copy(library_plan, out_dir / key))
+        result.append((local, key))
+    return tuple(result)

@@ -21,6 +21,7 @@ NODE_VARIABLES = {
 WINDOWS_MAX_PATH = 259  # MAX_PATH (260) minus the terminating NUL; renderers are rarely long-path aware
 LINUX_MAX_PATH = 4095
 MAX_NAME_BYTES = 255  # NTFS and ext4 both refuse longer names
+MAX_BLOB_NAME = 1024  # Azure Blob Storage limit on a blob name (prefix included)
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 WINDOWS_ILLEGAL = re.compile(r'[<>:"|?*\x00-\x1f]')
 
@@ -32,6 +33,9 @@ def check_portability(mapped: list[MappedDependency], node_os: str) -> list[str]
     problems += _case_collisions(usable, node_os)
     for item in usable:
         problems += _name_problems(item, node_os)
+        if item.key and len(item.key) > MAX_BLOB_NAME:
+            problems.append(f"{item.local_path}: its storage key is {len(item.key)} characters, over the "
+                            f"{MAX_BLOB_NAME} Azure Blob Storage allows")
         length = len(_estimate(item.node_path, node_os))
         limit = WINDOWS_MAX_PATH if node_os == "windows" else LINUX_MAX_PATH
         if length > limit:

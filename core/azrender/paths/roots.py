@@ -18,7 +18,7 @@ from typing import Iterable
 
 from azrender import layout
 from azrender.node import pathtext
-from azrender.paths.model import AssetRoot, LocalPath, parse_local_path
+from azrender.paths.model import AssetRoot, LocalPath, absolute_local, parse_local_path
 
 # A folder holding one of these is a project root (Maya's workspace; a studio's explicit marker).
 PROJECT_MARKERS = ("workspace.mel", ".azrender-root")
@@ -31,8 +31,8 @@ def derive_roots(paths: Iterable[str], scene: str, *, project: str | None = None
     ``project``: the project folder when known (e.g. Maya's ``-proj``); else the nearest folder
     above the scene with a project marker, else the scene's folder.
     """
-    scene_path = parse_local_path(_absolute(scene))
-    project_path = parse_local_path(_absolute(project)) if project else _find_project(scene_path)
+    scene_path = parse_local_path(absolute_local(scene))
+    project_path = parse_local_path(absolute_local(project)) if project else _find_project(scene_path)
     outside: dict[tuple, LocalPath] = {}
     for text in paths:
         try:
@@ -71,14 +71,6 @@ def asset_roots(scene: str, dependencies, *, project: str | None = None, plugin_
     pm = plugin_manager or get_plugin_manager()
     pm.hook.azrender_asset_roots(scene=scene, dependencies=dependencies, roots=roots)
     return roots
-
-
-def _absolute(text: str) -> str:
-    try:
-        parse_local_path(text)
-        return text
-    except ValueError:
-        return os.path.abspath(text)  # a relative scene path is relative to this machine's cwd
 
 
 def _find_project(scene: LocalPath) -> LocalPath:

@@ -19,11 +19,12 @@ from typing import Callable, Mapping
 
 from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, BatchJob,
                                 BatchJobCreateOptions, BatchJobExecutionInfo, BatchJobUpdateOptions,
-                                BatchNodeInfo, BatchPoolCreateOptions, BatchTask, BatchTaskCreateOptions,
+                                BatchNodeInfo, BatchPool, BatchPoolCreateOptions, BatchTask, BatchTaskCreateOptions,
+                                BatchTaskGroup,
                                 BatchTaskCreateResult, BatchTaskExecutionInfo, BatchTaskFailureInfo,
                                 CreateTasksError)
 
-from azrender.backends import JobStatus, TaskState
+from azrender.backends import JobStatus, TaskState, output_tail
 from azrender.errors import JobError
 
 from .locks import is_free, locked
@@ -92,6 +93,17 @@ class LocalBatchClient:
         self._save_pool(pool, PoolRecord(id=pool.id, spec=scrub(pool.as_dict()),
                                          node_count=self.node_count or min(target or cores, cores),
                                          task_slots=pool.task_slots_per_node or 1, store_roots=roots))
+
+    def get_pool(self, pool_id: str, **_service_options) -> BatchPool:
+        """Like ``BatchClient.get_pool``: the pool, or ResourceNotFoundError (PoolNotFound)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        if pool_id == IMPLICIT_POOL:
+            self._implicit_pool()
+        if not self.pool_exists(pool_id):
+            raise ResourceNotFoundError(f"pool {pool_id!r} does not exist (PoolNotFound)")
+        record = self._pool(pool_id)
+        return BatchPool({**record.spec, "state": "active", "currentDedicatedNodes": record.node_count})
 
     def pool_exists(self, pool_id: str) -> bool:
         return self.root.pool_file(check_id("pool", pool_id)).exists()
@@ -212,6 +224,18 @@ class LocalBatchClient:
                      **_service_options) -> BatchCreateTaskCollectionResult:
         """Add tasks (any number; the SDK splits requests, nothing to split here). Like the SDK,
         valid tasks are added and ``CreateTasksError`` lists the ones refused."""
+        results = self._add_tasks(job_id, task_collection)
+        failures = [r for r in results if r.status != "success"]
+        if failures:
+            raise CreateTasksError(pending_tasks=[], failure_tasks=failures)
+        return BatchCreateTaskCollectionResult(result_values=results)
+
+    def create_task_collection(self, job_id: str, task_collection: BatchTaskGroup,
+                               **_service_options) -> BatchCreateTaskCollectionResult:
+        """Like the REST call addtaskcollection: one result per task, refusals included."""
+        return BatchCreateTaskCollectionResult(result_values=self._add_tasks(job_id, task_collection.task_values))
+
+    def _add_tasks(self, job_id: str, task_collection) -> list[BatchTaskCreateResult]:
         private = load_model(self.root.job_private(job_id), BatchJobCreateOptions) \
             if self.root.job_private(job_id).exists() else None
         results, failures = [], []
@@ -234,9 +258,7 @@ class LocalBatchClient:
                 results.append(BatchTaskCreateResult(status="success", task_id=task.id))
             if results:
                 self._ensure_runner(record)
-        if failures:
-            raise CreateTasksError(pending_tasks=[], failure_tasks=failures)
-        return BatchCreateTaskCollectionResult(result_values=results)
+        return results + failures
 
     def create_task(self, job_id: str, task: BatchTaskCreateOptions, **_service_options) -> None:
         try:
@@ -305,9 +327,9 @@ class LocalBatchClient:
         for record in self._tasks(job_id):
             tail = ""
             if record.result == "failure" and record.node_id:
-                stderr = self._task_dir(job, record) / "stderr.txt"
-                if stderr.is_file():
-                    tail = "\n".join(stderr.read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:])
+                task_dir = self._task_dir(job, record)
+                tail = output_tail(lambda name: (task_dir / name).read_bytes() if (task_dir / name).is_file() else None,
+                                   STDERR_TAIL_LINES)
             states.append(TaskState(
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
                 node=record.node_id, stderr_tail=tail,

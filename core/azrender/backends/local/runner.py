@@ -86,7 +86,8 @@ class Runner:
         self.prep_id = prep_task_id(self.job_spec)
         self.running: dict[str, _Attempt] = {}
         self.unusable: dict[str, tuple[int, Failure]] = {}  # node id -> (boot, why no task can run there)
-        self.completed: dict[str, TaskRecord] = {}  # final records, never read again
+        self.seen: dict[str, TaskRecord] = {}  # task file name -> record
+        self.wake = threading.Event()  # a task ended: schedule at once rather than at the next tick
         self.lock = threading.Lock()
 
     # ---- records ----------------------------------------------------------------------------
@@ -101,21 +102,19 @@ class Runner:
             return job
 
     def _tasks(self) -> list[TaskRecord]:
+        """Every task. Other processes only add task files; this runner is the only one that
+        changes them, so a file is read once and then kept up to date by ``_update_task``."""
         folder = self.root.tasks_dir(self.job_id)
-        records = []
         for path in folder.glob("*.json") if folder.is_dir() else ():
-            record = self.completed.get(path.stem) or load(path, TaskRecord)
-            if record.state == "completed":
-                self.completed[path.stem] = record
-            records.append(record)
-        return sorted(records, key=lambda t: t.creation_time)
-
-    def _task(self, task_id: str) -> TaskRecord:
-        return load(self.root.task_file(self.job_id, task_id), TaskRecord)
+            if path.name not in self.seen:
+                self.seen[path.name] = load(path, TaskRecord)
+        return sorted(self.seen.values(), key=lambda t: t.creation_time)
 
     def _update_task(self, task_id: str, **changes) -> TaskRecord:
-        task = replace(self._task(task_id), **changes)
-        save(self.root.task_file(self.job_id, task_id), task)
+        path = self.root.task_file(self.job_id, task_id)
+        task = replace(self.seen.get(path.name) or load(path, TaskRecord), **changes)
+        save(path, task)
+        self.seen[path.name] = task
         return task
 
     def _node(self, node: NodeLayout) -> NodeRecord:
@@ -146,7 +145,8 @@ class Runner:
                     self._fail_unschedulable(pending)
                 elif not pending and self._finished(job):
                     return
-            time.sleep(TICK)
+            self.wake.wait(TICK)
+            self.wake.clear()
 
     def _finished(self, job: JobRecord) -> bool:
         """Nothing to run: terminate the job if it asks for it, else hand back the runner lock."""
@@ -251,6 +251,7 @@ class Runner:
             os.close(slot_fd)
             with self.lock:
                 self.running.pop(task_id.lower(), None)
+            self.wake.set()
 
     # ---- node bring-up and job preparation -------------------------------------------------
 

@@ -199,9 +199,8 @@ def write_json(path: Path, data, *, private: bool = False) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
+            json.dump(data, f, indent=1)  # no fsync: readers never see a partial file, and after a
+            # power cut a runner requeues whatever a stale record says was running
         if not private:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
