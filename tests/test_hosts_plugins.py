@@ -15,13 +15,20 @@ from conftest import REPO, cli_env
 PROBE = textwrap.dedent("""
     import json
     from pathlib import Path
-    from azrender.pipeline import SubmitRequest
+    from azrender.discovery.model import SceneReport
+    from azrender.pipeline import Submission, SubmitRequest
     from azrender.plugins import describe_plugins, get_plugin_manager
+
+    def submission(scene, frames):
+        # What the pipeline hands the hooks.
+        request = SubmitRequest(scene=Path(scene), frames=f"1-{frames}")
+        return Submission(request, Path(scene), "blender", "job-1", tuple(range(1, frames + 1)), "local", "copy",
+                          "linux", SceneReport(scene=scene), settings=None)
 
     pm = get_plugin_manager()
     hook = pm.hook
-    published = SubmitRequest(scene=Path("/shows/gotham/sh010/sh010_lighting.blend"), frames="1-10")
-    wip = SubmitRequest(scene=Path("/shows/gotham/sh010/sh010_lighting_WIP.blend"), frames="1-5000")
+    published = submission("/shows/gotham/sh010/sh010_lighting.blend", 10)
+    wip = submission("/shows/gotham/sh010/sh010_lighting_WIP.blend", 5000)
     print(json.dumps({
         "plugins": [(p.name, p.origin, p.distribution) for p in describe_plugins(pm)],
         "rows": [list(r) for rows in hook.azrender_maya_path_attributes() for r in rows],
