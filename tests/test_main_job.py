@@ -108,3 +108,23 @@ def test_missing_texture_blocks_the_submission(run_cli, demo, tmp_path):
     assert proc.returncode == 3
     assert "wood.png" in proc.stderr and "Traceback" not in proc.stderr
     assert not list((tmp_path / "state").glob("jobs/*.json")), "nothing was submitted"
+
+
+@pytest.mark.azurite
+def test_local_render_from_a_blob_store_reads_assets_with_a_read_only_sas(run_cli, demo, tmp_path, azurite, container):
+    """The node side as on a pool: assets and the node tool come from blob storage via SAS."""
+    url = azurite.container_url(container, "studio")
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    proc = run_cli("submit", demo / "demo.blend", "--frames", "5", "--storage-url", url, "--wait",
+                   "--download", tmp_path / "f", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert_frame_shows_textures(tmp_path / "f" / "frame_0005.png", 5)
+    # Everything written, except the node's own credential (access.json in the preparation task's
+    # folder, where a pool node holds it too) and the local backend's private, deleted-at-end specs.
+    written = [p for p in (tmp_path / "state").rglob("*")
+               if p.is_file() and p.suffix in (".json", ".txt", ".log") and p.name != "access.json"]
+    everything = proc.stdout + proc.stderr + "".join(p.read_text(errors="replace") for p in written)
+    import re
+
+    assert azurite.key not in everything
+    assert not re.search(r"sig=(?!\*\*\*)", everything), "an unmasked SAS signature was written"

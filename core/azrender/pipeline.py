@@ -209,7 +209,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     if request.dry_run:
         requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
-                          tool_key=_tool_key(), access=_dry_run_access(storage_url, settings), pm=pm)
+                          access=_dry_run_access(storage_url, settings), pm=pm)
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
                             dry_run_requests=requests.as_json(redacted=True))
 
@@ -223,12 +223,14 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
         raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
     manifest_key = layout.manifest_key(job_id)
     store.write_bytes(manifest_key, synced.manifest.to_bytes())
-    tool_key = _upload_tool(store)
-    access = _node_access(store, settings)
+    from azrender.jobs.access import node_access
+
+    access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
+                         identity_resource_id=settings.identity_resource_id)
+    _upload_node_files(store, job_id, access)
 
     progress("submit", 0, 1, job_id)
-    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, tool_key=tool_key,
-                      access=access, pm=pm)
+    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
     client, record = _backend_client(backend, settings, submission, storage_url, store)
     from azrender.backends.batch import submit_batch
 
@@ -287,30 +289,14 @@ def _sync_progress(progress: ProgressCallback, total: int):
     return report
 
 
-def _tool_key() -> str:
-    from azrender.jobs.nodetool import build_node_tool, node_tool_key
+def _upload_node_files(store, job_id: str, access) -> None:
+    """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
+    from azrender.jobs.build import node_uploads
 
-    return node_tool_key(build_node_tool())
-
-
-def _upload_tool(store) -> str:
-    from azrender.jobs.nodetool import build_node_tool, node_tool_key
-
-    data = build_node_tool()
-    key = node_tool_key(data)  # content-addressed: identical tools are written once
-    if not any(obj.key == key for obj in store.list(key)):
-        store.write_bytes(key, data)
-    return key
-
-
-def _node_access(store, settings):
-    from azrender.jobs.model import NodeAccess
-
-    expiry = datetime.now(timezone.utc) + ACCESS_LIFETIME
-    if settings.identity_resource_id:
-        return NodeAccess(store.node_access_url("", expiry).split("?")[0], store.node_access_url("", expiry).split("?")[0],
-                          identity_resource_id=settings.identity_resource_id)
-    return NodeAccess(store.node_access_url("rl", expiry), store.node_access_url("racwl", expiry))
+    existing = {obj.key for obj in store.list(layout.TOOLS)}
+    for key, data in node_uploads(job_id, access).items():
+        if key not in existing:
+            store.write_bytes(key, data)
 
 
 def _dry_run_access(storage_url: str, settings):
@@ -326,14 +312,14 @@ def _dry_run_access(storage_url: str, settings):
     return NodeAccess(url, url)
 
 
-def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, tool_key: str, access, pm):
+def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job
-    from azrender.jobs.nodetool import FILE_NAME
+    from azrender.jobs.build import node_tool_path
 
     settings, node_os = submission.settings, submission.node_os
     windows = node_os == "windows"
-    tool = ("%AZ_BATCH_JOB_PREP_WORKING_DIR%\\" if windows else "$AZ_BATCH_JOB_PREP_WORKING_DIR/") + FILE_NAME
+    tool = node_tool_path(node_os)
     python = "python" if windows else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
     extra_args, pre_scripts = (), ()
@@ -348,7 +334,7 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     pool_id, pool, pool_has_mount = _pool_choice(submission, pm)
     job = build_job(job_id=submission.job_id, host=submission.host, scene=plan.submitted_node_path,
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
-                    access=access, tool_key=tool_key, storage_mode=submission.storage_mode, node_os=node_os,
+                    access=access, storage_mode=submission.storage_mode, node_os=node_os,
                     pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
