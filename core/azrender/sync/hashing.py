@@ -209,7 +209,7 @@ def default_cache() -> HashCache:
         return _default
 
 
-def hash_files(paths: Sequence[Path], *, cache: HashCache | None = None, workers: int | None = None,
+def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, workers: int | None = None,
                use_cache: bool = True) -> list[HashedFile]:
     """Hash ``paths`` (in order), reading only files the cache does not already know.
 
@@ -218,20 +218,21 @@ def hash_files(paths: Sequence[Path], *, cache: HashCache | None = None, workers
     file (used after a file was caught changing).
     """
     cache = cache or default_cache()
+    paths = [Path(p) for p in paths]
     keys = [os.path.abspath(p) for p in paths]
-    states = [FileState.of(os.stat(p)) for p in paths]
+    states = [FileState.of(os.stat(p)) for p in keys]
     cached = cache.get_many(list(zip(keys, states))) if use_cache else [None] * len(paths)
     results: list[HashedFile | None] = [
-        HashedFile(Path(p), s.size, s.mtime_ns, h) if h else None for p, s, h in zip(paths, states, cached)
+        HashedFile(p, s.size, s.mtime_ns, h) if h else None for p, s, h in zip(paths, states, cached)
     ]
     misses = [i for i, r in enumerate(results) if r is None]
     if misses:
         started_ns = time.time_ns()
         with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2)) as pool:
-            hashed = list(pool.map(lambda i: hash_file(Path(paths[i])), misses))
+            hashed = list(pool.map(lambda i: hash_file(paths[i]), misses))
         fresh = []
         for i, (digest, state) in zip(misses, hashed):
-            results[i] = HashedFile(Path(paths[i]), state.size, state.mtime_ns, digest)
+            results[i] = HashedFile(paths[i], state.size, state.mtime_ns, digest)
             if state.mtime_ns < started_ns - RACY_WINDOW_NS:
                 fresh.append((keys[i], state, digest))
         cache.put_many(fresh)
