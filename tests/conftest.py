@@ -65,6 +65,7 @@ def run_cli(tmp_path):
         merged = cli_env(**(env or {}))
         merged.setdefault("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
         merged.setdefault("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+        merged.setdefault("AZRENDER_STATE_DIR", str(tmp_path / "state"))
         return subprocess.run(
             [sys.executable, "-m", "azrender", *map(str, args)],
             capture_output=True, text=True, env=merged, cwd=cwd or tmp_path, timeout=timeout, input=input,

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import sysconfig
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
 from conftest import REPO, run_blender
+from pngpixels import close, pixel
+
+sys.path.insert(0, str(REPO / "examples"))
+import build_demo  # noqa: E402  (colours and pixel positions only; needs no Blender to import)
 
 pytestmark = pytest.mark.blender
 
@@ -30,7 +39,7 @@ def addon_blender(blender, tmp_path):
     scripts = tmp_path / "scripts"
     (scripts / "addons").mkdir(parents=True)
     (scripts / "addons" / "azrender_blender").symlink_to(ADDON)
-    env = {
+    base_env = {
         "BLENDER_USER_SCRIPTS": str(scripts),
         "PYTHONPATH": os.pathsep.join([str(REPO / "core"), sysconfig.get_paths()["purelib"]]),
         "AZRENDER_CACHE_DIR": str(tmp_path / "cache"),
@@ -38,9 +47,12 @@ def addon_blender(blender, tmp_path):
         "AZRENDER_STATE_DIR": str(tmp_path / "state"),
     }
 
-    def run(*args: str, script: str = ""):
+    def run(*args: str, script: str = "", env: dict | None = None):
         expr = ["--python-expr", textwrap.dedent(script)] if script else []
-        return run_blender(blender, *args[:1], "--addons", "azrender_blender", *args[1:], *expr, env=env)
+        merged = {**base_env, **(env or {})}
+        if env and "PYTHONPATH" in env:  # the venv's packages stay reachable after the caller's paths
+            merged["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], base_env["PYTHONPATH"]])
+        return run_blender(blender, *args[:1], "--addons", "azrender_blender", *args[1:], *expr, env=merged)
 
     return run
 
@@ -104,3 +116,117 @@ def test_a_missing_texture_blocks_the_submission_and_names_the_file(addon_blende
     assert isinstance(outcome, str) and "missing.png" in outcome and "1 missing file" in outcome
     assert out["listed"][0] == [str(shot.parent / "textures" / "missing.png"), False]  # shown first, in red
     assert not (tmp_path / "cache" / "submissions").exists()  # nothing was saved or sent
+
+
+def test_a_studio_plugin_adds_the_same_files_in_blender_as_headless(addon_blender, blender, shot, run_cli, tmp_path):
+    """The TD example plugin (installed through its entry point) adds the show's OCIO config."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--target", str(site), str(REPO / "examples" / "td_plugin")],
+                   check=True, capture_output=True, cwd=tmp_path, timeout=240)
+    # Blender reads $OCIO too: the show's config is a copy of Blender's own.
+    root = Path(shutil.which(blender) or blender).resolve().parent
+    shipped = next(p for pattern in ("../share/blender/datafiles/colormanagement", "*/datafiles/colormanagement")
+                   for p in root.glob(pattern))
+    shutil.copytree(shipped, tmp_path / "show")
+    ocio = tmp_path / "show" / "config.ocio"
+    env = {"OCIO": str(ocio), "PYTHONPATH": os.pathsep.join([str(REPO / "core"), str(site)])}
+    proc = addon_blender(str(shot), env=env, script="""
+        import json, bpy
+        bpy.ops.azrender.refresh_dependencies()
+        print("RESULT " + json.dumps([[d.path, d.kind, d.exists] for d in bpy.context.scene.azrender.dependencies]))
+    """)
+    in_blender = results(proc)
+    assert [str(ocio), "other", True] in in_blender
+    headless = run_cli("deps", shot, "--json", env=env)
+    assert sorted(in_blender) == sorted([d["path"], d["kind"], d["exists"]]
+                                        for d in json.loads(headless.stdout)["dependencies"])
+
+
+# ---- end to end, against the local backend ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(blender, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hostsdemo") / "shot"
+    run_blender(blender, "--python", str(REPO / "examples" / "build_demo.py"), "--", str(out))
+    return out / "demo.blend"
+
+
+def wait_done(run_cli, job_id: str, env: dict, timeout: float = 600) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        proc = run_cli("status", job_id, "--backend", "local", "--json", env=env)
+        if proc.stdout.strip() and json.loads(proc.stdout)["done"]:
+            return json.loads(proc.stdout)
+        time.sleep(1)
+    raise AssertionError(f"job {job_id} not done after {timeout} s")
+
+
+@pytest.mark.slow
+def test_render_on_azure_then_download_outputs_brings_the_frames_back(addon_blender, demo, run_cli, tmp_path):
+    shot = tmp_path / "artist" / "demo.blend"
+    shutil.copytree(demo.parent, shot.parent)
+    submitted = results(addon_blender(str(shot), script="""
+        import json, bpy
+        s = bpy.context.scene.azrender
+        s.backend, s.use_scene_frames, s.frames, s.chunk = "LOCAL", False, "1-2", 1
+        outcome = sorted(bpy.ops.azrender.submit())
+        bpy.ops.wm.save_mainfile()  # the job list is kept with the scene
+        print("RESULT " + json.dumps({"outcome": outcome, "jobs": [[j.job_id, j.backend] for j in s.jobs]}))
+    """))
+    assert submitted["outcome"] == ["FINISHED"]
+    [[job_id, backend]] = submitted["jobs"]
+    assert backend == "local"
+    status = wait_done(run_cli, job_id, {"AZRENDER_STATE_DIR": str(tmp_path / "state")})
+    assert status["failed"] == []
+
+    listed = results(addon_blender(str(shot), script="""
+        import json, bpy
+        s = bpy.context.scene.azrender
+        bpy.ops.azrender.refresh_jobs()
+        s.job_index = 0
+        outcome = sorted(bpy.ops.azrender.download())
+        print("RESULT " + json.dumps({"outcome": outcome, "state": s.jobs[0].state, "dir": s.jobs[0].download_dir}))
+    """))
+    assert listed["outcome"] == ["FINISHED"], listed
+    assert listed["state"] == "completed: 2/2 tasks done"
+    frames = sorted(Path(listed["dir"]).rglob("*.png"))
+    assert [f.name for f in frames] == ["frame_0001.png", "frame_0002.png"]
+    for n, frame_png in enumerate(frames, start=1):
+        expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(n)}
+        for card, (x, y) in build_demo.CARD_PIXELS.items():
+            assert close(pixel(frame_png, x, y), expected[card]), f"{frame_png.name}: {card}"
+
+
+@pytest.mark.slow
+def test_a_studio_plugin_rewrites_task_command_lines_and_blocks_wip_scenes(addon_blender, demo, tmp_path):
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--target", str(site), str(REPO / "examples" / "td_plugin")],
+                   check=True, capture_output=True, cwd=tmp_path, timeout=240)
+    env = {"PYTHONPATH": str(site), "STUDIO_RENDER_WRAPPER": "/usr/bin/env STUDIO=1"}
+    dry = results(addon_blender(str(demo), env=env, script="""
+        import json, azrender_blender
+        result = azrender_blender.submit(frames="1-2", backend="local", dry_run=True)
+        print("RESULT " + json.dumps([t["commandLine"] for t in result.dry_run_requests["tasks"]]))
+    """))
+    assert len(dry) == 2 and all(line.startswith("/usr/bin/env STUDIO=1 ") for line in dry)
+
+    wip = tmp_path / "wip" / "demo_wip.blend"
+    shutil.copytree(demo.parent, wip.parent)
+    (wip.parent / "demo.blend").rename(wip)
+    blocked = results(addon_blender(str(wip), env=env, script="""
+        import json, bpy
+        try:
+            outcome = sorted(bpy.ops.azrender.submit())
+        except RuntimeError as exc:
+            outcome = str(exc)
+        print("RESULT " + json.dumps(outcome))
+    """))
+    assert isinstance(blocked, str) and "demo_wip.blend is a work-in-progress file" in blocked

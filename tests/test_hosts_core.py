@@ -76,3 +76,11 @@ def test_host_frame_ranges_in_azrender_syntax(start, end, step, text):
 
     assert frame_range(start, end, step) == text
     assert parse_frames(text) == list(range(start, end + 1, step))
+
+
+def test_a_multi_line_refusal_becomes_one_line_with_every_reason():
+    from azrender.errors import ValidationError
+    from azrender.hosts.background import error_line
+
+    exc = ValidationError("shot.blend: submission blocked:\n  shot.blend is WIP\n  pool gpu is full", hint="ask the TD")
+    assert error_line(exc) == "shot.blend: submission blocked: shot.blend is WIP; pool gpu is full; hint: ask the TD"

@@ -15,13 +15,20 @@ from conftest import REPO, cli_env
 PROBE = textwrap.dedent("""
     import json
     from pathlib import Path
-    from azrender.pipeline import SubmitRequest
+    from azrender.discovery.model import SceneReport
+    from azrender.pipeline import Submission, SubmitRequest
     from azrender.plugins import describe_plugins, get_plugin_manager
+
+    def submission(scene, frames):
+        # What the pipeline hands the hooks.
+        request = SubmitRequest(scene=Path(scene), frames=f"1-{frames}")
+        return Submission(request, Path(scene), "blender", "job-1", tuple(range(1, frames + 1)), "local", "copy",
+                          "linux", SceneReport(scene=scene), settings=None)
 
     pm = get_plugin_manager()
     hook = pm.hook
-    published = SubmitRequest(scene=Path("/shows/gotham/sh010/sh010_lighting.blend"), frames="1-10")
-    wip = SubmitRequest(scene=Path("/shows/gotham/sh010/sh010_lighting_WIP.blend"), frames="1-5000")
+    published = submission("/shows/gotham/sh010/sh010_lighting.blend", 10)
+    wip = submission("/shows/gotham/sh010/sh010_lighting_WIP.blend", 5000)
     print(json.dumps({
         "plugins": [(p.name, p.origin, p.distribution) for p in describe_plugins(pm)],
         "rows": [list(r) for rows in hook.azrender_maya_path_attributes() for r in rows],
@@ -118,3 +125,27 @@ def test_host_panels_name_the_active_studio_plugins_or_the_broken_one(installed_
     env.update(PYTHONPATH=f"{REPO / 'core'}:{tmp_path}", AZRENDER_PLUGINS="broken_hooks")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.stdout.startswith("could not load azrender plugin broken_hooks") and "no licence server module" in proc.stdout
+
+
+def test_through_azrender_submit_the_installed_plugin_wraps_every_task_and_blocks_wip(installed_td_plugin, run_cli,
+                                                                                     tmp_path):
+    import shutil
+
+    from conftest import SHARED_SCENES
+
+    scene = tmp_path / "sh010" / "sphere.blend"
+    scene.parent.mkdir()
+    shutil.copy(SHARED_SCENES / "gltfio_blend" / "01_textured_sphere.blend", scene)
+    env = {"PYTHONPATH": f"{REPO / 'core'}:{installed_td_plugin}", "STUDIO_RENDER_WRAPPER": "/studio/bin/with-license",
+           "AZRENDER_STATE_DIR": str(tmp_path / "state")}
+    args = ("--frames", "1-3", "--backend", "local", "--allow-missing", "--dry-run", "--json")
+    proc = run_cli("submit", scene, *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    tasks = json.loads(proc.stdout)["tasks"]
+    assert len(tasks) == 3 and all(t["commandLine"].startswith("/studio/bin/with-license ") for t in tasks)
+
+    wip = scene.with_name("sphere_wip.blend")
+    shutil.copy(scene, wip)
+    proc = run_cli("submit", wip, *args, env=env)
+    assert proc.returncode == 6  # ValidationError
+    assert "sphere_wip.blend is a work-in-progress file" in proc.stderr and "Traceback" not in proc.stderr

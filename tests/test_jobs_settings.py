@@ -85,7 +85,7 @@ def recorder():
 
 def test_status_command_against_the_service(run_cli, tmp_path, recorder):
     client = backend.make_client(recorder.url, AzureNamedKeyCredential("acct", KEY))
-    access = NodeAccess("https://a.blob.core.windows.net/c?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/o")
+    access = NodeAccess("https://a.blob.core.windows.net/assets?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/renders")
     backend.submit_batch(client, to_batch_models(build_job(
         job_id="shot010", host="blender", scene="s.blend", frames="1-3", chunk=1, manifest_key="m",
         access=access, tool_key="t", pool_id="pool1")))
@@ -117,7 +117,7 @@ def test_status_command_against_the_service(run_cli, tmp_path, recorder):
 
 def test_status_names_batch_failures_that_have_no_exit_code(tmp_path, recorder):
     client = backend.make_client(recorder.url, AzureNamedKeyCredential("acct", KEY))
-    access = NodeAccess("https://a.blob.core.windows.net/c?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/o")
+    access = NodeAccess("https://a.blob.core.windows.net/assets?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/renders")
     backend.submit_batch(client, to_batch_models(build_job(
         job_id="j", host="blender", scene="s.blend", frames="1", chunk=1, manifest_key="m", access=access,
         tool_key="t", pool_id="pool1")))
@@ -136,7 +136,7 @@ def test_status_of_an_unknown_local_job_is_one_clear_line(run_cli, tmp_path):
 @pytest.mark.azurite
 def test_download_is_incremental_and_brings_logs_on_request(run_cli, tmp_path, azurite, container):
     client = azurite.blob_service().get_container_client(container)
-    frames = {f"jobs/shot010/outputs/frames-000{n}/frame_000{n}.png": f"png{n}".encode() for n in (1, 2)}
+    frames = {f"jobs/shot010/outputs/frame_000{n}.png": f"png{n}".encode() for n in (1, 2)}
     logs = {"jobs/shot010/logs/frames-0001/stderr.txt": b"warning: x\n"}
     for key, data in {**frames, **logs}.items():
         client.upload_blob(f"renders/{key}", data)
@@ -147,7 +147,7 @@ def test_download_is_incremental_and_brings_logs_on_request(run_cli, tmp_path, a
     proc = run_cli("download", "shot010", "--dest", dest, "--storage-url", url, "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["downloaded"] == 2
-    assert (dest / "frames-0002" / "frame_0002.png").read_bytes() == b"png2"
+    assert (dest / "frame_0002.png").read_bytes() == b"png2"
     assert not (dest / "logs").exists()
 
     proc = run_cli("download", "shot010", "--dest", dest, "--storage-url", url, "--json", "--logs", env=env)

@@ -6,10 +6,11 @@ Store (a container plus an optional prefix ``P``)::
 
     P/assets/<root-alias>/<relative path>     scene files and assets, metadata azrender_xxh3
     P/manifests/<manifest-id>.json            what one submission needs (versioned JSON)
-    P/jobs/<job-id>/outputs/<task-id>/...     rendered frames (output files, on task success)
+    P/submissions/<content hash>/<name>       node-side files of a submission (path rules, check list)
+    P/jobs/<job-id>/outputs/...               rendered frames of every task (on task success)
     P/jobs/<job-id>/logs/<task-id>/...        stdout/stderr of every task (on task completion)
     P/jobs/<job-id>/job.json                  the job record (versioned JSON)
-    P/tools/azrender_node.py                  the node-side helper, fetched as one resource file
+    P/tools/azrender_node-<hash>.pyz          the node-side helper (zipapp), fetched as one resource file
 
 Node (copy mode)::
 
@@ -26,9 +27,10 @@ from __future__ import annotations
 HASH_METADATA_KEY = "azrender_xxh3"  # blob metadata: xxh3-128 hex digest of the content
 ASSETS = "assets"
 MANIFESTS = "manifests"
+SUBMISSIONS = "submissions"
 JOBS = "jobs"
 TOOLS = "tools"
-NODE_TOOL = "azrender_node.py"
+NODE_TOOL = "azrender_node.pyz"  # its name on the node, in the job preparation task's folder
 NODE_CACHE_DIR = "azrender"  # under AZ_BATCH_NODE_SHARED_DIR
 DEFAULT_MOUNT_PATH = "azrender"  # relativeMountPath of blobfuse / Azure Files mounts
 

@@ -39,3 +39,16 @@ class JobStatus:
     @property
     def done(self) -> bool:
         return bool(self.tasks) and all(t.state == "completed" for t in self.tasks)
+
+
+def output_tail(read, lines: int) -> str:
+    """The last ``lines`` lines a failed task wrote to stderr or, when stderr is empty (Blender and
+    Maya print their errors on stdout), to stdout. ``read(name)`` returns a log's bytes or None."""
+    from azrender.redact import redact
+
+    for name in ("stderr.txt", "stdout.txt"):
+        data = read(name)
+        text = data.decode("utf-8", "replace").strip() if data else ""
+        if text:
+            return redact("\n".join(text.splitlines()[-lines:]))
+    return ""

@@ -41,8 +41,11 @@ def run(args) -> int:
     from azrender.errors import UsageError
     from azrender.settings import load_settings
 
+    from azrender import jobrecord
+
     settings = load_settings(args.profile)
-    url = args.storage_url or settings.outputs_url or settings.storage_url
+    record = jobrecord.load(args.job)  # a job submitted from this machine knows its store
+    url = args.storage_url or settings.outputs_url or settings.storage_url or (record.store_url if record else None)
     if not url:
         raise UsageError("no outputs store configured", hint="pass --storage-url or set storage_url in config.toml")
     dest = args.dest or Path("renders") / args.job

@@ -35,7 +35,10 @@ BACKENDS = {"batch": batch_job_status, "local": local_job_status}
 def job_status(job_id: str, settings, backend: str | None = None):
     from azrender.errors import UsageError
 
-    name = backend or ("batch" if settings.has_batch else "local")
+    from azrender import jobrecord
+
+    record = jobrecord.load(job_id) if backend is None else None  # submitted from here: its backend
+    name = backend or (record.backend if record else "batch" if settings.has_batch else "local")
     if name == "batch" and not settings.has_batch:
         raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
     return BACKENDS[name](job_id, settings)

@@ -41,13 +41,15 @@ class Snapshot:
 
 
 def error_line(exc: BaseException) -> str:
-    """What a host shows for a failure: the project's own message, else the exception, redacted."""
+    """What a host shows for a failure, on one line (a status bar, a report): the project's own
+    message with its listed items and hint joined by ``;``, else the exception, redacted."""
     from azrender.errors import AzrenderError
     from azrender.redact import redact
 
-    if isinstance(exc, AzrenderError):
-        return str(exc).splitlines()[0]
-    return f"internal error: {type(exc).__name__}: {redact(str(exc))}"
+    if not isinstance(exc, AzrenderError):
+        return f"internal error: {type(exc).__name__}: {redact(str(exc))}"
+    head, *rest = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    return f"{head} {'; '.join(rest)}" if rest else head
 
 
 class Background:

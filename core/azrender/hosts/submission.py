@@ -11,17 +11,36 @@ from typing import Callable, Iterable
 from azrender.discovery.model import SceneReport
 from azrender.errors import MissingAssetsError
 from azrender.pipeline import SubmitRequest
+from azrender.plugins import hookimpl
 
 MISSING_SHOWN = 5
 
 
-def collected_report(scene: str | os.PathLike, refs: Iterable, *, search_paths=(), project=None) -> SceneReport:
-    """Resolve what a host collected (:class:`~azrender.discovery.resolve.RawReference` records)."""
-    from azrender.discovery.resolve import ResolveContext, build_report
+class _InAppReader:
+    """A plugin whose scanner answers for the open scene with what the host collected: discovery
+    then resolves it and runs every plugin's dependency hooks, exactly as for ``azrender deps``.
+    The host already saw inside libraries and references, so nothing nested is read again."""
 
-    context = ResolveContext(search_paths=tuple(str(p) for p in search_paths),
-                             project=str(project) if project else None)
-    return build_report(str(scene), refs, context)
+    def __init__(self, scene: str, refs: tuple):
+        from azrender.discovery.scan import Reading, Scanner
+
+        self.scanner = Scanner(name="in-app", extensions=(os.path.splitext(scene)[1].lower(),),
+                               scan=lambda path, context: Reading(refs), follows_nested=True)
+
+    @hookimpl
+    def azrender_scanners(self):
+        return [self.scanner]
+
+
+def collected_report(scene: str | os.PathLike, refs: Iterable, *, search_paths=(), project=None) -> SceneReport:
+    """The report for ``scene`` from what a host collected
+    (:class:`~azrender.discovery.resolve.RawReference` records)."""
+    from azrender.discovery.scan import scan_scene
+    from azrender.plugins import new_plugin_manager
+
+    scene = os.fspath(scene)
+    plugins = new_plugin_manager(plugins=[_InAppReader(scene, tuple(refs))])
+    return scan_scene(scene, search_paths=search_paths, project=project, plugin_manager=plugins)
 
 
 def check_complete(report: SceneReport) -> None:

@@ -105,8 +105,11 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
     constraints: dict[tuple, m.BatchTaskConstraints] = {}
 
     def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
+        # Frames land side by side (names are unique across tasks), as an artist expects them;
+        # logs, which every task names alike, go under the task's id.
+        folder = layout.job_key(job.id, kind) if kind == "outputs" else layout.job_key(job.id, kind, task.id)
         container = _fast(m.OutputFileBlobContainerDestination, containerUrl=container_url,
-                          path=store.key(layout.job_key(job.id, kind, task.id)), identityReference=identity)
+                          path=store.key(folder), identityReference=identity)
         return _fast(m.OutputFile, filePattern=pattern, destination=_fast(m.OutputFileDestination, container=container),
                      uploadOptions=condition)
 

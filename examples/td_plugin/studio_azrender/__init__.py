@@ -35,7 +35,7 @@ def azrender_add_dependencies(scene, report):
 
 def _project_name(submission) -> str:
     # The project folder when the artist set one, else the folder that holds the scene's folder.
-    project = submission.project or Path(submission.scene).resolve().parent.parent
+    project = submission.request.project or submission.scene.parent.parent
     return Path(project).name.lower()
 
 
@@ -52,13 +52,12 @@ def azrender_task_command_line(submission, task, command_line):
 
 @azrender.hookimpl
 def azrender_validate(submission):
-    from azrender.jobs.frames import parse_frames
     from azrender.jobs.model import Problem
 
     problems = []
-    name = Path(submission.scene).name
+    name = submission.scene.name
     if "_wip" in name.lower():
         problems.append(Problem("error", f"{name} is a work-in-progress file: publish it before rendering on the farm"))
-    if len(parse_frames(submission.frames)) > HUGE_FRAME_COUNT:
-        problems.append(Problem("warning", f"{submission.frames} is more than {HUGE_FRAME_COUNT} frames"))
+    if len(submission.frames) > HUGE_FRAME_COUNT:
+        problems.append(Problem("warning", f"{len(submission.frames)} frames: more than {HUGE_FRAME_COUNT}, on purpose?"))
     return problems

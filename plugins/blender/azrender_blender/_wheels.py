@@ -59,8 +59,8 @@ def ensure_importable() -> None:
     except ImportError:
         pass
     if not os.path.isdir(WHEELS):
-        raise ImportError("azrender is not installed and this add-on carries no wheels/: "
-                          "install the zip built by 'azrender build-plugins'")
+        raise ImportError("azrender is not importable and this add-on carries no wheels: install the zip "
+                          "built by 'azrender build-plugins', or pip-install azrender into Blender's Python")
     marker = os.path.join(VENDOR, ".unpacked")  # which wheels are unpacked: redo when they change
     names = sorted(n for n in os.listdir(WHEELS) if n.endswith(".whl") and fits(n))
     unpacked = None

@@ -1,0 +1,62 @@
+"""What azrender remembers about a submitted job, so ``status`` and ``download`` work later from
+any process: ``<state dir>/jobs/<job id>.json`` (versioned). Holds no secret: store URLs are kept
+without their SAS (credentials are looked up again when needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from azrender.errors import JobError
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    backend: str  # "local" | "batch"
+    scene: str
+    store_url: str  # where assets and outputs live, without SAS
+    batch_url: str | None = None
+    local_root: str | None = None  # the local backend's root
+    profile: str | None = None
+    task_count: int = 0
+
+
+def _path(job_id: str) -> Path:
+    from azrender.dirs import state_dir
+
+    folder = state_dir() / "jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{job_id}.json"
+
+
+def save(record: JobRecord) -> Path:
+    from azrender.redact import redact
+
+    path = _path(record.job_id)
+    temp = path.with_suffix(".tmp")
+    doc = {"version": VERSION, **{k: redact(v) if isinstance(v, str) else v for k, v in asdict(record).items()}}
+    temp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    os.replace(temp, path)
+    return path
+
+
+def load(job_id: str) -> JobRecord | None:
+    """The record of ``job_id``, or None when this machine did not submit it."""
+    path = _path(job_id)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise JobError(f"job record {path} is unreadable: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+        raise JobError(f"job record {path} has an unknown format (version {doc.get('version') if isinstance(doc, dict) else '?'})")
+    try:
+        return JobRecord(**{k: v for k, v in doc.items() if k != "version"})
+    except TypeError as exc:
+        raise JobError(f"job record {path} is malformed: {exc}") from None

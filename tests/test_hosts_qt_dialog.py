@@ -1,0 +1,144 @@
+"""The Qt "Render on Azure" dialog of the Maya and 3ds Max plugins, in real Qt (PySide6, offscreen),
+driven through the Maya plug-in against the maya.cmds stand-in."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, SHARED_SCENES, require
+
+
+@pytest.fixture
+def qt(monkeypatch):
+    import importlib.util
+
+    require(importlib.util.find_spec("PySide6") is not None, "PySide6 (pip install -e '.[dev]')")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    return app
+
+
+@pytest.fixture
+def maya(qt, monkeypatch, tmp_path):
+    from PySide6 import QtWidgets
+
+    for path in (REPO / "tests" / "standins", REPO / "plugins" / "maya" / "scripts"):
+        monkeypatch.syspath_prepend(str(path))
+    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("maya", "azrender_maya")]:
+        monkeypatch.delitem(sys.modules, name)
+    from maya import OpenMayaUI, cmds
+
+    OpenMayaUI.MAIN_WINDOW = QtWidgets.QMainWindow()
+    return cmds
+
+
+def maya_main_window():
+    from maya import OpenMayaUI
+
+    return OpenMayaUI.MAIN_WINDOW
+
+
+def wait_for(app, condition, timeout=10.0):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "the dialog did not get there in time"
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def test_the_dialog_lists_missing_files_in_red_and_refuses_to_submit(maya, qt, tmp_path):
+    scene = tmp_path / "cube.ma"
+    shutil.copy(SHARED_SCENES / "deadline_maya_cube" / "scene" / "cube.ma", scene)
+    maya.open_scene(str(scene))
+    from azrender_maya import dialog
+
+    dialog.show()
+    window = dialog._dialog
+    assert window.isVisible() and window.parent() is maya_main_window()
+    items = [window.dependencies.item(i) for i in range(window.dependencies.count())]
+    assert len(items) == 2 and all(i.foreground().color().name() == "#e05050" for i in items)
+    assert window.status.text() == "2 file(s), 2 missing"
+    window.submit_button.click()
+    assert "missing file" in window.status.text() and "deadline_logo_48x48.png" in window.status.text()
+    assert window.work is None
+
+
+def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_id(maya, qt, monkeypatch):
+    from azrender import pipeline
+
+    scene = SHARED_SCENES / "mayausd_rel_project" / "scenes" / "TextureTest.ma"
+    maya.open_scene(str(scene))
+    received = []
+
+    def fake_submit(request, progress=None):  # the pipeline itself is tested elsewhere
+        received.append(request)
+        for done in range(3):
+            progress("sync", done, 2, "grid.png")
+            time.sleep(0.3)
+        return pipeline.SubmitResult(job_id="texturetest-1", backend="local", task_count=2, report=None)
+
+    monkeypatch.setattr(pipeline, "submit", fake_submit, raising=False)
+    from azrender_maya import dialog
+
+    dialog.show()
+    window = dialog._dialog
+    assert window.status.text() == "1 file(s)"
+    window.frames.setText("1-20")
+    window.chunk.setValue(10)
+    window.backend.setCurrentText("local")
+    window.submit_button.click()
+    assert not window.submit_button.isEnabled()  # the UI returned at once; the work is on a thread
+    wait_for(qt, lambda: window.submit_button.isEnabled())
+    assert window.status.text() == "azrender: job texturetest-1 submitted to local (2 task(s))"
+    [request] = received
+    assert (request.frames, request.chunk, request.backend, request.host) == ("1-20", 10, "local", "maya")
+    assert [d.path for d in request.extra_dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
+    progress = [flags for name, _, flags in maya.CALLS if name == "progressWindow"]
+    assert progress[0]["title"] == "azrender" and progress[-1] == {"endProgress": True}
+    assert any(flags.get("edit") for flags in progress)
+    assert ("inViewMessage", (), {"assistMessage": window.status.text(), "position": "topCenter", "fade": True}) in maya.CALLS
+
+
+def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_path):
+    from PySide6 import QtWidgets
+
+    from azrender import pipeline
+
+    for path in (REPO / "tests" / "standins", REPO / "plugins" / "3dsmax" / "Contents" / "python"):
+        monkeypatch.syspath_prepend(str(path))
+    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("pymxs", "qtmax", "azrender_max")]:
+        monkeypatch.delitem(sys.modules, name)
+    import pymxs
+    import qtmax
+
+    qtmax.MAIN_WINDOW = QtWidgets.QMainWindow()
+    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse" / "MiniHouse.max"))
+    pymxs.runtime.set_render(rendTimeType=3, rendStart=1, rendEnd=12)
+    received = []
+
+    def fake_submit(request, progress=None):
+        received.append(request)
+        progress("sync", 1, 1, "MiniHouse.max")
+        time.sleep(0.3)
+        return pipeline.SubmitResult(job_id="minihouse-1", backend="batch", task_count=12, report=None)
+
+    monkeypatch.setattr(pipeline, "submit", fake_submit, raising=False)
+    from azrender_max import dialog
+
+    dialog.show()
+    window = dialog._dialog
+    assert window.parent() is qtmax.MAIN_WINDOW and window.frames.text() == "1-12"
+    assert window.status.text() == "0 file(s)"
+    window.submit_button.click()
+    wait_for(qt, lambda: window.submit_button.isEnabled())
+    assert window.status.text() == "azrender: job minihouse-1 submitted to batch (12 task(s))"
+    assert received[0].frames == "1-12" and received[0].host == "max"
+    assert [c[0] for c in pymxs.CALLS][0] == "progressStart" and pymxs.CALLS[-1] == ("progressEnd", ())
