@@ -268,8 +268,8 @@ class AzureBlobStore(Store):
         memory, size = self._account.memory, os.stat(path).st_size
         memory.acquire(size)
         try:
-            # one chunk holding the whole file: no copy to join it
-            data = b"".join(hashing.read_verified(path, content_hash, SINGLE_PUT_MAX))
+            # one chunk of exactly the file's size: no copy to join it, no oversized buffer to shrink
+            data = b"".join(hashing.read_verified(path, content_hash, max(size, 1)))
             self._writing(lambda: self._account.blobs.put_blob(self._name(key), data,
                                                                {HASH_METADATA_KEY: content_hash}), f"uploading {key}")
         finally:
