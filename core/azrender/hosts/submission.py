@@ -57,8 +57,9 @@ def check_complete(report: SceneReport) -> None:
 
 def submission_copy_path(scene: str | os.PathLike) -> Path:
     """Where a host saves the copy of ``scene`` that is submitted (same file name, so job and
-    output names stay the artist's): ``<cache>/submissions/<stem>-<time>/<name>``. The copy lets
-    the artist go on editing and saving while the upload runs, and includes unsaved changes."""
+    output names stay the artist's): ``<cache>/submissions/<stem>-<time>/<name>``. Only for a host
+    that keeps every path valid from another folder when saving a copy (Blender's
+    ``relative_remap``); Maya and 3ds Max scenes resolve paths from their own folder and project."""
     import time
 
     from azrender.dirs import cache_dir
@@ -87,17 +88,21 @@ def frame_range(start: int, end: int, step: int = 1) -> str:
     return f"{text}x{step}" if step > 1 and end != start else text
 
 
-def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None], **fields) -> SubmitRequest:
+def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None] | None = None,
+                    **fields) -> SubmitRequest:
     """The request a host plugin submits: ``refs`` (collected through the host API) resolved and
-    checked (missing files raise unless ``allow_missing``), then ``save_copy(path)`` writes the
-    scene as the host has it now to :func:`submission_copy_path`, and that copy is submitted.
+    checked (missing files raise unless ``allow_missing``). With ``save_copy(path)``, the scene as
+    the host has it now is written to :func:`submission_copy_path` and that copy is submitted (the
+    artist can go on editing and saving while the upload runs); without, the saved scene itself.
     ``fields`` are any other :class:`SubmitRequest` fields (frames, chunk, backend...)."""
     report = collected_report(scene, refs, search_paths=fields.get("search_paths", ()), project=fields.get("project"))
     if not fields.get("allow_missing"):
         check_complete(report)
-    copy = submission_copy_path(scene)
-    save_copy(copy)
-    return SubmitRequest(scene=copy, host=host, extra_dependencies=tuple(report.dependencies), **fields)
+    submitted = Path(scene)
+    if save_copy is not None:
+        submitted = submission_copy_path(scene)
+        save_copy(submitted)
+    return SubmitRequest(scene=submitted, host=host, extra_dependencies=tuple(report.dependencies), **fields)
 
 
 def submit_headless(request: SubmitRequest):
@@ -108,5 +113,6 @@ def submit_headless(request: SubmitRequest):
 
     with ProgressReporter() as progress:
         result = pipeline.submit(request, progress=progress)
-    print(f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))")
+    done = "would be submitted (dry run)" if result.dry_run_requests is not None else "submitted"
+    print(f"azrender: job {result.job_id} {done} to {result.backend} ({result.task_count} task(s))")
     return result
