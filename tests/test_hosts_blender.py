@@ -115,7 +115,7 @@ def test_a_missing_texture_blocks_the_submission_and_names_the_file(addon_blende
     outcome = out["outcome"]
     assert isinstance(outcome, str) and "missing.png" in outcome and "1 missing file" in outcome
     assert out["listed"][0] == [str(shot.parent / "textures" / "missing.png"), False]  # shown first, in red
-    assert not (tmp_path / "cache" / "submissions").exists()  # nothing was saved or sent
+    assert not list(shot.parent.glob("*.azrender-submit.blend"))  # no submission copy was saved
 
 
 def test_a_studio_plugin_adds_the_same_files_in_blender_as_headless(addon_blender, blender, shot, run_cli, tmp_path):
@@ -182,7 +182,8 @@ def test_render_on_azure_then_download_outputs_brings_the_frames_back(addon_blen
     """))
     assert submitted["outcome"] == ["FINISHED"]
     [[job_id, backend]] = submitted["jobs"]
-    assert backend == "local"
+    assert backend == "local" and job_id.startswith("demo-")  # the artist's scene name, not the copy's
+    assert not list(shot.parent.glob("*azrender-submit*"))  # the submission copy is gone
     status = wait_done(run_cli, job_id, {"AZRENDER_STATE_DIR": str(tmp_path / "state")})
     assert status["failed"] == []
 
@@ -229,4 +230,4 @@ def test_a_studio_plugin_rewrites_task_command_lines_and_blocks_wip_scenes(addon
             outcome = str(exc)
         print("RESULT " + json.dumps(outcome))
     """))
-    assert isinstance(blocked, str) and "demo_wip.blend is a work-in-progress file" in blocked
+    assert isinstance(blocked, str) and "demo_wip.azrender-submit.blend is a work-in-progress file" in blocked

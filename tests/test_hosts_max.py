@@ -83,7 +83,7 @@ def test_the_request_renders_the_frames_render_setup_would(pymxs, settings, fram
     pymxs.runtime.set_render(**settings)
     from azrender_max import submission
 
-    request = submission.build_request()
+    request = submission.build_request().request
     assert request.frames == frames and request.host == "max"
     assert request.renderer == "Default_Scanline_Renderer"
     assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes

@@ -98,7 +98,7 @@ def test_the_request_carries_the_saved_scene_the_render_settings_and_the_collect
     maya.open_scene(str(scene))
     from azrender_maya import submission
 
-    request = submission.build_request(chunk=5)
+    request = submission.build_request(chunk=5).request
     assert request.host == "maya" and request.frames == "1-10" and request.chunk == 5
     assert request.renderer == "arnold"
     assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes

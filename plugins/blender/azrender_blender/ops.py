@@ -105,7 +105,7 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.azrender
         try:
-            request = submission.build_request(settings)
+            prepared = submission.build_request(settings)
         except MissingAssetsError as exc:
             fill_dependencies(settings, submission.scene_report().dependencies)  # show them in red
             self.report({"ERROR"}, error_line(exc))
@@ -113,9 +113,9 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(settings, request.extra_dependencies)
-        self.report({"INFO"}, f"azrender: submitting {request.scene.name} in the background")
-        return self.run_in_background(context, submit_in_background(request))
+        fill_dependencies(settings, prepared.request.extra_dependencies)
+        self.report({"INFO"}, f"azrender: submitting {bpy.path.basename(bpy.data.filepath)} in the background")
+        return self.run_in_background(context, submit_in_background(prepared))
 
     def done_message(self, context, result):
         job = context.scene.azrender.jobs.add()

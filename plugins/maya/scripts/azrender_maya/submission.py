@@ -9,8 +9,7 @@ from maya import cmds
 
 from azrender.errors import SceneError
 from azrender.hosts.background import ProgressDriver
-from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
-from azrender.pipeline import SubmitRequest
+from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
 
 from . import collect
 
@@ -39,7 +38,7 @@ def scene_defaults() -> dict:
     return {"frames": frame_range(start, end, step), "renderer": get("defaultRenderGlobals.currentRenderer")}
 
 
-def build_request(**fields) -> SubmitRequest:
+def build_request(**fields) -> Prepared:
     """Collect and check the saved scene; ``fields`` override the render settings. The saved file
     is what renders (the path-mapping stage copies it for the nodes), so unsaved edits are refused
     rather than silently left out of the frames."""

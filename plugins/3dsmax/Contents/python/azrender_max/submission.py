@@ -9,8 +9,7 @@ from pymxs import runtime as rt
 
 from azrender.errors import SceneError
 from azrender.hosts.background import ProgressDriver
-from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
-from azrender.pipeline import SubmitRequest
+from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
 
 from . import collect
 
@@ -43,7 +42,7 @@ def scene_frames() -> str:
     return frame_range(int(rt.sliderTime.frame), int(rt.sliderTime.frame))
 
 
-def build_request(**fields) -> SubmitRequest:
+def build_request(**fields) -> Prepared:
     """Collect and check the saved scene; ``fields`` override the render settings. The saved file
     is what renders (3ds Max resolves assets from its folder, so it is not copied elsewhere):
     unsaved edits are refused rather than silently left out of the frames."""
