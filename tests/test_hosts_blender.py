@@ -63,6 +63,17 @@ def results(proc) -> dict:
     return json.loads(lines[-1])
 
 
+def assert_same_as_headless(in_blender: list, headless, shot) -> None:
+    """The add-on's list is ``azrender deps``'s, but for one known gap of the headless .blend
+    reader: it lists only the first frame of a movie clip that is an image sequence. Blender needs
+    every frame, and the add-on lists them all."""
+    expected = sorted([d["path"], d["kind"], d["exists"]] for d in json.loads(headless.stdout)["dependencies"])
+    clips = str(shot.parent / "clips")
+    assert sorted(d for d in in_blender if not d[0].startswith(clips)) == [d for d in expected if not d[0].startswith(clips)]
+    assert sorted(d for d in in_blender if d[0].startswith(clips)) == [
+        [f"{clips}/track.0001.png", "movie", True], [f"{clips}/track.0002.png", "movie", True]]
+
+
 def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_blender):
     proc = addon_blender(script="""
         import json, bpy
@@ -92,10 +103,11 @@ def test_the_panel_lists_the_same_dependencies_as_azrender_deps(addon_blender, s
     in_blender = results(proc)
     headless = run_cli("deps", shot, "--json")
     assert headless.returncode == 3, headless.stderr  # the shot has one missing texture
-    expected = sorted([d["path"], d["kind"], d["exists"]] for d in json.loads(headless.stdout)["dependencies"])
-    assert sorted(in_blender) == expected
+    assert_same_as_headless(in_blender, headless, shot)
     kinds = {kind for _, kind, _ in in_blender}
-    assert {"texture", "library", "sound", "font", "volume"} <= kinds
+    assert {"texture", "library", "sound", "font", "volume", "movie", "other"} <= kinds
+    assert [str(shot.parent / "edit" / f"plate.000{n}.png") for n in (1, 2)] == sorted(
+        p for p, _, _ in in_blender if "/edit/" in p)  # the sequencer strip's images
     assert [p for p, _, exists in in_blender if not exists] == [str(shot.parent / "textures" / "missing.png")]
     # Missing files come first in the list, so the artist sees them without scrolling.
     assert in_blender[0][2] is False
@@ -143,9 +155,7 @@ def test_a_studio_plugin_adds_the_same_files_in_blender_as_headless(addon_blende
     """)
     in_blender = results(proc)
     assert [str(ocio), "other", True] in in_blender
-    headless = run_cli("deps", shot, "--json", env=env)
-    assert sorted(in_blender) == sorted([d["path"], d["kind"], d["exists"]]
-                                        for d in json.loads(headless.stdout)["dependencies"])
+    assert_same_as_headless(in_blender, run_cli("deps", shot, "--json", env=env), shot)
 
 
 # ---- end to end, against the local backend ------------------------------------------------------
