@@ -76,9 +76,17 @@ def assert_same_as_headless(in_blender: list, headless, shot) -> None:
 
 def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_blender):
     proc = addon_blender(script="""
-        import json, bpy
+        import json, threading, bpy
+        from azrender.hosts.background import Background
+        from azrender_blender import ops
         menu = [f.__module__ for f in bpy.types.TOPBAR_MT_render._dyn_ui_initialize()]
+        gate = threading.Event()
+        ops._submitting[:] = [Background(lambda progress: gate.wait(10)).start()]  # a submission running
+        busy = bpy.ops.azrender.submit.poll()
+        gate.set()
+        ops._submitting[0].wait(10)
         print("RESULT " + json.dumps({
+            "second_submit_while_busy": busy, "submit_after": bpy.ops.azrender.submit.poll(),
             "menu": menu,
             "operator": bpy.ops.azrender.submit.get_rna_type().name,
             "panel_context": bpy.types.AZRENDER_PT_render.bl_context,
@@ -89,6 +97,7 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert "azrender_blender.ui" in out["menu"]
     assert out["operator"] == "Render on Azure…"
     assert out["panel_context"] == "render"
+    assert out["second_submit_while_busy"] is False and out["submit_after"] is True
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
         assert name in out["settings"]
 
