@@ -314,8 +314,7 @@ def _dry_run_access(storage_url: str, settings):
 
 def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
     from azrender.jobs.batch_models import to_batch_models
-    from azrender.jobs.build import build_job
-    from azrender.jobs.build import node_tool_path
+    from azrender.jobs.build import build_job, node_tool_path
 
     settings, node_os = submission.settings, submission.node_os
     windows = node_os == "windows"
@@ -324,13 +323,13 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
-        # Anything the submission copy could not make relative is remapped inside Blender.
-        # (a failure raises, and --python-exit-code fails the task before any frame renders).
-        extra_args = ("--python-expr", f"import os, sys; sys.path.insert(0, os.path.expandvars({tool!r})); "
-                      "from azrender_node import blender_remap; "
-                      f"blender_remap.main([{node(job_files['rules.json'])!r}])")
-    elif len(job_files) > 2:
-        pre_scripts = (node(list(job_files.values())[-1]),)
+        # Anything the submission copy could not make relative is remapped inside Blender (a
+        # failure raises, and --python-exit-code fails the task before any frame renders).
+        from azrender.paths.blender import remap_arguments
+
+        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
+    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
+        pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     pool_id, pool, pool_has_mount = _pool_choice(submission, pm)
     job = build_job(job_id=submission.job_id, host=submission.host, scene=plan.submitted_node_path,
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
