@@ -161,3 +161,42 @@ def partial_path(dest: Path) -> Path:
     import uuid
 
     return dest.with_name(f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{dest.name}")
+
+
+def open_partial(path: Path):
+    """Open a partial file for writing, locked while open so that :func:`remove_orphaned_partials`
+    can tell a live transfer from one whose process was killed (the lock dies with the process)."""
+    out = open(path, "wb")
+    try:
+        import fcntl
+    except ImportError:  # Windows: a file open for writing cannot be deleted, which is the same guard
+        return out
+    fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+    return out
+
+
+def remove_orphaned_partials(folder: Path) -> int:
+    """Delete the partial files in ``folder`` (not below) that no live transfer holds: what a killed
+    process left behind. Returns how many were removed."""
+    import os
+
+    removed = 0
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(PARTIAL_PREFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        path = Path(folder, name)
+        try:
+            with open(path, "rb") as held:
+                try:
+                    import fcntl
+
+                    fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except ImportError:
+                    pass
+                os.unlink(path)  # on Windows this fails while a writer has it open
+            removed += 1
+        except OSError:
+            continue  # held by a live transfer, or already gone
+    return removed
