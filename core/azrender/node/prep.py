@@ -175,7 +175,7 @@ def run(args) -> int:
             entries = manifest_entries(json.load(f))
         for entry in entries:
             cache.local_path(root, entry.key)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
         return EXIT_BAD_MANIFEST
     started = time.time()

@@ -426,7 +426,7 @@ class AzureBlobStore(Store):
         memo_path = cache_dir() / "accounts.json"
         try:
             memo = json.loads(memo_path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             memo = {}
         known = memo.get(loc.account_url)
         if isinstance(known, dict) and {"kind", "sku"} <= known.keys():
