@@ -277,6 +277,27 @@ def test_slow_responses_time_out_and_are_retried(tmp_path, proxied, azurite, con
     assert without_manifests(azure_objects(azurite, container)) == expected_store(tree)
 
 
+def test_fetch_through_throttling_drops_and_slow_answers_gets_every_file(tmp_path, proxied, azurite, container, monkeypatch):
+    from faultproxy import Fault
+
+    from azrender.sync import engine
+    from azrender.sync.stores import open_store
+
+    proxy, url = proxied
+    monkeypatch.setenv("AZRENDER_STORE_TIMEOUT", "1")
+    tree = make_tree(tmp_path / "proj", 6, files=30, big=1)
+    engine.upload(entries_of(tmp_path / "proj"), open_store(url, connection_string=azurite.connection_string))
+    proxy.faults += [Fault(503, method="GET", every=3, times=5), Fault(0, method="GET", every=4, times=3),
+                     Fault(500, method="GET", path_contains="sim0", times=1),
+                     Fault(None, method="GET", every=5, times=2, delay=2.5)]
+    started = time.monotonic()
+    result = engine.download(open_store(url, connection_string=azurite.connection_string), tmp_path / "back")
+    assert time.monotonic() - started < 60
+    assert result.downloaded == len(tree) and proxy.injected() == 11
+    got = folder_objects(tmp_path / "back")
+    assert got == expected_store(tree) and not [k for k in got if PARTIAL in k]
+
+
 def test_a_hung_store_fails_clearly_within_bounded_time(tmp_path, proxied, azurite, run_cli):
     from faultproxy import Fault
 
