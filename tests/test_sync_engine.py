@@ -310,3 +310,18 @@ def test_outputs_written_by_others_are_fetched_once(tmp_path, azurite, container
     client.upload_blob("jobs/j1/outputs/frame_0002.png", b"png-2b", overwrite=True)  # a retried task, same size
     third = engine.download(store, tmp_path / "renders", prefix="jobs/j1/outputs", cache=cache)
     assert third.downloaded == 1 and (tmp_path / "renders" / "frame_0002.png").read_bytes() == b"png-2b"
+
+
+def test_fetch_retries_throttled_and_dropped_downloads(tmp_path, proxied, cache, azurite):
+    from faultproxy import Fault
+
+    proxy, url = proxied
+    store = open_store(url, connection_string=azurite.connection_string)
+    files = make_tree(tmp_path / "proj")
+    sync(tmp_path / "proj", store, cache)
+    proxy.faults += [Fault(503, method="GET", path_contains="/proj/tex/", times=3),
+                     Fault(0, method="GET", path_contains="sim.vdb", times=1)]
+    result = engine.download(store, tmp_path / "back", prefix="proj", cache=cache)
+    assert result.downloaded == len(files) and proxy.injected() == 4
+    for rel, data in files.items():
+        assert (tmp_path / "back" / rel).read_bytes() == data
