@@ -51,6 +51,7 @@ def cache(tmp_path):
 def make_tree(root: Path) -> dict[str, bytes]:
     files = {f"tex/t{i:02d}.png": os.urandom(1000 + i) for i in range(12)}
     files["scene.blend"] = os.urandom(50_000)
+    files["tex/normal.exr"] = os.urandom(1_500_000)  # read into a pooled buffer, sent in one request
     files["cache/sim.vdb"] = os.urandom(BIG)
     files["é space/ü.txt"] = b"unicode names"
     files["empty.txt"] = b""
@@ -160,7 +161,7 @@ class ChangesFileOnFirstUpload:
         return self.real.upload_file(path, key, content_hash, progress)
 
 
-@pytest.mark.parametrize("rel", ["scene.blend", "cache/sim.vdb"])
+@pytest.mark.parametrize("rel", ["scene.blend", "tex/normal.exr", "cache/sim.vdb"])
 def test_file_modified_during_upload_is_sent_again_with_its_new_hash(tmp_path, store, cache, rel):
     files = make_tree(tmp_path / "proj")
     new = os.urandom(len(files[rel]))

@@ -102,18 +102,71 @@ def _read_buffer() -> memoryview:
     return buffer
 
 
-def read_verified(path: Path, content_hash: str, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+def read_verified(path: Path, content_hash: str, chunk_size: int = READ_CHUNK, *,
+                  buffers: "BufferPool | None" = None) -> Iterator[bytes | memoryview]:
     """Yield the content of ``path`` in chunks of ``chunk_size``; after the last chunk, raise
     :class:`FileChangedError` if the bytes do not hash to ``content_hash`` or the file changed
-    while it was read. Consumers make nothing visible before the iterator is exhausted."""
+    while it was read. Consumers make nothing visible before the iterator is exhausted.
+
+    With ``buffers``, each chunk is a view of a buffer taken from that pool (``chunk_size`` is
+    the pool's buffer size); the consumer gives it back (``buffers.give(chunk.obj)``) once sent.
+    """
     before = FileState.of(os.stat(path))
     hasher = xxhash.xxh3_128()
     with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
+        while True:
+            if buffers is None:
+                chunk = f.read(chunk_size)
+            else:
+                buffer = buffers.take()
+                try:
+                    chunk = memoryview(buffer)[:f.readinto(buffer)]
+                except BaseException:
+                    buffers.give(buffer)
+                    raise
+                if not chunk:
+                    buffers.give(buffer)
+            if not chunk:
+                break
             hasher.update(chunk)
             yield chunk
     if FileState.of(os.stat(path)) != before or hasher.hexdigest() != content_hash:
         raise FileChangedError(f"{path}: the file changed while it was being transferred")
+
+
+def read_whole_verified(path: Path, content_hash: str, buffer: bytearray) -> memoryview:
+    """The whole content of ``path`` read into ``buffer`` (which must be large enough for the size
+    it was hashed at), or :class:`FileChangedError` as :func:`read_verified`."""
+    before = FileState.of(os.stat(path))
+    with open(path, "rb") as f:
+        view = memoryview(buffer)[:f.readinto(buffer)]
+    if FileState.of(os.stat(path)) != before or len(view) != before.size or hash_bytes(view) != content_hash:
+        raise FileChangedError(f"{path}: the file changed while it was being transferred")
+    return view
+
+
+class BufferPool:
+    """At most ``count`` reusable buffers of ``size`` bytes, made on first need: bounds the file
+    data that concurrent transfers hold in memory, and allocates it once (fresh multi-megabyte
+    reads fragment the heap of a threaded process). ``take`` waits while all are in use."""
+
+    def __init__(self, count: int, size: int):
+        self.size, self._count, self._made = size, count, 0
+        self._free: list[bytearray] = []
+        self._cond = threading.Condition()
+
+    def take(self) -> bytearray:
+        with self._cond:
+            self._cond.wait_for(lambda: self._free or self._made < self._count)
+            if self._free:
+                return self._free.pop()
+            self._made += 1
+        return bytearray(self.size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self._cond:
+            self._free.append(buffer)
+            self._cond.notify()
 
 
 class HashCache:
