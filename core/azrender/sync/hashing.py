@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 1 << 20
 ATTEMPTS = 3  # reads of a file that keeps changing before giving up on it
 # A file modified this close to the moment it was hashed could change again within the same
-# mtime tick (coarse on some filesystems: 2 s on FAT) without its key changing: not cached.
-RACY_WINDOW_NS = 2_000_000_000
+# mtime tick without its key changing: not cached. Ticks are a clock interrupt (1-16 ms) where
+# mtimes have sub-second digits, up to 2 s (FAT, some shares) where they are whole seconds.
+RACY_WINDOW_NS = 100_000_000
+RACY_WINDOW_WHOLE_SECONDS_NS = 2_000_000_000
 CACHE_FILE = "hashes.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -280,7 +282,7 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
     """Hash ``paths`` (in order), reading only files the cache does not already know.
 
     Misses are read in parallel (``workers`` threads); new hashes of files whose mtime is older
-    than :data:`RACY_WINDOW_NS` are written back to the cache. ``use_cache=False`` re-reads every
+    than the filesystem's mtime tick (:data:`RACY_WINDOW_NS`) are written back to the cache. ``use_cache=False`` re-reads every
     file (used after a file was caught changing).
     """
     cache = cache or default_cache()
@@ -299,7 +301,11 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
         fresh = []
         for i, (digest, state) in zip(misses, hashed):
             results[i] = HashedFile(paths[i], state.size, state.mtime_ns, digest)
-            if state.mtime_ns < started_ns - RACY_WINDOW_NS:
+            if state.mtime_ns < started_ns - _racy_window(state.mtime_ns):
                 fresh.append((keys[i], state, digest))
         cache.put_many(fresh)
     return results  # type: ignore[return-value]
+
+
+def _racy_window(mtime_ns: int) -> int:
+    return RACY_WINDOW_WHOLE_SECONDS_NS if mtime_ns % 1_000_000_000 == 0 else RACY_WINDOW_NS
