@@ -278,7 +278,10 @@ def _scene_frames(scene: Path, host: str) -> str | None:
     except ImportError:
         return None
     found = frame_range(scene)
-    return f"{found[0]}-{found[1]}" if found else None
+    if not found:
+        return None
+    start, end, step = found
+    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")
 
 
 def _store_prefix(storage_url: str) -> str:
