@@ -145,15 +145,16 @@ def _fetch_wheels(build: BuildPlan, work: Path) -> dict[str, list[Path]]:
         folder = work / name
         tags = [arg for tag in PLATFORMS[name].pip_tags for arg in ("--platform", tag)]
         _pip("download", "-q", "--only-binary=:all:", "--python-version", build.python_version, *tags,
-             "-d", str(folder), *_requirements_for(PLATFORMS[name], build.python_version), cwd=work)
+             "-d", str(folder), *requirements_for(PLATFORMS[name], build.python_version), cwd=work)
         result[name] = sorted(own.glob("*.whl")) + sorted(folder.glob("*.whl"))
     return result
 
 
-def _requirements_for(platform: Platform, python_version: str) -> list[str]:
+def requirements_for(platform: Platform, python_version: str) -> list[str]:
     """azrender's requirements whose markers hold on the target: pip evaluates markers against the
     Python running it, not against ``--python-version``/``--platform`` (so ``tomli; python_version
-    < '3.11'`` would be left out of a build for Python 3.10)."""
+    < '3.11'`` would be left out of a build for Python 3.10). The markers of the dependencies' own
+    requirements are still judged by pip that way; none of today's needs it."""
     from packaging.requirements import Requirement
 
     system = {"linux": ("linux", "Linux"), "win64": ("win32", "Windows"), "mac": ("darwin", "Darwin")}[platform.maya]
