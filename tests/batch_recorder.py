@@ -38,6 +38,8 @@ class BatchRecorder:
     tasks: dict = field(default_factory=dict)  # job id -> {task id -> task JSON}
     files: dict = field(default_factory=dict)  # (job, task, name) -> bytes
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
+    busy: dict = field(default_factory=dict)  # task id -> how many more times to answer "servererror"
+    deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
     requests: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,6 +96,8 @@ class BatchRecorder:
 
     def answer(self, req: Recorded):
         seg = [s for s in req.path.split("/") if s]
+        if self.deny:
+            return self.error(403, "AuthenticationFailed", "Server failed to authenticate the request.")
         with self.lock:
             if seg == ["pools"] and req.method == "POST":
                 pool = req.json
@@ -136,7 +140,11 @@ class BatchRecorder:
                 results = []
                 for task in values:
                     code = self.fail_tasks.get(task["id"])
-                    if code:
+                    if self.busy.get(task["id"]):
+                        self.busy[task["id"]] -= 1
+                        results.append({"status": "servererror", "taskId": task["id"],
+                                        "error": {"code": "ServerBusy", "message": {"lang": "en-US", "value": "busy"}}})
+                    elif code:
                         results.append({"status": "clienterror", "taskId": task["id"],
                                         "error": {"code": code, "message": {"lang": "en-US", "value": code}}})
                     else:

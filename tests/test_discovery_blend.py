@@ -106,7 +106,7 @@ def test_bad_blend_files_give_one_clear_error(tmp_path, run_cli, content, proble
 # ---- scenes real Blender builds ----------------------------------------------------------------
 
 BUILD = r'''
-import bpy, os, sys
+import bpy, os, shutil, sys
 root, absolute_texture = sys.argv[sys.argv.index("--") + 1:]
 
 def image(name, path, source="FILE"):
@@ -159,6 +159,13 @@ volume.use_fake_user = True
 with bpy.data.libraries.load(os.path.join(root, "libs", "deeper", "lib_a.blend"), link=True, relative=True) as (src, dst):
     dst.objects = ["ObjA"]
 bpy.context.scene.collection.objects.link(dst.objects[0])
+# A sound, a movie clip and a font (Blender's own font file, copied beside the scene).
+shutil.copy(os.path.join(bpy.utils.system_resource("DATAFILES", path="fonts"), "DejaVuSans.woff2"),
+            os.path.join(root, "media", "title.woff2"))
+for datablock in (bpy.data.sounds.load(os.path.join(root, "media", "music.wav")),
+                  bpy.data.movieclips.load(os.path.join(root, "media", "plate.mp4")),
+                  bpy.data.fonts.load(os.path.join(root, "media", "title.woff2"))):
+    datablock.use_fake_user = True
 bpy.ops.wm.save_as_mainfile(filepath=os.path.join(root, "scene.blend"), relative_remap=False)
 print("BUILT")
 '''
@@ -175,6 +182,9 @@ def built(blender, tmp_path_factory):
         write_png(root / rel)
     write_png(outside)
     (root / "libs" / "deeper").mkdir()
+    (root / "media").mkdir()
+    (root / "media" / "music.wav").write_bytes(b"RIFF not really a wav")
+    (root / "media" / "plate.mp4").write_bytes(b"not really a movie")
     (root / "seq" / "unrelated_0001.png").write_bytes(b"x")  # same folder, another sequence
     for frame in (10, 11, 12):
         (root / "vdb").mkdir(exist_ok=True)
@@ -200,6 +210,9 @@ def test_blender_built_scene_lists_every_file_it_uses(built):
         str(root / "libs" / "deeper" / "lib_a.blend"): (Kind.LIBRARY, "absolute"),
         str(root / "libs" / "lib_b.blend"): (Kind.LIBRARY, "blend-relative"),
         str(root / "libs" / "tex_b.png"): (Kind.TEXTURE, "blend-relative"),
+        str(root / "media" / "music.wav"): (Kind.SOUND, "absolute"),
+        str(root / "media" / "plate.mp4"): (Kind.MOVIE, "absolute"),
+        str(root / "media" / "title.woff2"): (Kind.FONT, "absolute"),
     }
     for path, (kind, how) in expected_present.items():
         assert path in by_path, f"{path} not found in {sorted(by_path)}"

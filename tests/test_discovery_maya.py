@@ -4,6 +4,7 @@ written here for what those do not cover (code pages, escapes, the node-type tab
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,7 @@ createNode myStudioCache -n "c1";
 
     report = scan_scene(scene, plugin_manager=new_plugin_manager(load_entry_points=False, plugins=[StudioRows()]))
     assert [(Path(d.path).name, d.kind, d.source) for d in report.dependencies] == [
-        ("tex.png", Kind.TEXTURE, "file1.ftn"), ("studio.cache", Kind.CACHE, "c1.cachePath")]
+        ("tex.png", Kind.TEXTURE, "file1.fileTextureName"), ("studio.cache", Kind.CACHE, "c1.cachePath")]
 
 
 @pytest.mark.parametrize("codeset,encoding,name", [
@@ -156,6 +157,7 @@ def test_multi_line_statements_escapes_comments_and_full_attribute_names(tmp_pat
     touch(tmp_path / "back" / "slash" / "y.png")  # ...but scene paths treat it as a separator
     touch(tmp_path / "late.png")
     touch(tmp_path / "named.png")
+    touch(tmp_path / "idle.png")
     scene = write_ma(tmp_path / "s.ma", r'''
 /* a block comment with a "quote" and a ; inside */
 createNode file -n "file1"; // trailing comment "with quotes"
@@ -170,10 +172,15 @@ select -ne file2;
 createNode file -n "file3";
 setAttr "file1.ftn" -type "string" "late.png";
 setAttr "file3.fileTextureName" -type "string" "named.png";
+createNode "file" -n "file4";
+createNode polyCube -n "cube";
+	setAttr ".ftn" -type "string" "not-a-file-node-either.png";
+setAttr -k on "file4.ftn" -type "string" "idle.png";
 ''')
     report = scan(scene)
     assert [(Path(d.path).relative_to(tmp_path).as_posix(), d.source) for d in report.dependencies] == [
-        ("late.png", "file1.ftn"), ("back/slash/y.png", "file2.ftn"), ("named.png", "file3.fileTextureName")]
+        ("late.png", "file1.fileTextureName"), ("back/slash/y.png", "file2.fileTextureName"), ("named.png", "file3.fileTextureName"),
+        ("idle.png", "file4.fileTextureName")]
 
 
 def test_sequences_arrays_and_cache_files(tmp_path):
@@ -250,3 +257,48 @@ def test_file_edited_as_utf8_under_a_cp1252_header_is_read_with_a_warning(tmp_pa
     report = scan(scene)
     assert report.dependencies[0].exists
     assert any("not valid cp1252" in w for w in report.warnings)
+
+
+def _chunk(tag: bytes, payload: bytes) -> bytes:
+    """A Maya 2014+ (FOR8) chunk: tag, 4 unused bytes, 64-bit size, data padded to 8 bytes."""
+    return tag + b"\0" * 4 + len(payload).to_bytes(8, "big") + payload + b"\0" * (-len(payload) % 8)
+
+
+def _group(form: bytes, *children: bytes) -> bytes:
+    body = form + b"".join(children)
+    return b"FOR8" + b"\0" * 4 + len(body).to_bytes(8, "big") + body
+
+
+def test_maya_binary_file_nodes_cache_files_and_references(tmp_path):
+    for name in ("tex.png", "ref.ma", "cache/cloth.xml"):
+        touch(tmp_path / name)
+    (tmp_path / "ref.ma").write_text("//Maya ASCII 2023 scene\n")
+    scene = tmp_path / "s.mb"
+    scene.write_bytes(_group(
+        b"Maya",
+        _group(b"HEAD", _chunk(b"VERS", b"2023")),
+        _group(b"FREF", _chunk(b"FREF", b"ref.ma{1}\0")),
+        _group(b"RTFT", _chunk(b"CREA", b"\0file1\0"), _chunk(b"STR ", b"ftn\0\x01tex.png\0")),
+        _group(b"DCAM", _chunk(b"CREA", b"\0camShape\0"), _chunk(b"STR ", b"imn\0\x01tex_not_a_file.png\0")),
+        _group(b"CCHF", _chunk(b"CREA", b"\0cf\0"), _chunk(b"STR ", b"cp\0\x01cache\0"),
+               _chunk(b"STR ", b"cn\0\x01cloth\0")),
+    ))
+    report = scan(scene)
+    assert [(Path(d.path).relative_to(tmp_path).as_posix(), d.kind, d.source) for d in report.dependencies] == [
+        ("ref.ma", Kind.REFERENCE, "FREF"), ("tex.png", Kind.TEXTURE, "file1.fileTextureName"),
+        ("cache/cloth.xml", Kind.CACHE, "cf.cachePath")]
+    assert report.best_effort and not report.missing
+
+
+def test_a_file_name_that_is_not_utf8_survives_json_and_the_table(tmp_path, run_cli):
+    (tmp_path / "caf\x81.png".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(b"x")
+    scene = tmp_path / "s.ma"
+    # Declared cp1252, but 0x81 is not a cp1252 character: read as UTF-8 keeping every byte.
+    scene.write_bytes(HEADER.format(codeset="1252").encode()
+                      + b'createNode file -n "f";\n setAttr ".ftn" -type "string" "caf\x81.png";\n')
+    proc = run_cli("deps", scene, "--json")
+    assert proc.returncode == 0, proc.stderr
+    [dep] = json.loads(proc.stdout)["dependencies"]
+    assert os.fsencode(dep["path"]) == os.fsencode(tmp_path) + b"/caf\x81.png" and dep["exists"]
+    table = run_cli("deps", scene)
+    assert table.returncode == 0 and "caf\\udc81.png" in table.stdout

@@ -137,3 +137,13 @@ def test_same_file_referenced_twice_is_listed_once_in_first_seen_order(tmp_path)
     scene = tmp_path / "s.ma"
     report = build_report(scene, [ref(scene, "b.png"), ref(scene, "a.png"), ref(scene, str(tmp_path / "b.png"))])
     assert names(report) == ["b.png", "a.png"]
+
+
+def test_a_folder_is_expanded_only_for_cache_folders(tmp_path):
+    touch(tmp_path / "cache" / "frame_1.bphys")
+    touch(tmp_path / "cache" / "sub" / "frame_2.bphys")
+    scene = tmp_path / "s.blend"
+    plain = build_report(scene, [ref(scene, "//cache", "blender")])
+    assert plain.missing == [str(tmp_path / "cache")]
+    cache = build_report(scene, [ref(scene, "//cache/", "blender", sequence=True)])
+    assert sorted(names(cache)) == ["frame_1.bphys", "frame_2.bphys"]

@@ -5,6 +5,7 @@ fields Batch defines for it."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from azure.batch import models as m
@@ -144,8 +145,9 @@ def test_pool_with_each_mount_type(client, recorder, mount):
         assert mounts == []
         task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
         assert task["commandLine"].startswith('cmd /c "(if not exist S:\\ net use S: \\\\acct.file.core.windows.net\\share')
-    # Mounted pools need no preparation sync.
-    assert "jobPreparationTask" not in bodies(recorder, "/jobs")[0].json
+    # Mounted pools need no preparation sync: the preparation task only brings the node tool.
+    prep = bodies(recorder, "/jobs")[0].json["jobPreparationTask"]
+    assert "--mounted" in prep["commandLine"] and "manifest.json" not in json.dumps(prep)
     for request in recorder.requests:
         if request.body:
             assert not secret_leaks(request.json, [SIG, WSIG, ACCOUNT_KEY, BATCH_KEY])
@@ -163,7 +165,7 @@ def test_no_secret_outside_the_fields_batch_defines(client, recorder):
     task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
     outputs = {o["uploadOptions"]["uploadCondition"]: o for o in task["outputFiles"]}
     assert WSIG in outputs["taskSuccess"]["destination"]["container"]["containerUrl"]
-    assert outputs["taskSuccess"]["destination"]["container"]["path"] == f"jobs/job1/outputs/{task['id']}"
+    assert outputs["taskSuccess"]["destination"]["container"]["path"] == "jobs/job1/outputs"  # frames side by side
     assert outputs["taskCompletion"]["destination"]["container"]["path"] == f"jobs/job1/logs/{task['id']}"
     assert SIG not in json.dumps(task["outputFiles"])  # the read SAS never goes where writes happen
 
@@ -243,11 +245,56 @@ def test_task_models_equal_what_the_sdk_constructors_build():
     container = f"https://acct.blob.core.windows.net/renders?sv=2025-01-05&sp=cw&sig={WSIG}"
     expected = m.BatchTaskCreateOptions(
         id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
-        constraints=m.BatchTaskConstraints(max_task_retry_count=2),
+        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24)),
         output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
-            container=m.OutputFileBlobContainerDestination(container_url=container, path=f"jobs/job1/{kind}/frames-0001")),
+            container=m.OutputFileBlobContainerDestination(container_url=container, path=path)),
             upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
-            for pattern, kind, condition in (("out/**/*", "outputs", "taskSuccess"), ("../std*.txt", "logs", "taskCompletion"))])
+            for pattern, path, condition in (("out/**/*", "jobs/job1/outputs", "taskSuccess"),
+                                             ("../std*.txt", "jobs/job1/logs/frames-0001", "taskCompletion"))])
     assert first.as_dict() == expected.as_dict()
     assert first.output_files[1].destination.container.path == "jobs/job1/logs/frames-0001"
     assert first.constraints.max_task_retry_count == 2
+
+
+def test_expired_credentials_and_an_unreachable_service_are_one_clear_line(client, recorder):
+    from azure.batch import BatchClient
+
+    from conftest import free_port
+
+    recorder.deny = True
+    with pytest.raises(JobError) as info:
+        backend.submit_batch(client, to_batch_models(job("1-3")))
+    assert str(info.value).startswith("could not submit job job1: AuthenticationFailed: Server failed to authenticate")
+    assert "may have expired" in str(info.value)
+    assert all(r.method == "GET" for r in recorder.requests)  # nothing was created
+
+    offline = BatchClient(f"http://127.0.0.1:{free_port()}", AzureNamedKeyCredential("acct", BATCH_KEY), retry_total=0)
+    with pytest.raises(JobError, match="could not read job job1: ServiceRequestError") as info:
+        backend.batch_status(offline, "job1")
+    assert "batch_url" in str(info.value) and BATCH_KEY not in str(info.value)
+
+
+def test_interrupted_submission_removes_the_job(client, recorder):
+    def interrupt(added, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backend.submit_batch(client, to_batch_models(job("1-300")), max_concurrency=1, progress=interrupt)
+    assert ("DELETE", "/jobs/job1") in recorder.calls() and "job1" not in recorder.jobs
+
+
+def test_a_task_too_large_for_any_request_is_refused_before_anything_is_created(client, recorder):
+    with pytest.raises(JobError, match=r"task frames-0001 alone is [\d,]+ bytes of JSON, over Batch's 1 MB"):
+        backend.submit_batch(client, to_batch_models(job("1-2", pre_commands=(("echo", "x" * 1_100_000),))))
+    assert recorder.requests == []
+
+
+def test_tasks_the_service_was_too_busy_for_are_sent_again(client, recorder):
+    recorder.busy.update({"frames-0003": 2, "frames-0150": 1})
+    backend.submit_batch(client, to_batch_models(job("1-200")))
+    assert len(recorder.tasks["job1"]) == 200
+    sent = [t["id"] for r in bodies(recorder, "/addtaskcollection") for t in r.json["value"]]
+    assert sent.count("frames-0003") == 3 and sent.count("frames-0150") == 2 and sent.count("frames-0004") == 1
+    recorder.busy["frames-0001"] = 99
+    with pytest.raises(JobError, match="frames-0001: the Batch service kept failing"):
+        backend.submit_batch(client, to_batch_models(job("1-2", job_id="job2")))

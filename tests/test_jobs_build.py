@@ -103,11 +103,13 @@ def test_storage_modes_shape_preparation_and_release():
     copy = build(storage_mode="copy")
     assert "prep --store https://acct.blob.core.windows.net/assets/p --job job1" in copy.preparation.command_line
     assert not copy.preparation.elevated and "release --job job1" in copy.release.command_line
+    assert copy.tasks[0].max_wall_clock_seconds == 24 * 3600
     fuse = build(storage_mode="blobfuse")  # an existing pool without a mount: prep mounts it
     assert "--mount blobfuse --account acct --container assets" in fuse.preparation.command_line
     assert fuse.preparation.elevated and "--unmount azrender" in fuse.release.command_line
     mounted = build(storage_mode="blobfuse", pool_has_mount=True)
-    assert mounted.preparation is None and mounted.release is None
+    assert "--mounted" in mounted.preparation.command_line and "--unmount" not in mounted.release.command_line
+    assert not mounted.preparation.elevated
     share = build(storage_mode="fileshare")
     assert share.problems and share.problems[0].severity == "error"
 

@@ -209,11 +209,10 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
     import shlex
     import urllib.request
 
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
+    from azrender.jobs.access import node_access
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, node_uploads
-    from azrender.jobs.model import NodeAccess
+    from azrender.sync.stores import open_store
 
     client = azurite.blob_service().get_container_client(container)
     manifest_doc = {"version": 1, "entries": []}
@@ -222,12 +221,15 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
         client.upload_blob(f"show/{key}", data, metadata={layout.HASH_METADATA_KEY: digest(data)})
         manifest_doc["entries"].append({"key": key, "size": len(data), "mtime_ns": 1, "hash": digest(data)})
     client.upload_blob("show/manifests/m1.json", json.dumps(manifest_doc).encode())
-    sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
-                                 permission=ContainerSasPermissions(read=True),
-                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    access = NodeAccess(f"{azurite.container_url(container, 'show')}?{sas}", f"{azurite.container_url(container)}?{sas}")
+    # As the submit pipeline does: the sync stage's stores give least-privilege SAS URLs, and the
+    # node tool (plus the access file carrying the read SAS) is written to the assets store.
+    assets = open_store(azurite.container_url(container, "show"), connection_string=azurite.connection_string)
+    outputs = open_store(azurite.container_url(container, "out"), connection_string=azurite.connection_string)
+    access = node_access(assets, outputs, expires=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert "sp=rl" in access.assets_url and "/show?" in access.assets_url and "sp=cw" in access.outputs_url
+    sas = access.assets_url.split("?", 1)[1]
     for key, data in node_uploads("job1", access).items():
-        client.upload_blob(f"show/{key}", data)
+        assets.write_bytes(key, data)
 
     spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/proj/scene.blend",
                      frames="1", chunk=1, manifest_key="manifests/m1.json", access=access, pool_id="pool1")
@@ -292,3 +294,32 @@ def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_relea
     assert node_main.main(release + ["job2"]) == 0
     assert target not in mounted and calls[-1] == ["blobfuse2", "unmount", target]
     assert not config.exists()
+
+
+def test_node_access_with_a_managed_identity_carries_no_sas(tmp_path):
+    from azrender.jobs.access import node_access
+    from azrender.sync.stores import open_store
+
+    store = open_store("https://acct.blob.core.windows.net/assets/show1", credential="a2V5a2V5a2V5a2V5")
+    access = node_access(store, store.child("renders"), expires=datetime.now(timezone.utc),
+                         identity_resource_id="/subscriptions/s/resourceGroups/r/providers/x/y/render")
+    assert access.assets_url == "https://acct.blob.core.windows.net/assets/show1"
+    assert access.outputs_url == "https://acct.blob.core.windows.net/assets/show1/renders"
+    local = open_store((tmp_path / "store").as_uri())
+    assert node_access(local, local, expires=datetime.now(timezone.utc)).assets_url == (tmp_path / "store").as_uri()
+
+
+def test_the_zipapp_runs_the_pre_render_check_and_imports_as_azrender_node(tool, tmp_path):
+    present = tmp_path / "shared" / "tex.png"
+    present.parent.mkdir()
+    present.write_bytes(b"x")
+    needed = tmp_path / "needed.json"
+    needed.write_text(json.dumps(["$AZ_BATCH_NODE_SHARED_DIR/tex.png", "$AZ_BATCH_NODE_SHARED_DIR/gone.png"]))
+    env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(tmp_path / "shared"))
+    proc = subprocess.run([sys.executable, str(tool), "check", str(needed)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 3 and "gone.png" in proc.stdout + proc.stderr and "tex.png" not in proc.stdout + proc.stderr
+    # Blender's remap script reaches the node code by putting the zipapp on sys.path.
+    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tool)!r}); "
+                           "from azrender_node import blender_remap, prep; print(prep.__file__)"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip().startswith(str(tool)), proc.stderr

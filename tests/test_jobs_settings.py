@@ -85,7 +85,7 @@ def recorder():
 
 def test_status_command_against_the_service(run_cli, tmp_path, recorder):
     client = backend.make_client(recorder.url, AzureNamedKeyCredential("acct", KEY))
-    access = NodeAccess("https://a.blob.core.windows.net/c?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/o")
+    access = NodeAccess("https://a.blob.core.windows.net/assets?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/renders")
     backend.submit_batch(client, to_batch_models(build_job(
         job_id="shot010", host="blender", scene="s.blend", frames="1-3", chunk=1, manifest_key="m",
         access=access, tool_key="t", pool_id="pool1")))
@@ -117,7 +117,7 @@ def test_status_command_against_the_service(run_cli, tmp_path, recorder):
 
 def test_status_names_batch_failures_that_have_no_exit_code(tmp_path, recorder):
     client = backend.make_client(recorder.url, AzureNamedKeyCredential("acct", KEY))
-    access = NodeAccess("https://a.blob.core.windows.net/c?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/o")
+    access = NodeAccess("https://a.blob.core.windows.net/assets?sv=1&sig=xyzxyzxyz", "https://a.blob.core.windows.net/renders")
     backend.submit_batch(client, to_batch_models(build_job(
         job_id="j", host="blender", scene="s.blend", frames="1", chunk=1, manifest_key="m", access=access,
         tool_key="t", pool_id="pool1")))

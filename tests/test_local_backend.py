@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from azure.batch import models as m
+from azure.core.exceptions import ResourceNotFoundError
 
 from azrender.backends.local import LocalBatchClient
 from azrender.errors import JobError
@@ -260,14 +261,19 @@ def test_resource_and_output_files_with_azurite_and_no_sas_left_behind(azurite, 
     host, query = url.split("?")
     client = LocalBatchClient(tmp_path / "batch", node_count=1)
     client.create_job(job(all_tasks_complete_mode="terminatejob"))
-    client.create_tasks("job1", [task(
-        "t", "./run.sh",
-        resource_files=[m.ResourceFile(storage_container_url=url, blob_prefix="assets/shot/", file_path="in"),
-                        m.ResourceFile(http_url=f"{host}/tools/run.sh?{query}", file_path="run.sh", file_mode="0755")],
-        output_files=[output("listing.txt", url, "jobs/job1/listing.txt", "tasksuccess"),
-                      output("in/**/*.txt", url, "jobs/job1/copied", "tasksuccess")])])
+    client.create_tasks("job1", [
+        task("t", "./run.sh",
+             resource_files=[m.ResourceFile(storage_container_url=url, blob_prefix="assets/shot/", file_path="in"),
+                             m.ResourceFile(http_url=f"{host}/tools/run.sh?{query}", file_path="run.sh",
+                                            file_mode="0755")],
+             output_files=[output("listing.txt", url, "jobs/job1/listing.txt", "tasksuccess"),
+                           output("in/**/*.txt", url, "jobs/job1/copied", "tasksuccess")]),
+        # an upload refused by the store: its error (with the URL) must not carry the SAS either
+        task("refused", bash("echo x > x.txt"), output_files=[output("x.txt", url.replace(container, "missing"))]),
+    ])
     status = client.wait("job1", timeout=30)
-    assert not status.failed, status
+    assert [t.id for t in status.failed] == ["refused"], status
+    assert status.failed[0].failure.startswith("FileUploadMiscError") and "missing" in status.failed[0].failure
     assert service.download_blob("jobs/job1/copied/assets/shot/tex/wood.txt").readall() == b"wood"
     listing = service.download_blob("jobs/job1/listing.txt").readall().decode()
     assert "scene.txt" in listing and "wood.txt" in listing and "skip.txt" not in listing
@@ -393,6 +399,10 @@ def test_refusals_are_clear(tmp_path):
     client = LocalBatchClient(tmp_path / "batch", node_count=1)
     with pytest.raises(JobError, match="PoolNotFound"):
         client.create_job(job(pool="nope"))
+    escaping = m.MountConfiguration(azure_blob_file_system_configuration=m.AzureBlobFileSystemConfiguration(
+        account_name="acct", container_name="c", relative_mount_path="../../escape"))
+    with pytest.raises(JobError, match="relativeMountPath '../../escape' must be a path inside"):
+        client.create_pool(m.BatchPoolCreateOptions(id="bad", vm_size="local", mount_configuration=[escaping]))
     client.create_job(job(prep=PREP))
     with pytest.raises(JobError, match="JobExists"):
         client.create_job(job())
@@ -405,6 +415,13 @@ def test_refusals_are_clear(tmp_path):
     assert [t.id for t in client.list_tasks("job1")] == ["ok"]
     with pytest.raises(JobError, match="JobNotFound"):
         client.status("other")
+    task_file = tmp_path / "batch/jobs/job1/tasks/ok.json"
+    good = json.loads(task_file.read_text())
+    for broken in ({**good, "creation_time": 5}, {**good, "failure": "oops"}, {**good, "retry_count": "1"},
+                   {**good, "extra": 1}, {**good, "version": 99}, [good], "text"):
+        task_file.write_text(json.dumps(broken))
+        with pytest.raises(JobError, match="ok.json: (malformed task record|not a local-backend task record)"):
+            client.status("job1")
     (tmp_path / "batch/jobs/job1/job.json").write_text("{not json")
     with pytest.raises(JobError, match="job.json: unreadable state file"):
         client.status("job1")
@@ -450,3 +467,75 @@ def test_a_reboot_mid_task_requeues_it_and_preparation_runs_again(tmp_path):
     status = client.wait("job1", timeout=30)
     assert status.state == "completed" and status.tasks[0].exit_code == 0 and status.tasks[0].retries == 0
     assert lines(client.node("local", "node-0").shared / "prep.log") == ["node-0 jobpreparation"] * 2
+
+
+def test_the_batch_backends_own_submission_and_status_code_runs_unchanged_here(tmp_path):
+    from azrender.backends.batch import batch_status, submit_batch
+    from azrender.jobs.batch_models import BatchRequests
+
+    client = LocalBatchClient(tmp_path / "batch", node_count=2)
+    tasks = [task(f"frame-{n}", bash(f"echo frame {n}; exit {n % 2}")) for n in range(1, 5)]
+    submit_batch(client, BatchRequests(pool=None, job=job(prep=PREP, release=RELEASE), tasks=tasks))
+    assert client.wait("job1", timeout=30).state == "completed"  # submit_batch set terminatejob
+    status = batch_status(client, "job1")
+    assert {t.id: t.exit_code for t in status.tasks} == {"frame-1": 1, "frame-2": 0, "frame-3": 1, "frame-4": 0}
+    assert lines(client.node("local", "node-0").shared / "release.log") == ["job1"]
+
+    # A refused task: the job is removed again, nothing half-created.
+    with pytest.raises(JobError, match="could not be added"):
+        submit_batch(client, BatchRequests(pool=None, job=job("job2"), tasks=[
+            task("ok", bash("true")), task("bad", bash("true"), depends_on=m.BatchTaskDependencies(task_ids=["ok"]))]))
+    assert [j.id for j in client.list_jobs()] == ["job1"]
+    with pytest.raises(JobError, match="PoolNotFound|does not exist"):
+        submit_batch(client, BatchRequests(pool=None, job=job("job3", pool="missing"), tasks=tasks))
+
+
+def test_task_slots_per_node_run_tasks_side_by_side(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_pool(m.BatchPoolCreateOptions(id="wide", vm_size="local", task_slots_per_node=2))
+    client.create_job(job(pool="wide"))
+    client.create_tasks("job1", [task(f"t{i}", HOLD) for i in range(3)])
+    wait_for(lambda: client.status("job1").count("running") == 2, "two tasks to run at once")
+    assert client.status("job1").count("active") == 1
+    (client.node("wide", "node-0").shared / "go").touch()
+    assert client.wait("job1", timeout=30).count("completed") == 3
+
+    # A task that needs the whole node runs alone; one that needs more than a node has is refused.
+    client.create_tasks("job1", [task("whole", bash("sleep 0.3; date +%s.%N > $AZ_BATCH_NODE_SHARED_DIR/whole"),
+                                      required_slots=2),
+                                 task("after", bash("date +%s.%N > $AZ_BATCH_NODE_SHARED_DIR/after"))])
+    client.wait("job1", timeout=30)
+    shared = client.node("wide", "node-0").shared
+    assert float(lines(shared / "after")[0]) > float(lines(shared / "whole")[0])
+    with pytest.raises(m.CreateTasksError):
+        client.create_tasks("job1", [task("huge", bash("true"), required_slots=3)])
+
+
+def test_job_limits_and_exit_conditions_end_the_job(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job("slow", constraints=m.BatchJobConstraints(max_wall_clock_time=timedelta(seconds=1))))
+    client.create_tasks("slow", [task("hold", HOLD)])
+    status = client.wait("slow", timeout=20)
+    assert status.state == "completed" and status.tasks[0].failure.startswith("TaskEnded")
+    assert client.get_job("slow").execution_info.termination_reason == "MaxWallClockTimeExpiry"
+
+    client.create_job(job("strict", task_failure_mode="performexitoptionsjobaction"))
+    tolerated = m.ExitConditions(exit_codes=[m.ExitCodeMapping(code=3, exit_options=m.ExitOptions(job_action="none"))])
+    client.create_tasks("strict", [task("tolerated", bash("exit 3"), exit_conditions=tolerated)])
+    assert client.wait("strict", timeout=20).state == "active"
+    client.create_tasks("strict", [task("fatal", bash("exit 4"))])
+    assert client.wait("strict", timeout=20).state == "completed"
+    assert client.get_job("strict").execution_info.termination_reason == "TaskFailed"
+
+
+def test_delete_job_ends_it_and_removes_its_files_everywhere(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job(prep=PREP, release=RELEASE))
+    client.create_tasks("job1", [task("hold", HOLD)])
+    wait_for(lambda: client.status("job1").count("running") == 1, "the task to run")
+    node = client.node("local", "node-0")
+    client.begin_delete_job("job1").result()
+    assert lines(node.shared / "release.log") == ["job1"]  # deleting an active job terminates it first
+    assert not (node.root / "workitems" / "job1").exists() and not (tmp_path / "batch/jobs/job1").exists()
+    with pytest.raises(ResourceNotFoundError):
+        client.get_job("job1")

@@ -18,6 +18,7 @@ from azrender.errors import SceneError
 from azrender.node.pathtext import expand
 from azrender.paths import blender as blend_copy
 from azrender.paths.mapping import build_rules, map_dependencies
+from azrender.jobs.nodetool import build_node_tool
 from azrender.paths.blender import remap_arguments
 from azrender.paths.model import map_local, rules_to_json
 from azrender.paths.plan import plan_paths, write_submission_files
@@ -172,10 +173,12 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     # alone: sequence, UDIM and a library reloaded from its node path.
     original_on_node = Path(_expand(map_local(str(scene), plan.rules)[1], node_env))
     shutil.copyfile(tmp_path / "artist-gone" / "shot" / "demo.blend", original_on_node)
+    shutil.copyfile(files.rules_json, mounts / "rules.json")
     out = tmp_path / "out-remapped"
     run_blender(blender, str(original_on_node), "--python", str(REMAP),
                 "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
-                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3", "--", str(files.rules_json), env=node_env)
+                "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3",
+                env={**node_env, "AZRENDER_PATH_RULES": "$AZ_BATCH_NODE_MOUNTS_DIR/rules.json"})  # expanded on the node
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
@@ -188,16 +191,21 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     plan = plan_paths(report, storage_mode="fileshare", node_os="linux", share=str(share), store_prefix="studio")
     assert plan.problems == ()
     files = write_submission_files(plan, tmp_path / "submission")
-    for local, key in files.uploads:
+    for local, key in files.uploads + ((str(files.rules_json), "submission/rules.json"),
+                                       (str(files.needed_json), "submission/needed.json")):
         target = share / "studio" / key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, target)
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
 
-    check = [sys.executable, "-m", "azrender.node.check", str(files.needed_json)]
-    env = {"PYTHONPATH": str(REPO / "core"), "PATH": os.environ["PATH"]}
+    # On the node, both run from the shipped node tool (the azrender_node.pyz zipapp).
+    tool = tmp_path / "azrender_node.pyz"
+    tool.write_bytes(build_node_tool())
+    check = [sys.executable, str(tool), "check", str(share / "studio" / "submission" / "needed.json")]
+    env = {"PATH": os.environ["PATH"]}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
-    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {}, remap=remap_arguments(str(REPO / "core"), str(files.rules_json), package="azrender.node"))
+    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {},
+                   remap=remap_arguments(str(tool), str(share / "studio" / "submission" / "rules.json")))
     assert shows_red_and_green(frame)
 
     texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))
@@ -235,3 +243,43 @@ def test_unreadable_blend_is_one_clear_error(tmp_path):
     rules = build_rules(derive_roots([], str(broken)), storage_mode="copy", node_os="linux")
     with pytest.raises(SceneError, match="broken.blend: cannot read the .blend"):
         blend_copy.plan_blend_copy(broken, rules)
+
+
+def test_node_remap_stops_blender_when_its_rules_are_unreadable(blender, tmp_path):
+    bad = tmp_path / "rules.json"
+    bad.write_text('{"version": 99, "rules": []}')
+    for rules in (tmp_path / "absent.json", bad):
+        proc = subprocess.run([blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(REMAP),
+                               "-f", "1", "--", str(rules)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0
+        assert "azrender remap:" in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
+BUILD_CACHE_AND_IES = """
+import sys, bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.mesh.primitive_plane_add()
+obj = bpy.context.active_object
+obj.modifiers.new("cache", "MESH_CACHE").filepath = "/artist/proj/sim/cloth.pc2"
+material = bpy.data.materials.new("m")
+material.use_nodes = True
+ies = material.node_tree.nodes.new("ShaderNodeTexIES")
+ies.mode, ies.filepath = "EXTERNAL", "/artist/proj/ies/spot.ies"
+obj.data.materials.append(material)
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[sys.argv.index("--") + 1], relative_remap=False)
+"""
+PRINT_CACHE_AND_IES = ("import bpy; print('PATHS', bpy.data.objects[0].modifiers['cache'].filepath, "
+                       "bpy.data.materials['m'].node_tree.nodes['IES Texture'].filepath)")
+
+
+def test_node_remap_covers_modifier_caches_and_ies_lights(blender, tmp_path):
+    scene = tmp_path / "shot.blend"
+    run_blender(blender, "--python-expr", BUILD_CACHE_AND_IES, "--", str(scene))
+    roots = derive_roots(["/artist/proj/sim/cloth.pc2"], "/artist/proj/shot.blend")
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(json.dumps(rules_to_json(build_rules(roots, storage_mode="copy", node_os="linux"))))
+    proc = run_blender(blender, str(scene), "--python", str(REMAP), "--python-expr", PRINT_CACHE_AND_IES,
+                       "--", str(rules_file), env={"AZ_BATCH_NODE_SHARED_DIR": "/node/shared"})
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("PATHS "))
+    assert line.split()[1:] == ["/node/shared/azrender/assets/proj/sim/cloth.pc2",
+                                "/node/shared/azrender/assets/proj/ies/spot.ies"]

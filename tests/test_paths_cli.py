@@ -55,3 +55,20 @@ def test_impossible_combinations_and_collisions_are_one_line_errors(run_cli, tmp
     assert proc.returncode == 6, proc.stderr
     assert "differ only in case" in proc.stderr and "Traceback" not in proc.stderr
     assert run_cli("paths", scene, "--storage", "copy", "--os", "linux").returncode == 0
+
+
+def test_write_produces_the_submission_copy_and_node_files(run_cli, tmp_path):
+    out = tmp_path / "submission"
+    proc = run_cli("paths", GLTF / "33_udim.blend", "--os", "windows", "--write", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    uploads = {u["key"]: u["local_path"] for u in json.loads(proc.stdout)["uploads"]}
+    assert uploads["assets/gltfio_blend/33_udim.azrender.blend"] == str(out / "33_udim.azrender.blend")
+    from blender_asset_tracer import blendfile, trace
+
+    copy = out / "33_udim.azrender.blend"
+    written = sorted({bytes(u.asset_path).decode() for u in trace.deps(copy)})
+    blendfile.close_all_cached()
+    assert written == [f"//test{n}.<UDIM>.png" for n in ("", "2", "3", "4")]  # beside the scene: relative as before
+    needed = json.loads((out / "needed.json").read_text())
+    assert needed[0] == r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\gltfio_blend\33_udim.azrender.blend"
+    assert len(needed) == 1 + 16  # the scene copy and every UDIM tile

@@ -97,8 +97,23 @@ def test_max_retarget_script_and_command_arguments():
     assert ('#("C:\\\\Users\\\\JohnDoe\\\\Desktop\\\\max_reverse\\\\max_files\\\\BARK5.jpg", '
             '((systemTools.getEnvVariable "AZ_BATCH_NODE_SHARED_DIR") + "\\\\azrender\\\\assets\\\\max_files"))') in script
     assert "ATSOps.RetargetSelection folder" in script
-    args = max_command_args(mapped, node_os="windows", script_node_path=r"%AZ_BATCH_TASK_WORKING_DIR%\retarget.ms")
-    assert args == [r"-preRenderScript:%AZ_BATCH_TASK_WORKING_DIR%\retarget.ms",
-                    r"-bitmapPath:%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\max_files"]
+    args = max_command_args(mapped, node_os="windows")
+    assert args == [r"-bitmapPath:%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\max_files"]
     with pytest.raises(UsageError, match="Windows nodes only"):
-        max_command_args(mapped, node_os="linux", script_node_path="/x.ms")
+        max_command_args(mapped, node_os="linux")
+
+
+def test_ma_copy_rewrites_paths_built_on_the_artists_variables(tmp_path):
+    (tmp_path / "tex").mkdir()
+    wood = tmp_path / "tex" / "wood.png"
+    wood.write_bytes(b"png")
+    scene = tmp_path / "shot.ma"
+    scene.write_text('//Maya ASCII 2023 scene\ncreateNode file -n "file1";\n'
+                     '\tsetAttr ".ftn" -type "string" "$TEXDIR/wood.png";\n'
+                     'createNode file -n "file2";\n\tsetAttr ".ftn" -type "string" "sourceimages/grid.png";\n')
+    report = SceneReport(str(scene), [Dependency(str(wood), True, Kind.TEXTURE, resolved_by="env")])
+    roots = derive_roots([str(wood)], str(scene))
+    rules = build_rules(roots, storage_mode="copy", node_os="windows")
+    plan = plan_ma_copy(scene, map_dependencies(report, roots, storage_mode="copy", node_os="windows"), rules)
+    assert [(r.old, r.new) for r in plan.rewrites] == [("$TEXDIR/wood.png", f"$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/{roots[0].alias}/tex/wood.png")]
+    assert '"sourceimages/grid.png"' in plan.text

@@ -180,6 +180,12 @@ def test_names_windows_refuses_are_reported_only_for_windows_nodes():
     assert check_portability(_mapped("/p/a.blend", names, "linux"), "linux") == []
 
 
+def test_a_backslash_in_a_linux_file_name_is_reported_for_every_node():
+    for node_os in ("linux", "windows"):
+        problems = check_portability(_mapped("/p/a.blend", ["/p/tex/a\\b.png"], node_os), node_os)
+        assert any("backslash" in p for p in problems), node_os
+
+
 def test_paths_too_long_for_a_windows_node_are_reported():
     deep = "C:\\proj\\" + "\\".join(["folder-with-a-long-name"] * 10) + "\\wood.png"
     assert any("characters" in p for p in check_portability(_mapped(r"C:\proj\a.blend", [deep], "windows"), "windows"))
@@ -226,15 +232,18 @@ def test_maya_submission_plan_writes_the_copy_dirmap_rules_and_check_list(tmp_pa
     plan = plan_paths(report, storage_mode="copy", node_os="linux")
     assert plan.host == "maya" and plan.submitted_key == "assets/deadline_maya_cube/scene/cube.azrender.ma"
     files = write_submission_files(plan, tmp_path)
+    keys = "assets/deadline_maya_cube/scene/"
     assert dict(files.uploads) == {
-        str(cube / "scene_file_to_reference.mb"): "assets/deadline_maya_cube/scene/scene_file_to_reference.mb",
-        str(cube / "deadline_logo_48x48.png"): "assets/deadline_maya_cube/scene/deadline_logo_48x48.png",
-        str(tmp_path / "cube.azrender.ma"): "assets/deadline_maya_cube/scene/cube.azrender.ma",
+        str(cube / "scene_file_to_reference.mb"): keys + "scene_file_to_reference.mb",
+        str(cube / "deadline_logo_48x48.png"): keys + "deadline_logo_48x48.png",
+        str(tmp_path / "cube.azrender.ma"): keys + "cube.azrender.ma",
     }  # the missing file is not uploaded, and not required on the node either
     needed = json.loads(files.needed_json.read_text())
     assert needed[0] == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube/scene/cube.azrender.ma"
     assert len(needed) == 3 and not any("gone.png" in p for p in needed)
-    assert "dirmap -en true;" in files.host_script.read_text()
+    script = files.host_script.read_text()
+    compile(script, "dirmap.py", "exec")  # valid Python for Maya's interpreter (-preRender exec)
+    assert "('" + str(cube.parent.as_posix()) + "', '$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube')" in script
     assert rules_from_json(json.loads(files.rules_json.read_text())) == list(plan.rules)
 
 
@@ -250,6 +259,30 @@ def test_max_submission_plan_keeps_the_scene_and_writes_the_retarget_script(tmp_
     assert files.scene_copy is None and files.uploads == ((str(scene), "assets/max_dump/01-teapot_no_cams_vray.max"),)
     assert plan.submitted_node_path == r"S:\assets\max_dump\01-teapot_no_cams_vray.max"
     assert files.host_script.name == "retarget.ms" and "ATSOps.GetFiles" in files.host_script.read_text()
+
+
+def test_a_windows_scene_plans_its_copy_beside_it_on_the_node():
+    from azrender.paths.plan import plan_paths
+
+    report = SceneReport(r"\\nas\show\seq\shot.ma", [Dependency(r"\\nas\show\seq\tex\wood.png", True, Kind.TEXTURE)])
+    plan = plan_paths(report, storage_mode="fileshare", node_os="windows", share="S:")
+    assert plan.submitted_node_path == r"S:\assets\seq\shot.azrender.ma"
+    assert plan.uploads == ((r"\\nas\show\seq\tex\wood.png", "assets/seq/tex/wood.png"),)
+
+
+def test_a_file_no_rule_places_on_the_node_blocks_the_plan():
+    from azrender.paths.plan import plan_paths
+
+    class DropLibrary:
+        @hookimpl
+        def azrender_mapping_rules(self, submission, rules):
+            rules[:] = [r for r in rules if r.alias != "d-lib"]
+
+    report = SceneReport(r"C:\proj\shot.blend", [Dependency(r"D:\lib\wood.png", True, Kind.TEXTURE)])
+    plan = plan_paths(report, storage_mode="copy", node_os="linux",
+                      plugin_manager=new_plugin_manager(load_entry_points=False, plugins=[DropLibrary()]))
+    assert plan.problems == (r"D:\lib\wood.png: no mapping rule places it on the node (a hook removed its rule?)",)
+    assert plan.uploads == () and plan.needed_on_node == (plan.submitted_node_path,)
 
 
 def test_unknown_scene_types_are_refused_in_one_line():

@@ -41,6 +41,20 @@ def test_sync_then_fetch_json_and_no_change(tmp_path, run_cli, azurite, containe
     assert json.loads(run_cli("fetch", url, "--dest", tmp_path / "back", "--json", env=env).stdout)["downloaded"] == 0
 
 
+def test_a_folder_gets_a_manifest_and_single_files_do_not(tmp_path, run_cli):
+    from azrender.sync.manifest import Manifest
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "a.txt").write_text("a")
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "b.txt").write_text("b")
+    store = tmp_path / "store"
+    assert run_cli("sync", tmp_path / "proj", tmp_path / "loose" / "b.txt", "--to", store.as_uri()).returncode == 0
+    manifest = Manifest.from_bytes((store / "proj.manifest.json").read_bytes())
+    assert [(e.key, e.size, e.hash) for e in manifest.entries] == [("a.txt", 1, xxhash.xxh3_128_hexdigest(b"a"))]
+    assert (store / "loose" / "b.txt").read_text() == "b" and not (store / "loose.manifest.json").exists()
+
+
 def test_dry_run_lists_without_uploading(tmp_path, run_cli):
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "a.txt").write_text("a")

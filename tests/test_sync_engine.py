@@ -33,6 +33,15 @@ def store(request, tmp_path):
     return open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
 
 
+@pytest.fixture(autouse=True)
+def own_cache_dir(tmp_path, monkeypatch):
+    """Keep the process-wide hash cache and account memo out of the user's cache folder."""
+    from azrender.sync import hashing
+
+    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(hashing, "_default", None)
+
+
 @pytest.fixture
 def cache(tmp_path):
     return HashCache(tmp_path / "hashes.sqlite3")
@@ -60,7 +69,8 @@ def stored(store) -> dict[str, str | None]:
 
 
 def sync(root, store, cache, **kw):
-    return engine.upload(entries_of(root), store, cache=cache, **kw)
+    """What ``azrender sync ROOT`` does: the whole folder, with its manifest beside it."""
+    return engine.upload(entries_of(root), store, cache=cache, root_manifests=["proj"], **kw)
 
 
 def test_first_sync_uploads_everything_with_content_hashes(tmp_path, store, cache):
@@ -222,3 +232,64 @@ def test_unreachable_store_fails_clearly_naming_what_was_not_sent(tmp_path, monk
         sync(tmp_path / "proj", store, cache)
     assert "cannot reach" in str(err.value) and url in str(err.value)
     assert AZURITE_KEY not in str(err.value)
+
+
+@pytest.fixture
+def proxied(azurite, container):
+    """The real Azurite behind a fault-injecting proxy; yields (proxy, store URL through it)."""
+    from faultproxy import FaultProxy
+
+    proxy = FaultProxy(azurite.port).start()
+    yield proxy, f"http://127.0.0.1:{proxy.port}/{azurite.account}/{container}/pre"
+    proxy.stop()
+
+
+def test_throttling_and_dropped_connections_are_retried(tmp_path, proxied, cache, azurite, container):
+    from faultproxy import Fault
+
+    proxy, url = proxied
+    store = open_store(url, connection_string=azurite.connection_string)
+    files = make_tree(tmp_path / "proj")
+    proxy.faults += [Fault(503, method="PUT", every=3, times=6), Fault(0, method="PUT", every=5, times=2),
+                     Fault(500, method="GET", times=1)]
+    result = sync(tmp_path / "proj", store, cache)
+    assert result.uploaded == len(files) and proxy.injected() == 9
+    direct = open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
+    for rel, data in files.items():
+        assert stored(direct)[f"proj/{rel}"] == xxh(data)
+
+
+def test_a_file_failing_after_retries_is_named_and_the_next_run_finishes(tmp_path, proxied, cache, monkeypatch):
+    from faultproxy import Fault
+
+    proxy, url = proxied
+    monkeypatch.setenv("AZRENDER_STORE_RETRIES", "1")
+    store = open_store(url)  # the emulator's well-known account needs no credentials
+    files = make_tree(tmp_path / "proj")
+    proxy.faults.append(Fault(503, method="PUT", path_contains="scene.blend"))
+    with pytest.raises(engine.TransferError) as err:
+        sync(tmp_path / "proj", store, cache)
+    message = str(err.value)
+    assert f"uploaded {len(files) - 1} of {len(files)} files" in message
+    assert "1 not uploaded: proj/scene.blend: " in message and "503" in message
+    assert err.value.result.failed == (err.value.result.failed[0],)
+    assert "proj.manifest.json" not in stored(store)  # no manifest for an incomplete root
+
+    proxy.faults.clear()
+    again = sync(tmp_path / "proj", store, cache)
+    assert (again.uploaded, again.skipped) == (1, len(files) - 1)
+    assert stored(store)["proj/scene.blend"] == xxh(files["scene.blend"])
+
+
+def test_a_container_sas_url_is_enough_to_sync(tmp_path, azurite, container, cache):
+    from datetime import datetime, timedelta, timezone
+
+    keyed = open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
+    sas_url = keyed.node_access_url("racwl", datetime.now(timezone.utc) + timedelta(hours=1))
+    store = open_store(sas_url.replace(f"/{container}?", f"/{container}/pre?"))
+    files = make_tree(tmp_path / "proj")
+    assert sync(tmp_path / "proj", store, cache).uploaded == len(files)
+    assert stored(keyed)["proj/scene.blend"] == xxh(files["scene.blend"])
+    reader = open_store(keyed.node_access_url("rl", datetime.now(timezone.utc) + timedelta(hours=1)))
+    with pytest.raises(StoreError, match="access denied"):
+        reader.write_bytes("x.txt", b"x")

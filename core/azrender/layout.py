@@ -10,7 +10,7 @@ Store (a container plus an optional prefix ``P``)::
     P/jobs/<job-id>/outputs/...               rendered frames of every task (on task success)
     P/jobs/<job-id>/logs/<task-id>/...        stdout/stderr of every task (on task completion)
     P/jobs/<job-id>/job.json                  the job record (versioned JSON)
-    P/tools/azrender_node.py                  the node-side helper, fetched as one resource file
+    P/tools/azrender_node-<hash>.pyz          the node-side helper (zipapp), fetched as one resource file
 
 Node (copy mode)::
 
@@ -30,7 +30,7 @@ MANIFESTS = "manifests"
 SUBMISSIONS = "submissions"
 JOBS = "jobs"
 TOOLS = "tools"
-NODE_TOOL = "azrender_node.py"
+NODE_TOOL = "azrender_node.pyz"  # its name on the node, in the job preparation task's folder
 NODE_CACHE_DIR = "azrender"  # under AZ_BATCH_NODE_SHARED_DIR
 DEFAULT_MOUNT_PATH = "azrender"  # relativeMountPath of blobfuse / Azure Files mounts
 

@@ -166,6 +166,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     if backend == "local" and node_os != _this_os():
         raise UsageError(f"the local backend renders on this machine ({_this_os()}), not on {node_os} nodes")
 
+    if backend == "local" and not request.dry_run:
+        local_renderer(host)  # before any work: a missing renderer is the first thing to say
     progress("discover", 0, 1, scene.name)
     report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     for dep in request.extra_dependencies:
@@ -209,7 +211,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     if request.dry_run:
         requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
-                          tool_key=_tool_key(), access=_dry_run_access(storage_url, settings), pm=pm)
+                          access=_dry_run_access(storage_url, settings), pm=pm)
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
                             dry_run_requests=requests.as_json(redacted=True))
 
@@ -223,12 +225,14 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
         raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
     manifest_key = layout.manifest_key(job_id)
     store.write_bytes(manifest_key, synced.manifest.to_bytes())
-    tool_key = _upload_tool(store)
-    access = _node_access(store, settings)
+    from azrender.jobs.access import node_access
+
+    access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
+                         identity_resource_id=settings.identity_resource_id)
+    _upload_node_files(store, job_id, access)
 
     progress("submit", 0, 1, job_id)
-    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, tool_key=tool_key,
-                      access=access, pm=pm)
+    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
     client, record = _backend_client(backend, settings, submission, storage_url, store)
     from azrender.backends.batch import submit_batch
 
@@ -242,10 +246,13 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     result = SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings), sync=synced.to_json())
     if not request.wait:
         return result
-    status = _wait(client, backend, job_id, progress)
     dest = Path(request.download_dir or Path("renders") / job_id)
     from azrender.commands.download import download_outputs
 
+    try:
+        status = _wait(client, backend, job_id, progress)
+    except KeyboardInterrupt:
+        raise _cancelled(client, backend, job_id, storage_url, dest) from None
     progress("download", 0, 1, str(dest))
     fetched = download_outputs(job_id, storage_url, dest)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
@@ -287,30 +294,14 @@ def _sync_progress(progress: ProgressCallback, total: int):
     return report
 
 
-def _tool_key() -> str:
-    from azrender.jobs.nodetool import build_node_tool, node_tool_key
+def _upload_node_files(store, job_id: str, access) -> None:
+    """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
+    from azrender.jobs.build import node_uploads
 
-    return node_tool_key(build_node_tool())
-
-
-def _upload_tool(store) -> str:
-    from azrender.jobs.nodetool import build_node_tool, node_tool_key
-
-    data = build_node_tool()
-    key = node_tool_key(data)  # content-addressed: identical tools are written once
-    if not any(obj.key == key for obj in store.list(key)):
-        store.write_bytes(key, data)
-    return key
-
-
-def _node_access(store, settings):
-    from azrender.jobs.model import NodeAccess
-
-    expiry = datetime.now(timezone.utc) + ACCESS_LIFETIME
-    if settings.identity_resource_id:
-        return NodeAccess(store.node_access_url("", expiry).split("?")[0], store.node_access_url("", expiry).split("?")[0],
-                          identity_resource_id=settings.identity_resource_id)
-    return NodeAccess(store.node_access_url("rl", expiry), store.node_access_url("racwl", expiry))
+    existing = {obj.key for obj in store.list(layout.TOOLS)}
+    for key, data in node_uploads(job_id, access).items():
+        if key not in existing:
+            store.write_bytes(key, data)
 
 
 def _dry_run_access(storage_url: str, settings):
@@ -326,30 +317,30 @@ def _dry_run_access(storage_url: str, settings):
     return NodeAccess(url, url)
 
 
-def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, tool_key: str, access, pm):
+def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
     from azrender.jobs.batch_models import to_batch_models
-    from azrender.jobs.build import build_job
-    from azrender.jobs.nodetool import FILE_NAME
+    from azrender.jobs.build import build_job, node_tool_path
 
     settings, node_os = submission.settings, submission.node_os
     windows = node_os == "windows"
-    tool = ("%AZ_BATCH_JOB_PREP_WORKING_DIR%\\" if windows else "$AZ_BATCH_JOB_PREP_WORKING_DIR/") + FILE_NAME
+    tool = node_tool_path(node_os)
     python = "python" if windows else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
-        # Anything the submission copy could not make relative is remapped inside Blender.
-        # (a failure raises, and --python-exit-code fails the task before any frame renders).
-        extra_args = ("--python-expr", f"import os, sys; sys.path.insert(0, os.path.expandvars({tool!r})); "
-                      "from azrender_node import blender_remap; "
-                      f"blender_remap.main([{node(job_files['rules.json'])!r}])")
-    elif len(job_files) > 2:
-        pre_scripts = (node(list(job_files.values())[-1]),)
+        # Anything the submission copy could not make relative is remapped inside Blender (a
+        # failure raises, and --python-exit-code fails the task before any frame renders).
+        from azrender.paths.blender import remap_arguments
+
+        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
+    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
+        pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     pool_id, pool, pool_has_mount = _pool_choice(submission, pm)
     job = build_job(job_id=submission.job_id, host=submission.host, scene=plan.submitted_node_path,
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
-                    access=access, tool_key=tool_key, storage_mode=submission.storage_mode, node_os=node_os,
+                    access=access, storage_mode=submission.storage_mode, node_os=node_os,
                     pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
+                    executable=local_renderer(submission.host) if submission.backend == "local" else None,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
@@ -357,6 +348,23 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     if blocking:
         raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
     return to_batch_models(job)
+
+
+# The renderer each host needs on a local machine, and the variable that points at another one.
+LOCAL_RENDERERS = {"blender": ("blender", "AZRENDER_BLENDER", "apt install blender, or set AZRENDER_BLENDER"),
+                   "maya": ("Render", "AZRENDER_MAYA_RENDER", "install Maya, or set AZRENDER_MAYA_RENDER"),
+                   "max": ("3dsmaxcmdio.exe", "AZRENDER_3DSMAXCMD", "install 3ds Max, or set AZRENDER_3DSMAXCMD")}
+
+
+def local_renderer(host: str) -> str:
+    """The renderer's full path on this machine, or a clear error saying how to get one."""
+    import shutil
+
+    name, variable, how = LOCAL_RENDERERS[host]
+    found = os.environ.get(variable) or shutil.which(name)
+    if not found:
+        raise UsageError(f"the local backend renders with {name}, which is not installed here (not on PATH)", hint=how)
+    return found
 
 
 def _pool_choice(submission: Submission, pm):
@@ -427,6 +435,23 @@ def _ensure_local_mount_pool(client, mode: str, storage_url: str) -> None:
     spec = PoolSpec(id=pool_id, vm_size="local", image=ImageRef("local", "local", "local"),
                     node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount)
     client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))
+
+
+class Cancelled(JobError):
+    exit_code = 130
+
+
+def _cancelled(client, backend: str, job_id: str, storage_url: str, dest: Path) -> Cancelled:
+    """Ctrl-C while waiting: the local job was terminated (a Batch job keeps running: the farm
+    is not the artist's terminal); say what was rendered and bring those frames home."""
+    from azrender.commands.download import download_outputs
+
+    status = client.status(job_id) if backend == "local" else None
+    fetched = download_outputs(job_id, storage_url, dest)
+    done = f"{status.count('completed') - len(status.failed)} of {len(status.tasks)} task(s) had finished; " if status else ""
+    what = "cancelled" if backend == "local" else "still running on Batch (stop waiting only)"
+    return Cancelled(f"job {job_id} {what}: {done}{fetched.get('files', 0)} output file(s) are in {dest}",
+                     hint=f"azrender status {job_id}")
 
 
 def _wait(client, backend: str, job_id: str, progress: ProgressCallback):

@@ -26,10 +26,24 @@ def run(args) -> int:
             raise UsageError(f"{directory}: not a folder")
     report = scan_scene(args.scene, search_paths=args.search_path, project=args.project)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        if _has_surrogates(text):  # a file name that is not UTF-8: keep it exact as \udcXX escapes
+            text = json.dumps(report.to_json(), indent=2)
+        print(text)
     else:
+        import sys
+
+        sys.stdout.reconfigure(errors="backslashreplace")  # such a name must not crash the table
         _print_table(report)
     return 3 if report.missing else 0
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _human(size: int) -> str:
@@ -42,10 +56,13 @@ def _human(size: int) -> str:
 
 
 def _print_table(report) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
+    # Piped output keeps one line per file (greppable); a terminal gets its own width.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
     by_kind: dict = {}
     for dep in report.dependencies:
         by_kind.setdefault(dep.kind, []).append(dep)

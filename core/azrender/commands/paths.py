@@ -20,6 +20,8 @@ def register(parser) -> None:
     parser.add_argument("--project", help="the project folder (default: found from the scene)")
     parser.add_argument("--search-path", action="append", default=[], metavar="DIR",
                         help="folder where discovery also looks for missing files (repeatable)")
+    parser.add_argument("--write", metavar="DIR",
+                        help="also write the submission copy and the node files (rules, check list, host scripts) into DIR")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -29,7 +31,7 @@ def run(args) -> int:
 
     from azrender.discovery.scan import scan_scene
     from azrender.errors import MissingAssetsError, UsageError, ValidationError
-    from azrender.paths.plan import plan_paths
+    from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.pipeline import SubmitRequest
 
     scene = Path(args.scene).resolve()
@@ -41,6 +43,7 @@ def run(args) -> int:
     plan = plan_paths(report, storage_mode=args.storage, node_os=args.node_os, submission=submission,
                       project=str(project) if project else None, mount_path=args.mount_path,
                       store_prefix=args.prefix, share=args.share)
+    written = write_submission_files(plan, Path(args.write)) if args.write else None
     if args.json:
         print(json.dumps({
             "version": 1, "storage_mode": plan.storage_mode, "node_os": plan.node_os,
@@ -50,9 +53,15 @@ def run(args) -> int:
             "rules": [r.to_json() for r in plan.rules],
             "dependencies": [m.to_json() for m in plan.mapped],
             "missing": report.missing, "problems": list(plan.problems),
+            "uploads": [{"local_path": local, "key": key} for local, key in written.uploads] if written else None,
+            "node_files": {"rules": str(written.rules_json), "needed": str(written.needed_json),
+                           "host_script": str(written.host_script) if written.host_script else None} if written else None,
         }, indent=2))
     else:
         _print_table(plan)
+        if written:
+            made = [written.scene_copy, written.rules_json, written.needed_json, written.host_script]
+            print(f"written to {args.write}: " + ", ".join(p.name for p in made if p))
     if report.missing:
         raise MissingAssetsError(f"{scene.name}: {len(report.missing)} file(s) not found: "
                                  + ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else ""),

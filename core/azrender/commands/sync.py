@@ -22,12 +22,15 @@ def register(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="parallel transfers (default 16)")
 
 
-def collect_entries(paths: list[str]) -> list[tuple[Path, str]]:
-    """``(file, key)`` for every file under ``paths``; keys are ``<alias>/<relative path>`` where the
-    alias is the folder's name (a file given directly uses its parent folder's name)."""
+def collect_entries(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """``(file, key)`` for every file under ``paths``, and the aliases synced as whole folders.
+
+    Keys are ``<alias>/<relative path>`` where the alias is the folder's name (a file given
+    directly uses its parent folder's name)."""
     from azrender.errors import UsageError
 
     entries: list[tuple[Path, str]] = []
+    folders: list[str] = []
     owners: dict[str, Path] = {}
     for text in paths:
         path = Path(text).expanduser().absolute()
@@ -35,6 +38,7 @@ def collect_entries(paths: list[str]) -> list[tuple[Path, str]]:
             alias, files = path.parent.name, [(path, path.name)]
         elif path.is_dir():
             alias, files = path.name, list(_walk(path))
+            folders.append(alias)
         else:
             raise UsageError(f"{text}: no such file or folder")
         if not alias:
@@ -42,7 +46,7 @@ def collect_entries(paths: list[str]) -> list[tuple[Path, str]]:
         if owners.setdefault(alias, path.parent if path.is_file() else path) != (path.parent if path.is_file() else path):
             raise UsageError(f"{owners[alias]} and {text} would both be stored under {alias}/; sync them separately")
         entries.extend((file, f"{alias}/{relative}") for file, relative in files)
-    return entries
+    return entries, folders
 
 
 def _walk(folder: Path):
@@ -69,7 +73,7 @@ def run(args) -> int:
     from azrender.sync.progress import human_bytes, terminal_bar
     from azrender.sync.stores import open_store
 
-    entries = collect_entries(args.paths)
+    entries, folders = collect_entries(args.paths)
     store = open_store(args.to)
     if args.dry_run:
         plan = engine.preview_upload(entries, store, delete=args.delete)
@@ -85,7 +89,8 @@ def run(args) -> int:
                   f"delete {len(plan.delete)}, leave {len(plan.skip)} unchanged in {store.display_url}")
         return 0
     with terminal_bar("sync", enabled=not args.json) as progress:
-        result = engine.upload(entries, store, delete=args.delete, progress=progress, workers=args.workers)
+        result = engine.upload(entries, store, delete=args.delete, progress=progress, workers=args.workers,
+                               root_manifests=folders)
     if args.json:
         print(json.dumps(result.to_json()))
     else:

@@ -70,7 +70,7 @@ def _reference(usage) -> RawReference:
     name = _decode(usage.block_name)
     kind = _strip_kind(path) if block.dna_type_name == "Strip" else _KIND_BY_BLOCK.get(code, Kind.OTHER)
     source = f"{name[:2]}:{name[2:]}" if name[:2].encode() == code else name
-    tiled = code == b"IM" and block.get(b"source", default=1) == _IMAGE_TILED
+    tiled = code == b"IM" and usage.is_sequence and block.get(b"source", default=1) == _IMAGE_TILED
     return RawReference(
         path=path,
         kind=kind,

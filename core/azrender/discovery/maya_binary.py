@@ -17,8 +17,12 @@ from azrender.discovery.resolve import RawReference
 from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
-# Built-in node types by their IFF id (MTypeId as four characters).
-_NODE_TYPES = {b"RTFT": "file", b"PSDT": "psdFileTex", b"DIMP": "imagePlane", b"AUDI": "audio"}
+# Node types by their MTypeId, the form type of the node's group (Maya's built-in ids are four
+# characters; Arnold's aiImage is 0x00115D17).
+_NODE_TYPES = {
+    b"RTFT": "file", b"PSDT": "psdFileTex", b"RTMV": "movie", b"DIPL": "imagePlane", b"AUDI": "audio",
+    b"CCHF": "cacheFile", b"\x00\x11\x5d\x17": "aiImage",
+}
 _GROUPS = {b"FOR4", b"FOR8", b"LIS4", b"LIS8", b"CAT4", b"CAT8"}  # 32-bit (before Maya 2014) and 64-bit
 _REFERENCE_CHUNKS = {b"FREF", b"FRDI"}
 _SCENE_EXTENSIONS = (".ma", ".mb", ".abc", ".fbx", ".obj", ".usd", ".usda", ".usdc")
@@ -58,26 +62,26 @@ def parse(data: bytes, path: str, table: maya_nodes.PathTable) -> list[RawRefere
         raise SceneError(f"{path}: not a Maya Binary file (no FOR4/FOR8 Maya header)")
     wide = data[:4] == b"FOR8"
     references: list[RawReference] = []
-    stack = [(0, len(data), None, "")]  # (start, end, node type, node name) of groups to walk
+    groups = [(0, len(data), None)]  # (children start, end, node type) of the groups to walk
     try:
-        while stack:
-            start, end, node_type, node_name = stack.pop()
+        while groups:
+            start, end, node_type = groups.pop()
+            name, values, inner = "", {}, []
             for tag, body, body_end in _chunks(data, start, end, wide):
                 if tag in _GROUPS:
-                    form = data[body:body + 4]
-                    stack.append((body + 4, body_end, _NODE_TYPES.get(form), ""))
+                    inner.append((body + 4, body_end, _NODE_TYPES.get(data[body:body + 4])))
                 elif tag == b"CREA" and node_type:
-                    node_name = data[body + 1:body_end].split(b"\0", 1)[0].decode("utf-8", "replace")
-                elif tag == b"STR " and node_type:
+                    name = data[body + 1:body_end].split(b"\0", 1)[0].decode("utf-8", "replace")
+                elif tag == b"STR " and node_type:  # attribute name, NUL, a flag byte, value, NUL
                     attribute, _, rest = data[body:body_end].partition(b"\0")
-                    row = table.lookup(node_type, attribute.decode("ascii", "replace"))
-                    value = rest[1:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-                    if row and value:
-                        references.append(RawReference(value, row.kind, f"{node_name}.{attribute.decode()}", path, "maya"))
+                    values[attribute.decode("ascii", "replace")] = rest[1:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
                 elif tag in _REFERENCE_CHUNKS:
                     for text in _strings(data[body:body_end]):
                         if text.lower().split("{", 1)[0].endswith(_SCENE_EXTENSIONS):
                             references.append(RawReference(text.split("{", 1)[0], Kind.REFERENCE, tag.decode(), path, "maya"))
+            if node_type:
+                references.extend(maya_nodes.node_references(table, name, node_type, values.get, path))
+            groups.extend(reversed(inner))  # walk in file order
     except (_Corrupt, struct.error) as exc:
         raise SceneError(f"{path}: corrupt Maya Binary file ({exc})") from exc
     return references

@@ -8,10 +8,13 @@ the in-Maya collector (``maya.cmds``) share this table; a TD adds rows for studi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import posixpath
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from azrender.discovery.model import Kind
+from azrender.discovery.resolve import RawReference
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,48 @@ def path_table(plugin_manager=None) -> PathTable:
         plugin_manager = get_plugin_manager()
     extra = [row for result in plugin_manager.hook.azrender_maya_path_attributes() for row in (result or ())]
     return build_table(extra)
+
+
+# get(attribute name) -> the attribute's value (str, number, bool, or a list for string arrays),
+# or None when the node does not have it set.
+AttributeGetter = Callable[[str], Any]
+_TRUE = {"yes", "on", "true", "1"}
+
+
+def _first(get: AttributeGetter, names: Iterable[str]) -> Any:
+    for name in names:
+        value = get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _tiling_mode(value: Any) -> int | None:
+    try:
+        return int(value) or None
+    except (TypeError, ValueError):
+        return None
+
+
+def node_references(table: PathTable, node: str, node_type: str, get: AttributeGetter, scene: str) -> list[RawReference]:
+    """The files one node uses, as the scene holds their paths — the same rules for the Maya ASCII
+    reader (values from ``setAttr``) and the in-Maya collector (values from ``maya.cmds.getAttr``)."""
+    rows = {id(row): row for row in table.rows.get(node_type, {}).values()}.values()
+    if not rows:
+        return []
+    sequence = str(_first(get, USE_FRAME_EXTENSION.get(node_type, ())) or "").lower() in _TRUE
+    tiles = _tiling_mode(_first(get, UV_TILING_MODE.get(node_type, ())))
+    refs = []
+    for row in rows:
+        value = _first(get, row.names)
+        for path in value if isinstance(value, (list, tuple)) else [value]:
+            if not path:
+                continue
+            if node_type == "cacheFile":  # a folder plus a base name: the .xml describes the rest
+                name = _first(get, CACHE_FILE_NAME)
+                if not name:
+                    continue
+                path = posixpath.join(str(path).replace("\\", "/"), f"{name}.xml")
+            refs.append(RawReference(str(path), row.kind, f"{node}.{row.names[0]}", scene, "maya",
+                                     sequence=sequence, tiles=tiles))
+    return refs

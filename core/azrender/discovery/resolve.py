@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from azrender.discovery import tokens
@@ -42,7 +42,8 @@ class RawReference:
     source: where it was found: ``node.attribute`` (Maya), datablock (Blender ``IM:wood``), stream.
     scene: the file holding the path; relative paths are relative to it.
     host: which relative-path rules apply: ``blender``, ``maya``, ``max``, ``usd`` or ``generic``.
-    sequence: ``path`` is one frame of a sequence whose last digit run is the frame number.
+    sequence: ``path`` is one frame of a sequence whose last digit run is the frame number, or a
+        folder of cache files.
     tiles: ``path`` is the first tile: Maya ``uvTilingMode`` (1, 2, 3) or ``"udim"``.
     alternates: other paths the host recorded for the same file (3ds Max's resolved path).
     """
@@ -84,39 +85,42 @@ def _native(path: str) -> str:
     return path.replace("\\", "/") if os.sep == "/" else path
 
 
-def _candidates(ref: RawReference, written: str, context: ResolveContext) -> list[tuple[str, str]]:
-    scene_dir = os.path.dirname(os.path.abspath(ref.scene))
+@functools.lru_cache(maxsize=1024)
+def _scene_dir(scene: str) -> str:
+    return os.path.dirname(os.path.abspath(scene))
+
+
+def _candidates(ref: RawReference, written: str, context: ResolveContext) -> Iterator[tuple[str, str]]:
+    """Where the file may be, in the order the host would look (lazy: the first hit ends it)."""
+    scene_dir = _scene_dir(ref.scene)
     path = _native(written)
     relative: str | None = None
-    found: list[tuple[str, str]] = []
     if ref.host == "blender" and path.startswith("//"):
-        found.append((os.path.join(scene_dir, path[2:]), "blend-relative"))
         relative = path[2:]
+        yield os.path.normpath(os.path.join(scene_dir, relative)), "blend-relative"
     elif _FOREIGN_ABSOLUTE.match(written) and os.sep == "/":
         pass  # a Windows drive or UNC path cannot be opened here; only the fallbacks can find it
     elif os.path.isabs(path):
-        found.append((path, "absolute"))
+        yield os.path.normpath(path), "absolute"
     else:
         relative = path
         project = context.project or (maya_project_root(scene_dir) if ref.host == "maya" else None)
         if project and ref.host == "maya":
-            found.append((os.path.join(project, path), "project-relative"))
-        found.append((os.path.join(scene_dir, path), "scene-relative"))
-    for alternate in ref.alternates:
-        alternate = _native(alternate)
+            yield os.path.normpath(os.path.join(project, path)), "project-relative"
+        yield os.path.normpath(os.path.join(scene_dir, path)), "scene-relative"
+    alternates = [_native(a) for a in ref.alternates]
+    for alternate in alternates:
         if os.path.isabs(alternate) and not _FOREIGN_ABSOLUTE.match(alternate):
-            found.append((alternate, "stored-path"))
-    name = os.path.basename(path.rstrip("/"))
-    if ref.host in _BESIDE_SCENE_HOSTS and name:
-        found.append((os.path.join(scene_dir, name), "beside-scene"))
-        found.extend((os.path.join(scene_dir, os.path.basename(_native(a))), "beside-scene")
-                     for a in ref.alternates if os.path.basename(_native(a)) != name)
+            yield os.path.normpath(alternate), "stored-path"
+    names = [n for n in dict.fromkeys(os.path.basename(p.rstrip("/")) for p in [path, *alternates]) if n]
+    if ref.host in _BESIDE_SCENE_HOSTS:
+        for name in names:
+            yield os.path.join(scene_dir, name), "beside-scene"
     for root in context.search_paths:
         if relative:
-            found.append((os.path.join(root, relative.lstrip("/")), "search-path"))
-        if name:
-            found.append((os.path.join(root, name), "search-path"))
-    return [(os.path.normpath(p), how) for p, how in found]
+            yield os.path.normpath(os.path.join(root, relative.lstrip("/"))), "search-path"
+        for name in names:
+            yield os.path.join(root, name), "search-path"
 
 
 def _as_pattern(ref: RawReference, path: str) -> str:
@@ -135,28 +139,23 @@ def resolve(ref: RawReference, context: ResolveContext) -> tuple[list[Dependency
     written, undefined = tokens.expand_env(ref.path, context.env)
     warnings = [f"{ref.scene}: {ref.source}: environment variable {name} is not defined" for name in undefined]
     env_changed = written != ref.path
-    candidates = [(_as_pattern(ref, path), how) for path, how in _candidates(ref, written, context)]
-    for candidate, how in candidates:
-        expansion = tokens.expand(candidate)
+    primary = None
+    for path, how in _candidates(ref, written, context):
+        candidate = _as_pattern(ref, path)
+        if primary is None and how in _PRIMARY:
+            primary = candidate
+        expansion = tokens.expand(candidate, directories=ref.sequence)
         if not expansion.files:
             continue
         resolved_by = "env" if env_changed and how == "absolute" else how
         pattern = candidate if expansion.is_pattern else None
-        return [_existing(f, ref, resolved_by, pattern) for f in expansion.files], warnings
+        return [Dependency(file, True, ref.kind, ref.source, size, resolved_by, pattern, ref.scene)
+                for file, size in expansion.files], warnings
     # Report the path the host itself would open: the written one made absolute, else where the
     # host last found it (3ds Max's resolved path), else as written (a Windows path read here).
-    primary = [path for path, how in candidates if how in _PRIMARY]
-    missing = primary[0] if primary else _as_pattern(ref, ref.alternates[-1] if ref.alternates else ref.path)
+    missing = primary or _as_pattern(ref, ref.alternates[-1] if ref.alternates else ref.path)
     pattern = missing if tokens.has_tokens(os.path.basename(missing)) else None
     return [Dependency(missing, False, ref.kind, ref.source, None, "unresolved", pattern, ref.scene)], warnings
-
-
-def _existing(path: str, ref: RawReference, resolved_by: str, pattern: str | None) -> Dependency:
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        return Dependency(path, False, ref.kind, ref.source, None, "unresolved", pattern, ref.scene)
-    return Dependency(path, True, ref.kind, ref.source, size, resolved_by, pattern, ref.scene)
 
 
 def add_references(report: SceneReport, refs: Iterable[RawReference], context: ResolveContext) -> list[Dependency]:

@@ -103,6 +103,8 @@ def scan_scene(
         raise SceneError(f"{top}: no such file")
     if os.path.isdir(top):
         raise SceneError(f"{top}: is a folder, not a scene file")
+    if not os.path.isfile(top):  # a FIFO or device would block the reader forever
+        raise SceneError(f"{top}: not a regular file")
     registry = scanner_registry(plugin_manager)
     if _extension(top) not in registry:
         known = ", ".join(sorted(registry))
@@ -127,10 +129,12 @@ def scan_scene(
             continue
         report.best_effort = report.best_effort or reading.best_effort
         report.warnings.extend(w for w in reading.warnings if w not in report.warnings)
+        if scanner.follows_nested:
+            add_references(report, reading.references, context)
+            continue
         for dep in add_references(report, reading.references, context):
-            nested = os.path.realpath(dep.path)
-            if dep.exists and not scanner.follows_nested and _extension(dep.path) in registry and nested not in visited:
-                visited.add(nested)
+            if dep.exists and _extension(dep.path) in registry and os.path.realpath(dep.path) not in visited:
+                visited.add(os.path.realpath(dep.path))
                 queue.append(dep.path)
     return _run_hooks(plugin_manager, report, context)
 

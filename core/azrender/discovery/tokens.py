@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -69,40 +70,50 @@ def name_regex(name: str) -> re.Pattern:
 
 @dataclass(frozen=True)
 class Expansion:
-    """The files on disk a path stands for: ``files`` is sorted; empty when nothing matched."""
+    """The files on disk a path stands for: ``files`` holds ``(path, size)`` sorted by path;
+    empty when nothing matched."""
 
     path: str
-    files: tuple[str, ...]
+    files: tuple[tuple[str, int], ...]
     is_pattern: bool
 
 
-def expand(path: str) -> Expansion:
+def expand(path: str, *, directories: bool = False) -> Expansion:
     """List the existing files ``path`` stands for.
 
     A path that exists as written is taken literally, even with a ``#`` in its name (a literal
     ``#`` is a legal file-name character); otherwise a tokenised file name is matched against its
-    directory's listing. A directory yields the files below it (caches written as folders).
+    directory's listing. With ``directories``, a folder yields the files below it (caches the host
+    writes as folders); otherwise a folder is not a file and matches nothing.
     """
-    if os.path.isfile(path):
-        return Expansion(path, (path,), False)
-    if os.path.isdir(path):
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
+        info = None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        return Expansion(path, ((path, info.st_size),), False)
+    if info is not None and stat.S_ISDIR(info.st_mode) and directories:
         return Expansion(path, tuple(sorted(_files_below(path))), True)
     directory, name = os.path.split(path)
     if not has_tokens(name):
         return Expansion(path, (), False)
     regex = name_regex(name)
     try:
-        entries = os.listdir(directory or ".")
-    except OSError:
+        entries = [entry for entry in os.scandir(directory or ".") if regex.match(entry.name)]
+        matched = [(entry.path, entry.stat().st_size) for entry in entries if entry.is_file()]
+    except (OSError, ValueError):
         return Expansion(path, (), True)
-    matched = sorted(os.path.join(directory, entry) for entry in entries if regex.match(entry))
-    return Expansion(path, tuple(p for p in matched if os.path.isfile(p)), True)
+    return Expansion(path, tuple(sorted(matched)), True)
 
 
 def _files_below(directory: str):
     for root, _dirs, files in os.walk(directory):
         for name in files:
-            yield os.path.join(root, name)
+            full = os.path.join(root, name)
+            try:
+                yield full, os.stat(full).st_size
+            except OSError:
+                continue
 
 
 def expand_env(path: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
@@ -111,6 +122,8 @@ def expand_env(path: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]
     Returns the new path and the names that were not defined; an undefined variable is left as
     written (so ``$F4`` stays a frame token unless the environment really defines ``F4``).
     """
+    if "$" not in path and "%" not in path:
+        return path, ()
     undefined: list[str] = []
 
     def substitute(match: re.Match) -> str:

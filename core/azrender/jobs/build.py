@@ -24,6 +24,7 @@ MANIFEST_FILE = "manifest.json"
 ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
 PREP_TIMEOUT_SECONDS = 4 * 3600
+TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
 
 
@@ -71,9 +72,18 @@ def _python(node_os: str) -> str:
     return "python" if node_os == WINDOWS else "python3"
 
 
+def node_tool_path(node_os: str) -> str:
+    """The node tool as tasks reach it (the preparation task downloaded it into its folder); for
+    ``pre_commands`` such as ``[python3, node_tool_path(os), "check", needed.json]``."""
+    if node_os == WINDOWS:
+        return f"%AZ_BATCH_JOB_PREP_WORKING_DIR%\\{TOOL_FILE}"
+    return f"$AZ_BATCH_JOB_PREP_WORKING_DIR/{TOOL_FILE}"
+
+
 def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
                      storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec:
-    """Copy mode: the node sync. Blobfuse without a pool mount: mount it. Otherwise: fetch the tool."""
+    """Brings the node tool to each node, and then: copy mode, the node sync; blobfuse without a
+    pool mount, the mount; assets on a pool mount, only this job's folder."""
     store = parse_store_url(access.assets_url)
     files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))]
     argv = [_python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id]
@@ -95,22 +105,17 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
                  "--mount-path", layout.DEFAULT_MOUNT_PATH]
         elevated = True  # mounting needs root
     else:
-        # Mounted assets need no sync, but tasks still run the node tool (check, remap): fetch
-        # it once per node here, and fail early if it did not arrive intact.
-        argv = [_python(node_os), "-c", "import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)",
-                TOOL_FILE]
+        argv += ["--mounted"]
         elevated = False
     return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
 
 def release_task(*, job_id: str, node_os: str, unmount: bool) -> NodeTaskSpec:
-    argv = [_python(node_os), TOOL_FILE, "release", "--job", job_id]
+    # The release task runs in its own folder: reach the tool in the preparation task's folder.
+    argv = [_python(node_os), node_tool_path(node_os), "release", "--job", job_id]
     if unmount:
         argv += ["--unmount", layout.DEFAULT_MOUNT_PATH]
-    # The release task runs in its own folder: reach the tool in the preparation task's folder.
-    tool = "$AZ_BATCH_JOB_PREP_WORKING_DIR/" if node_os == LINUX else "%AZ_BATCH_JOB_PREP_WORKING_DIR%\\"
-    argv[1] = tool + TOOL_FILE
     return NodeTaskSpec(commands.command_line([argv], node_os), elevated=unmount,
                         max_wall_clock_seconds=RELEASE_TIMEOUT_SECONDS)
 
@@ -119,13 +124,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               access: NodeAccess, tool_key: str | None = None, storage_mode: str = COPY, node_os: str = LINUX,
               pool_id: str | None = None, pool: PoolSpec | None = None, renderer: str | None = None,
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
-              pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (), pool_has_mount: bool = False,
-              retries: int = 2, task_timeout_seconds: int | None = None, cache_limit: int | None = None,
-              display_name: str = "", submission=None, plugins=None) -> JobSpec:
+              pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
+              pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
+              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
-    ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check);
-    ``extra_args`` go to the renderer before its frame arguments (e.g. Blender's node-side remap);
+    ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
+    see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
+    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -174,7 +180,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                                       pre_scripts=pre_scripts, extra_args=extra_args)
         argv = commands.render_argv(host, render)
         task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
-                        retries=retries, max_wall_clock_seconds=task_timeout_seconds,
+                        retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
                         output_pattern=f"{OUTPUT_DIR}/**/*")
         if hook is not None:
             replaced = hook.azrender_task_command_line(submission=submission, task=task, command_line=task.command_line)

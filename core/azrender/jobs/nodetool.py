@@ -13,7 +13,7 @@ from importlib import resources
 
 from azrender import layout
 
-FILE_NAME = "azrender_node.pyz"  # on the node, in the preparation task's working directory
+FILE_NAME = layout.NODE_TOOL  # on the node, in the preparation task's working directory
 PACKAGE = "azrender_node"  # the node package's name inside the zipapp
 _ENTRY = f"import sys\nfrom {PACKAGE}.__main__ import main\nsys.exit(main())\n"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same bytes

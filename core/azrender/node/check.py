@@ -4,7 +4,7 @@ Run before the renderer, so a task whose assets did not arrive fails at once, na
 than rendering black frames and exiting 0::
 
     python -m azrender.node.check needed.json      # needed.json: ["$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/..."]
-    python3 azrender_node.pyz check needed.json    # once listed in the node tool's SUBCOMMANDS
+    python3 azrender_node.pyz check needed.json    # the same, from the node tool
 
 Exit status 0 when all exist, 3 (azrender's "missing assets") otherwise. Standard library only.
 """

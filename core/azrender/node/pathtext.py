@@ -4,7 +4,8 @@ A scene saved on Windows holds ``C:\\proj\\tex.png`` or ``\\\\server\\share\\tex
 Linux or macOS holds ``/home/me/tex.png``. Render nodes of either OS must understand all three, so
 the flavor is read from the text itself, never from the OS this code runs on.
 
-Also the mapping rules' one implementation (``map_path``), shared by the submit side and the node.
+Also the mapping rules' one implementation (``PrefixTable`` and ``map_path``), shared by the submit
+side and the node.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def split(text: str) -> tuple[str, str, tuple[str, ...]]:
     if drive:
         return WINDOWS, drive.group(1).upper() + ":", _normalise(re.split(r"[\\/]+", text[3:]), text)
     if text[:2] in ("\\\\", "//") and len(text) > 2 and text[2] not in "\\/":
-        pieces = [p for p in re.split(r"[\\/]+", text[2:])]
+        pieces = re.split(r"[\\/]+", text[2:])
         if len(pieces) < 2 or not pieces[0] or not pieces[1]:
             raise ValueError(f"not a UNC path (needs \\\\server\\share): {text!r}")
         return UNC, "\\\\" + pieces[0] + "\\" + pieces[1], _normalise(pieces[2:], text)
@@ -97,38 +98,56 @@ def node_separator(node_os: str) -> str:
     return "\\" if node_os == "windows" else "/"
 
 
-def best_rule(text: str, rules):
-    """The rule with the longest source prefix holding absolute path ``text`` and the parts of
-    ``text`` below that prefix, or None when no rule applies or ``text`` is not absolute.
-    Between equally long prefixes the later rule wins, so a rule a hook appends overrides."""
-    try:
-        path = split(text)
-    except ValueError:
+class PrefixTable:
+    """Values keyed by folder prefixes (any flavor); ``find`` returns the deepest one holding a
+    path in one dictionary lookup per path depth. Among equal prefixes the later value wins."""
+
+    def __init__(self, items):
+        self._table: dict[tuple, object] = {}
+        for prefix, value in items:
+            flavor, anchor, parts = split(prefix)
+            self._table[_key(flavor, anchor, parts)] = value
+
+    def find(self, text: str):
+        """``(value, parts of text below its prefix)`` or None (no prefix holds it, or relative)."""
+        try:
+            flavor, anchor, parts = split(text)
+        except ValueError:
+            return None
+        key = _key(flavor, anchor, parts)
+        for depth in range(len(parts), -1, -1):
+            value = self._table.get(key[:2 + depth])
+            if value is not None:
+                return value, parts[depth:]
         return None
-    best = None
-    for rule in rules:
-        source = split(rule["source"])
-        if is_within(path, source) and (best is None or len(source[2]) >= len(best[0][2])):
-            best = (source, rule)
-    if best is None:
-        return None
-    source, rule = best
-    return rule, path[2][len(source[2]):]
 
 
-def map_path(text: str, rules) -> str | None:
-    """Map one absolute local path through the rules (longest source prefix wins).
+def _key(flavor: str, anchor: str, parts) -> tuple:
+    return (flavor,) + fold(flavor, (anchor, *parts))
+
+
+def compile_rules(rules) -> PrefixTable:
+    """Rules (dicts as in rules.json) ready to map many paths."""
+    return PrefixTable((rule["source"], rule) for rule in rules)
+
+
+def map_path(text: str, rules: PrefixTable) -> str | None:
+    """Map one absolute local path through compiled rules (longest source prefix wins).
 
     Returns the node path (environment variables still unexpanded) or None when no rule applies.
     """
-    found = best_rule(text, rules)
+    found = rules.find(text)
     if found is None:
         return None
     rule, rest = found
+    return destination_path(rule["destination"], rule["node_os"], rest)
+
+
+def destination_path(destination: str, node_os: str, rest) -> str:
     if not rest:
-        return rule["destination"]
-    sep = node_separator(rule["node_os"])
-    return rule["destination"].rstrip("\\/") + sep + sep.join(rest)
+        return destination
+    sep = node_separator(node_os)
+    return destination.rstrip("\\/") + sep + sep.join(rest)
 
 
 def expand(path: str) -> str:

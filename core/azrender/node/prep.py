@@ -57,6 +57,7 @@ def register(parser) -> None:
     parser.add_argument("--cache-limit", type=int, default=None, help="at most this many bytes of cached assets")
     parser.add_argument("--parallel", type=int, default=8)
     mount.register(parser)
+    parser.add_argument("--mounted", action="store_true", help="assets come from a pool mount: only set up the job")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -158,8 +159,16 @@ def run(args) -> int:
     root = args.root or default_root()
     if args.mount:
         return mount.mount(args, root, sas=read_access(args.access))
+    if args.mounted:
+        with cache.locked(root):
+            state = cache.load_state(root)
+            state["pins"][args.job] = []
+            cache.save_state(root, state)
+        os.makedirs(os.path.join(root, JOB_DIR, args.job), exist_ok=True)
+        print(f"azrender prep: {args.job} reads its assets from the pool's mount")
+        return 0
     if not args.manifest:
-        print("azrender prep: --manifest is required (or --mount)", file=sys.stderr)
+        print("azrender prep: --manifest is required (or --mount / --mounted)", file=sys.stderr)
         return 2
     try:
         with open(args.manifest, encoding="utf-8") as f:

@@ -15,7 +15,8 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.errors import UsageError
 from azrender.node import pathtext
-from azrender.paths.model import NODE_OSES, STORAGE_MODES, MappedDependency, MappingRule, map_local
+from azrender.jobs.model import BLOBFUSE, COPY, LINUX, STORAGE_MODES, WINDOWS
+from azrender.paths.model import MappedDependency, MappingRule, map_local
 from azrender.paths.portability import check_portability  # noqa: F401  (part of this module's API)
 from azrender.paths.roots import storage_key
 
@@ -27,13 +28,13 @@ def node_base(storage_mode: str, node_os: str, *, mount_path: str = layout.DEFAU
     """The node folder that holds the store layout (``assets/...``) in this mode."""
     if storage_mode not in STORAGE_MODES:
         raise UsageError(f"unknown storage mode {storage_mode!r} (choose {', '.join(STORAGE_MODES)})")
-    if node_os not in NODE_OSES:
-        raise UsageError(f"unknown node OS {node_os!r} (choose {', '.join(NODE_OSES)})")
-    windows = node_os == "windows"
-    if storage_mode == "copy":  # the preparation task copies the assets, without the store prefix
+    if node_os not in (LINUX, WINDOWS):
+        raise UsageError(f"unknown node OS {node_os!r} (choose {LINUX} or {WINDOWS})")
+    windows = node_os == WINDOWS
+    if storage_mode == COPY:  # the preparation task copies the assets, without the store prefix
         return _join(node_os, "%AZ_BATCH_NODE_SHARED_DIR%" if windows else "$AZ_BATCH_NODE_SHARED_DIR",
                      layout.NODE_CACHE_DIR)
-    if storage_mode == "blobfuse":
+    if storage_mode == BLOBFUSE:
         if windows:
             raise UsageError("blobfuse mounts exist on Linux pools only; use --storage copy or fileshare for Windows")
         return _join(node_os, "$AZ_BATCH_NODE_MOUNTS_DIR", mount_path, store_prefix)

@@ -56,16 +56,15 @@ def retarget_maxscript(mapped) -> str:
 """
 
 
-def max_command_args(mapped, *, node_os: str, script_node_path: str) -> list[str]:
-    """``3dsmaxcmd`` arguments: the pre-render script and the texture folders as bitmap paths.
-    Paths keep ``%VAR%``: the task runs under ``cmd /c``, which expands them."""
+def max_command_args(mapped, *, node_os: str) -> list[str]:
+    """``3dsmaxcmd`` arguments adding the textures' node folders as bitmap paths (the retarget
+    script itself goes in as a pre-render script: ``-preRenderScript:<its node path>``). Paths keep
+    ``%VAR%``: the task runs under ``cmd /c``, which expands them."""
     if node_os != "windows":
         raise UsageError("3ds Max renders on Windows nodes only; use --os windows")
-    args = [f"-preRenderScript:{script_node_path}"]
     folders = dict.fromkeys(node_folder(m.node_path) for m in mapped
                             if m.node_path and m.dependency.kind == Kind.TEXTURE)
-    args += [f"-bitmapPath:{folder}" for folder in folders]
-    return args
+    return [f"-bitmapPath:{folder}" for folder in folders]
 
 
 def _ms_quote(value: str) -> str:

@@ -1,5 +1,7 @@
 """Maya on the node: ``dirmap`` rules (generated MEL) and a rewritten Maya ASCII copy.
 
+- ``dirmap_python(rules)``: the same as Python, for ``-preRender`` (textures resolved at render
+  time) or as a ``userSetup.py``.
 - ``dirmap_mel(rules)``: MEL enabling Maya's directory mapping from each artist folder to its node
   folder, with the node's variables read by ``getenv`` at run time. References are resolved when
   the scene opens, so it must run before that: save it as ``userSetup.mel`` in a folder on the
@@ -8,7 +10,8 @@
   a dependency (by its exact path, else by its unique file name, else through the rules) to its
   node path in Maya's form (``$VAR/...``, forward slashes; Maya expands variables in file paths).
   Relative strings stay: Maya resolves them against the project (pass ``-proj`` with the project
-  root's node folder) and the store keeps the project layout.
+  root's node folder) and the store keeps the project layout. Strings starting with the artist's
+  own variable (``$TEXTURES/wood.png``) are rewritten by file name, that variable being unset on the node.
 """
 
 from __future__ import annotations
@@ -23,11 +26,25 @@ from azrender.paths.model import map_local
 from azrender.paths.submission import TargetIndex, env_tokens
 
 _MEL_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+_ENV_START = re.compile(r"^(\$\{?\w+\}?|%\w+%)[\\/]")
 
 
 def maya_path(node_path: str) -> str:
     """``%VAR%\\dir`` or ``$VAR/dir`` -> ``$VAR/dir``: the form Maya expands on every OS."""
     return "".join(f"${value}" if kind == "env" else value.replace("\\", "/") for kind, value in env_tokens(node_path))
+
+
+def dirmap_python(rules) -> str:
+    """The same dirmap rules as Python, for ``Render -preRender 'python("exec(open(...).read())")'``
+    or as a ``userSetup.py``; variables are expanded by ``os.path.expandvars`` on the node."""
+    pairs = ",\n".join(f"    ({_forward(r.source_prefix)!r}, {maya_path(r.destination_prefix)!r})"
+                       for r in sorted(rules, key=lambda r: -len(r.source_prefix)))
+    return ("# azrender: the artist's folders -> this render node (generated)\n"
+            "import os\nimport maya.cmds as cmds\n\n"
+            f"RULES = [\n{pairs},\n]\n"
+            "cmds.dirmap(enable=True)\n"
+            "for source, destination in RULES:\n"
+            "    cmds.dirmap(mapDirectory=(source, os.path.expandvars(destination)))\n")
 
 
 def dirmap_mel(rules) -> str:
@@ -69,11 +86,14 @@ def plan_ma_copy(scene: Path, mapped, rules) -> MaPlan:
         written = _mel_unquote(match.group(1))
         if not re.search(r"[\\/]", written) or "\n" in written or len(written) > 4096:
             return match.group(0)
-        try:
-            pathtext.split(written)
-        except ValueError:
-            return match.group(0)  # relative: resolved against the project on the node
-        target = index.lookup(written) or (map_local(written, rules) or (None, None))[1]
+        if _ENV_START.match(written):  # $PROJ/tex/a.png: the artist's variable is not set on the node
+            target = index.lookup(written)
+        else:
+            try:
+                pathtext.split(written)
+            except ValueError:
+                return match.group(0)  # relative: resolved against the project on the node
+            target = index.lookup(written) or (map_local(written, rules) or (None, None))[1]
         if target is None:
             return match.group(0)
         new = maya_path(target)

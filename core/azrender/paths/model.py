@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
 from azrender.discovery.model import Dependency
 from azrender.node import pathtext
-
-FLAVORS = (pathtext.WINDOWS, pathtext.UNC, pathtext.POSIX)
-NODE_OSES = ("linux", "windows")
-STORAGE_MODES = ("copy", "blobfuse", "fileshare")
 
 
 @dataclass(frozen=True)
@@ -27,10 +24,6 @@ class LocalPath:
 
     def __str__(self) -> str:
         return pathtext.join(self.flavor, self.anchor, self.parts)
-
-    @property
-    def name(self) -> str:
-        return self.parts[-1] if self.parts else ""
 
     @property
     def parent(self) -> "LocalPath":
@@ -110,15 +103,18 @@ def rules_from_json(data: dict) -> list[MappingRule]:
 
 
 def map_local(path: str, rules) -> tuple[MappingRule, str] | None:
-    """The rule mapping local ``path`` (longest source prefix wins) and the node path it gives,
-    or None when no rule holds it."""
-    rules = list(rules)
-    documents = [rule.to_json() for rule in rules]
-    found = pathtext.best_rule(path, documents)
+    """The rule mapping local ``path`` (longest source prefix wins; the later of equal ones) and
+    the node path it gives, or None when no rule holds it."""
+    found = _rule_table(tuple(rules)).find(path)
     if found is None:
         return None
-    index = next(i for i, doc in enumerate(documents) if doc is found[0])
-    return rules[index], pathtext.map_path(path, [found[0]])
+    rule, rest = found
+    return rule, pathtext.destination_path(rule.destination_prefix, rule.node_os, rest)
+
+
+@functools.lru_cache(maxsize=16)  # a submission maps every dependency through the same rules
+def _rule_table(rules: tuple[MappingRule, ...]) -> pathtext.PrefixTable:
+    return pathtext.PrefixTable((rule.source_prefix, rule) for rule in rules)
 
 
 @dataclass(frozen=True)

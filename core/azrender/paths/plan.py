@@ -4,13 +4,15 @@
 problems a node OS would have, what to upload and what the node must find before rendering.
 ``write_submission_files`` then writes the scene copy (Blender .blend, Maya .ma; for Blender also a
 rewritten copy of each linked library holding paths to rewrite, stored at the library's own key,
-since Blender cannot change linked data on the node) and the files the node reads: ``rules.json`` (node/blender_remap.py), ``needed.json`` (node/check.py) and the host's
-pre-render script (Maya ``userSetup.mel`` with dirmap, 3ds Max ``retarget.ms``).
+since Blender cannot change linked data on the node) and the files the node reads: ``rules.json``
+(node/blender_remap.py), ``needed.json`` (node/check.py) and the host's pre-render script (Maya
+``dirmap.py``, 3ds Max ``retarget.ms``).
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.errors import UsageError
 from azrender.paths.mapping import check_portability, map_dependencies, rules_for
-from azrender.paths.model import AssetRoot, MappedDependency, MappingRule, absolute_local, map_local, rules_to_json
+from azrender.paths.model import (AssetRoot, LocalPath, MappedDependency, MappingRule, absolute_local, map_local,
+                                  parse_local_path, rules_to_json)
 from azrender.paths.roots import asset_roots, storage_key
 from azrender.paths.submission import copy_key
 
@@ -60,18 +63,22 @@ class PathPlan:
 
 @dataclass(frozen=True)
 class SubmissionFiles:
-    """Local files to store beside the submission; ``uploads`` = plan's uploads + the copy."""
+    """What ``write_submission_files`` made. ``uploads``: the plan's uploads, with linked libraries
+    replaced by their rewritten copies, and the scene copy. The node files (rules, check list,
+    host script) are the caller's to store where the node's command line will find them."""
 
     scene_copy: Path | None
-    rules_json: Path
-    needed_json: Path
-    host_script: Path | None
+    rules_json: Path  # node/blender_remap.py (or a TD's own script) maps paths with it
+    needed_json: Path  # node/check.py fails the task when one of these node paths is missing
+    host_script: Path | None  # Maya: dirmap.py (Python, for -preRender); 3ds Max: retarget.ms (-preRenderScript)
     uploads: tuple[tuple[str, str], ...]
 
 
 def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
                mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
                plugin_manager=None) -> PathPlan:
+    """Everything path mapping decides for ``report``'s scene on a ``node_os`` node reached by
+    ``storage_mode`` (``submission`` is passed to the ``azrender_mapping_rules`` hook). No writes."""
     scene = absolute_local(report.scene)
     extension = Path(scene).suffix.lower()
     host = HOSTS.get(extension)
@@ -89,12 +96,15 @@ def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submissi
     except ValueError:
         raise UsageError(f"{scene}: no asset root holds the scene (an azrender_asset_roots hook removed it?)") from None
     submitted_key = copy_key(scene_key) if extension in REWRITTEN else scene_key
-    submitted_local = str(Path(scene).with_name(Path(submitted_key).name))
+    local = parse_local_path(scene)  # the scene may be a Windows path while this runs elsewhere
+    submitted_local = str(LocalPath(local.flavor, local.anchor, local.parts[:-1] + (posixpath.basename(submitted_key),)))
     found = map_local(submitted_local, rules)
     if found is None:
         raise UsageError(f"{scene}: no mapping rule holds the scene (an azrender_mapping_rules hook removed it?)")
+    unplaced = [f"{m.local_path}: no mapping rule places it on the node (a hook removed its rule?)"
+                for m in mapped if m.node_path is None and m.dependency.exists]
     return PathPlan(scene, host, storage_mode, node_os, tuple(roots), tuple(rules), tuple(mapped),
-                    tuple(check_portability(mapped, node_os)), scene_key, submitted_key, found[1])
+                    tuple(unplaced + check_portability(mapped, node_os)), scene_key, submitted_key, found[1])
 
 
 def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
@@ -110,23 +120,24 @@ def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
         copy = write_blend_copy(plan_blend_copy(scene, plan.rules), out_dir / Path(plan.submitted_key).name)
         uploads = _with_library_copies(uploads, plan.rules, out_dir / "libraries")
     elif plan.host == "maya":
-        from azrender.paths.maya import dirmap_mel, plan_ma_copy, write_ma_copy
+        from azrender.paths.maya import dirmap_python, plan_ma_copy, write_ma_copy
 
         if scene.suffix.lower() == ".ma":
             copy = write_ma_copy(plan_ma_copy(scene, plan.mapped, plan.rules), out_dir / Path(plan.submitted_key).name)
-        host_script = out_dir / "userSetup.mel"
-        host_script.write_text(dirmap_mel(plan.rules), encoding="utf-8")
+        host_script = _write(out_dir / "dirmap.py", dirmap_python(plan.rules))
     else:
         from azrender.paths.max import retarget_maxscript
 
-        host_script = out_dir / "retarget.ms"
-        host_script.write_text(retarget_maxscript(plan.mapped), encoding="utf-8")
-    rules_json = out_dir / "rules.json"
-    rules_json.write_text(json.dumps(rules_to_json(plan.rules), indent=1), encoding="utf-8")
-    needed_json = out_dir / "needed.json"
-    needed_json.write_text(json.dumps(list(plan.needed_on_node), indent=1), encoding="utf-8")
+        host_script = _write(out_dir / "retarget.ms", retarget_maxscript(plan.mapped))
+    rules_json = _write(out_dir / "rules.json", json.dumps(rules_to_json(plan.rules), indent=1))
+    needed_json = _write(out_dir / "needed.json", json.dumps(list(plan.needed_on_node), indent=1))
     uploads += ((str(copy), plan.submitted_key),) if copy else ()
     return SubmissionFiles(copy, rules_json, needed_json, host_script, uploads)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _with_library_copies(uploads, rules, out_dir: Path) -> tuple[tuple[str, str], ...]:

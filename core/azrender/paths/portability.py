@@ -33,6 +33,9 @@ def check_portability(mapped: list[MappedDependency], node_os: str) -> list[str]
     problems += _case_collisions(usable, node_os)
     for item in usable:
         problems += _name_problems(item, node_os)
+        if item.key and "\\" in item.key:  # legal in a Linux file name; a separator everywhere else
+            problems.append(f"{item.local_path}: a backslash in a file or folder name cannot be stored and "
+                            "found again on a node; rename it")
         if item.key and len(item.key) > MAX_BLOB_NAME:
             problems.append(f"{item.local_path}: its storage key is {len(item.key)} characters, over the "
                             f"{MAX_BLOB_NAME} Azure Blob Storage allows")

@@ -11,6 +11,7 @@ Aliases are derived from the folders alone, so every submission of a project lan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -51,15 +52,16 @@ def storage_key(path: str, roots: Iterable[AssetRoot]) -> str:
 
     Raises ValueError when no root holds it.
     """
-    local = parse_local_path(path)
-    best = None
-    for root in roots:
-        prefix = root.local
-        if local.is_within(prefix) and (best is None or len(prefix.parts) > len(best[1].parts)):
-            best = (root, prefix)
-    if best is None:
+    found = _root_table(tuple(roots)).find(path)
+    if found is None:
         raise ValueError(f"no asset root holds {path}")
-    return layout.asset_key(best[0].alias, "/".join(local.relative_to(best[1])))
+    root, rest = found
+    return layout.asset_key(root.alias, "/".join(rest))
+
+
+@functools.lru_cache(maxsize=16)  # a submission keys every dependency with the same roots
+def _root_table(roots: tuple[AssetRoot, ...]) -> pathtext.PrefixTable:
+    return pathtext.PrefixTable((root.prefix, root) for root in roots)
 
 
 def asset_roots(scene: str, dependencies, *, project: str | None = None, plugin_manager=None) -> list[AssetRoot]:

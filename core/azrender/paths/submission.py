@@ -21,8 +21,8 @@ def relative_node_path(from_folder: str, to_path: str) -> str | None:
     """``to_path`` relative to ``from_folder`` ('/'-separated), both node paths as the rules give
     them (``$AZ_BATCH_NODE_SHARED_DIR/...``, ``S:\\...``); None when they share no base (a
     different variable, drive or mount), since then only an absolute path reaches the file."""
-    source = [p for p in re.split(r"[\\/]", from_folder)]
-    target = [p for p in re.split(r"[\\/]", to_path)]
+    source = re.split(r"[\\/]", from_folder)
+    target = re.split(r"[\\/]", to_path)
     if not source or not target or source[0] != target[0]:
         return None
     common = 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 SINGLE_PUT_MAX = 8 << 20  # larger files are uploaded as staged blocks
 BLOCK_SIZE = 4 << 20
 BLOCK_THREADS = 8
-BLOCKS_IN_MEMORY = 16  # across all files: bounds memory to BLOCKS_IN_MEMORY * BLOCK_SIZE
+MEMORY_BUDGET = 64 << 20  # file bytes read but not yet sent, across all transfers
 # Azurite's well-known development account (published by Microsoft, not a secret).
 EMULATOR_ACCOUNT = "devstoreaccount1"
 EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -116,14 +117,31 @@ class _Account:
     container_missing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     block_pool: ThreadPoolExecutor | None = None
-    block_budget: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(BLOCKS_IN_MEMORY))
+    memory: "_ByteBudget" = field(default_factory=lambda: _ByteBudget(MEMORY_BUDGET))
 
     def blocks(self) -> ThreadPoolExecutor:
         with self.lock:
             if self.block_pool is None:
                 self.block_pool = ThreadPoolExecutor(BLOCK_THREADS, thread_name_prefix="azrender-block")
             return self.block_pool
+
+
+class _ByteBudget:
+    """Bytes that may be held in memory at once: a reader waits until enough were sent."""
+
+    def __init__(self, limit: int):
+        self._limit, self._used = limit, 0
+        self._cond = threading.Condition()
+
+    def acquire(self, n: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._used == 0 or self._used + n <= self._limit)
+            self._used += n
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self._used -= n
+            self._cond.notify_all()
 
 
 def _resolve_credential(loc: BlobLocation, connection_string: str | None, credential) -> tuple[str, object]:
@@ -247,9 +265,15 @@ class AzureBlobStore(Store):
         path = Path(path)
         if os.stat(path).st_size > SINGLE_PUT_MAX:
             return self._writing(lambda: self._upload_blocks(path, key, content_hash, progress), f"uploading {key}")
-        data = b"".join(hashing.read_verified(path, content_hash))
-        self._writing(lambda: self._account.blobs.put_blob(self._name(key), data, {HASH_METADATA_KEY: content_hash}),
-                      f"uploading {key}")
+        memory, size = self._account.memory, os.stat(path).st_size
+        memory.acquire(size)
+        try:
+            # one chunk of exactly the file's size: no copy to join it, no oversized buffer to shrink
+            data = b"".join(hashing.read_verified(path, content_hash, max(size, 1)))
+            self._writing(lambda: self._account.blobs.put_blob(self._name(key), data,
+                                                               {HASH_METADATA_KEY: content_hash}), f"uploading {key}")
+        finally:
+            memory.release(size)
         if progress:
             progress(len(data))
         return Transfer(key, len(data), content_hash, len(data))
@@ -257,7 +281,7 @@ class AzureBlobStore(Store):
     def _upload_blocks(self, path: Path, key: str, content_hash: str, progress: ByteProgress | None) -> Transfer:
         blobs, name = self._account.blobs, self._name(key)
         staged = blobs.uncommitted_blocks(name)
-        pool, budget = self._account.blocks(), self._account.block_budget
+        pool, memory = self._account.blocks(), self._account.memory
         ids: list[str] = []
         futures = []
         errors: list[Exception] = []
@@ -272,21 +296,29 @@ class AzureBlobStore(Store):
                 errors.append(exc)
                 raise
             finally:
-                budget.release()
+                memory.release(BLOCK_SIZE)
 
+        blocks = hashing.read_verified(path, content_hash, BLOCK_SIZE)
         try:
-            for index, data in enumerate(hashing.read_verified(path, content_hash, BLOCK_SIZE)):
-                if errors:
-                    break  # a block failed after retries: stop reading, commit nothing
+            for index in itertools.count():
+                memory.acquire(BLOCK_SIZE)  # before reading: bounds what is held, not only what is sent
+                try:
+                    data = None if errors else next(blocks, None)  # after a failed block: commit nothing
+                except BaseException:
+                    memory.release(BLOCK_SIZE)
+                    raise
+                if data is None:
+                    memory.release(BLOCK_SIZE)
+                    break
                 size += len(data)
                 # The id names the block's content: a staged block with this id holds these bytes.
                 block_id = base64.b64encode(f"{index:06d}-{hashing.hash_bytes(data)}".encode()).decode()
                 ids.append(block_id)
-                if staged.get(block_id) == len(data):
+                if staged.get(block_id) == len(data):  # staged by an interrupted run
+                    memory.release(BLOCK_SIZE)
                     if progress:
                         progress(len(data))
                     continue
-                budget.acquire()
                 futures.append(pool.submit(stage, block_id, data))
                 sent += len(data)
         finally:

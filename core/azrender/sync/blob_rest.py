@@ -20,8 +20,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import datetime, timezone
 from typing import Iterator
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -121,7 +120,7 @@ class BlobContainer:
         path = self.base_path + (("/" + quote(blob, safe="/~")) if blob is not None else "")
         for attempt in range(self.retries + 1):
             q = dict(query or {})
-            h = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION, **(headers or {})}
+            h = {"x-ms-date": _http_date(), "x-ms-version": API_VERSION, **(headers or {})}
             if body or method in ("PUT", "POST"):
                 h["Content-Length"] = str(len(body))
             self.auth.apply(method, path, q, h)
@@ -173,7 +172,7 @@ class BlobContainer:
                     name=blob.findtext("Name") or "",
                     size=int(props.findtext("Content-Length") or 0) if props is not None else 0,
                     metadata={m.tag: m.text or "" for m in blob.iterfind("Metadata/*")},
-                    last_modified=parsedate_to_datetime(modified) if modified else None,
+                    last_modified=_parse_http_date(modified) if modified else None,
                 )
             marker = root.findtext("NextMarker") or ""
             if not marker:
@@ -224,6 +223,28 @@ class BlobContainer:
         """(account kind, SKU name) from the Get Account Information call."""
         response = self.request("GET", query={"restype": "account", "comp": "properties"})
         return response.getheader("x-ms-account-kind") or "unknown", response.getheader("x-ms-sku-name") or "unknown"
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _http_date() -> str:
+    """RFC 1123 date of now (email.utils would cost more import time than a whole request)."""
+    t = time.gmtime()
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
+def _parse_http_date(text: str) -> datetime | None:
+    """'Wed, 26 Nov 2026 08:40:00 GMT' -> aware UTC datetime (None if not in that form)."""
+    try:
+        _, day, month, year, clock, _ = text.split()
+        hour, minute, second = clock.split(":")
+        return datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute), int(second),
+                        tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 def _error_message(data: bytes) -> str:

@@ -1,8 +1,9 @@
 """Sync, plan then act: compare content hashes against one listing of the store (``plan_*``,
 no store I/O), then move only what differs, in parallel (``upload`` / ``download``).
 
-After a successful upload each asset root ``<root>/`` gets ``<root>.manifest.json`` beside it in
-the store (see :mod:`azrender.sync.manifest`), rewritten only when it changed.
+On request (``root_manifests``), a root ``<root>/`` synced as a whole folder gets
+``<root>.manifest.json`` beside it in the store (see :mod:`azrender.sync.manifest`), rewritten only
+when it changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 from azrender.errors import AzrenderError, StoreError, UsageError
 from azrender.sync import hashing, keys
@@ -152,15 +153,15 @@ def plan_upload(entries: Sequence[tuple[Path | str, str]], remote: Iterable[Stor
 
 def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.HashCache | None,
                   *, use_cache: bool = True) -> list[LocalFile]:
-    seen: dict[str, Path] = {}
+    seen: dict[str, str] = {}
     for path, key in entries:
-        if keys.unsafe_reason(key):
-            raise UsageError(f"{path}: store key {key!r} is not usable ({keys.unsafe_reason(key)})")
-        if key in seen and seen[key] != Path(path):
+        reason = keys.unsafe_reason(key)
+        if reason:
+            raise UsageError(f"{path}: store key {key!r} is not usable ({reason})")
+        if seen.setdefault(key, os.fspath(path)) != os.fspath(path):
             raise UsageError(f"{seen[key]} and {path} would both be stored as {key!r}")
-        seen[key] = Path(path)
     try:
-        hashed = hashing.hash_files([Path(p) for p, _ in entries], cache=cache, use_cache=use_cache)
+        hashed = hashing.hash_files([p for p, _ in entries], cache=cache, use_cache=use_cache)
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.filename}: no such file") from None
     except OSError as exc:
@@ -183,15 +184,22 @@ def _root(key: str) -> str | None:
     return key.split("/", 1)[0] if "/" in key else None
 
 
-def _list_scope(store: Store, entry_keys: set[str]) -> tuple[list[StoredObject], dict[str, StoredObject]]:
+def _list_scope(store: Store, entry_keys: set[str],
+                root_manifests: Collection[str] = ()) -> tuple[list[StoredObject], dict[str, StoredObject]]:
     """One listing per asset root (or one of everything when a key sits at the store's root):
-    the objects those roots hold, and their stored manifests by key."""
+    the objects those roots hold, and the stored manifests of ``root_manifests`` by key."""
     roots = {_root(k) for k in entry_keys}
     listed: list[StoredObject] = []
     for prefix in ([""] if None in roots else sorted(roots)):
+        # no '/': the listing of "tex" also holds "tex.manifest.json" (others are filtered below)
         listed.extend(store.list(prefix))
-    manifest_keys = {f"{r}{ROOT_MANIFEST_SUFFIX}" for r in roots if r}
-    data = [o for o in listed if o.key in entry_keys or (_root(o.key) in roots and _root(o.key) is not None)]
+    manifest_keys = {f"{r}{ROOT_MANIFEST_SUFFIX}" for r in root_manifests}
+
+    def in_scope(key: str) -> bool:
+        root = _root(key)
+        return key in entry_keys or (root is not None and root in roots)
+
+    data = [o for o in listed if in_scope(o.key)]
     manifests = {o.key: o for o in listed if o.key in manifest_keys}
     return data, manifests
 
@@ -205,7 +213,7 @@ def preview_upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, d
 
 def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
            progress: Progress | None = None, workers: int | None = None,
-           cache: hashing.HashCache | None = None) -> SyncResult:
+           cache: hashing.HashCache | None = None, root_manifests: Collection[str] = ()) -> SyncResult:
     """Upload each ``(local path, key)`` whose content the store does not already hold.
 
     One listing per asset root (the first key segment) with hashes; files in parallel
@@ -213,12 +221,17 @@ def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: b
     same roots that no entry has are deleted after every upload succeeded. A file that changes
     while uploaded is re-hashed and sent again. Raises :class:`TransferError` (a ``StoreError``)
     naming what was and was not uploaded when transfers still fail after the store's retries.
+
+    ``root_manifests``: roots whose entries are a whole folder; each gets ``<root>.manifest.json``
+    (keys relative to the root). ``SyncResult.manifest`` always lists every entry.
     """
     started = time.monotonic()
-    entry_keys = {key for _, key in entries}
-    remote, stored_manifests = _list_scope(store, entry_keys)
+    with ThreadPoolExecutor(max_workers=1) as lister:  # the store answers while local files are hashed
+        listing = lister.submit(_list_scope, store, {key for _, key in entries}, root_manifests)
+        local = _hash_entries(entries, cache)
+        remote, stored_manifests = listing.result()
     store.describe_account()  # after the listing: an unreachable store fails once, on the listing
-    plan = plan_upload(entries, remote, delete=delete, cache=cache)
+    plan = _diff(local, remote, delete)
     meter = _Meter(progress, len(plan.upload), plan.bytes_to_upload)
     done: dict[str, LocalFile] = {f.key: f for f in plan.skip}
     failed: list[str] = []
@@ -248,7 +261,7 @@ def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: b
     for key in plan.delete:
         store.delete(key)
     manifest = Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in done.values())
-    _write_root_manifests(store, manifest, stored_manifests)
+    _write_root_manifests(store, manifest, set(root_manifests), stored_manifests)
     return result(len(plan.delete), manifest)
 
 
@@ -265,11 +278,12 @@ def _upload_one(store: Store, f: LocalFile, meter: _Meter, cache) -> tuple[Local
                                    "run again once it is saved")
 
 
-def _write_root_manifests(store: Store, manifest: Manifest, stored: dict[str, StoredObject]) -> None:
+def _write_root_manifests(store: Store, manifest: Manifest, roots: set[str],
+                          stored: dict[str, StoredObject]) -> None:
     by_root: dict[str, list[ManifestEntry]] = {}
     for e in manifest.entries:
         root = _root(e.key)
-        if root:
+        if root in roots:
             by_root.setdefault(root, []).append(ManifestEntry(e.key[len(root) + 1:], e.size, e.mtime_ns, e.hash))
     for root, entries in by_root.items():
         data = Manifest.of(entries).to_bytes()

@@ -7,6 +7,7 @@ one that runs here. Calls return at once; a detached runner process per job does
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,10 +20,11 @@ from typing import Callable, Mapping
 
 from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, BatchJob,
                                 BatchJobCreateOptions, BatchJobExecutionInfo, BatchJobUpdateOptions,
-                                BatchNodeInfo, BatchPool, BatchPoolCreateOptions, BatchTask, BatchTaskCreateOptions,
-                                BatchTaskGroup,
-                                BatchTaskCreateResult, BatchTaskExecutionInfo, BatchTaskFailureInfo,
+                                BatchNodeInfo, BatchPool, BatchPoolCreateOptions,
+                                BatchTask, BatchTaskCreateOptions, BatchTaskCreateResult,
+                                BatchTaskExecutionInfo, BatchTaskFailureInfo, BatchTaskGroup,
                                 CreateTasksError)
+from azure.core.exceptions import ResourceNotFoundError
 
 from azrender.backends import JobStatus, TaskState, output_tail
 from azrender.errors import JobError
@@ -33,11 +35,35 @@ from .runner import mount_source, prep_task_id, release_task_id, remove_private
 from .state import (JobRecord, NodeRecord, PoolRecord, Root, TaskRecord, check_id, load, load_model,
                     save, scrub, write_json)
 
+MAX_COLLECTION_TASKS = 100  # Batch's limits for one add-task-collection request
+MAX_COLLECTION_BYTES = 1_000_000
 IMPLICIT_POOL = "local"  # a job on pool "local" needs no create_pool: one node per core, 1 slot each
 STDERR_TAIL_LINES = 20
 POLL = 0.2
 
 Progress = Callable[[str, float, float, str], None]
+
+
+class NotFound(JobError, ResourceNotFoundError):
+    """A pool, node, job, task or file that does not exist: a JobError for azrender, and the
+    SDK's ResourceNotFoundError for code written against ``azure.batch.BatchClient``."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status_code = 404
+
+
+class _Done:
+    """What the SDK's ``begin_*`` calls return (an LROPoller), for work already finished."""
+
+    def result(self, timeout: float | None = None) -> None:
+        return None
+
+    def wait(self, timeout: float | None = None) -> None:
+        return None
+
+    def done(self) -> bool:
+        return True
 
 
 def default_root() -> Path:
@@ -77,8 +103,8 @@ class LocalBatchClient:
     # ---- pools and nodes ---------------------------------------------------------------------
 
     def create_pool(self, pool: BatchPoolCreateOptions, **_service_options) -> None:
-        check_id("pool", pool.id)
-        if self.pool_exists(pool.id):
+        existing = self.root.pool_file(check_id("pool", pool.id))
+        if existing.exists() and not load(existing, PoolRecord).implicit:  # "local" may be made explicit
             raise JobError(f"pool {pool.id!r} already exists (PoolExists)")
         cores = os.cpu_count() or 1
         target = (pool.target_dedicated_nodes or 0) + (pool.target_low_priority_nodes or 0)
@@ -94,35 +120,41 @@ class LocalBatchClient:
                                          node_count=self.node_count or min(target or cores, cores),
                                          task_slots=pool.task_slots_per_node or 1, store_roots=roots))
 
+    def pool_exists(self, pool_id: str, **_service_options) -> bool:
+        return pool_id.lower() == IMPLICIT_POOL or self.root.pool_file(check_id("pool", pool_id)).exists()
+
     def get_pool(self, pool_id: str, **_service_options) -> BatchPool:
-        """Like ``BatchClient.get_pool``: the pool, or ResourceNotFoundError (PoolNotFound)."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        if pool_id == IMPLICIT_POOL:
-            self._implicit_pool()
-        if not self.pool_exists(pool_id):
-            raise ResourceNotFoundError(f"pool {pool_id!r} does not exist (PoolNotFound)")
         record = self._pool(pool_id)
-        return BatchPool({**record.spec, "state": "active", "currentDedicatedNodes": record.node_count})
+        pool = BatchPool(record.spec)
+        pool.state = "active"
+        pool.allocation_state = "steady"
+        pool.current_dedicated_nodes = record.node_count
+        pool.task_slots_per_node = record.task_slots
+        return pool
 
-    def pool_exists(self, pool_id: str) -> bool:
-        return self.root.pool_file(check_id("pool", pool_id)).exists()
+    def begin_delete_pool(self, pool_id: str, **_service_options) -> _Done:
+        """Remove the pool and its nodes' folders (jobs still on it can no longer run)."""
+        self._pool(pool_id)
+        shutil.rmtree(self.root.pool_dir(pool_id), ignore_errors=True)
+        return _Done()
 
     def _save_pool(self, pool: BatchPoolCreateOptions, record: PoolRecord) -> None:
         write_json(self.root.pool_private(pool.id), pool.as_dict(), private=True)
         save(self.root.pool_file(pool.id), record)
 
     def _pool(self, pool_id: str) -> PoolRecord:
+        if check_id("pool", pool_id).lower() == IMPLICIT_POOL:
+            self._implicit_pool()
         try:
             return load(self.root.pool_file(pool_id), PoolRecord)
         except FileNotFoundError:
-            raise JobError(f"pool {pool_id!r} does not exist (PoolNotFound)",
+            raise NotFound(f"pool {pool_id!r} does not exist (PoolNotFound)",
                            hint=f"create it first, or use the implicit local pool {IMPLICIT_POOL!r}") from None
 
     def _implicit_pool(self) -> None:
         """Pool "local" exists as soon as a job needs it; an explicit ``node_count`` resizes it."""
         path = self.root.pool_file(IMPLICIT_POOL)
-        if path.exists() and (self.node_count is None or self._pool(IMPLICIT_POOL).node_count == self.node_count):
+        if path.exists() and (self.node_count is None or load(path, PoolRecord).node_count == self.node_count):
             return
         pool = BatchPoolCreateOptions(id=IMPLICIT_POOL, vm_size="local", task_slots_per_node=1)
         self._save_pool(pool, PoolRecord(id=IMPLICIT_POOL, spec=pool.as_dict(),
@@ -133,7 +165,7 @@ class LocalBatchClient:
         before the job's next task there, the job preparation task run again. Files stay."""
         pool = self._pool(pool_id)
         if node_id not in {f"node-{i}" for i in range(pool.node_count)}:
-            raise JobError(f"pool {pool_id!r} has no node {node_id!r} (NodeNotFound)")
+            raise NotFound(f"pool {pool_id!r} has no node {node_id!r} (NodeNotFound)")
         path = self.root.node_file(pool.id, node_id)
         with locked(self.root.agent_dir(pool.id, node_id) / "node.lock"):
             record = load(path, NodeRecord) if path.exists() else NodeRecord(node_id)
@@ -151,18 +183,16 @@ class LocalBatchClient:
         if job.pool_info is None or not job.pool_info.pool_id:
             raise JobError(f"job {job.id!r}: the local backend needs pool_info.pool_id "
                            "(autoPoolSpecification is not supported)")
-        pool_id = job.pool_info.pool_id
-        if pool_id.lower() == IMPLICIT_POOL:
-            self._implicit_pool()
-        pool = self._pool(pool_id)
+        pool = self._pool(job.pool_info.pool_id)
         if job.job_release_task is not None and job.job_preparation_task is None:
             raise JobError(f"job {job.id!r}: a job release task needs a job preparation task (Batch rule)")
-        if self.root.job_file(job.id).exists():
-            raise JobError(f"job {job.id!r} already exists (JobExists)")
-        write_json(self.root.job_private(job.id), job.as_dict(), private=True)
-        save(self.root.job_file(job.id), JobRecord(
-            id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
-            all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
+        with locked(self.root.job_lock(job.id)):
+            if self.root.job_file(job.id).exists():
+                raise JobError(f"job {job.id!r} already exists (JobExists; ids ignore case)")
+            write_json(self.root.job_private(job.id), job.as_dict(), private=True)
+            save(self.root.job_file(job.id), JobRecord(
+                id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
+                all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
 
     def update_job(self, job_id: str, job: BatchJobUpdateOptions, **_service_options) -> None:
         """Only ``all_tasks_complete_mode`` matters locally (set it once every task is added)."""
@@ -179,7 +209,7 @@ class LocalBatchClient:
         try:
             return load(self.root.job_file(job_id), JobRecord)
         except FileNotFoundError:
-            raise JobError(f"job {job_id!r} does not exist (JobNotFound)") from None
+            raise NotFound(f"job {job_id!r} does not exist (JobNotFound)") from None
 
     def get_job(self, job_id: str, **_service_options) -> BatchJob:
         record = self._job(job_id)
@@ -192,6 +222,13 @@ class LocalBatchClient:
             termination_reason=record.termination_reason)
         return job
 
+    def begin_terminate_job(self, job_id: str, options=None,
+                            **_service_options) -> _Done:
+        """The SDK's name (``options``: its BatchJobTerminateOptions): returns once termination is
+        requested, like the service does."""
+        self.terminate_job(job_id, reason=(options and options.termination_reason) or "UserTerminate")
+        return _Done()
+
     def terminate_job(self, job_id: str, *, reason: str = "UserTerminate") -> None:
         """Like Batch: running tasks are killed, the release task runs where the preparation task
         ran, active tasks stay active, then the job is completed. Returns at once (see wait)."""
@@ -203,6 +240,10 @@ class LocalBatchClient:
             if record.state == "terminating":
                 self._ensure_runner(record)
 
+    def begin_delete_job(self, job_id: str, **_service_options) -> _Done:
+        self.delete_job(job_id)
+        return _Done()
+
     def delete_job(self, job_id: str, **_service_options) -> None:
         """Terminate (if needed) and wait for the job to complete, then remove it and its task
         folders from every node."""
@@ -212,9 +253,8 @@ class LocalBatchClient:
             while self._job(job_id).state != "completed":
                 self._revive(job_id)
                 time.sleep(POLL)
-        pool = self._pool(record.pool_id)
-        for i in range(pool.node_count):
-            shutil.rmtree(self.root.node_root(pool.id, f"node-{i}") / "workitems" / record.id, ignore_errors=True)
+        for workitems in self.root.pool_dir(record.pool_id).glob(f"nodes/*/workitems/{record.id}"):
+            shutil.rmtree(workitems, ignore_errors=True)
         remove_private(self.root, record.id)
         shutil.rmtree(self.root.job_dir(record.id), ignore_errors=True)
 
@@ -222,23 +262,31 @@ class LocalBatchClient:
 
     def create_tasks(self, job_id: str, task_collection: list[BatchTaskCreateOptions],
                      **_service_options) -> BatchCreateTaskCollectionResult:
-        """Add tasks (any number; the SDK splits requests, nothing to split here). Like the SDK,
-        valid tasks are added and ``CreateTasksError`` lists the ones refused."""
-        results = self._add_tasks(job_id, task_collection)
-        failures = [r for r in results if r.status != "success"]
-        if failures:
-            raise CreateTasksError(pending_tasks=[], failure_tasks=failures)
-        return BatchCreateTaskCollectionResult(result_values=results)
+        """Add any number of tasks. Like the SDK, valid tasks are added and ``CreateTasksError``
+        lists the ones refused."""
+        result = self._add_tasks(job_id, task_collection)
+        refused = [r for r in result.result_values if r.status != "success"]
+        if refused:
+            raise CreateTasksError(pending_tasks=[], failure_tasks=refused)
+        return result
 
     def create_task_collection(self, job_id: str, task_collection: BatchTaskGroup,
                                **_service_options) -> BatchCreateTaskCollectionResult:
-        """Like the REST call addtaskcollection: one result per task, refusals included."""
-        return BatchCreateTaskCollectionResult(result_values=self._add_tasks(job_id, task_collection.task_values))
+        """One request of the REST API: Batch's limits apply (100 tasks, 1 MB of JSON), and each
+        task's result says whether it was added."""
+        tasks = task_collection.task_values
+        if len(tasks) > MAX_COLLECTION_TASKS:
+            raise JobError(f"a task collection holds at most {MAX_COLLECTION_TASKS} tasks, not {len(tasks)} "
+                           "(Batch's limit)")
+        size = len(json.dumps(task_collection.as_dict()).encode())
+        if size > MAX_COLLECTION_BYTES:
+            raise JobError(f"a task collection of {size:,} bytes is over Batch's 1 MB limit (RequestBodyTooLarge)")
+        return self._add_tasks(job_id, tasks)
 
-    def _add_tasks(self, job_id: str, task_collection) -> list[BatchTaskCreateResult]:
+    def _add_tasks(self, job_id: str, tasks) -> BatchCreateTaskCollectionResult:
         private = load_model(self.root.job_private(job_id), BatchJobCreateOptions) \
             if self.root.job_private(job_id).exists() else None
-        results, failures = [], []
+        results = []
         with locked(self.root.job_lock(job_id)):
             record = self._job(job_id)
             if record.state != "active" or private is None:
@@ -246,19 +294,20 @@ class LocalBatchClient:
             reserved = {i.lower(): code for i, code in ((prep_task_id(private), "TaskIdSameAsJobPreparationTask"),
                                                         (release_task_id(private), "TaskIdSameAsJobReleaseTask")) if i}
             taken = {path.stem for path in self.root.tasks_dir(job_id).glob("*.json")}
-            for task in task_collection:
-                error = self._refusal(task, taken, reserved)
+            slots = self._pool(record.pool_id).task_slots
+            for task in tasks:
+                error = self._refusal(task, taken, reserved, slots)
                 if error:
-                    failures.append(BatchTaskCreateResult(status="clienterror", task_id=task.id,
-                                                          error=BatchError(code=error[0], message=error[1])))
+                    results.append(BatchTaskCreateResult(status="clienterror", task_id=task.id,
+                                                         error=BatchError(code=error[0], message=error[1])))
                     continue
                 taken.add(task.id.lower())
                 write_json(self.root.task_private(job_id, task.id), task.as_dict(), private=True)
                 save(self.root.task_file(job_id, task.id), TaskRecord(id=task.id, spec=scrub(task.as_dict())))
                 results.append(BatchTaskCreateResult(status="success", task_id=task.id))
-            if results:
+            if any(r.status == "success" for r in results):
                 self._ensure_runner(record)
-        return results + failures
+        return BatchCreateTaskCollectionResult(result_values=results)
 
     def create_task(self, job_id: str, task: BatchTaskCreateOptions, **_service_options) -> None:
         try:
@@ -268,7 +317,8 @@ class LocalBatchClient:
             raise JobError(f"task {task.id!r} refused: {error.message} ({error.code})") from None
 
     @staticmethod
-    def _refusal(task: BatchTaskCreateOptions, taken: set[str], reserved: dict[str, str]) -> tuple[str, str] | None:
+    def _refusal(task: BatchTaskCreateOptions, taken: set[str], reserved: dict[str, str],
+                 slots: int) -> tuple[str, str] | None:
         try:
             check_id("task", task.id)
         except JobError as exc:
@@ -279,6 +329,9 @@ class LocalBatchClient:
                        if getattr(task, name) is not None]
         if unsupported:
             return "InvalidPropertyValue", f"task {task.id!r}: the local backend cannot run {', '.join(unsupported)}"
+        if (task.required_slots or 1) > slots:
+            return "InvalidPropertyValue", (f"task {task.id!r} requires {task.required_slots} slots; the pool's "
+                                            f"nodes have {slots} (it could never run)")
         if task.id.lower() in reserved:
             return reserved[task.id.lower()], f"task id {task.id!r} is the job preparation/release task's"
         if task.id.lower() in taken:
@@ -317,7 +370,19 @@ class LocalBatchClient:
         try:
             return self._task_model(job, load(self.root.task_file(job_id, check_id("task", task_id)), TaskRecord))
         except FileNotFoundError:
-            raise JobError(f"job {job_id!r} has no task {task_id!r} (TaskNotFound)") from None
+            raise NotFound(f"job {job_id!r} has no task {task_id!r} (TaskNotFound)") from None
+
+    def download_task_file(self, job_id: str, task_id: str, file_path: str, **_service_options):
+        """A file of the task's directory on its node (e.g. "stderr.txt", "wd/out.png"), as bytes chunks."""
+        job = self._job(job_id)
+        task = self.get_task(job_id, task_id)
+        if task.node_info is None:
+            raise NotFound(f"task {task_id!r} has not run on a node yet (NodeNotFound)")
+        task_dir = Path(task.node_info.task_root_directory)
+        path = Path(os.path.normpath(task_dir / file_path))
+        if task_dir not in path.parents or not path.is_file():
+            raise NotFound(f"task {task_id!r} of job {job.id!r} has no file {file_path!r} (FileNotFound)")
+        return iter([path.read_bytes()])
 
     # ---- status and waiting ------------------------------------------------------------------
 
@@ -379,9 +444,13 @@ class LocalBatchClient:
         if not is_free(self.root.runner_lock(job.id)):
             return
         self.root.runner_error(job.id).unlink(missing_ok=True)
-        package_parent = str(Path(__file__).resolve().parents[3])
+        import azure.batch
+
+        # The runner imports what this process imported, even when this process is a host
+        # application (Blender, Maya) that added those folders to its own sys.path only.
+        folders = (Path(__file__).resolve().parents[3], Path(azure.batch.__file__).resolve().parents[2])
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join([*map(str, folders), *filter(None, [env.get("PYTHONPATH")])])
         with open(self.root.runner_log(job.id), "ab") as log:
             subprocess.Popen([_python(), "-m", "azrender.backends.local", str(self.root.job_dir(job.id))],
                              stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,

@@ -209,29 +209,35 @@ class Runner:
     # ---- scheduling -------------------------------------------------------------------------
 
     def _start(self, task: TaskRecord) -> bool:
-        """Put ``task`` on the least busy node with a free slot; False when every slot is taken."""
+        """Put ``task`` on the least busy node with as many free slots as it requires; False when
+        no node has them now."""
         with self.lock:
             if 0 < (self.job_spec.max_parallel_tasks or -1) <= len(self.running):
                 return False
             load_per_node = {n.node_id: 0 for n in self.nodes}
             for attempt in self.running.values():
                 load_per_node[attempt.node.node_id] += 1
+        needed = task.spec.get("requiredSlots") or 1
         for node in sorted(self.nodes, key=lambda n: load_per_node[n.node_id]):
             if node.node_id in self.unusable:
                 continue
+            slots = []
             for slot in range(self.pool.task_slots):
                 fd = try_lock(self.root.agent_dir(node.pool_id, node.node_id) / f"slot-{slot}.lock")
-                if fd is None:
-                    continue
-                cancel = Cancel()
-                thread = threading.Thread(target=self._run_task, args=(task.id, node, fd, cancel), daemon=True)
-                with self.lock:
-                    self.running[task.id.lower()] = _Attempt(thread, cancel, node)
-                thread.start()
-                return True
+                if fd is not None:
+                    slots.append(fd)
+                if len(slots) == needed:
+                    cancel = Cancel()
+                    thread = threading.Thread(target=self._run_task, args=(task.id, node, slots, cancel), daemon=True)
+                    with self.lock:
+                        self.running[task.id.lower()] = _Attempt(thread, cancel, node)
+                    thread.start()
+                    return True
+            for fd in slots:
+                os.close(fd)
         return False
 
-    def _run_task(self, task_id: str, node: NodeLayout, slot_fd: int, cancel: Cancel) -> None:
+    def _run_task(self, task_id: str, node: NodeLayout, slots: list[int], cancel: Cancel) -> None:
         try:
             self._update_task(task_id, state="preparing", node_id=node.node_id)
             boot = self._bring_up(node)
@@ -248,7 +254,8 @@ class Runner:
                               failure=Failure("LocalRunnerError", "the local runner failed; see runner.log",
                                               category="servererror"))
         finally:
-            os.close(slot_fd)
+            for fd in slots:
+                os.close(fd)
             with self.lock:
                 self.running.pop(task_id.lower(), None)
             self.wake.set()
@@ -441,12 +448,17 @@ def mount_source(mount) -> tuple[str, str]:
     """(store_roots key, relativeMountPath) of a MountConfiguration the local backend supports."""
     if mount.azure_blob_file_system_configuration is not None:
         blob = mount.azure_blob_file_system_configuration
-        return f"{blob.account_name}/{blob.container_name}", blob.relative_mount_path
-    if mount.azure_file_share_configuration is not None:
+        source, relative = f"{blob.account_name}/{blob.container_name}", blob.relative_mount_path
+    elif mount.azure_file_share_configuration is not None:
         share = mount.azure_file_share_configuration
-        return share.azure_file_url.rstrip("/"), share.relative_mount_path
-    raise JobError("the local backend mounts only azureBlobFileSystemConfiguration and "
-                   "azureFileShareConfiguration")
+        source, relative = (share.azure_file_url or "").rstrip("/"), share.relative_mount_path
+    else:
+        raise JobError("the local backend mounts only azureBlobFileSystemConfiguration and "
+                       "azureFileShareConfiguration")
+    parts = Path(relative or "").parts
+    if not parts or Path(relative).is_absolute() or ".." in parts:
+        raise JobError(f"relativeMountPath {relative!r} must be a path inside AZ_BATCH_NODE_MOUNTS_DIR")
+    return source, relative
 
 
 def remove_private(root: Root, job_id: str) -> None:

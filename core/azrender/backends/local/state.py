@@ -26,7 +26,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -147,15 +147,37 @@ class NodeRecord:
 
 
 _NESTED = {"failure": Failure, "start_task": Run}
+_PLAIN = {"str": str, "int": int, "bool": bool, "dict": dict}
+
+
+def _check(owner: str, name: str, value, annotation: str) -> None:
+    """A field's JSON value has the type its annotation names (records are read from disk that
+    anyone may have edited; a wrong type must fail here, not deep inside the runner)."""
+    base, optional = annotation.removesuffix(" | None"), annotation.endswith(" | None")
+    if value is None:
+        ok = optional
+    elif base.startswith("dict["):
+        ok = isinstance(value, dict)
+    else:
+        expected = _PLAIN.get(base)
+        ok = expected is None or (isinstance(value, expected) and not (expected is int and isinstance(value, bool)))
+    if not ok:
+        raise ValueError(f"{owner}.{name} is {type(value).__name__}, expected {annotation}")
 
 
 def _build(cls, data):
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__} must be an object")
+    annotations = {f.name: f.type for f in fields(cls)}
     kwargs = {}
     for name, value in data.items():
+        if name not in annotations:
+            raise ValueError(f"unknown field {name!r}")
+        _check(cls.__name__, name, value, annotations[name])
         if name in _NESTED and value is not None:
             value = _build(_NESTED[name], value)
         elif name in ("preparation", "release"):
-            value = {node: _build(Run, run) for node, run in value.items()}
+            value = {str(node): _build(Run, run) for node, run in value.items()}
         kwargs[name] = value
     return cls(**kwargs)
 

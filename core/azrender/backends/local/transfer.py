@@ -19,9 +19,11 @@ from .state import Failure
 
 
 class TransferError(Exception):
+    """str() is the whole redacted story (for fileuploaderr.txt); the failure keeps its first line."""
+
     def __init__(self, code: str, message: str):
         super().__init__(redact(message))
-        self.failure = Failure(code=code, message=redact(message))
+        self.failure = Failure(code=code, message=redact(message).splitlines()[0][:500])
 
 
 def _folder(url: str) -> Path | None:
