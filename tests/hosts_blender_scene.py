@@ -3,8 +3,9 @@
 
 OUTDIR/shot.blend uses (all ``//``-relative): textures/bois é.png, a 3-frame image sequence,
 UDIM tiles 1001/1002, a linked library lib/props.blend (which uses lib/maps/prop.png), a sound,
-a font, an OpenVDB volume, an Alembic cache when this Blender has Alembic, and
-textures/missing.png, which does not exist.
+a font, an OpenVDB volume, a movie clip (clips/track.000[12].png), a sequencer image strip (edit/plate.000[12].png), an
+external IES profile, an Alembic cache when this Blender has Alembic, and textures/missing.png,
+which does not exist.
 """
 
 import os
@@ -86,6 +87,24 @@ if bpy.app.build_options.alembic:
     os.makedirs(os.path.join(OUT, "caches"), exist_ok=True)
     bpy.ops.wm.alembic_export(filepath=os.path.join(OUT, "caches", "cube.abc"), start=1, end=1)
     bpy.ops.wm.alembic_import(filepath=os.path.join(OUT, "caches", "cube.abc"))
+
+# A movie clip (an image sequence), a sequencer image strip and an external IES profile.
+for frame in (1, 2):
+    png(f"clips/track.{frame:04d}.png", (0, 40 * frame, 0))
+bpy.data.movieclips.load(os.path.join(OUT, "clips/track.0001.png")).use_fake_user = True
+os.makedirs(os.path.join(OUT, "ies"), exist_ok=True)
+with open(os.path.join(OUT, "ies", "spot.ies"), "w") as f:
+    f.write("IESNA:LM-63-2002\n")
+light = bpy.data.lights.new("spot", "SPOT")
+light.use_nodes = True
+ies = light.node_tree.nodes.new("ShaderNodeTexIES")
+ies.mode, ies.filepath = "EXTERNAL", os.path.join(OUT, "ies", "spot.ies")
+bpy.context.scene.collection.objects.link(bpy.data.objects.new("spot", light))
+editor = bpy.context.scene.sequence_editor_create()
+for frame in (1, 2):
+    png(f"edit/plate.{frame:04d}.png", (0, 0, 40 * frame))
+strip = editor.sequences.new_image("plate", os.path.join(OUT, "edit/plate.0001.png"), 1, 1)
+strip.elements.append("plate.0002.png")
 
 with bpy.data.libraries.load(os.path.join(OUT, "lib", "props.blend"), link=True) as (src, dst):
     dst.objects = ["prop"]

@@ -63,11 +63,30 @@ def results(proc) -> dict:
     return json.loads(lines[-1])
 
 
+def assert_same_as_headless(in_blender: list, headless, shot) -> None:
+    """The add-on's list is ``azrender deps``'s, but for one known gap of the headless .blend
+    reader: it lists only the first frame of a movie clip that is an image sequence. Blender needs
+    every frame, and the add-on lists them all."""
+    expected = sorted([d["path"], d["kind"], d["exists"]] for d in json.loads(headless.stdout)["dependencies"])
+    clips = str(shot.parent / "clips")
+    assert sorted(d for d in in_blender if not d[0].startswith(clips)) == [d for d in expected if not d[0].startswith(clips)]
+    assert sorted(d for d in in_blender if d[0].startswith(clips)) == [
+        [f"{clips}/track.0001.png", "movie", True], [f"{clips}/track.0002.png", "movie", True]]
+
+
 def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_blender):
     proc = addon_blender(script="""
-        import json, bpy
+        import json, threading, bpy
+        from azrender.hosts.background import Background
+        from azrender_blender import ops
         menu = [f.__module__ for f in bpy.types.TOPBAR_MT_render._dyn_ui_initialize()]
+        gate = threading.Event()
+        ops._submitting[:] = [Background(lambda progress: gate.wait(10)).start()]  # a submission running
+        busy = bpy.ops.azrender.submit.poll()
+        gate.set()
+        ops._submitting[0].wait(10)
         print("RESULT " + json.dumps({
+            "second_submit_while_busy": busy, "submit_after": bpy.ops.azrender.submit.poll(),
             "menu": menu,
             "operator": bpy.ops.azrender.submit.get_rna_type().name,
             "panel_context": bpy.types.AZRENDER_PT_render.bl_context,
@@ -78,6 +97,7 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert "azrender_blender.ui" in out["menu"]
     assert out["operator"] == "Render on Azure…"
     assert out["panel_context"] == "render"
+    assert out["second_submit_while_busy"] is False and out["submit_after"] is True
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
         assert name in out["settings"]
 
@@ -92,10 +112,11 @@ def test_the_panel_lists_the_same_dependencies_as_azrender_deps(addon_blender, s
     in_blender = results(proc)
     headless = run_cli("deps", shot, "--json")
     assert headless.returncode == 3, headless.stderr  # the shot has one missing texture
-    expected = sorted([d["path"], d["kind"], d["exists"]] for d in json.loads(headless.stdout)["dependencies"])
-    assert sorted(in_blender) == expected
+    assert_same_as_headless(in_blender, headless, shot)
     kinds = {kind for _, kind, _ in in_blender}
-    assert {"texture", "library", "sound", "font", "volume"} <= kinds
+    assert {"texture", "library", "sound", "font", "volume", "movie", "other"} <= kinds
+    assert [str(shot.parent / "edit" / f"plate.000{n}.png") for n in (1, 2)] == sorted(
+        p for p, _, _ in in_blender if "/edit/" in p)  # the sequencer strip's images
     assert [p for p, _, exists in in_blender if not exists] == [str(shot.parent / "textures" / "missing.png")]
     # Missing files come first in the list, so the artist sees them without scrolling.
     assert in_blender[0][2] is False
@@ -115,7 +136,7 @@ def test_a_missing_texture_blocks_the_submission_and_names_the_file(addon_blende
     outcome = out["outcome"]
     assert isinstance(outcome, str) and "missing.png" in outcome and "1 missing file" in outcome
     assert out["listed"][0] == [str(shot.parent / "textures" / "missing.png"), False]  # shown first, in red
-    assert not (tmp_path / "cache" / "submissions").exists()  # nothing was saved or sent
+    assert not list(shot.parent.glob("*.azrender-submit.blend"))  # no submission copy was saved
 
 
 def test_a_studio_plugin_adds_the_same_files_in_blender_as_headless(addon_blender, blender, shot, run_cli, tmp_path):
@@ -143,9 +164,7 @@ def test_a_studio_plugin_adds_the_same_files_in_blender_as_headless(addon_blende
     """)
     in_blender = results(proc)
     assert [str(ocio), "other", True] in in_blender
-    headless = run_cli("deps", shot, "--json", env=env)
-    assert sorted(in_blender) == sorted([d["path"], d["kind"], d["exists"]]
-                                        for d in json.loads(headless.stdout)["dependencies"])
+    assert_same_as_headless(in_blender, run_cli("deps", shot, "--json", env=env), shot)
 
 
 # ---- end to end, against the local backend ------------------------------------------------------
@@ -182,7 +201,8 @@ def test_render_on_azure_then_download_outputs_brings_the_frames_back(addon_blen
     """))
     assert submitted["outcome"] == ["FINISHED"]
     [[job_id, backend]] = submitted["jobs"]
-    assert backend == "local"
+    assert backend == "local" and job_id.startswith("demo-")  # the artist's scene name, not the copy's
+    assert not list(shot.parent.glob("*azrender-submit*"))  # the submission copy is gone
     status = wait_done(run_cli, job_id, {"AZRENDER_STATE_DIR": str(tmp_path / "state")})
     assert status["failed"] == []
 
@@ -229,4 +249,4 @@ def test_a_studio_plugin_rewrites_task_command_lines_and_blocks_wip_scenes(addon
             outcome = str(exc)
         print("RESULT " + json.dumps(outcome))
     """))
-    assert isinstance(blocked, str) and "demo_wip.blend is a work-in-progress file" in blocked
+    assert isinstance(blocked, str) and "demo_wip.azrender-submit.blend is a work-in-progress file" in blocked

@@ -83,11 +83,19 @@ def test_the_request_renders_the_frames_render_setup_would(pymxs, settings, fram
     pymxs.runtime.set_render(**settings)
     from azrender_max import submission
 
-    request = submission.build_request()
+    request = submission.build_request().request
     assert request.frames == frames and request.host == "max"
     assert request.renderer == "Default_Scanline_Renderer"
-    assert request.scene.name == "MiniHouse.max" and request.scene.read_bytes() == scene.read_bytes()
-    assert pymxs.runtime.maxFileName == "MiniHouse.max"  # the artist's file is still the open one
+    assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes
+
+
+def test_unsaved_changes_are_refused_rather_than_silently_left_out(pymxs):
+    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse/MiniHouse.max"), modified=True)
+    from azrender.errors import SceneError
+    from azrender_max import submission
+
+    with pytest.raises(SceneError, match="MiniHouse.max has unsaved changes"):
+        submission.build_request()
 
 
 def test_the_progress_bar_follows_the_background_submission(pymxs):
@@ -113,3 +121,16 @@ def test_the_package_declares_its_startup_script_and_the_menu_macro():
     startup = (PACKAGE / entries[0]).read_text()
     assert 'macroScript Render_on_Azure category:"azrender"' in startup
     assert "azrender_max.dialog" in startup
+
+
+def test_headless_submit_builds_3dsmaxcmdio_tasks_for_windows_nodes(pymxs, monkeypatch, tmp_path):
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
+    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse/MiniHouse.max"))
+    pymxs.runtime.set_render(rendTimeType=3, rendStart=1, rendEnd=3)
+    import azrender_max
+
+    result = azrender_max.submit(backend="batch", node_os="windows", pool_id="max-windows", dry_run=True)
+    lines = [t["commandLine"] for t in result.dry_run_requests["tasks"]]
+    assert len(lines) == 3
+    assert all(line.startswith("cmd /c") and "3dsmaxcmdio.exe" in line and "MiniHouse.max" in line for line in lines)

@@ -81,7 +81,7 @@ def test_a_studio_node_is_found_by_the_file_path_editor_then_typed_by_a_td_row(m
     assert found["sim1.cachePath"] == ("cache", True)
 
 
-def test_a_missing_texture_blocks_the_request_and_nothing_is_copied(maya, tmp_path):
+def test_a_missing_texture_blocks_the_request(maya, tmp_path):
     scene = tmp_path / "cube.ma"
     shutil.copy(SHARED_SCENES / "deadline_maya_cube" / "scene" / "cube.ma", scene)  # texture not beside it
     maya.open_scene(str(scene))
@@ -91,19 +91,17 @@ def test_a_missing_texture_blocks_the_request_and_nothing_is_copied(maya, tmp_pa
     with pytest.raises(MissingAssetsError) as error:
         submission.build_request()
     assert "deadline_logo_48x48.png" in str(error.value) and "scene_file_to_reference.mb" in str(error.value)
-    assert not (tmp_path / "cache" / "submissions").exists()
 
 
-def test_the_request_carries_a_copy_the_render_settings_and_the_collected_files(maya):
+def test_the_request_carries_the_saved_scene_the_render_settings_and_the_collected_files(maya):
     scene = SHARED_SCENES / "mayausd_rel_project" / "scenes" / "TextureTest.ma"
     maya.open_scene(str(scene))
     from azrender_maya import submission
 
-    request = submission.build_request(chunk=5)
+    request = submission.build_request(chunk=5).request
     assert request.host == "maya" and request.frames == "1-10" and request.chunk == 5
     assert request.renderer == "arnold"
-    assert request.scene.name == "TextureTest.ma" and request.scene.read_bytes() == scene.read_bytes()
-    assert request.scene != scene
+    assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes
     assert request.project == SHARED_SCENES / "mayausd_rel_project"
     assert [d.path for d in request.extra_dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
 
@@ -146,3 +144,16 @@ def test_the_progress_window_follows_the_background_submission(maya):
         {"edit": True, "progress": 75, "status": "azrender sync 75% stone.png"},
         {"endProgress": True},
     ]
+
+
+def test_headless_submit_builds_maya_render_tasks(maya, monkeypatch, tmp_path):
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
+    maya.open_scene(str(SHARED_SCENES / "mayausd_rel_project" / "scenes" / "TextureTest.ma"))
+    import azrender_maya
+
+    result = azrender_maya.submit(frames="1-4", chunk=2, backend="batch", pool_id="maya-linux", dry_run=True)
+    lines = [t["commandLine"] for t in result.dry_run_requests["tasks"]]
+    assert len(lines) == 2
+    assert ["Render -r arnold -s 1 -e 2" in lines[0], "Render -r arnold -s 3 -e 4" in lines[1]] == [True, True]
+    assert all("mayausd_rel_project/scenes/TextureTest" in line for line in lines)

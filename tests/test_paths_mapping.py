@@ -270,6 +270,21 @@ def test_a_windows_scene_plans_its_copy_beside_it_on_the_node():
     assert plan.uploads == ((r"\\nas\show\seq\tex\wood.png", "assets/seq/tex/wood.png"),)
 
 
+def test_a_file_no_rule_places_on_the_node_blocks_the_plan():
+    from azrender.paths.plan import plan_paths
+
+    class DropLibrary:
+        @hookimpl
+        def azrender_mapping_rules(self, submission, rules):
+            rules[:] = [r for r in rules if r.alias != "d-lib"]
+
+    report = SceneReport(r"C:\proj\shot.blend", [Dependency(r"D:\lib\wood.png", True, Kind.TEXTURE)])
+    plan = plan_paths(report, storage_mode="copy", node_os="linux",
+                      plugin_manager=new_plugin_manager(load_entry_points=False, plugins=[DropLibrary()]))
+    assert plan.problems == (r"D:\lib\wood.png: no mapping rule places it on the node (a hook removed its rule?)",)
+    assert plan.uploads == () and plan.needed_on_node == (plan.submitted_node_path,)
+
+
 def test_unknown_scene_types_are_refused_in_one_line():
     from azrender.paths.plan import plan_paths
 

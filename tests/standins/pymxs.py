@@ -9,7 +9,6 @@ set with ``set_render(...)``. Progress and prompt calls are appended to ``CALLS`
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -78,6 +77,7 @@ class _Runtime:
         self.ATSOps = _ATSOps()
         self.maxFilePath = ""
         self.maxFileName = ""
+        self.modified = False
         self.renderers = SimpleNamespace(current=SimpleNamespace(class_name="Default_Scanline_Renderer"))
         self.set_render()
 
@@ -91,12 +91,9 @@ class _Runtime:
     def classOf(self, value):
         return value.class_name
 
-    def saveMaxFile(self, path, useNewFile=True, quiet=False):
-        """Saves the open scene to ``path`` (here: the file as opened)."""
-        shutil.copyfile(os.path.join(self.maxFilePath, self.maxFileName), path)
-        if useNewFile:
-            self.maxFilePath, self.maxFileName = os.path.dirname(path) + os.sep, os.path.basename(path)
-        return True
+    def getSaveRequired(self):
+        """Whether the open scene has unsaved changes."""
+        return self.modified
 
     def __getattr__(self, name):  # progressStart / progressUpdate / progressEnd / replacePrompt
         if name in {"progressStart", "progressUpdate", "progressEnd", "replacePrompt"}:
@@ -107,8 +104,9 @@ class _Runtime:
 runtime = _Runtime()
 
 
-def open_scene(path: str) -> None:
-    """Open a real .max file: its asset list, read by the core, becomes the AssetManager's."""
+def open_scene(path: str, *, modified: bool = False) -> None:
+    """Open a real .max file: its asset list, read by the core, becomes the AssetManager's;
+    ``modified`` plays the artist having edited it since."""
     import olefile
 
     from azrender.discovery import max_assets
@@ -119,6 +117,7 @@ def open_scene(path: str) -> None:
     runtime.__init__()
     runtime.maxFilePath = os.path.dirname(os.path.abspath(path)) + os.sep
     runtime.maxFileName = os.path.basename(path)
+    runtime.modified = modified
     runtime.AssetManager.assets = [
         AssetUser(f"{{{index:08X}-0000-0000-0000-000000000000}}", asset_type, paths[0], (paths[1:] or [""])[0])
         for index, (asset_type, paths) in enumerate(records, start=1)]

@@ -111,8 +111,6 @@ class ProgressDriver:
         return False
 
 
-def submit_in_background(request) -> Background:
-    """Start :func:`azrender.pipeline.submit` for ``request`` on a worker thread."""
-    from azrender import pipeline
-
-    return Background(lambda progress: pipeline.submit(request, progress=progress)).start()
+def submit_in_background(prepared) -> Background:
+    """Start a host's :class:`~azrender.hosts.submission.Prepared` submission on a worker thread."""
+    return Background(prepared.run).start()

@@ -27,7 +27,7 @@ class HostActions:
     """What the dialog asks of its host plugin."""
 
     scene_report: Callable  # () -> SceneReport
-    build_request: Callable  # (**SubmitRequest fields) -> SubmitRequest
+    build_request: Callable  # (**SubmitRequest fields) -> azrender.hosts.submission.Prepared
     default_frames: Callable[[], str]
     progress: Callable[[], ProgressDriver]
     notify: Callable[[str], None] = lambda message: None  # e.g. Maya's inViewMessage
@@ -93,7 +93,7 @@ class SubmitDialog(QtWidgets.QDialog):
     def submit(self):
         backend = self.backend.currentText()
         try:
-            request = self.host.build_request(
+            prepared = self.host.build_request(
                 frames=self.frames.text(), chunk=self.chunk.value(), profile=self.profile.text() or None,
                 backend=None if backend == "automatic" else backend, storage_mode=self.storage.currentText(),
                 allow_missing=self.allow_missing.isChecked())
@@ -101,7 +101,7 @@ class SubmitDialog(QtWidgets.QDialog):
             self.status.setText(error_line(exc))
             return
         self.submit_button.setEnabled(False)
-        self.work = submit_in_background(request)
+        self.work = submit_in_background(prepared)
         self.timer.start(POLL_MS)
 
     def _poll(self):

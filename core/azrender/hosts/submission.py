@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from azrender.discovery.model import SceneReport
 from azrender.errors import MissingAssetsError
-from azrender.pipeline import SubmitRequest
+from azrender.pipeline import ProgressCallback, SubmitRequest, SubmitResult
 from azrender.plugins import hookimpl
 
 MISSING_SHOWN = 5
@@ -56,17 +57,13 @@ def check_complete(report: SceneReport) -> None:
 
 
 def submission_copy_path(scene: str | os.PathLike) -> Path:
-    """Where a host saves the copy of ``scene`` that is submitted (same file name, so job and
-    output names stay the artist's): ``<cache>/submissions/<stem>-<time>/<name>``. The copy lets
-    the artist go on editing and saving while the upload runs, and includes unsaved changes."""
-    import time
-
-    from azrender.dirs import cache_dir
-
+    """Where a host saves the copy of ``scene`` it submits: beside it, as
+    ``<stem>.azrender-submit<ext>``. Beside, so relative paths, the asset root (hence the storage
+    key: an unchanged scene is not uploaded again) and the folder a studio plugin looks at are those
+    of the artist's file. The copy lets the artist go on editing and saving while the upload runs,
+    and includes unsaved changes; it is removed once the pipeline is done with it."""
     scene = Path(scene)
-    folder = cache_dir() / "submissions" / f"{scene.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / scene.name
+    return scene.with_name(f"{scene.stem}.azrender-submit{scene.suffix}")
 
 
 def plugins_line() -> str:
@@ -87,26 +84,50 @@ def frame_range(start: int, end: int, step: int = 1) -> str:
     return f"{text}x{step}" if step > 1 and end != start else text
 
 
-def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None], **fields) -> SubmitRequest:
-    """The request a host plugin submits: ``refs`` (collected through the host API) resolved and
-    checked (missing files raise unless ``allow_missing``), then ``save_copy(path)`` writes the
-    scene as the host has it now to :func:`submission_copy_path`, and that copy is submitted.
-    ``fields`` are any other :class:`SubmitRequest` fields (frames, chunk, backend...)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A host's submission ready to run: the request, and the submission copy made for it."""
+
+    request: SubmitRequest
+    copy: Path | None = None
+
+    def run(self, progress: ProgressCallback | None = None) -> SubmitResult:
+        """Run the pipeline; the submission copy is removed once the pipeline is done with it."""
+        from azrender import pipeline
+
+        try:
+            return pipeline.submit(self.request, progress=progress)
+        finally:
+            if self.copy is not None:
+                self.copy.unlink(missing_ok=True)
+
+
+def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None] | None = None,
+                    **fields) -> Prepared:
+    """The submission of a host plugin: ``refs`` (collected through the host API) resolved and
+    checked (missing files raise unless ``allow_missing``). With ``save_copy(path)``, the scene as
+    the host has it now is saved to :func:`submission_copy_path` and that copy is submitted (under
+    the scene's own job name); without, the saved scene itself. ``fields`` are any other
+    :class:`SubmitRequest` fields (frames, chunk, backend...)."""
     report = collected_report(scene, refs, search_paths=fields.get("search_paths", ()), project=fields.get("project"))
     if not fields.get("allow_missing"):
         check_complete(report)
-    copy = submission_copy_path(scene)
-    save_copy(copy)
-    return SubmitRequest(scene=copy, host=host, extra_dependencies=tuple(report.dependencies), **fields)
+    scene, copy = Path(scene), None
+    if save_copy is not None:
+        copy = submission_copy_path(scene)
+        save_copy(copy)
+        fields.setdefault("job_name", scene.stem)
+    request = SubmitRequest(scene=copy or scene, host=host, extra_dependencies=tuple(report.dependencies), **fields)
+    return Prepared(request, copy)
 
 
-def submit_headless(request: SubmitRequest):
+def submit_headless(prepared: Prepared):
     """Run the pipeline in the foreground with the CLI's progress display (a host's batch mode:
-    ``blender -b``, ``mayapy``, 3ds Max's ``-silent`` scripts); returns the SubmitResult."""
-    from azrender import pipeline
+    ``blender -b``, ``mayapy``, ``3dsmaxbatch``); returns the SubmitResult."""
     from azrender.progress import ProgressReporter
 
     with ProgressReporter() as progress:
-        result = pipeline.submit(request, progress=progress)
-    print(f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))")
+        result = prepared.run(progress)
+    done = "would be submitted (dry run)" if result.dry_run_requests is not None else "submitted"
+    print(f"azrender: job {result.job_id} {done} to {result.backend} ({result.task_count} task(s))")
     return result

@@ -23,8 +23,9 @@ else:  # run as a file by `blender --python blender_remap.py`: import the siblin
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from pathtext import RULES_VERSION, compile_rules, expand, map_path
 
-# ID collections with a ``filepath``; libraries first, since reloading one replaces linked data.
-COLLECTIONS = ("libraries", "images", "sounds", "fonts", "movieclips", "cache_files", "volumes")
+# ID collections with a ``filepath`` (libraries are remapped first, on their own: reloading one
+# replaces the linked data, so the other paths are listed only after that).
+COLLECTIONS = ("images", "sounds", "fonts", "movieclips", "cache_files", "volumes")
 NOT_A_FILE = ("", "<builtin>")
 RULES_VARIABLE = "AZRENDER_PATH_RULES"
 
@@ -42,7 +43,7 @@ def load_rules(path: str) -> list[dict]:
 
 
 def path_slots(bpy):
-    """Yield ``(owner, attribute, label)`` for every file path the open scene holds."""
+    """Yield ``(owner, attribute, label)`` for every file path the open scene holds, libraries aside."""
     for collection in COLLECTIONS:
         for block in getattr(bpy.data, collection):
             if getattr(block, "packed_file", None) is not None:
@@ -79,7 +80,14 @@ def remap(bpy, rules) -> tuple[list[str], list[str]]:
     """Map every absolute path; return (changed, unmapped) descriptions."""
     rules = compile_rules(rules)
     changed, unmapped = [], []
-    for owner, attribute, label in list(path_slots(bpy)):
+    libraries = [(library, "filepath", f"libraries:{library.name}") for library in bpy.data.libraries]
+    _remap_slots(libraries, rules, changed, unmapped)
+    _remap_slots(list(path_slots(bpy)), rules, changed, unmapped)
+    return changed, unmapped
+
+
+def _remap_slots(slots, rules, changed: list, unmapped: list) -> None:
+    for owner, attribute, label in slots:
         value = getattr(owner, attribute)
         if value in NOT_A_FILE or value.startswith("//"):
             continue  # relative: already inside the mirrored store layout
@@ -94,7 +102,6 @@ def remap(bpy, rules) -> tuple[list[str], list[str]]:
         changed.append(f"{label}: {value} -> {getattr(owner, attribute)}")
         if owner.__class__.__name__ == "Library":
             owner.reload()
-    return changed, unmapped
 
 
 def main(argv=None) -> int:

@@ -101,8 +101,10 @@ def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submissi
     found = map_local(submitted_local, rules)
     if found is None:
         raise UsageError(f"{scene}: no mapping rule holds the scene (an azrender_mapping_rules hook removed it?)")
+    unplaced = [f"{m.local_path}: no mapping rule places it on the node (a hook removed its rule?)"
+                for m in mapped if m.node_path is None and m.dependency.exists]
     return PathPlan(scene, host, storage_mode, node_os, tuple(roots), tuple(rules), tuple(mapped),
-                    tuple(check_portability(mapped, node_os)), scene_key, submitted_key, found[1])
+                    tuple(unplaced + check_portability(mapped, node_os)), scene_key, submitted_key, found[1])
 
 
 def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:

@@ -124,8 +124,7 @@ def shader_node_files():
     for owner, tree in _node_trees():
         for node in tree.nodes:
             if node.bl_idname in {"ShaderNodeScript", "ShaderNodeTexIES"} and node.mode == "EXTERNAL" and node.filepath:
-                kind = Kind.TEXTURE if node.bl_idname == "ShaderNodeTexIES" else Kind.OTHER
-                yield _ref(owner, node.filepath, kind, f"NT:{node.name}")
+                yield _ref(owner, node.filepath, Kind.OTHER, f"NT:{node.name}")
 
 
 def raw_references() -> list[RawReference]:

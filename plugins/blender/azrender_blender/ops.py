@@ -11,6 +11,8 @@ from azrender.hosts.background import Background, error_line, submit_in_backgrou
 from . import submission
 
 POLL_SECONDS = 0.25
+# The submission running in this Blender, if any: one at a time, since it owns the scene's copy.
+_submitting: list = []
 
 
 def fill_dependencies(settings, dependencies) -> None:
@@ -94,6 +96,13 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
     bl_idname = "azrender.submit"
     bl_label = "Render on Azure…"
 
+    @classmethod
+    def poll(cls, context):
+        if any(not work.poll().finished for work in _submitting):
+            cls.poll_message_set("a submission is already running (see the status bar)")
+            return False
+        return True
+
     def invoke(self, context, event):
         return context.window_manager.invoke_props_dialog(self, width=420)
 
@@ -105,7 +114,7 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.azrender
         try:
-            request = submission.build_request(settings)
+            prepared = submission.build_request(settings)
         except MissingAssetsError as exc:
             fill_dependencies(settings, submission.scene_report().dependencies)  # show them in red
             self.report({"ERROR"}, error_line(exc))
@@ -113,9 +122,11 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(settings, request.extra_dependencies)
-        self.report({"INFO"}, f"azrender: submitting {request.scene.name} in the background")
-        return self.run_in_background(context, submit_in_background(request))
+        fill_dependencies(settings, prepared.request.extra_dependencies)
+        self.report({"INFO"}, f"azrender: submitting {bpy.path.basename(bpy.data.filepath)} in the background")
+        work = submit_in_background(prepared)
+        _submitting[:] = [work]
+        return self.run_in_background(context, work)
 
     def done_message(self, context, result):
         job = context.scene.azrender.jobs.add()

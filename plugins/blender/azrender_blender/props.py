@@ -1,7 +1,6 @@
 """Settings kept with the scene (so a shot re-opens with its own azrender settings) and the lists
-the panel shows."""
-
-from __future__ import annotations
+the panel shows. (No ``from __future__ import annotations`` here: Blender reads these class
+annotations as property definitions.)"""
 
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty, StringProperty

@@ -7,8 +7,7 @@ from pathlib import Path
 import bpy
 
 from azrender.errors import SceneError
-from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
-from azrender.pipeline import SubmitRequest
+from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
 
 from . import collect
 
@@ -31,7 +30,7 @@ def _save_copy(path: Path) -> None:
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, relative_remap=True, check_existing=False)
 
 
-def build_request(settings=None, **overrides) -> SubmitRequest:
+def build_request(settings=None, **overrides) -> Prepared:
     """Collect, check and copy the open scene; ``settings`` is the panel's property group, and
     ``overrides`` are :class:`SubmitRequest` fields given by a headless caller."""
     scene = bpy.context.scene

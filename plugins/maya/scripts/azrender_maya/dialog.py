@@ -16,7 +16,7 @@ def _maya_window():
     try:
         from shiboken6 import wrapInstance
         from PySide6 import QtWidgets
-    except ImportError:  # Maya 2022-2024
+    except ImportError:  # Maya 2024
         from shiboken2 import wrapInstance
         from PySide2 import QtWidgets
     return wrapInstance(int(OpenMayaUI.MQtUtil.mainWindow()), QtWidgets.QWidget)

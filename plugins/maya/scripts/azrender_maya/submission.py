@@ -3,15 +3,13 @@ while it runs."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from maya import cmds
 
 from azrender.errors import SceneError
 from azrender.hosts.background import ProgressDriver
-from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
-from azrender.pipeline import SubmitRequest
+from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
 
 from . import collect
 
@@ -40,21 +38,15 @@ def scene_defaults() -> dict:
     return {"frames": frame_range(start, end, step), "renderer": get("defaultRenderGlobals.currentRenderer")}
 
 
-def _copy_saved_scene(scene: str):
-    def save_copy(path: Path) -> None:
-        # The saved file is what renders; unsaved edits would silently not be in the frames.
-        if cmds.file(query=True, modified=True):
-            raise SceneError(f"{Path(scene).name} has unsaved changes: save it, then submit")
-        shutil.copy2(scene, path)
-
-    return save_copy
-
-
-def build_request(**fields) -> SubmitRequest:
-    """Collect, check and copy the open scene; ``fields`` override the render settings."""
+def build_request(**fields) -> Prepared:
+    """Collect and check the saved scene; ``fields`` override the render settings. The saved file
+    is what renders (the path-mapping stage copies it for the nodes), so unsaved edits are refused
+    rather than silently left out of the frames."""
     scene = saved_scene()
+    if cmds.file(query=True, modified=True):
+        raise SceneError(f"{Path(scene).name} has unsaved changes: save it, then submit")
     fields = {**scene_defaults(), "project": Path(project_root()), **fields}
-    return prepare_request(scene, collect.raw_references(), host="maya", save_copy=_copy_saved_scene(scene), **fields)
+    return prepare_request(scene, collect.raw_references(), host="maya", **fields)
 
 
 def progress_window(title: str = "azrender") -> ProgressDriver:

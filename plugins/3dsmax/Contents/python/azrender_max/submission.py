@@ -9,8 +9,7 @@ from pymxs import runtime as rt
 
 from azrender.errors import SceneError
 from azrender.hosts.background import ProgressDriver
-from azrender.hosts.submission import collected_report, frame_range, prepare_request, submit_headless
-from azrender.pipeline import SubmitRequest
+from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
 
 from . import collect
 
@@ -43,15 +42,15 @@ def scene_frames() -> str:
     return frame_range(int(rt.sliderTime.frame), int(rt.sliderTime.frame))
 
 
-def _save_copy(path: Path) -> None:
-    # useNewFile:false keeps the artist's file name and "modified" state; unsaved edits included.
-    rt.saveMaxFile(str(path), useNewFile=False, quiet=True)
-
-
-def build_request(**fields) -> SubmitRequest:
-    """Collect, check and copy the open scene; ``fields`` override the render settings."""
+def build_request(**fields) -> Prepared:
+    """Collect and check the saved scene; ``fields`` override the render settings. The saved file
+    is what renders (3ds Max resolves assets from its folder, so it is not copied elsewhere):
+    unsaved edits are refused rather than silently left out of the frames."""
+    scene = saved_scene()
+    if rt.getSaveRequired():
+        raise SceneError(f"{Path(scene).name} has unsaved changes: save it, then submit")
     fields = {"frames": scene_frames(), "renderer": str(rt.classOf(rt.renderers.current)), **fields}
-    return prepare_request(saved_scene(), collect.raw_references(), host="max", save_copy=_save_copy, **fields)
+    return prepare_request(scene, collect.raw_references(), host="max", **fields)
 
 
 def progress_bar() -> ProgressDriver:
