@@ -101,7 +101,7 @@ def sequencer_strips():
         editor = scene.sequence_editor
         if editor is None:
             continue
-        for strip in editor.sequences_all:
+        for strip in getattr(editor, "strips_all", None) or editor.sequences_all:  # renamed in Blender 4.4
             if strip.type == "IMAGE":
                 for element in strip.elements:
                     yield _ref(scene, strip.directory.rstrip("/\\") + "/" + element.filename,
