@@ -152,7 +152,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     progress = progress or _noop
     pm = get_plugin_manager()
-    scene = Path(request.scene).expanduser().resolve()
+    scene = Path(os.path.abspath(Path(request.scene).expanduser()))  # as discovery sees it: links kept
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
     host = _host_of(scene, request.host)
@@ -278,7 +278,10 @@ def _scene_frames(scene: Path, host: str) -> str | None:
     except ImportError:
         return None
     found = frame_range(scene)
-    return f"{found[0]}-{found[1]}" if found else None
+    if not found:
+        return None
+    start, end, step = found
+    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")
 
 
 def _store_prefix(storage_url: str) -> str:

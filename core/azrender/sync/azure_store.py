@@ -4,7 +4,7 @@ Blob names mirror the keys under the URL's prefix, so the container can be mount
 or read by path on a node; each blob's metadata carries its content hash.
 
 Small files go up as one Put Blob. Larger ones are staged as blocks in parallel and committed
-(with the hash metadata) only after every byte was read back as the hashed content: until then
+(with the hash metadata) only after every byte read matched the expected hash: until then
 the previous blob, or none, is what readers see. Block ids name the block's own content, so a
 rerun after an interruption skips blocks that are already staged.
 
@@ -16,6 +16,7 @@ what still fails becomes a ``StoreError``.
 from __future__ import annotations
 
 import base64
+import http.client
 import ipaddress
 import itertools
 import json
@@ -332,6 +333,23 @@ class AzureBlobStore(Store):
     def download_file(self, key, dest, progress=None) -> Transfer:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        blobs = self._account.blobs
+        for attempt in range(blobs.retries + 1):
+            try:
+                return self._download_once(key, dest, progress)
+            except BlobHttpError as exc:
+                if exc.status == 404:
+                    raise StoreError(f"{self.display_url}/{key} does not exist") from None
+                raise self._error(exc, f"downloading {key}") from None
+            except Unreachable as exc:
+                raise self._error(exc, f"downloading {key}") from None
+            except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:  # dropped mid-body
+                blobs.drop_connection()
+                if attempt == blobs.retries:
+                    raise self._error(Unreachable(f"{type(exc).__name__}: {exc}"), f"downloading {key}") from None
+        raise AssertionError("unreachable")
+
+    def _download_once(self, key: str, dest: Path, progress: ByteProgress | None) -> Transfer:
         tmp = partial_path(dest)
         hasher = hashing.new_hasher()
         size = 0
@@ -350,15 +368,6 @@ class AzureBlobStore(Store):
                 raise StoreError(f"{self.display_url}/{key}: downloaded bytes do not match the recorded hash "
                                  "(the blob was replaced meanwhile or is corrupt); run again")
             os.replace(tmp, dest)
-        except BlobHttpError as exc:
-            if exc.status == 404:
-                raise StoreError(f"{self.display_url}/{key} does not exist") from None
-            raise self._error(exc, f"downloading {key}") from None
-        except (Unreachable, OSError) as exc:
-            if isinstance(exc, OSError) and not isinstance(exc, (ConnectionError, TimeoutError)):
-                raise
-            self._account.blobs._drop_connection()
-            raise self._error(Unreachable(str(exc)), f"downloading {key}") from None
         finally:
             tmp.unlink(missing_ok=True)
         return Transfer(key, size, digest, size)
