@@ -182,3 +182,21 @@ def container(azurite, request):
     name = (re.sub(r"[^a-z0-9]", "", request.node.name.lower())[:40] or "t") + uuid.uuid4().hex[:8]
     azurite.blob_service().create_container(name)
     return name
+
+
+# ---- real scenes -------------------------------------------------------------------------------
+
+
+def shared_scene(rel: str) -> Path:
+    """A file under ../shared/scenes (required: CI must have it)."""
+    path = SHARED_SCENES / rel
+    require(path.exists(), f"shared scene {path}")
+    return path
+
+
+def scan_isolated(path, **kw):
+    """scan_scene with the built-in plugins only (no studio plugin installed on this machine)."""
+    from azrender.discovery.scan import scan_scene
+    from azrender.plugins import new_plugin_manager
+
+    return scan_scene(path, plugin_manager=new_plugin_manager(load_entry_points=False), **kw)

@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 
 from azrender.discovery.model import Kind
-from azrender.discovery.scan import scan_scene
 from azrender.errors import SceneError
-from azrender.plugins import new_plugin_manager
-from conftest import SHARED_SCENES, require
+from conftest import scan_isolated, shared_scene
 
 
-def shared(rel: str) -> Path:
-    path = SHARED_SCENES / rel
-    require(path.exists(), f"shared scene {path}")
-    return path
-
-
-def scan(path, **kw):
-    return scan_scene(path, plugin_manager=new_plugin_manager(load_entry_points=False), **kw)
+shared = shared_scene
+scan = scan_isolated
 
 
 # ---- 3ds Max -----------------------------------------------------------------------------------

@@ -85,7 +85,34 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
         busy = bpy.ops.azrender.submit.poll()
         gate.set()
         ops._submitting[0].wait(10)
+
+        class Layout:  # records what the panel draws; props and operators must exist
+            drawn = []
+            def __getattr__(self, name):
+                return self if name in ("row", "column", "box") else None
+            def __call__(self, *args, **kwargs):
+                return self
+            def prop(self, data, name, **kwargs):
+                assert name in data.bl_rna.properties, name
+                Layout.drawn.append(name)
+            def operator(self, idname, **kwargs):
+                module, name = idname.split(".")
+                getattr(getattr(bpy.ops, module), name).get_rna_type()
+                Layout.drawn.append(idname)
+            def label(self, text="", **kwargs):
+                Layout.drawn.append("label:" + text)
+            def template_list(self, list_type, list_id, data, prop, active_data, active_prop, **kwargs):
+                assert prop in data.bl_rna.properties and active_prop in active_data.bl_rna.properties
+                Layout.drawn.append("list:" + prop)
+            def separator(self):
+                pass
+
+        class Panel:
+            layout = Layout()
+
+        bpy.types.AZRENDER_PT_render.draw(Panel(), bpy.context)
         print("RESULT " + json.dumps({
+            "panel": Layout.drawn,
             "second_submit_while_busy": busy, "submit_after": bpy.ops.azrender.submit.poll(),
             "menu": menu,
             "operator": bpy.ops.azrender.submit.get_rna_type().name,
@@ -98,6 +125,9 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert out["operator"] == "Render on Azure…"
     assert out["panel_context"] == "render"
     assert out["second_submit_while_busy"] is False and out["submit_after"] is True
+    for shown in ("profile", "backend", "storage_mode", "frames", "chunk", "list:dependencies", "azrender.submit",
+                  "list:jobs", "azrender.download", "label:Plugins: none"):
+        assert shown in out["panel"]
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
         assert name in out["settings"]
 

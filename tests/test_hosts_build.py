@@ -93,3 +93,12 @@ def test_a_dry_run_says_what_it_would_build_and_builds_nothing(run_cli, tmp_path
 def test_an_unknown_platform_is_one_clear_line(run_cli, tmp_path):
     proc = run_cli("build-plugins", "--dest", tmp_path, "--platform", "amiga")
     assert proc.returncode == 2 and "amiga" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("python,needs_tomli", [("3.10", True), ("3.11", False)])
+def test_dependencies_are_chosen_for_the_hosts_python_not_the_builders(python, needs_tomli):
+    from azrender.hosts.build import PLATFORMS, requirements_for
+
+    names = [r.split(">")[0].split("<")[0].split("=")[0] for r in requirements_for(PLATFORMS["windows-x64"], python)]
+    assert ("tomli" in names) is needs_tomli  # azrender reads TOML with tomli before Python 3.11
+    assert "pluggy" in names and "azure-batch" in names

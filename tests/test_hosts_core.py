@@ -84,3 +84,17 @@ def test_a_multi_line_refusal_becomes_one_line_with_every_reason():
 
     exc = ValidationError("shot.blend: submission blocked:\n  shot.blend is WIP\n  pool gpu is full", hint="ask the TD")
     assert error_line(exc) == "shot.blend: submission blocked: shot.blend is WIP; pool gpu is full; hint: ask the TD"
+
+
+def test_a_submission_copy_that_cannot_be_saved_is_one_clear_error(tmp_path):
+    from azrender.errors import SceneError
+    from azrender.hosts.submission import prepare_request
+
+    scene = tmp_path / "shot.blend"
+    scene.write_bytes(b"BLENDER-v300")
+
+    def refuse(path):
+        raise RuntimeError("Error: Cannot open file for writing: Permission denied")
+
+    with pytest.raises(SceneError, match="cannot save the submission copy .*shot.azrender-submit.blend: .*Permission denied"):
+        prepare_request(scene, [], host="blender", save_copy=refuse)

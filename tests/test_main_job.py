@@ -128,3 +128,36 @@ def test_local_render_from_a_blob_store_reads_assets_with_a_read_only_sas(run_cl
 
     assert azurite.key not in everything
     assert not re.search(r"sig=(?!\*\*\*)", everything), "an unmasked SAS signature was written"
+
+
+def test_ctrl_c_cancels_and_says_what_was_rendered(demo, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from conftest import cli_env
+
+    out = tmp_path / "frames"
+    env = cli_env(AZRENDER_STATE_DIR=str(tmp_path / "state"), AZRENDER_CACHE_DIR=str(tmp_path / "cache"),
+                  AZRENDER_CONFIG_DIR=str(tmp_path / "config"))
+    proc = subprocess.Popen([sys.executable, "-m", "azrender", "submit", str(demo / "demo.blend"), "--frames", "1-40",
+                             "--wait", "--download", str(out)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "state").glob("store/jobs/*/outputs/*.png")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "cancelled" in stderr and str(out) in stderr
+    delivered = sorted(out.glob("*.png"))
+    assert 0 < len(delivered) < 40, "the frames finished before Ctrl-C came home, the rest were not rendered"
+    for frame_png in delivered:
+        assert_frame_shows_textures(frame_png, int(frame_png.stem.split("_")[1]))
+
+
+def test_missing_blender_is_one_clear_line_before_any_work(run_cli, demo, tmp_path):
+    proc = run_cli("submit", demo / "demo.blend", "--frames", "1", env={"PATH": "/nonexistent", "AZRENDER_BLENDER": ""})
+    assert proc.returncode == 2
+    assert "blender" in proc.stderr and "not installed" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "state" / "store").exists() or not any((tmp_path / "state" / "store").rglob("*.blend"))

@@ -67,3 +67,17 @@ def test_dry_run_prints_no_secret(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     for secret in (key, "SECRETSIG123"):
         assert secret not in proc.stdout + proc.stderr
+
+
+def test_blender_scene_without_frames_renders_its_own_frame_range(run_cli):
+    from conftest import REPO, require
+
+    demo = REPO / "examples" / "demo" / "demo.blend"
+    require(demo.exists(), "the example scene (scripts/setup builds it with Blender)")
+    import sys
+
+    sys.path.insert(0, str(REPO / "examples"))
+    import build_demo
+
+    doc = dry_run(run_cli, demo)  # no --frames
+    assert [t["id"] for t in doc["tasks"]] == [f"frames-{n:04d}" for n in build_demo.FRAMES]

@@ -6,6 +6,7 @@ Expected hashes are computed here with xxhash directly, never by the code under 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,7 @@ def cache(tmp_path):
 def make_tree(root: Path) -> dict[str, bytes]:
     files = {f"tex/t{i:02d}.png": os.urandom(1000 + i) for i in range(12)}
     files["scene.blend"] = os.urandom(50_000)
+    files["tex/normal.exr"] = os.urandom(1_500_000)  # read into a pooled buffer, sent in one request
     files["cache/sim.vdb"] = os.urandom(BIG)
     files["é space/ü.txt"] = b"unicode names"
     files["empty.txt"] = b""
@@ -159,7 +161,7 @@ class ChangesFileOnFirstUpload:
         return self.real.upload_file(path, key, content_hash, progress)
 
 
-@pytest.mark.parametrize("rel", ["scene.blend", "cache/sim.vdb"])
+@pytest.mark.parametrize("rel", ["scene.blend", "tex/normal.exr", "cache/sim.vdb"])
 def test_file_modified_during_upload_is_sent_again_with_its_new_hash(tmp_path, store, cache, rel):
     files = make_tree(tmp_path / "proj")
     new = os.urandom(len(files[rel]))
@@ -293,3 +295,34 @@ def test_a_container_sas_url_is_enough_to_sync(tmp_path, azurite, container, cac
     reader = open_store(keyed.node_access_url("rl", datetime.now(timezone.utc) + timedelta(hours=1)))
     with pytest.raises(StoreError, match="access denied"):
         reader.write_bytes("x.txt", b"x")
+
+
+def test_outputs_written_by_others_are_fetched_once(tmp_path, azurite, container, cache):
+    """Blobs without azrender's hash (Batch output files) compare by size and modification time."""
+    client = azurite.blob_service().get_container_client(container)
+    client.upload_blob("jobs/j1/outputs/frame_0001.png", b"png-1")
+    client.upload_blob("jobs/j1/outputs/frame_0002.png", b"png-22")
+    store = open_store(azurite.container_url(container), connection_string=azurite.connection_string)
+    first = engine.download(store, tmp_path / "renders", prefix="jobs/j1/outputs", cache=cache)
+    assert (first.downloaded, (tmp_path / "renders" / "frame_0002.png").read_bytes()) == (2, b"png-22")
+    again = engine.download(store, tmp_path / "renders", prefix="jobs/j1/outputs", cache=cache)
+    assert (again.downloaded, again.skipped) == (0, 2)
+    time.sleep(1.1)  # Last-Modified has a one-second resolution
+    client.upload_blob("jobs/j1/outputs/frame_0002.png", b"png-2b", overwrite=True)  # a retried task, same size
+    third = engine.download(store, tmp_path / "renders", prefix="jobs/j1/outputs", cache=cache)
+    assert third.downloaded == 1 and (tmp_path / "renders" / "frame_0002.png").read_bytes() == b"png-2b"
+
+
+def test_fetch_retries_throttled_and_dropped_downloads(tmp_path, proxied, cache, azurite):
+    from faultproxy import Fault
+
+    proxy, url = proxied
+    store = open_store(url, connection_string=azurite.connection_string)
+    files = make_tree(tmp_path / "proj")
+    sync(tmp_path / "proj", store, cache)
+    proxy.faults += [Fault(503, method="GET", path_contains="/proj/tex/", times=3),
+                     Fault(0, method="GET", path_contains="sim.vdb", times=1)]
+    result = engine.download(store, tmp_path / "back", prefix="proj", cache=cache)
+    assert result.downloaded == len(files) and proxy.injected() == 4
+    for rel, data in files.items():
+        assert (tmp_path / "back" / rel).read_bytes() == data

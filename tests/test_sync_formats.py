@@ -123,12 +123,25 @@ def test_hash_cache_answers_for_an_unchanged_file_without_reading_it(tmp_path):
     assert hashing.hash_files([path], cache=cache)[0].content_hash == xxhash.xxh3_128_hexdigest(b"FIRST")
 
 
-def test_a_just_modified_file_is_not_cached(tmp_path):
+@pytest.mark.parametrize("age,whole_seconds,cached", [
+    (-1.0, False, False),  # modified "after" it was hashed (a share's clock ahead): could change unseen
+    (0.3, False, True),  # sub-second mtimes tick every few ms: 0.3 s old is settled
+    (0.3, True, False),  # whole-second mtimes (FAT, some shares) may tick every 2 s: not settled yet
+])
+def test_only_settled_files_are_cached(tmp_path, age, whole_seconds, cached):
+    """A file modified within its filesystem's mtime tick could change again without its key
+    changing; its hash is not kept."""
+    import time
+
     path = tmp_path / "f.bin"
-    path.write_bytes(b"now")  # mtime within the racy window: could change again unnoticed
+    path.write_bytes(b"now")
+    mtime = time.time_ns() - int(age * 1e9)
+    if whole_seconds:
+        mtime -= mtime % 1_000_000_000
+    os.utime(path, ns=(mtime, mtime))
     cache = hashing.HashCache(tmp_path / "c.sqlite3")
     hashing.hash_files([path], cache=cache)
-    assert cache.get_many([(str(path), hashing.FileState.of(path.stat()))]) == [None]
+    assert (cache.get_many([(str(path), hashing.FileState.of(path.stat()))]) != [None]) == cached
 
 
 def test_missing_object_is_a_store_error(tmp_path):

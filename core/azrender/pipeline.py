@@ -152,7 +152,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     progress = progress or _noop
     pm = get_plugin_manager()
-    scene = Path(os.path.expanduser(request.scene)).resolve()  # an unknown ~user stays as typed
+    # as discovery sees it (links kept); an unknown ~user stays as typed
+    scene = Path(os.path.abspath(os.path.expanduser(request.scene)))
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
     host = _host_of(scene, request.host)
@@ -166,6 +167,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     if backend == "local" and node_os != _this_os():
         raise UsageError(f"the local backend renders on this machine ({_this_os()}), not on {node_os} nodes")
 
+    if backend == "local" and not request.dry_run:
+        local_renderer(host)  # before any work: a missing renderer is the first thing to say
     progress("discover", 0, 1, scene.name)
     report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     for dep in request.extra_dependencies:
@@ -244,10 +247,13 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     result = SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings), sync=synced.to_json())
     if not request.wait:
         return result
-    status = _wait(client, backend, job_id, progress)
     dest = Path(request.download_dir or Path("renders") / job_id)
     from azrender.commands.download import download_outputs
 
+    try:
+        status = _wait(client, backend, job_id, progress)
+    except KeyboardInterrupt:
+        raise _cancelled(client, backend, job_id, storage_url, dest) from None
     progress("download", 0, 1, str(dest))
     fetched = download_outputs(job_id, storage_url, dest)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
@@ -273,7 +279,10 @@ def _scene_frames(scene: Path, host: str) -> str | None:
     except ImportError:
         return None
     found = frame_range(scene)
-    return f"{found[0]}-{found[1]}" if found else None
+    if not found:
+        return None
+    start, end, step = found
+    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")
 
 
 def _store_prefix(storage_url: str) -> str:
@@ -335,6 +344,7 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                     access=access, storage_mode=submission.storage_mode, node_os=node_os,
                     pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
+                    executable=local_renderer(submission.host) if submission.backend == "local" else None,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
@@ -342,6 +352,23 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     if blocking:
         raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
     return to_batch_models(job)
+
+
+# The renderer each host needs on a local machine, and the variable that points at another one.
+LOCAL_RENDERERS = {"blender": ("blender", "AZRENDER_BLENDER", "apt install blender, or set AZRENDER_BLENDER"),
+                   "maya": ("Render", "AZRENDER_MAYA_RENDER", "install Maya, or set AZRENDER_MAYA_RENDER"),
+                   "max": ("3dsmaxcmdio.exe", "AZRENDER_3DSMAXCMD", "install 3ds Max, or set AZRENDER_3DSMAXCMD")}
+
+
+def local_renderer(host: str) -> str:
+    """The renderer's full path on this machine, or a clear error saying how to get one."""
+    import shutil
+
+    name, variable, how = LOCAL_RENDERERS[host]
+    found = os.environ.get(variable) or shutil.which(name)
+    if not found:
+        raise UsageError(f"the local backend renders with {name}, which is not installed here (not on PATH)", hint=how)
+    return found
 
 
 def _pool_choice(submission: Submission, pm):
@@ -412,6 +439,23 @@ def _ensure_local_mount_pool(client, mode: str, storage_url: str) -> None:
     spec = PoolSpec(id=pool_id, vm_size="local", image=ImageRef("local", "local", "local"),
                     node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount)
     client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))
+
+
+class Cancelled(JobError):
+    exit_code = 130
+
+
+def _cancelled(client, backend: str, job_id: str, storage_url: str, dest: Path) -> Cancelled:
+    """Ctrl-C while waiting: the local job was terminated (a Batch job keeps running: the farm
+    is not the artist's terminal); say what was rendered and bring those frames home."""
+    from azrender.commands.download import download_outputs
+
+    status = client.status(job_id) if backend == "local" else None
+    fetched = download_outputs(job_id, storage_url, dest)
+    done = f"{status.count('completed') - len(status.failed)} of {len(status.tasks)} task(s) had finished; " if status else ""
+    what = "cancelled" if backend == "local" else "still running on Batch (stop waiting only)"
+    return Cancelled(f"job {job_id} {what}: {done}{fetched.get('files', 0)} output file(s) are in {dest}",
+                     hint=f"azrender status {job_id}")
 
 
 def _wait(client, backend: str, job_id: str, progress: ProgressCallback):

@@ -21,7 +21,7 @@ def run(args) -> int:
 
     from azrender.errors import StoreError
     from azrender.sync import engine
-    from azrender.sync.progress import human_bytes, terminal_bar
+    from azrender.sync.progress import terminal_bar
     from azrender.sync.stores import open_store
 
     store = open_store(args.store_url)
@@ -31,8 +31,10 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
     else:
+        from rich.filesize import decimal as size
+
         print(f"{result.files} files from {store.display_url}: {result.downloaded} downloaded "
-              f"({human_bytes(result.bytes_downloaded)}), {result.skipped} unchanged in {result.seconds:.1f} s")
+              f"({size(result.bytes_downloaded)}), {result.skipped} unchanged in {result.seconds:.1f} s")
     if result.refused:
         shown = "; ".join(result.refused[:5]) + (f" (and {len(result.refused) - 5} more)" if len(result.refused) > 5 else "")
         raise StoreError(f"refused {len(result.refused)} stored name(s) that would be written outside {dest}: {shown}")

@@ -72,7 +72,7 @@ def _walk(folder: Path):
 
 def run(args) -> int:
     from azrender.sync import engine
-    from azrender.sync.progress import human_bytes, terminal_bar
+    from azrender.sync.progress import terminal_bar
     from azrender.sync.stores import open_store
 
     entries, folders = collect_entries(args.paths)
@@ -83,11 +83,13 @@ def run(args) -> int:
             print(json.dumps({"upload": [f.key for f in plan.upload], "delete": list(plan.delete),
                               "skip": len(plan.skip), "bytes": plan.bytes_to_upload}))
         else:
+            from rich.filesize import decimal as size
+
             for f in plan.upload:
-                print(f"upload {f.key} ({human_bytes(f.size)})")
+                print(f"upload {f.key} ({size(f.size)})")
             for key in plan.delete:
                 print(f"delete {key}")
-            print(f"would upload {len(plan.upload)} files ({human_bytes(plan.bytes_to_upload)}), "
+            print(f"would upload {len(plan.upload)} files ({size(plan.bytes_to_upload)}), "
                   f"delete {len(plan.delete)}, leave {len(plan.skip)} unchanged in {store.display_url}")
         return 0
     with terminal_bar("sync", enabled=not args.json) as progress:
@@ -96,8 +98,10 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
     else:
+        from rich.filesize import decimal as size
+
         deleted = f", {result.deleted} deleted" if result.deleted else ""
         print(f"{result.files} files in {store.display_url}: {result.uploaded} uploaded "
-              f"({human_bytes(result.bytes_uploaded)}), {result.skipped} unchanged{deleted} "
+              f"({size(result.bytes_uploaded)}), {result.skipped} unchanged{deleted} "
               f"in {result.seconds:.1f} s")
     return 0

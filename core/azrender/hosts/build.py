@@ -140,15 +140,34 @@ def _fetch_wheels(build: BuildPlan, work: Path) -> dict[str, list[Path]]:
         shutil.copy2(REPO / name, source / name)
     shutil.copytree(REPO / "core", source / "core", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
     _pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(own), str(source), cwd=work)
-    dependencies = [d for d in _project()["dependencies"] if "python_version" not in d]
     result = {}
     for name in build.wheel_platforms:
         folder = work / name
         tags = [arg for tag in PLATFORMS[name].pip_tags for arg in ("--platform", tag)]
         _pip("download", "-q", "--only-binary=:all:", "--python-version", build.python_version, *tags,
-             "-d", str(folder), *dependencies, cwd=work)
+             "-d", str(folder), *requirements_for(PLATFORMS[name], build.python_version), cwd=work)
         result[name] = sorted(own.glob("*.whl")) + sorted(folder.glob("*.whl"))
     return result
+
+
+def requirements_for(platform: Platform, python_version: str) -> list[str]:
+    """azrender's requirements whose markers hold on the target: pip evaluates markers against the
+    Python running it, not against ``--python-version``/``--platform`` (so ``tomli; python_version
+    < '3.11'`` would be left out of a build for Python 3.10). The markers of the dependencies' own
+    requirements are still judged by pip that way; none of today's needs it."""
+    from packaging.requirements import Requirement
+
+    system = {"linux": ("linux", "Linux"), "win64": ("win32", "Windows"), "mac": ("darwin", "Darwin")}[platform.maya]
+    target = {"python_version": python_version, "python_full_version": f"{python_version}.0",
+              "sys_platform": system[0], "platform_system": system[1], "os_name": "nt" if system[0] == "win32" else "posix",
+              "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    found = []
+    for text in _project()["dependencies"]:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate(target):
+            requirement.marker = None
+            found.append(str(requirement))
+    return found
 
 
 def _unpack(wheels: list[Path], target: Path) -> None:

@@ -5,12 +5,12 @@ handed to the pipeline with the request."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 from azrender.discovery.model import SceneReport
-from azrender.errors import MissingAssetsError
+from azrender.errors import MissingAssetsError, SceneError
 from azrender.pipeline import ProgressCallback, SubmitRequest, SubmitResult
 from azrender.plugins import hookimpl
 
@@ -115,7 +115,11 @@ def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Pa
     scene, copy = Path(scene), None
     if save_copy is not None:
         copy = submission_copy_path(scene)
-        save_copy(copy)
+        try:
+            save_copy(copy)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: how Blender's operators fail
+            raise SceneError(f"cannot save the submission copy {copy}: {exc}",
+                             hint="the scene's folder must be writable") from exc
         fields.setdefault("job_name", scene.stem)
     request = SubmitRequest(scene=copy or scene, host=host, extra_dependencies=tuple(report.dependencies), **fields)
     return Prepared(request, copy)

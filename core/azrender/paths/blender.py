@@ -14,6 +14,8 @@ be right in the stored file).
 
 from __future__ import annotations
 
+import os
+
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,8 @@ class BlendPlan:
 def plan_blend_copy(scene: Path, rules) -> BlendPlan:
     """Decide every rewrite of the top-level ``scene`` for the node described by ``rules``."""
     trace, blendfile = _bat()
-    scene = Path(scene).resolve()
+    scene = Path(os.path.abspath(scene))  # as discovery and the rules see it: links kept
+    real_scene = scene.resolve()
     found = map_local(str(scene), rules)
     if found is None:
         raise UsageError(f"{scene}: no mapping rule holds the scene itself")
@@ -52,7 +55,7 @@ def plan_blend_copy(scene: Path, rules) -> BlendPlan:
     rewrites, left = [], []
     try:
         for usage in trace.deps(scene):
-            if Path(usage.block.bfile.filepath).resolve() != scene:
+            if Path(usage.block.bfile.filepath).resolve() != real_scene:
                 continue  # a path inside a linked library: that file is stored as it is
             dir_only = usage.path_full_field is None
             field = (usage.path_dir_field if dir_only else usage.path_full_field).name.name_only

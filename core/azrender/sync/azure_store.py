@@ -4,7 +4,7 @@ Blob names mirror the keys under the URL's prefix, so the container can be mount
 or read by path on a node; each blob's metadata carries its content hash.
 
 Small files go up as one Put Blob. Larger ones are staged as blocks in parallel and committed
-(with the hash metadata) only after every byte was read back as the hashed content: until then
+(with the hash metadata) only after every byte read matched the expected hash: until then
 the previous blob, or none, is what readers see. Block ids name the block's own content, so a
 rerun after an interruption skips blocks that are already staged.
 
@@ -16,8 +16,8 @@ what still fails becomes a ``StoreError``.
 from __future__ import annotations
 
 import base64
+import http.client
 import ipaddress
-import itertools
 import json
 import logging
 import os
@@ -40,10 +40,10 @@ from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject,
 
 log = logging.getLogger(__name__)
 
-SINGLE_PUT_MAX = 8 << 20  # larger files are uploaded as staged blocks
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 4 << 20  # larger files are uploaded as staged blocks of this size
+SMALL_FILE = 256 << 10  # smaller files are read as they are, larger ones into pooled buffers
 BLOCK_THREADS = 8
-MEMORY_BUDGET = 64 << 20  # file bytes read but not yet sent, across all transfers
+BUFFERS = 16  # pooled BLOCK_SIZE buffers: at most 64 MB of file data in memory at once
 # Azurite's well-known development account (published by Microsoft, not a secret).
 EMULATOR_ACCOUNT = "devstoreaccount1"
 EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -117,31 +117,13 @@ class _Account:
     container_missing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     block_pool: ThreadPoolExecutor | None = None
-    memory: "_ByteBudget" = field(default_factory=lambda: _ByteBudget(MEMORY_BUDGET))
+    buffers: hashing.BufferPool = field(default_factory=lambda: hashing.BufferPool(BUFFERS, BLOCK_SIZE))
 
     def blocks(self) -> ThreadPoolExecutor:
         with self.lock:
             if self.block_pool is None:
                 self.block_pool = ThreadPoolExecutor(BLOCK_THREADS, thread_name_prefix="azrender-block")
             return self.block_pool
-
-
-class _ByteBudget:
-    """Bytes that may be held in memory at once: a reader waits until enough were sent."""
-
-    def __init__(self, limit: int):
-        self._limit, self._used = limit, 0
-        self._cond = threading.Condition()
-
-    def acquire(self, n: int) -> None:
-        with self._cond:
-            self._cond.wait_for(lambda: self._used == 0 or self._used + n <= self._limit)
-            self._used += n
-
-    def release(self, n: int) -> None:
-        with self._cond:
-            self._used -= n
-            self._cond.notify_all()
 
 
 def _resolve_credential(loc: BlobLocation, connection_string: str | None, credential) -> tuple[str, object]:
@@ -265,17 +247,18 @@ class AzureBlobStore(Store):
 
     def upload_file(self, path, key, content_hash, progress=None) -> Transfer:
         path = Path(path)
-        if os.stat(path).st_size > SINGLE_PUT_MAX:
+        size = os.stat(path).st_size
+        if size > BLOCK_SIZE:
             return self._writing(lambda: self._upload_blocks(path, key, content_hash, progress), f"uploading {key}")
-        memory, size = self._account.memory, os.stat(path).st_size
-        memory.acquire(size)
+        buffers = self._account.buffers
+        buffer = buffers.take() if size > SMALL_FILE else bytearray(size)
         try:
-            # one chunk of exactly the file's size: no copy to join it, no oversized buffer to shrink
-            data = b"".join(hashing.read_verified(path, content_hash, max(size, 1)))
+            data = hashing.read_whole_verified(path, content_hash, buffer)
             self._writing(lambda: self._account.blobs.put_blob(self._name(key), data,
                                                                {HASH_METADATA_KEY: content_hash}), f"uploading {key}")
         finally:
-            memory.release(size)
+            if size > SMALL_FILE:
+                buffers.give(buffer)
         if progress:
             progress(len(data))
         return Transfer(key, len(data), content_hash, len(data))
@@ -283,13 +266,13 @@ class AzureBlobStore(Store):
     def _upload_blocks(self, path: Path, key: str, content_hash: str, progress: ByteProgress | None) -> Transfer:
         blobs, name = self._account.blobs, self._name(key)
         staged = blobs.uncommitted_blocks(name)
-        pool, memory = self._account.blocks(), self._account.memory
+        pool, buffers = self._account.blocks(), self._account.buffers
         ids: list[str] = []
         futures = []
         errors: list[Exception] = []
         size = sent = 0
 
-        def stage(block_id: str, data: bytes) -> None:
+        def stage(block_id: str, data: memoryview) -> None:
             try:
                 blobs.stage_block(name, block_id, data)
                 if progress:
@@ -298,26 +281,20 @@ class AzureBlobStore(Store):
                 errors.append(exc)
                 raise
             finally:
-                memory.release(BLOCK_SIZE)
+                buffers.give(data.obj)
 
-        blocks = hashing.read_verified(path, content_hash, BLOCK_SIZE)
         try:
-            for index in itertools.count():
-                memory.acquire(BLOCK_SIZE)  # before reading: bounds what is held, not only what is sent
-                try:
-                    data = None if errors else next(blocks, None)  # after a failed block: commit nothing
-                except BaseException:
-                    memory.release(BLOCK_SIZE)
-                    raise
-                if data is None:
-                    memory.release(BLOCK_SIZE)
+            # a buffer per block from the pool: reading waits while BUFFERS blocks are in flight
+            for index, data in enumerate(hashing.read_verified(path, content_hash, BLOCK_SIZE, buffers=buffers)):
+                if errors:  # a block failed after retries: stop reading, commit nothing
+                    buffers.give(data.obj)
                     break
                 size += len(data)
                 # The id names the block's content: a staged block with this id holds these bytes.
                 block_id = base64.b64encode(f"{index:06d}-{hashing.hash_bytes(data)}".encode()).decode()
                 ids.append(block_id)
                 if staged.get(block_id) == len(data):  # staged by an interrupted run
-                    memory.release(BLOCK_SIZE)
+                    buffers.give(data.obj)
                     if progress:
                         progress(len(data))
                     continue
@@ -334,6 +311,23 @@ class AzureBlobStore(Store):
     def download_file(self, key, dest, progress=None) -> Transfer:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        blobs = self._account.blobs
+        for attempt in range(blobs.retries + 1):
+            try:
+                return self._download_once(key, dest, progress)
+            except BlobHttpError as exc:
+                if exc.status == 404:
+                    raise StoreError(f"{self.display_url}/{key} does not exist") from None
+                raise self._error(exc, f"downloading {key}") from None
+            except Unreachable as exc:
+                raise self._error(exc, f"downloading {key}") from None
+            except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:  # dropped mid-body
+                blobs.drop_connection()
+                if attempt == blobs.retries:
+                    raise self._error(Unreachable(f"{type(exc).__name__}: {exc}"), f"downloading {key}") from None
+        raise AssertionError("unreachable")
+
+    def _download_once(self, key: str, dest: Path, progress: ByteProgress | None) -> Transfer:
         tmp = partial_path(dest)
         hasher = hashing.new_hasher()
         size = 0
@@ -352,15 +346,6 @@ class AzureBlobStore(Store):
                 raise StoreError(f"{self.display_url}/{key}: downloaded bytes do not match the recorded hash "
                                  "(the blob was replaced meanwhile or is corrupt); run again")
             os.replace(tmp, dest)
-        except BlobHttpError as exc:
-            if exc.status == 404:
-                raise StoreError(f"{self.display_url}/{key} does not exist") from None
-            raise self._error(exc, f"downloading {key}") from None
-        except (Unreachable, OSError) as exc:
-            if isinstance(exc, OSError) and not isinstance(exc, (ConnectionError, TimeoutError)):
-                raise
-            self._account.blobs._drop_connection()
-            raise self._error(Unreachable(str(exc)), f"downloading {key}") from None
         finally:
             tmp.unlink(missing_ok=True)
         return Transfer(key, size, digest, size)

@@ -107,7 +107,7 @@ class BlobContainer:
             conn = self._local.conn = cls(self.host, self.port, timeout=self.timeout)
         return conn
 
-    def _drop_connection(self) -> None:
+    def drop_connection(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -130,7 +130,7 @@ class BlobContainer:
                 conn.request(method, url, body=body or None, headers=h)
                 response = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
-                self._drop_connection()
+                self.drop_connection()
                 if attempt == self.retries:
                     raise Unreachable(f"{type(exc).__name__}: {exc}") from None
                 self._backoff(attempt)

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 1 << 20
 ATTEMPTS = 3  # reads of a file that keeps changing before giving up on it
 # A file modified this close to the moment it was hashed could change again within the same
-# mtime tick (coarse on some filesystems: 2 s on FAT) without its key changing: not cached.
-RACY_WINDOW_NS = 2_000_000_000
+# mtime tick without its key changing: not cached. Ticks are a clock interrupt (1-16 ms) where
+# mtimes have sub-second digits, up to 2 s (FAT, some shares) where they are whole seconds.
+RACY_WINDOW_NS = 100_000_000
+RACY_WINDOW_WHOLE_SECONDS_NS = 2_000_000_000
 CACHE_FILE = "hashes.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -102,18 +104,71 @@ def _read_buffer() -> memoryview:
     return buffer
 
 
-def read_verified(path: Path, content_hash: str, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+def read_verified(path: Path, content_hash: str, chunk_size: int = READ_CHUNK, *,
+                  buffers: "BufferPool | None" = None) -> Iterator[bytes | memoryview]:
     """Yield the content of ``path`` in chunks of ``chunk_size``; after the last chunk, raise
     :class:`FileChangedError` if the bytes do not hash to ``content_hash`` or the file changed
-    while it was read. Consumers make nothing visible before the iterator is exhausted."""
+    while it was read. Consumers make nothing visible before the iterator is exhausted.
+
+    With ``buffers``, each chunk is a view of a buffer taken from that pool (``chunk_size`` is
+    the pool's buffer size); the consumer gives it back (``buffers.give(chunk.obj)``) once sent.
+    """
     before = FileState.of(os.stat(path))
     hasher = xxhash.xxh3_128()
     with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
+        while True:
+            if buffers is None:
+                chunk = f.read(chunk_size)
+            else:
+                buffer = buffers.take()
+                try:
+                    chunk = memoryview(buffer)[:f.readinto(buffer)]
+                except BaseException:
+                    buffers.give(buffer)
+                    raise
+                if not chunk:
+                    buffers.give(buffer)
+            if not chunk:
+                break
             hasher.update(chunk)
             yield chunk
     if FileState.of(os.stat(path)) != before or hasher.hexdigest() != content_hash:
         raise FileChangedError(f"{path}: the file changed while it was being transferred")
+
+
+def read_whole_verified(path: Path, content_hash: str, buffer: bytearray) -> memoryview:
+    """The whole content of ``path`` read into ``buffer`` (which must be large enough for the size
+    it was hashed at), or :class:`FileChangedError` as :func:`read_verified`."""
+    before = FileState.of(os.stat(path))
+    with open(path, "rb") as f:
+        view = memoryview(buffer)[:f.readinto(buffer)]
+    if FileState.of(os.stat(path)) != before or len(view) != before.size or hash_bytes(view) != content_hash:
+        raise FileChangedError(f"{path}: the file changed while it was being transferred")
+    return view
+
+
+class BufferPool:
+    """At most ``count`` reusable buffers of ``size`` bytes, made on first need: bounds the file
+    data that concurrent transfers hold in memory, and allocates it once (fresh multi-megabyte
+    reads fragment the heap of a threaded process). ``take`` waits while all are in use."""
+
+    def __init__(self, count: int, size: int):
+        self.size, self._count, self._made = size, count, 0
+        self._free: list[bytearray] = []
+        self._cond = threading.Condition()
+
+    def take(self) -> bytearray:
+        with self._cond:
+            self._cond.wait_for(lambda: self._free or self._made < self._count)
+            if self._free:
+                return self._free.pop()
+            self._made += 1
+        return bytearray(self.size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self._cond:
+            self._free.append(buffer)
+            self._cond.notify()
 
 
 class HashCache:
@@ -227,7 +282,7 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
     """Hash ``paths`` (in order), reading only files the cache does not already know.
 
     Misses are read in parallel (``workers`` threads); new hashes of files whose mtime is older
-    than :data:`RACY_WINDOW_NS` are written back to the cache. ``use_cache=False`` re-reads every
+    than the filesystem's mtime tick (:data:`RACY_WINDOW_NS`) are written back to the cache. ``use_cache=False`` re-reads every
     file (used after a file was caught changing).
     """
     cache = cache or default_cache()
@@ -246,7 +301,11 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
         fresh = []
         for i, (digest, state) in zip(misses, hashed):
             results[i] = HashedFile(paths[i], state.size, state.mtime_ns, digest)
-            if state.mtime_ns < started_ns - RACY_WINDOW_NS:
+            if state.mtime_ns < started_ns - _racy_window(state.mtime_ns):
                 fresh.append((keys[i], state, digest))
         cache.put_many(fresh)
     return results  # type: ignore[return-value]
+
+
+def _racy_window(mtime_ns: int) -> int:
+    return RACY_WINDOW_WHOLE_SECONDS_NS if mtime_ns % 1_000_000_000 == 0 else RACY_WINDOW_NS

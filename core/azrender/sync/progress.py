@@ -1,5 +1,5 @@
 """What the sync commands show a person at a terminal: a live bar (files, bytes, rate, ETA) on
-stderr, only when stderr is a terminal, and short human sizes."""
+stderr, only when stderr is a terminal."""
 
 from __future__ import annotations
 
@@ -31,11 +31,3 @@ def terminal_bar(label: str, *, enabled: bool = True) -> Iterator[Progress | Non
 
         yield update
 
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")

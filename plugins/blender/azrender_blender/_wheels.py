@@ -3,7 +3,8 @@
 Blender 4.2+ installs the wheels listed in ``blender_manifest.toml`` when the extension is
 installed. Blender 3.x (a legacy add-on zip) knows nothing of wheels, so on first use the wheels
 that fit this interpreter are unpacked (a wheel is a zip of its import tree) into ``_vendor/``
-beside this file. Plain standard library: nothing else may be importable yet.
+beside this file (or the user's Blender scripts folder when the add-on is installed read-only).
+Plain standard library and bpy: nothing else may be importable yet.
 """
 
 from __future__ import annotations
@@ -61,17 +62,29 @@ def ensure_importable() -> None:
     if not os.path.isdir(WHEELS):
         raise ImportError("azrender is not importable and this add-on carries no wheels: install the zip "
                           "built by 'azrender build-plugins', or pip-install azrender into Blender's Python")
-    marker = os.path.join(VENDOR, ".unpacked")  # which wheels are unpacked: redo when they change
     names = sorted(n for n in os.listdir(WHEELS) if n.endswith(".whl") and fits(n))
+    vendor = VENDOR if os.access(HERE, os.W_OK) else _user_vendor()  # a studio's read-only install
+    _unpack(names, vendor)
+    if vendor not in sys.path:
+        sys.path.insert(0, vendor)
+
+
+def _user_vendor() -> str:
+    import bpy
+
+    return bpy.utils.user_resource("SCRIPTS", path=os.path.join("azrender", "_vendor"), create=True)
+
+
+def _unpack(names: list[str], vendor: str) -> None:
+    marker = os.path.join(vendor, ".unpacked")  # which wheels are unpacked there: redo when they change
     unpacked = None
     if os.path.exists(marker):
         with open(marker) as f:
             unpacked = f.read().split()
-    if unpacked != names:
-        for name in names:
-            with zipfile.ZipFile(os.path.join(WHEELS, name)) as wheel:
-                wheel.extractall(VENDOR)
-        with open(marker, "w") as f:
-            f.write("\n".join(names))
-    if VENDOR not in sys.path:
-        sys.path.insert(0, VENDOR)
+    if unpacked == names:
+        return
+    for name in names:
+        with zipfile.ZipFile(os.path.join(WHEELS, name)) as wheel:
+            wheel.extractall(vendor)
+    with open(marker, "w") as f:
+        f.write("\n".join(names))

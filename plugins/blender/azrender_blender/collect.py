@@ -101,7 +101,8 @@ def sequencer_strips():
         editor = scene.sequence_editor
         if editor is None:
             continue
-        for strip in editor.sequences_all:
+        strips = editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all  # renamed in 4.4
+        for strip in strips:
             if strip.type == "IMAGE":
                 for element in strip.elements:
                     yield _ref(scene, strip.directory.rstrip("/\\") + "/" + element.filename,
