@@ -51,11 +51,14 @@ def make_tree(root: Path, seed: int, *, files: int = 60, big: int = 2) -> dict[s
 SLOW_DISK = """
 import sys, time
 from azrender.sync import hashing
-real_read, real_hasher = hashing.read_verified, hashing.new_hasher
+real_read, real_whole, real_hasher = hashing.read_verified, hashing.read_whole_verified, hashing.new_hasher
 def slow_read(*args, **kw):
     for chunk in real_read(*args, **kw):
         time.sleep(0.05)
         yield chunk
+def slow_whole(*args, **kw):
+    time.sleep(0.05)
+    return real_whole(*args, **kw)
 class SlowHasher:
     def __init__(self):
         self.real = real_hasher()
@@ -64,7 +67,7 @@ class SlowHasher:
         self.real.update(chunk)
     def hexdigest(self):
         return self.real.hexdigest()
-hashing.read_verified, hashing.new_hasher = slow_read, SlowHasher
+hashing.read_verified, hashing.read_whole_verified, hashing.new_hasher = slow_read, slow_whole, SlowHasher
 from azrender.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -359,15 +362,16 @@ def test_file_deleted_or_unreadable_after_hashing_is_named_and_the_rest_is_store
     if fault == "deleted":
         act = victim.unlink
     else:  # as the OS does for a file whose permissions changed (tests may run as root, where chmod cannot)
-        real_read = hashing.read_verified
+        def refusing(real):
+            def read(path, *a, **kw):
+                if Path(path) == victim:
+                    raise PermissionError(13, "Permission denied", str(path))
+                return real(path, *a, **kw)
+            return read
 
-        def refuse(path, *a, **kw):
-            if Path(path) == victim:
-                raise PermissionError(13, "Permission denied", str(path))
-            return real_read(path, *a, **kw)
-
-        def act():
-            monkeypatch.setattr(hashing, "read_verified", refuse)
+        def act():  # every reader of file content the stores use
+            for name in ("read_verified", "read_whole_verified"):
+                monkeypatch.setattr(hashing, name, refusing(getattr(hashing, name)))
     wrapped = ActsOnFirstUpload(store, victim, act)
     with pytest.raises(engine.TransferError) as err:
         engine.upload(entries_of(tmp_path / "proj"), wrapped, root_manifests=["proj"])
