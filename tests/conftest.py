@@ -35,6 +35,12 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(items):
+    """Real Qt tests run last: a QApplication lives until the process ends, and once seen to
+    crash a later test's threads; nothing runs after them but themselves."""
+    items.sort(key=lambda item: "qt" in item.nodeid.split("::")[0])
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Under CI a skipped test is a failure: every component must really have run."""
     if not IN_CI:

@@ -81,3 +81,12 @@ def test_blender_scene_without_frames_renders_its_own_frame_range(run_cli):
 
     doc = dry_run(run_cli, demo)  # no --frames
     assert [t["id"] for t in doc["tasks"]] == [f"frames-{n:04d}" for n in build_demo.FRAMES]
+
+
+def test_a_job_refused_while_being_built_uploads_nothing(run_cli, maya_cube, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    proc = run_cli("submit", maya_cube, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
+                   "--storage-url", store.as_uri(), "--frames", "1")  # no pool configured
+    assert proc.returncode == 2 and "pool" in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(store.rglob("*")), "nothing may be uploaded for a job that cannot be submitted"

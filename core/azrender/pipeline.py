@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -216,31 +216,30 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
                             dry_run_requests=requests.as_json(redacted=True))
 
+    from azrender import jobrecord
+    from azrender.backends.batch import submit_batch
+    from azrender.jobs.access import node_access
     from azrender.sync import engine
     from azrender.sync.stores import open_store
 
+    # The whole job is built (and refused, if it must be) before anything is uploaded.
     store = open_store(storage_url)
+    access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
+                         identity_resource_id=settings.identity_resource_id)
+    manifest_key = layout.manifest_key(job_id)
+    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
+    client, record = _backend_client(backend, settings, submission, storage_url, store)
+
     progress("sync", 0, len(uploads), f"to {store.display_url}")
     synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
     if synced.manifest is None:
         raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
-    manifest_key = layout.manifest_key(job_id)
     store.write_bytes(manifest_key, synced.manifest.to_bytes())
-    from azrender.jobs.access import node_access
-
-    access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
-                         identity_resource_id=settings.identity_resource_id)
     _upload_node_files(store, job_id, access)
 
     progress("submit", 0, 1, job_id)
-    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
-    client, record = _backend_client(backend, settings, submission, storage_url, store)
-    from azrender.backends.batch import submit_batch
-
     submit_batch(client, requests)
-    from azrender import jobrecord
-
-    jobrecord.save(record.__class__(**{**record.__dict__, "task_count": len(requests.tasks)}))
+    jobrecord.save(replace(record, task_count=len(requests.tasks)))
     pm.hook.azrender_after_submit(submission=submission, job_id=job_id, backend=backend)
     progress("submit", 1, 1, f"{job_id}: {len(requests.tasks)} task(s)")
 
@@ -406,7 +405,7 @@ def _backend_client(backend: str, settings, submission: Submission, storage_url:
     client = LocalBatchClient(root, store_roots=_local_store_roots(storage_url, submission.storage_mode))
     if submission.storage_mode != "copy":
         _ensure_local_mount_pool(client, submission.storage_mode, storage_url)
-    return client, JobRecord(**{**record.__dict__, "local_root": str(root)})
+    return client, replace(record, local_root=str(root))
 
 
 def _local_store_roots(storage_url: str, mode: str) -> dict:
