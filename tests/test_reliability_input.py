@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from azrender.errors import AzrenderError, JobError, UsageError
 
-FUZZ = settings(max_examples=200, deadline=None, database=None,
+# CI runs 200 examples per reader; AZRENDER_FUZZ_EXAMPLES=5000 for a deeper campaign by hand.
+FUZZ = settings(max_examples=int(os.environ.get("AZRENDER_FUZZ_EXAMPLES", "200")), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 CASES: Counter = Counter()  # fuzz cases run per reader, reported at the end of the module
 DEEP = b"[" * 100_000  # nesting deeper than any JSON parser's recursion limit
@@ -196,6 +197,8 @@ URL_BITS = ["https://", "http://", "file://", "file:///", "acct", ".blob.core.wi
 @FUZZ
 @given(st.lists(st.sampled_from(URL_BITS), max_size=8).map("".join) | st.text(max_size=60))
 @example("http://[::1/x")
+@example("http://:x:10000é:99999:10000/box")
+@example("https://acct.blob.core.windows.net:99999/box")
 def test_store_url_reader(monkeypatch, url):
     from azrender.sync.stores import open_store
 

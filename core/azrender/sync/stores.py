@@ -129,7 +129,8 @@ def open_store(url: str, *, connection_string: str | None = None, credential=Non
         raise UsageError(f"{url!r}: a store URL cannot contain NUL")
     try:
         parts = urlsplit(text)
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        parts.port  # parsed lazily: a malformed or out-of-range port fails here, not mid-transfer
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket, port 'x' or 99999
         raise UsageError(f"{url}: malformed store URL ({exc})") from None
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
