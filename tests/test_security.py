@@ -71,7 +71,15 @@ def test_full_submit_leaves_no_secret_anywhere(run_cli, demo, tmp_path, secret_a
     assert (out / "frame_0002.png").is_file()
     job_id = json.loads(proc.stdout)["job_id"]
 
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    later = [run_cli("-vv", "status", job_id, "--json", env=env),  # from other processes, as an artist would
+             run_cli("-vv", "download", job_id, "--dest", tmp_path / "frames" / "again", "--logs", "--json", env=env)]
+    assert [p.returncode for p in later] == [0, 0], [p.stderr[-2000:] for p in later]
+    assert [p for p in (tmp_path / "frames" / "again").rglob("*.txt")], "the task logs were not downloaded"
     produced: dict[str, bytes] = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode()}
+    for other in later:
+        produced[f"stdout {other.args[4]}"] = other.stdout.encode()
+        produced[f"stderr {other.args[4]}"] = other.stderr.encode()
     credentials: dict[str, bytes] = {}
     for folder in ("config", "cache", "state", "frames"):
         for path in (tmp_path / folder).rglob("*"):
