@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: a bug, reported without leaking secrets
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # the file system refused a path the user gave or one derived from it (too long,
+            # permission denied, disk full): the user's to fix, so one line naming it
+            print(f"azrender {args.command}: error: {redact(str(exc.filename))}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         if os.environ.get("AZRENDER_TRACEBACK"):
             raise
         print(

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from azrender.errors import JobError
 
 VERSION = 1
+BACKENDS = ("local", "batch")
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,23 @@ def load(job_id: str) -> JobRecord | None:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         raise JobError(f"job record {path} is unreadable: {exc}") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         raise JobError(f"job record {path} has an unknown format (version {doc.get('version') if isinstance(doc, dict) else '?'})")
     try:
-        return JobRecord(**{k: v for k, v in doc.items() if k != "version"})
+        record = JobRecord(**{k: v for k, v in doc.items() if k != "version"})
     except TypeError as exc:
         raise JobError(f"job record {path} is malformed: {exc}") from None
+    wrong = [f.name for f in fields(JobRecord) if not _has_type(getattr(record, f.name), f.type)]
+    if wrong or record.backend not in BACKENDS:
+        what = f"field {wrong[0]} has the wrong type" if wrong else f"unknown backend {record.backend!r}"
+        raise JobError(f"job record {path} is malformed: {what}")
+    return record
+
+
+def _has_type(value, annotation: str) -> bool:
+    """Whether a field read from the (user-editable) file has its annotated type."""
+    if value is None:
+        return annotation.endswith("| None")
+    return type(value) is (int if annotation.startswith("int") else str)

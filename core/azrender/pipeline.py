@@ -152,7 +152,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     progress = progress or _noop
     pm = get_plugin_manager()
-    scene = Path(os.path.abspath(Path(request.scene).expanduser()))  # as discovery sees it: links kept
+    # as discovery sees it (links kept); an unknown ~user stays as typed
+    scene = Path(os.path.abspath(os.path.expanduser(request.scene)))
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
     host = _host_of(scene, request.host)

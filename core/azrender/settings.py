@@ -131,6 +131,10 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
         raise UsageError(f"{path}{_line_of(text, key)}: unknown top-level setting {key!r}",
                          hint="put settings under [profiles.NAME]")
     profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise UsageError(f"{path}{_line_of(text, 'profiles')}: profiles must be a table ([profiles.NAME])")
+    if not isinstance(doc.get("default_profile", ""), str):
+        raise UsageError(f"{path}{_line_of(text, 'default_profile')}: default_profile must be a string")
     name = profile or doc.get("default_profile")
     if name is None:
         if len(profiles) > 1:

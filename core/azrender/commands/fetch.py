@@ -16,6 +16,7 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
+    import os
     from pathlib import Path
 
     from azrender.errors import StoreError
@@ -24,7 +25,7 @@ def run(args) -> int:
     from azrender.sync.stores import open_store
 
     store = open_store(args.store_url)
-    dest = Path(args.dest).expanduser()
+    dest = Path(os.path.expanduser(args.dest))  # an unknown ~user stays as typed
     with terminal_bar("fetch", enabled=not args.json) as progress:
         result = engine.download(store, dest, progress=progress, workers=args.workers)
     if args.json:

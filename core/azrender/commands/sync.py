@@ -33,16 +33,18 @@ def collect_entries(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]
     folders: list[str] = []
     owners: dict[str, Path] = {}
     for text in paths:
-        path = Path(text).expanduser().absolute()
+        path = Path(os.path.expanduser(text)).absolute()  # an unknown ~user stays as typed
         if path.is_file():
             alias, files = path.parent.name, [(path, path.name)]
         elif path.is_dir():
-            alias, files = path.name, list(_walk(path))
+            alias, files = path.name, None
             folders.append(alias)
         else:
             raise UsageError(f"{text}: no such file or folder")
         if not alias:
             raise UsageError(f"{text}: a filesystem root has no folder name to store it under")
+        if files is None:  # after the check: never walk a whole filesystem
+            files = _walk(path)
         if owners.setdefault(alias, path.parent if path.is_file() else path) != (path.parent if path.is_file() else path):
             raise UsageError(f"{owners[alias]} and {text} would both be stored under {alias}/; sync them separately")
         entries.extend((file, f"{alias}/{relative}") for file, relative in files)

@@ -64,7 +64,7 @@ def load_state(root: str) -> dict:
             state.setdefault("files", {})
             state.setdefault("pins", {})
             return state
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
     return {"version": STATE_VERSION, "files": {}, "pins": {}}
 

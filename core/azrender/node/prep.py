@@ -9,6 +9,7 @@ In blobfuse mode (``--mount``) it mounts the container instead (see ``mount.py``
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -105,6 +106,8 @@ def _download(source, root: str, entry: Entry) -> int:
     path = cache.local_path(root, entry.key)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.azrtmp-{os.getpid()}"
+    for stale in glob.glob(f"{glob.escape(path)}.azrtmp-*"):  # a killed earlier prep's (we hold the cache lock)
+        os.remove(stale)
     try:
         got = source.download(entry.key, tmp, size=entry.size, digest=entry.digest)
         os.replace(tmp, path)
@@ -175,7 +178,7 @@ def run(args) -> int:
             entries = manifest_entries(json.load(f))
         for entry in entries:
             cache.local_path(root, entry.key)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
         return EXIT_BAD_MANIFEST
     started = time.time()
@@ -193,6 +196,10 @@ def run(args) -> int:
         except store.StoreError as exc:
             print(f"azrender prep: {exc}", file=sys.stderr)
             return EXIT_STORE
+        except OSError as exc:  # writing the cache: e.g. the disk filled after the plan said it fits
+            print(f"azrender prep: cannot write the node cache {root}: {exc.strerror or exc}; what arrived is kept",
+                  file=sys.stderr)
+            return EXIT_NO_SPACE if exc.errno in store.DISK_FULL_ERRNOS else EXIT_STORE
     job_dir = os.path.join(root, JOB_DIR, args.job)
     os.makedirs(job_dir, exist_ok=True)
     shutil.copyfile(args.manifest, os.path.join(job_dir, "manifest.json"))

@@ -8,6 +8,7 @@ a local folder (``file:///...``) for the local backend. Keys are store-relative 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,6 +22,8 @@ API_VERSION = "2021-08-06"
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
 RETRIES = 4
 CHUNK = 1 << 20
+# Writes the node's own disk refused for lack of room (EFBIG: a file-size limit): not the store's fault.
+DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 
 
 class StoreError(Exception):
@@ -58,6 +61,8 @@ class FileStore:
         try:
             shutil.copyfile(self._path(key), dest)
         except OSError as exc:
+            if exc.errno in DISK_FULL_ERRNOS:
+                raise
             raise StoreError(f"cannot copy {key} from the store: {exc.strerror}") from None
         got = os.path.getsize(dest)
         if size is not None and got != size:

@@ -36,7 +36,7 @@ from azrender.layout import HASH_METADATA_KEY
 from azrender.redact import register_secret
 from azrender.sync import hashing
 from azrender.sync.blob_rest import Bearer, BlobContainer, BlobHttpError, Sas, SharedKey, Unreachable
-from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject, Transfer, partial_path
+from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject, Transfer, open_partial, partial_path
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,9 @@ class AzureBlobStore(Store):
         loc = parse_blob_url(url)
         auth, cred = _resolve_credential(loc, connection_string, credential)
         retries = int(os.environ.get("AZRENDER_STORE_RETRIES", "4"))
-        blobs = BlobContainer(loc.account_url, loc.container, _rest_auth(loc, auth, cred), retries=retries)
+        timeout = float(os.environ.get("AZRENDER_STORE_TIMEOUT", "60"))  # seconds without an answer: retried
+        blobs = BlobContainer(loc.account_url, loc.container, _rest_auth(loc, auth, cred), retries=retries,
+                              timeout=timeout)
         return cls(_Account(loc, auth, cred, blobs), loc.prefix)
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -332,7 +334,7 @@ class AzureBlobStore(Store):
         try:
             response = self._account.blobs.get_blob(self._name(key))
             expected = response.getheader(f"x-ms-meta-{HASH_METADATA_KEY}")
-            with open(tmp, "wb") as out:
+            with open_partial(tmp) as out:
                 while chunk := response.read(hashing.READ_CHUNK):
                     hasher.update(chunk)
                     out.write(chunk)
@@ -409,7 +411,7 @@ class AzureBlobStore(Store):
         memo_path = cache_dir() / "accounts.json"
         try:
             memo = json.loads(memo_path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             memo = {}
         known = memo.get(loc.account_url)
         if isinstance(known, dict) and {"kind", "sku"} <= known.keys():

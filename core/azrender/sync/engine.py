@@ -20,7 +20,7 @@ from typing import Callable, Collection, Iterable, Sequence
 from azrender.errors import AzrenderError, StoreError, UsageError
 from azrender.sync import hashing, keys
 from azrender.sync.manifest import Manifest, ManifestEntry
-from azrender.sync.stores import Store, StoredObject, Transfer
+from azrender.sync.stores import Store, StoredObject, Transfer, remove_orphaned_partials
 
 log = logging.getLogger(__name__)
 
@@ -362,6 +362,8 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     dest_dir = Path(dest_dir)
     folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
     plan = plan_download(store.list(folder), dest_dir, prefix=folder, cache=cache)
+    for parent in {dest.parent for _, dest in plan.download}:  # what a killed download left behind
+        remove_orphaned_partials(parent)
     meter = _Meter(progress, len(plan.download), plan.bytes_to_download)
     failed: list[str] = []
     received = 0

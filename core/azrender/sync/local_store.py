@@ -15,7 +15,8 @@ from typing import Iterator
 from azrender import layout
 from azrender.errors import StoreError
 from azrender.sync import hashing, keys
-from azrender.sync.stores import PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer, partial_path
+from azrender.sync.stores import (PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer, open_partial,
+                                  partial_path, remove_orphaned_partials)
 
 
 class LocalStore(Store):
@@ -37,9 +38,11 @@ class LocalStore(Store):
         found: list[tuple[str, Path]] = []
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames.sort()
+            if any(name.startswith(PARTIAL_PREFIX) for name in filenames):
+                remove_orphaned_partials(Path(dirpath))  # what killed writers left behind
             for name in sorted(filenames):
                 if name.startswith(PARTIAL_PREFIX):
-                    continue  # an interrupted write, never an object
+                    continue  # a write in progress (or just removed), never an object
                 path = Path(dirpath, name)
                 full = path.relative_to(self.root).as_posix()
                 if full.startswith(base):
@@ -56,7 +59,7 @@ class LocalStore(Store):
         tmp = partial_path(dest)
         size = 0
         try:
-            with open(tmp, "wb") as out:
+            with open_partial(tmp) as out:
                 for chunk in chunks:
                     out.write(chunk)
                     size += len(chunk)

@@ -51,7 +51,7 @@ class Manifest:
         """Decode ``data``; ``source`` (a key or path) names the manifest in the error message."""
         try:
             doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ManifestError(f"{source}: not a valid manifest (not UTF-8 JSON: {exc})") from None
         if not isinstance(doc, dict) or "version" not in doc:
             raise ManifestError(f"{source}: not a valid manifest (no 'version' field)")

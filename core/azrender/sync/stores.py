@@ -14,6 +14,7 @@ write is never visible until it is complete and verified.
 from __future__ import annotations
 
 import abc
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,7 +125,13 @@ def open_store(url: str, *, connection_string: str | None = None, credential=Non
     Nothing is contacted until the first operation. ``UsageError`` for a malformed URL.
     """
     text = url.strip()
-    parts = urlsplit(text)
+    if "\x00" in text:
+        raise UsageError(f"{url!r}: a store URL cannot contain NUL")
+    try:
+        parts = urlsplit(text)
+        parts.port  # parsed lazily: a malformed or out-of-range port fails here, not mid-transfer
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket, port 'x' or 99999
+        raise UsageError(f"{url}: malformed store URL ({exc})") from None
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise UsageError(f"{url}: only local file:// URLs are supported (file:///path)")
@@ -138,7 +145,7 @@ def open_store(url: str, *, connection_string: str | None = None, credential=Non
     if not parts.scheme or (len(parts.scheme) == 1 and text[1:2] == ":"):  # a plain path, C:\ included
         from azrender.sync.local_store import LocalStore
 
-        return LocalStore(Path(text).expanduser())
+        return LocalStore(Path(os.path.expanduser(text)))  # an unknown ~user stays as typed
     raise UsageError(f"{url}: unsupported store URL (use file:///folder, https://ACCOUNT.blob.core.windows.net/"
                      "CONTAINER[/PREFIX] or an Azurite http://127.0.0.1:PORT/devstoreaccount1/CONTAINER URL)")
 
@@ -160,4 +167,44 @@ def partial_path(dest: Path) -> Path:
     and verified, so an interrupted transfer never leaves a file that looks complete."""
     import uuid
 
-    return dest.with_name(f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{dest.name}")
+    unique = f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}"
+    name = f"{unique}-{dest.name}"
+    # the destination's name only helps a human; a name near the 255-byte limit must still fit
+    return dest.with_name(name if len(os.fsencode(name)) <= 255 else unique)
+
+
+def open_partial(path: Path):
+    """Open a partial file for writing, locked while open so that :func:`remove_orphaned_partials`
+    can tell a live transfer from one whose process was killed (the lock dies with the process)."""
+    out = open(path, "wb")
+    try:
+        import fcntl
+    except ImportError:  # Windows: a file open for writing cannot be deleted, which is the same guard
+        return out
+    fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+    return out
+
+
+def remove_orphaned_partials(folder: Path) -> int:
+    """Delete the partial files in ``folder`` (not below) that no live transfer holds: what a killed
+    process left behind. Returns how many were removed."""
+    removed = 0
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(PARTIAL_PREFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        path = Path(folder, name)
+        try:
+            with open(path, "rb") as held:
+                try:
+                    import fcntl
+
+                    fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except ImportError:
+                    pass
+                os.unlink(path)  # on Windows this fails while a writer has it open
+            removed += 1
+        except OSError:
+            continue  # held by a live transfer, or already gone
+    return removed

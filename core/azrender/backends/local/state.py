@@ -236,7 +236,7 @@ def read_json(path: Path):
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise JobError(f"{path}: unreadable state file ({exc})") from None
 
 

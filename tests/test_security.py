@@ -1,0 +1,182 @@
+"""Secrets never leak, and what nodes get is least privilege.
+
+A real ``azrender submit --wait`` renders the example scene (real Blender, local backend) from a
+real Azurite whose account key is a fresh random secret (not the emulator's published one); then
+everything the run produced is searched for that key, the connection string and any unmasked SAS
+signature: stdout, stderr, the --json result, every file under the config / cache / state folders,
+the downloaded frames, and every blob in the store. The only place a credential may be is the
+node's own access file (``access.json``: the read-only SAS a pool node also holds).
+
+Extends test_main_job's smaller check (state .json/.txt/.log files, the emulator's public key).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import Azurite, azurite_binary, require
+from test_main_job import demo  # noqa: F401  (the example scene, built by real Blender)
+
+pytestmark = [pytest.mark.blender, pytest.mark.azurite, pytest.mark.slow]
+
+ACCOUNT = "azrsecrets"
+UNMASKED_SIG = re.compile(r"sig(=|%3D)(?!\*\*\*|%2A%2A%2A)", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def secret_azurite(tmp_path_factory):
+    """An Azurite whose only account has a random key: any appearance of it is a leak."""
+    require(azurite_binary() is not None, "Azurite (npm install)")
+    key = base64.b64encode(os.urandom(64)).decode()
+    server = Azurite(tmp_path_factory.mktemp("azurite-secrets"))
+    server.account, server.key = ACCOUNT, key
+    previous = os.environ.get("AZURITE_ACCOUNTS")
+    os.environ["AZURITE_ACCOUNTS"] = f"{ACCOUNT}:{key}"
+    try:
+        server.start()
+    finally:
+        if previous is None:
+            del os.environ["AZURITE_ACCOUNTS"]
+        else:
+            os.environ["AZURITE_ACCOUNTS"] = previous
+    server.blob_service().create_container("studio")
+    yield server
+    server.stop()
+
+
+def is_node_credential(name: str) -> bool:
+    return name.rsplit("/", 1)[-1] == "access.json"
+
+
+def sas_values(text: str) -> set[str]:
+    return {urllib.parse.unquote(m) for m in re.findall(r"sig=([^&\"'\s]+)", text) if not m.startswith("***")}
+
+
+def test_full_submit_leaves_no_secret_anywhere(run_cli, demo, tmp_path, secret_azurite):  # noqa: F811
+    azurite = secret_azurite
+    url = azurite.container_url("studio", "show")
+    out = tmp_path / "frames"
+    proc = run_cli("-vv", "submit", demo / "demo.blend", "--frames", "2", "--storage-url", url, "--wait",
+                   "--download", out, "--json", env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+                   timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "frame_0002.png").is_file()
+    job_id = json.loads(proc.stdout)["job_id"]
+
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    later = [run_cli("-vv", "status", job_id, "--json", env=env),  # from other processes, as an artist would
+             run_cli("-vv", "download", job_id, "--dest", tmp_path / "frames" / "again", "--logs", "--json", env=env)]
+    assert [p.returncode for p in later] == [0, 0], [p.stderr[-2000:] for p in later]
+    assert [p for p in (tmp_path / "frames" / "again").rglob("*.txt")], "the task logs were not downloaded"
+    produced: dict[str, bytes] = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode()}
+    for other in later:
+        produced[f"stdout {other.args[4]}"] = other.stdout.encode()
+        produced[f"stderr {other.args[4]}"] = other.stderr.encode()
+    credentials: dict[str, bytes] = {}
+    for folder in ("config", "cache", "state", "frames"):
+        for path in (tmp_path / folder).rglob("*"):
+            if path.is_file():
+                (credentials if is_node_credential(path.name) else produced)[str(path)] = path.read_bytes()
+    container = azurite.blob_service().get_container_client("studio")
+    blobs = list(container.list_blobs(include=["metadata"]))
+    for blob in blobs:
+        data = container.download_blob(blob.name).readall()
+        (credentials if is_node_credential(blob.name) else produced)[f"blob {blob.name}"] = data
+        produced[f"blob metadata {blob.name}"] = json.dumps(blob.metadata).encode()
+    assert len(produced) > 20 and any(name.startswith("blob ") for name in produced), "too little was searched"
+    assert any(f"blob show/jobs/{job_id}" in name for name in credentials), "the node's access file was not stored"
+
+    # the real SAS signatures the nodes were given: they must appear nowhere but in access files
+    given = set().union(*(sas_values(data.decode("latin-1")) for data in credentials.values()))
+    assert given, "no SAS was given to the nodes"
+    leaks = []
+    for name, data in produced.items():
+        text = data.decode("latin-1")
+        for secret, what in [(azurite.key, "account key"), (azurite.connection_string, "connection string"),
+                             ("AccountKey=", "connection string"), *((sig, "node SAS signature") for sig in given),
+                             *((urllib.parse.quote(sig, safe=""), "node SAS signature") for sig in given)]:
+            if secret in text:
+                leaks.append(f"{what} in {name}")
+        if UNMASKED_SIG.search(text):
+            leaks.append(f"unmasked sig= in {name}")
+    assert not leaks, leaks
+    # the local backend's private specs (task SAS URLs, as Batch would hold them) are gone once the job ended
+    private = [p for p in (tmp_path / "state").rglob("*") if p.is_file() and "private" in p.parts]
+    assert not [p for p in private if job_id in str(p)], private
+
+
+def _sas_urls(obj, found: list[tuple[str, str]], where: str = "") -> None:
+    """Every (json path, URL with a SAS) in a REST JSON document."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            _sas_urls(value, found, f"{where}.{key}")
+    elif isinstance(obj, list):
+        for n, value in enumerate(obj):
+            _sas_urls(value, found, f"{where}[{n}]")
+    elif isinstance(obj, str) and "sig=" in obj:
+        found.append((where, obj))
+
+
+def test_sas_given_to_nodes_is_least_privilege_and_expires(demo, tmp_path, secret_azurite, monkeypatch):  # noqa: F811
+    """What the pipeline generates (captured where it would be sent to Batch): assets and the
+    node's files read-only (rl), outputs create/write only (cw), each with an expiry; nothing
+    secret in command lines or environment settings; and Azurite enforces those permissions."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import ContainerClient
+
+    from azrender import pipeline
+    from azrender.backends import batch
+
+    azurite = secret_azurite
+    for name, folder in (("CONFIG", "config"), ("CACHE", "cache"), ("STATE", "state")):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / folder))
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    sent = []
+    monkeypatch.setattr(batch, "submit_batch", lambda client, requests, **kw: sent.append(requests))
+    before = datetime.now(timezone.utc)
+    pipeline.submit(pipeline.SubmitRequest(scene=demo / "demo.blend", frames="1-2",
+                                           storage_url=azurite.container_url("studio", "least")))
+    [requests] = sent
+    doc = requests.as_json(redacted=False)
+    urls: list[tuple[str, str]] = []
+    _sas_urls(doc, urls)
+    assert urls, "the job gives nodes no SAS at all"
+    for where, url in urls:
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        expected = "cw" if ".outputFiles" in where else "rl"
+        assert query.get("sp") == expected, f"{where}: permissions {query.get('sp')!r}, expected {expected!r}"
+        expiry = datetime.fromisoformat(query["se"].replace("Z", "+00:00"))
+        assert before < expiry <= before + pipeline.ACCESS_LIFETIME + timedelta(minutes=5), f"{where}: expiry {expiry}"
+        assert ".commandLine" not in where and ".environmentSettings" not in where, f"a SAS in {where}"
+    for task in doc["tasks"] + [doc["job"].get("jobPreparationTask") or {}, doc["job"].get("jobReleaseTask") or {}]:
+        visible = json.dumps([task.get("commandLine"), task.get("environmentSettings")])
+        assert "sig=" not in visible and azurite.key not in visible
+    assert azurite.key not in json.dumps(doc)
+
+    reader = next(url for where, url in urls if ".outputFiles" not in where)
+    writer = next(url for where, url in urls if ".outputFiles" in where)
+    read_only = ContainerClient.from_container_url(_container_url(reader))
+    assert list(read_only.list_blobs(name_starts_with="least/"))  # reads and lists the assets
+    with pytest.raises(HttpResponseError):
+        read_only.upload_blob("least/intruder.txt", b"x")
+    write_only = ContainerClient.from_container_url(_container_url(writer))
+    write_only.upload_blob("least/jobs/probe.txt", b"frame")
+    with pytest.raises(HttpResponseError):
+        list(write_only.list_blobs())
+    with pytest.raises(HttpResponseError):
+        write_only.download_blob("least/jobs/probe.txt").readall()
+
+
+def _container_url(url: str) -> str:
+    """The container URL (with its SAS) of a blob or container URL with a SAS."""
+    parts = urllib.parse.urlsplit(url)
+    account, container = parts.path.strip("/").split("/")[:2]
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{account}/{container}", parts.query, ""))
