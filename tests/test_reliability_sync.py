@@ -414,17 +414,43 @@ def test_two_overlapping_syncs_at_once_both_succeed_and_agree(tmp_path, cli_stor
 
 
 def test_a_live_transfers_partial_file_is_never_swept_a_dead_ones_is(tmp_path):
-    from azrender.sync.stores import open_partial, partial_path, remove_orphaned_partials
+    from azrender.sync.stores import partial_path, remove_orphaned_partials, writing_partial
 
-    live = partial_path(tmp_path / "a.exr")
-    with open_partial(live) as out:
+    dead = partial_path(tmp_path / "b.exr")
+    dead.write_bytes(b"left by a killed process")  # nobody holds it
+    with writing_partial(tmp_path / "a.exr") as out:
         out.write(b"half")
-        dead = partial_path(tmp_path / "b.exr")
-        dead.write_bytes(b"left by a killed process")  # nobody holds it
+        out.flush()
         # another process sweeping the same folder meanwhile
-        swept = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+        swept = subprocess.run([sys.executable, "-c", "from pathlib import Path; "
                                 "from azrender.sync.stores import remove_orphaned_partials as r; "
                                 f"print(r(Path({str(tmp_path)!r})))"], env=cli_env(), capture_output=True, text=True)
         assert swept.stdout.strip() == "1", swept.stderr
-        assert live.exists() and not dead.exists()
-    assert remove_orphaned_partials(tmp_path) == 1 and not live.exists()
+        assert not dead.exists()
+        out.write(b" and the rest")
+    assert (tmp_path / "a.exr").read_bytes() == b"half and the rest"
+    assert remove_orphaned_partials(tmp_path) == 0 and [p.name for p in tmp_path.iterdir()] == ["a.exr"]
+
+
+def test_a_partial_file_swept_before_its_writer_locked_it_is_started_again(tmp_path, monkeypatch):
+    """The window between creating a partial file and locking it: when a sweeper wins it, the
+    writer starts over under a new name instead of writing into a removed file."""
+    import fcntl
+
+    from azrender.sync import stores
+
+    swept = []
+
+    class SweeperWinsTheWindow:
+        LOCK_EX, LOCK_NB = fcntl.LOCK_EX, fcntl.LOCK_NB
+
+        def flock(self, fd, operation):
+            if operation == fcntl.LOCK_EX and not swept:  # the writer, about to lock its new file
+                swept.append(stores.remove_orphaned_partials(tmp_path))
+            return fcntl.flock(fd, operation)
+
+    monkeypatch.setattr(stores, "fcntl", SweeperWinsTheWindow())
+    with stores.writing_partial(tmp_path / "a.exr") as out:
+        out.write(b"whole")
+    assert swept == [1], "the sweeper did not take the unlocked new file"
+    assert (tmp_path / "a.exr").read_bytes() == b"whole" and [p.name for p in tmp_path.iterdir()] == ["a.exr"]

@@ -36,7 +36,7 @@ from azrender.layout import HASH_METADATA_KEY
 from azrender.redact import register_secret
 from azrender.sync import hashing
 from azrender.sync.blob_rest import Bearer, BlobContainer, BlobHttpError, Sas, SharedKey, Unreachable
-from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject, Transfer, open_partial, partial_path
+from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject, Transfer, writing_partial
 
 log = logging.getLogger(__name__)
 
@@ -328,26 +328,21 @@ class AzureBlobStore(Store):
         raise AssertionError("unreachable")
 
     def _download_once(self, key: str, dest: Path, progress: ByteProgress | None) -> Transfer:
-        tmp = partial_path(dest)
         hasher = hashing.new_hasher()
         size = 0
-        try:
-            response = self._account.blobs.get_blob(self._name(key))
-            expected = response.getheader(f"x-ms-meta-{HASH_METADATA_KEY}")
-            with open_partial(tmp) as out:
-                while chunk := response.read(hashing.READ_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
+        response = self._account.blobs.get_blob(self._name(key))
+        expected = response.getheader(f"x-ms-meta-{HASH_METADATA_KEY}")
+        with writing_partial(dest) as out:
+            while chunk := response.read(hashing.READ_CHUNK):
+                hasher.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+                if progress:
+                    progress(len(chunk))
             digest = hasher.hexdigest()
             if expected and digest != expected:
                 raise StoreError(f"{self.display_url}/{key}: downloaded bytes do not match the recorded hash "
                                  "(the blob was replaced meanwhile or is corrupt); run again")
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
         return Transfer(key, size, digest, size)
 
     def read_bytes(self, key: str) -> bytes:

@@ -15,8 +15,8 @@ from typing import Iterator
 from azrender import layout
 from azrender.errors import StoreError
 from azrender.sync import hashing, keys
-from azrender.sync.stores import (PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer, open_partial,
-                                  partial_path, remove_orphaned_partials)
+from azrender.sync.stores import (PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer,
+                                  remove_orphaned_partials, writing_partial)
 
 
 class LocalStore(Store):
@@ -56,20 +56,13 @@ class LocalStore(Store):
     def _write(self, dest: Path, chunks, content_hash: str, mtime_ns: int | None,
                progress: ByteProgress | None) -> int:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = partial_path(dest)
         size = 0
-        try:
-            with open_partial(tmp) as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-            if mtime_ns is not None:  # keep the source's mtime, like cp -p
-                os.utime(tmp, ns=(mtime_ns, mtime_ns))
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with writing_partial(dest, mtime_ns=mtime_ns) as out:  # keep the source's mtime, like cp -p
+            for chunk in chunks:
+                out.write(chunk)
+                size += len(chunk)
+                if progress:
+                    progress(len(chunk))
         hashing.default_cache().put_many([(str(dest), hashing.FileState.of(os.stat(dest)), content_hash)])
         return size
 
