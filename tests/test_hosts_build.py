@@ -78,7 +78,7 @@ def test_the_3dsmax_package_carries_windows_wheels(dist):
     package = dist / "3dsmax" / "azrender.bundle"
     lib = package / "Contents" / "python" / "lib"
     assert (package / "PackageContents.xml").is_file()
-    assert (lib / "azrender" / "hosts" / "max.py").is_file()
+    assert (lib / "azrender" / "discovery" / "max_assets.py").is_file()  # what the collector imports
     assert (package / "Contents" / "python" / "azrender_max" / "collect.py").is_file()
     assert list(lib.glob("xxhash/*win_amd64.pyd")), "xxhash's binary for 3ds Max's Windows Python"
 

@@ -18,10 +18,17 @@ def qt(monkeypatch):
 
     require(importlib.util.find_spec("PySide6") is not None, "PySide6 (pip install -e '.[dev]')")
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    from PySide6 import QtWidgets
+    from PySide6 import QtCore, QtWidgets
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    return app
+    yield app
+    # Leave no window or timer behind for the tests that run after these in the same process.
+    for widget in app.topLevelWidgets():
+        for timer in widget.findChildren(QtCore.QTimer):
+            timer.stop()
+        widget.close()
+        widget.deleteLater()
+    app.processEvents()
 
 
 @pytest.fixture

@@ -134,12 +134,18 @@ def _this_os() -> str:
     return "windows" if os.name == "nt" else "linux"
 
 
-def _missing_error(report: SceneReport) -> MissingAssetsError:
+def missing_assets_error(report: SceneReport, *, shown: int = MISSING_SHOWN, one_line: bool = False) -> MissingAssetsError:
+    """The error naming a scene's missing files: the first ``shown``, then a count; one line for
+    host dialogs and status bars, one file per line for the terminal."""
     missing = report.missing
-    shown = "\n  ".join(missing[:MISSING_SHOWN])
-    more = f"\n  ... and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
-    return MissingAssetsError(f"{report.scene}: {len(missing)} file(s) the scene needs are missing:\n  {shown}{more}",
-                              missing=missing, hint="fix the paths, or pass --allow-missing to render without them")
+    more = f"and {len(missing) - shown} more" if len(missing) > shown else ""
+    if one_line:
+        listing = ": " + ", ".join(missing[:shown]) + (f" {more}" if more else "")
+    else:
+        listing = ":\n  " + "\n  ".join(missing[:shown] + ([f"... {more}"] if more else []))
+    name = Path(report.scene).name if one_line else report.scene
+    return MissingAssetsError(f"{name}: {len(missing)} missing file(s){listing}",
+                              missing=missing, hint="fix the paths, or allow missing files to render without them")
 
 
 def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> SubmitResult:
@@ -175,7 +181,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
         report.add(dep)
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     if report.missing and not request.allow_missing:
-        raise _missing_error(report)
+        raise missing_assets_error(report)
     frames = parse_frames(request.frames or _scene_frames(scene, host) or "1")
     job_id = make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend, settings.storage_mode,

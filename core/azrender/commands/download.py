@@ -37,17 +37,23 @@ def download_outputs(job_id: str, outputs_url: str, dest: Path, *, logs: bool = 
     return summary
 
 
-def run(args) -> int:
-    from azrender.errors import UsageError
-    from azrender.settings import load_settings
-
+def outputs_url(job_id: str, settings) -> str:
+    """Where ``job_id``'s outputs are: the configured outputs/storage URL, else the store this
+    machine submitted the job to (its job record)."""
     from azrender import jobrecord
+    from azrender.errors import UsageError
 
-    settings = load_settings(args.profile)
-    record = jobrecord.load(args.job)  # a job submitted from this machine knows its store
-    url = args.storage_url or settings.outputs_url or settings.storage_url or (record.store_url if record else None)
+    record = jobrecord.load(job_id)
+    url = settings.outputs_url or settings.storage_url or (record.store_url if record else None)
     if not url:
         raise UsageError("no outputs store configured", hint="pass --storage-url or set storage_url in config.toml")
+    return url
+
+
+def run(args) -> int:
+    from azrender.settings import load_settings
+
+    url = args.storage_url or outputs_url(args.job, load_settings(args.profile))
     dest = args.dest or Path("renders") / args.job
     summary = download_outputs(args.job, url, dest, logs=args.logs)
     if args.json:

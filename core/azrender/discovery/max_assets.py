@@ -17,14 +17,36 @@ from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 _STREAMS = (("FileAssetMetaData3", 2), ("FileAssetMetaData2", 1))  # stream, paths per record
-_KIND_BY_TYPE = {
+# Asset type (the stream's record type, or AssetUser.GetType() in 3ds Max) -> what the scene uses
+# the file for. Render outputs, Video Post and Batch Render settings are outputs, not inputs.
+KINDS = {
     "bitmap": Kind.TEXTURE,
     "xref": Kind.REFERENCE,
-    "sound": Kind.SOUND,
+    "container": Kind.REFERENCE,
+    "externallink": Kind.REFERENCE,
     "animation": Kind.CACHE,
+    "sound": Kind.SOUND,
     "photometric": Kind.OTHER,
+    "prerenderscript": Kind.OTHER,
+    "postrenderscript": Kind.OTHER,
+    "maxcreationgraph": Kind.OTHER,
+    "other": Kind.OTHER,
 }
-_LOOKS_LIKE_FILE = re.compile(r"[\\/]|\.[A-Za-z0-9]{1,8}$")
+# 3ds Max also tracks material and map names as "assets"; a file has a folder or an extension.
+LOOKS_LIKE_FILE = re.compile(r"[\\/]|\.[A-Za-z0-9]{1,8}$")
+
+
+def asset_reference(asset_type: str, stored: str, resolved=(), *, scene: str, source: str,
+                    unknown: Kind | None = None) -> RawReference | None:
+    """The reference for one 3ds Max asset (stored path, then the paths Max resolved it to), or
+    None when it is not an input file. ``unknown``: the kind of a type not in :data:`KINDS`
+    (None drops it: the in-Max collector knows every type; the file reader keeps them)."""
+    kind = KINDS.get(asset_type.lstrip("#").lower(), unknown)
+    if kind is None or not stored or not LOOKS_LIKE_FILE.search(stored):
+        return None
+    resolved = (resolved,) if isinstance(resolved, str) else resolved
+    alternates = tuple(dict.fromkeys(p for p in resolved if p and p != stored))
+    return RawReference(path=stored, kind=kind, source=source, scene=scene, host="max", alternates=alternates)
 
 
 class _Corrupt(Exception):
@@ -82,14 +104,9 @@ def read_max(path: str, context: ScanContext | None = None) -> Reading:
         raise
     except Exception as exc:  # olefile raises assorted errors on a damaged container
         raise SceneError(f"{path}: corrupt 3ds Max file ({type(exc).__name__}: {exc})") from exc
-    references = []
-    for asset_type, (stored, *resolved) in records:
-        if not stored or not _LOOKS_LIKE_FILE.search(stored):
-            continue  # a material or map name, not a file
-        kind = _KIND_BY_TYPE.get(asset_type.lower(), Kind.OTHER)
-        alternates = tuple(p for p in resolved if p and p != stored)
-        references.append(RawReference(stored, kind, f"{name}:{asset_type}", path, "max", alternates=alternates))
-    return Reading(tuple(references))
+    references = (asset_reference(asset_type, stored, resolved, scene=path, source=f"{name}:{asset_type}",
+                                  unknown=Kind.OTHER) for asset_type, (stored, *resolved) in records)
+    return Reading(tuple(ref for ref in references if ref is not None))
 
 
 SCANNER = Scanner(name="3dsmax", extensions=(".max",), scan=read_max)

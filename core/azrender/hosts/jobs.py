@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from azrender.errors import UsageError
 
 
 def job_status(job_id: str, *, backend: str | None = None, profile: str | None = None):
@@ -26,15 +25,11 @@ def status_line(status) -> str:
 def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: str | None = None,
                      progress=None) -> Path:
     """Download the job's frames into ``dest`` (default ``./renders/<job>``); returns the folder."""
-    from azrender import jobrecord
     from azrender.commands.download import download_outputs as download
+    from azrender.commands.download import outputs_url
     from azrender.settings import load_settings
 
-    settings = load_settings(profile)
-    record = jobrecord.load(job_id)  # a job submitted from this machine knows its store
-    url = settings.outputs_url or settings.storage_url or (record.store_url if record else None)
-    if not url:
-        raise UsageError("no outputs store configured", hint="set storage_url in azrender's config.toml")
+    url = outputs_url(job_id, load_settings(profile))
     dest = Path(dest) if dest else Path("renders") / job_id
     if progress:
         progress("download", 0, 1, job_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from azrender.discovery.model import SceneReport
-from azrender.errors import MissingAssetsError, SceneError
+from azrender.errors import SceneError
 from azrender.pipeline import ProgressCallback, SubmitRequest, SubmitResult
 from azrender.plugins import hookimpl
 
@@ -45,15 +45,11 @@ def collected_report(scene: str | os.PathLike, refs: Iterable, *, search_paths=(
 
 
 def check_complete(report: SceneReport) -> None:
-    """Raise :class:`MissingAssetsError` naming the missing files (the first few, then a count)."""
-    missing = report.missing
-    if not missing:
-        return
-    shown = ", ".join(missing[:MISSING_SHOWN])
-    more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
-    raise MissingAssetsError(
-        f"{Path(report.scene).name}: {len(missing)} missing file(s): {shown}{more}", missing=missing,
-        hint="fix the paths in the scene, or submit with 'allow missing' to render without them")
+    """Raise :class:`MissingAssetsError` naming the missing files in one line (the first few, then a count)."""
+    if report.missing:
+        from azrender.pipeline import missing_assets_error
+
+        raise missing_assets_error(report, shown=MISSING_SHOWN, one_line=True)
 
 
 def submission_copy_path(scene: str | os.PathLike) -> Path:

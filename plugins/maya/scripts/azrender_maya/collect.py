@@ -11,7 +11,7 @@ from maya import cmds
 from azrender.discovery.maya_nodes import path_table
 from azrender.discovery.model import Kind
 from azrender.discovery.resolve import RawReference
-from azrender.hosts.maya import node_references
+from azrender.discovery.maya_nodes import node_references
 
 
 def scene_path() -> str:

@@ -11,7 +11,7 @@ from pymxs import runtime as rt
 
 from azrender.discovery.model import Kind
 from azrender.discovery.resolve import RawReference
-from azrender.hosts.max import asset_reference
+from azrender.discovery.max_assets import asset_reference
 
 
 def scene_path() -> str:
