@@ -206,3 +206,23 @@ def scan_isolated(path, **kw):
     from azrender.plugins import new_plugin_manager
 
     return scan_scene(path, plugin_manager=new_plugin_manager(load_entry_points=False), **kw)
+
+
+# ---- stores that misbehave on cue -------------------------------------------------------------
+
+
+class ActsOnFirstUpload:
+    """The real store, but ``act()`` runs just before ``path`` is first uploaded (after hashing)."""
+
+    def __init__(self, real, path: Path, act):
+        self.real, self.path, self.act, self.calls = real, path, act, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def upload_file(self, path, key, content_hash, progress=None):
+        if Path(path) == self.path:
+            self.calls += 1
+            if self.calls == 1:
+                self.act()
+        return self.real.upload_file(path, key, content_hash, progress)

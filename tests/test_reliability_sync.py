@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from conftest import Azurite, azurite_binary, cli_env, free_port, require
+from conftest import ActsOnFirstUpload, Azurite, azurite_binary, cli_env, free_port, require
 from test_sync_engine import proxied  # noqa: F401  (Azurite behind tests/faultproxy.py, under the prefix pre/)
 
 PARTIAL = ".azrender-partial-"
@@ -298,23 +298,6 @@ def test_a_hung_store_fails_clearly_within_bounded_time(tmp_path, proxied, azuri
 
 
 # ---- files deleted or unreadable between hashing and upload -------------------------------------
-
-
-class ActsOnFirstUpload:
-    """The real store, but ``act()`` runs just before ``path`` is first uploaded (after hashing)."""
-
-    def __init__(self, real, path: Path, act):
-        self.real, self.path, self.act, self.calls = real, path, act, 0
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def upload_file(self, path, key, content_hash, progress=None):
-        if Path(path) == self.path:
-            self.calls += 1
-            if self.calls == 1:
-                self.act()
-        return self.real.upload_file(path, key, content_hash, progress)
 
 
 @pytest.fixture(params=["local", "azurite"])

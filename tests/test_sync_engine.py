@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import ActsOnFirstUpload
 import xxhash
 
 from azrender.errors import StoreError
@@ -143,29 +145,12 @@ def test_new_and_deleted_files_deletion_only_when_asked(tmp_path, store, cache):
     assert "other/keep.txt" in listing and "proj.manifest.json" in listing
 
 
-class ChangesFileOnFirstUpload:
-    """The real store, but the file is rewritten (same size) just before its first upload, as
-    when an artist saves over a texture while a sync runs."""
-
-    def __init__(self, real, path: Path, new: bytes):
-        self.real, self.path, self.new, self.calls = real, path, new, 0
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def upload_file(self, path, key, content_hash, progress=None):
-        if Path(path) == self.path:
-            self.calls += 1
-            if self.calls == 1:
-                self.path.write_bytes(self.new)
-        return self.real.upload_file(path, key, content_hash, progress)
-
-
 @pytest.mark.parametrize("rel", ["scene.blend", "tex/normal.exr", "cache/sim.vdb"])
 def test_file_modified_during_upload_is_sent_again_with_its_new_hash(tmp_path, store, cache, rel):
     files = make_tree(tmp_path / "proj")
     new = os.urandom(len(files[rel]))
-    wrapped = ChangesFileOnFirstUpload(store, tmp_path / "proj" / rel, new)
+    victim = tmp_path / "proj" / rel
+    wrapped = ActsOnFirstUpload(store, victim, lambda: victim.write_bytes(new))
     result = sync(tmp_path / "proj", wrapped, cache)
     assert wrapped.calls == 2 and result.uploaded == len(files)
     assert stored(store)[f"proj/{rel}"] == xxh(new)
