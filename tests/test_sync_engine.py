@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import ActsOnFirstUpload
 import xxhash
 
 from azrender.errors import StoreError
@@ -19,6 +17,7 @@ from azrender.layout import HASH_METADATA_KEY
 from azrender.sync import engine
 from azrender.sync.hashing import HashCache
 from azrender.sync.stores import open_store
+from conftest import ActsOnFirstUpload
 
 BIG = 9 * 1024 * 1024 + 123  # above the single-request limit: goes up as staged blocks
 
