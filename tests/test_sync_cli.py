@@ -163,3 +163,9 @@ def test_unreachable_storage_is_a_clear_error_without_secrets(tmp_path, run_cli,
     assert "cannot reach http://127.0.0.1" in proc.stderr and "Traceback" not in proc.stderr
     signature = secret.split("sig=")[-1].split("&")[0]
     assert secret not in proc.stdout + proc.stderr and signature not in proc.stdout + proc.stderr
+
+
+def test_fetch_from_a_mistyped_store_folder_is_an_error_not_zero_files(run_cli, tmp_path):
+    proc = run_cli("fetch", (tmp_path / "no-such-store").as_uri(), "--dest", tmp_path / "out")
+    assert proc.returncode == 4 and "no such store folder" in proc.stderr
+    assert not (tmp_path / "out").exists()

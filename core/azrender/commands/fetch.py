@@ -25,6 +25,9 @@ def run(args) -> int:
     from azrender.sync.stores import open_store
 
     store = open_store(args.store_url)
+    root = getattr(store, "root", None)  # a folder store: a mistyped path must not look like "0 files"
+    if root is not None and not root.is_dir():
+        raise StoreError(f"{store.display_url}: no such store folder")
     dest = Path(os.path.expanduser(args.dest))  # an unknown ~user stays as typed
     with terminal_bar("fetch", enabled=not args.json) as progress:
         result = engine.download(store, dest, progress=progress, workers=args.workers)
