@@ -62,6 +62,9 @@ def _strip_kind(path: str) -> Kind:
     return Kind.TEXTURE
 
 
+_CLIP_SEQUENCE = 1  # MovieClip.source: MCLIP_SRC_SEQUENCE (MCLIP_SRC_MOVIE is 2)
+
+
 def _reference(usage) -> RawReference:
     block = usage.block
     # Modifier and strip paths live in DATA blocks; their usage is named after the owning ID.
@@ -71,13 +74,15 @@ def _reference(usage) -> RawReference:
     kind = _strip_kind(path) if block.dna_type_name == "Strip" else _KIND_BY_BLOCK.get(code, Kind.OTHER)
     source = f"{name[:2]}:{name[2:]}" if name[:2].encode() == code else name
     tiled = code == b"IM" and usage.is_sequence and block.get(b"source", default=1) == _IMAGE_TILED
+    # blender-asset-tracer never marks a movie clip as a sequence; its source field says so.
+    clip_sequence = code == b"MC" and block.get(b"source", default=0) == _CLIP_SEQUENCE
     return RawReference(
         path=path,
         kind=kind,
         source=source,
         scene=os.path.abspath(str(block.bfile.filepath)),
         host="blender",
-        sequence=usage.is_sequence and not tiled,
+        sequence=(usage.is_sequence and not tiled) or clip_sequence,
         tiles="udim" if tiled else None,
     )
 
