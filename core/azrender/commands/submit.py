@@ -65,7 +65,11 @@ def _print_result(result) -> None:
     if result.dry_run_requests is not None:
         print(json.dumps(result.dry_run_requests, indent=2))
         return
-    print(f"job {result.job_id} submitted to {result.backend}: {result.task_count} task(s)")
+    if result.status is None:
+        print(f"job {result.job_id} submitted to {result.backend}: {result.task_count} task(s)")
+    else:
+        succeeded = result.status.count("completed") - len(result.status.failed)
+        print(f"job {result.job_id} on {result.backend}: {succeeded} of {result.task_count} task(s) rendered")
     if result.download_dir:
         print(f"outputs: {result.download_dir}")
     for task in result.failed_tasks:
