@@ -196,8 +196,11 @@ class AzureBlobStore(Store):
     def _name(self, key: str) -> str:
         return layout.join(self.prefix, key)
 
-    def _error(self, exc: Exception, what: str) -> StoreError:
+    def _error(self, exc: Exception, what: str, *, reading: str | None = None) -> StoreError:
+        """One clear StoreError for ``exc``; ``reading``: the key being read (a 404 says it is absent)."""
         where = self.display_url
+        if reading is not None and isinstance(exc, BlobHttpError) and exc.status == 404:
+            return StoreError(f"{where}/{reading} does not exist")
         if isinstance(exc, Unreachable):
             return StoreError(f"cannot reach {where} while {what}: {exc}",
                               hint="check the URL and the network; the next run continues where this one stopped")
@@ -315,12 +318,8 @@ class AzureBlobStore(Store):
         for attempt in range(blobs.retries + 1):
             try:
                 return self._download_once(key, dest, progress)
-            except BlobHttpError as exc:
-                if exc.status == 404:
-                    raise StoreError(f"{self.display_url}/{key} does not exist") from None
-                raise self._error(exc, f"downloading {key}") from None
-            except Unreachable as exc:
-                raise self._error(exc, f"downloading {key}") from None
+            except (BlobHttpError, Unreachable) as exc:
+                raise self._error(exc, f"downloading {key}", reading=key) from None
             except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:  # dropped mid-body
                 blobs.drop_connection()
                 if attempt == blobs.retries:
@@ -348,12 +347,8 @@ class AzureBlobStore(Store):
     def read_bytes(self, key: str) -> bytes:
         try:
             return self._account.blobs.request("GET", self._name(key), ok=(200,)).body
-        except BlobHttpError as exc:
-            if exc.status == 404:
-                raise StoreError(f"{self.display_url}/{key} does not exist") from None
-            raise self._error(exc, f"reading {key}") from None
-        except Unreachable as exc:
-            raise self._error(exc, f"reading {key}") from None
+        except (BlobHttpError, Unreachable) as exc:
+            raise self._error(exc, f"reading {key}", reading=key) from None
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self._writing(lambda: self._account.blobs.put_blob(self._name(key), data,
