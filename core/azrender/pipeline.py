@@ -46,6 +46,9 @@ class SubmitRequest:
     storage_url: str | None = None
     host: str | None = None  # blender | maya | max; None: from the scene's extension
     renderer: str | None = None  # e.g. CYCLES, arnold, vray
+    render_settings: object | None = None  # azrender.rendersettings.model.RenderSettings collected in-app
+    overrides: object | None = None  # azrender.rendersettings.model.Overrides (--override)
+    device: str = "CPU"  # Cycles device: CPU | CUDA | OPTIX | HIP | ONEAPI (parsed at the edge)
     extra_dependencies: tuple[Dependency, ...] = ()  # collected in-app by a host plugin
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
@@ -70,6 +73,7 @@ class Submission:
     node_os: str
     report: SceneReport
     settings: object  # azrender.settings.Settings
+    render: object = None  # azrender.rendersettings.plan.RenderPlan
 
 
 @dataclass(frozen=True)
@@ -182,12 +186,14 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     if report.missing and not request.allow_missing:
         raise missing_assets_error(report)
-    frames = parse_frames(request.frames or _scene_frames(scene, host) or "1")
+    render_plan, render_warning = _render_plan(request, scene, host)
+    frames = sorted({frame for task in render_plan.tasks for frame in task.frames})
     job_id = make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend, settings.storage_mode,
-                            node_os, report, settings)
+                            node_os, report, settings, render_plan)
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
+    warnings += [render_warning] if render_warning else []
     errors = []
     for problems in pm.hook.azrender_validate(submission=submission):
         for problem in problems or ():
@@ -208,7 +214,11 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(plan, work)
-    job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
+    from azrender.rendersettings.plan import OUTPUTS_FILE
+
+    (work / OUTPUTS_FILE).write_bytes(render_plan.outputs_document())
+    job_files = _content_keys(work, ("rules.json", "needed.json", OUTPUTS_FILE)
+                              + ((files.host_script.name,) if files.host_script else ()))
     uploads = list(files.uploads) + [(str(work / name), key) for name, key in job_files.items()]
 
     def node(key: str) -> str:
@@ -220,7 +230,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
         requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
                           access=_dry_run_access(storage_url, settings), pm=pm)
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
-                            dry_run_requests=requests.as_json(redacted=True))
+                            dry_run_requests={**requests.as_json(redacted=True), "render": render_plan.to_json()})
 
     from azrender import jobrecord
     from azrender.backends.batch import submit_batch
@@ -245,7 +255,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     progress("submit", 0, 1, job_id)
     submit_batch(client, requests)
-    jobrecord.save(replace(record, task_count=len(requests.tasks)))
+    jobrecord.save(replace(record, task_count=len(requests.tasks), outputs_key=job_files[OUTPUTS_FILE]))
     pm.hook.azrender_after_submit(submission=submission, job_id=job_id, backend=backend)
     progress("submit", 1, 1, f"{job_id}: {len(requests.tasks)} task(s)")
 
@@ -275,19 +285,22 @@ def _content_keys(folder: Path, names) -> dict[str, str]:
             for name in names}
 
 
-def _scene_frames(scene: Path, host: str) -> str | None:
-    """The scene's own frame range, when its reader can tell it (Blender: the scene's start/end)."""
-    if host != "blender":
-        return None
-    try:
-        from azrender.discovery.blend import frame_range
-    except ImportError:
-        return None
-    found = frame_range(scene)
-    if not found:
-        return None
-    start, end, step = found
-    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")
+def _render_plan(request: SubmitRequest, scene: Path, host: str):
+    """(render plan, warning): the scene's settings (collected in-app, else read from the file),
+    the frames (--frames, else --override frames=, else the scene's), task sets and expected files."""
+    from azrender.jobs.frames import parse_frames
+    from azrender.rendersettings.model import Overrides
+    from azrender.rendersettings.plan import parse_device, plan_render, try_read_settings
+
+    render_settings, warning = request.render_settings, None
+    if render_settings is None:
+        render_settings, warning = try_read_settings(scene, host)
+    overrides = request.overrides or Overrides()
+    device = parse_device(request.device)
+    if device != "CPU" and host != "blender":
+        raise UsageError(f"--device {device}: the render device is a Blender Cycles setting; {host} scenes choose theirs in the scene")
+    frames = parse_frames(request.frames or (render_settings.frames if render_settings else None) or "1")
+    return plan_render(render_settings, frames, request.chunk, overrides=overrides, device=device), warning
 
 
 def _store_prefix(storage_url: str) -> str:
@@ -336,27 +349,40 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     python = "python" if windows else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
     extra_args, pre_scripts = (), ()
+    render = submission.render
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
-        # failure raises, and --python-exit-code fails the task before any frame renders).
+        # failure raises, and --python-exit-code fails the task before any frame renders); then
+        # the render settings: output folders under the task's, device, overrides.
         from azrender.paths.blender import remap_arguments
+        from azrender.rendersettings.plan import blender_arguments
 
-        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
-    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
+        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"]))) + tuple(blender_arguments(render, tool))
+    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json", "outputs.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     pool_id, pool, pool_has_mount = _pool_choice(submission, pm)
     job = build_job(job_id=submission.job_id, host=submission.host, scene=plan.submitted_node_path,
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                     access=access, storage_mode=submission.storage_mode, node_os=node_os,
-                    pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
+                    pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer or (render.settings.renderer if render.settings else None),
                     executable=local_renderer(submission.host) if submission.backend == "local" else None,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
+                    planned_tasks=render.tasks, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
+                    output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
     blocking = [p.message for p in job.problems if p.severity == "error"]
     if blocking:
         raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
     return to_batch_models(job)
+
+
+def _max_output(render_settings) -> str | None:
+    from azrender.rendersettings.outputs import relative_template
+
+    if render_settings is None or render_settings.host != "max" or not render_settings.output_path:
+        return None
+    return relative_template(render_settings.output_path)
 
 
 # The renderer each host needs on a local machine, and the variable that points at another one.

@@ -44,12 +44,30 @@ def job_status(job_id: str, settings, backend: str | None = None):
     return BACKENDS[name](job_id, settings)
 
 
-def to_json(status) -> dict:
+def frames_of(status) -> list[dict]:
+    """Per frame what was rendered and verified, when this machine submitted the job (its record
+    names the job's ``outputs.json`` in the store); else an empty list."""
+    from azrender import jobrecord
+    from azrender.rendersettings.plan import frame_report
+
+    record = jobrecord.load(status.job_id)
+    if record is None or not record.outputs_key:
+        return []
+    try:
+        from azrender.sync.stores import open_store
+
+        doc = json.loads(open_store(record.store_url).read_bytes(record.outputs_key))
+    except Exception:  # the per-frame view is a bonus; status itself must still answer
+        return []
+    return frame_report(doc, status)
+
+
+def to_json(status, frames: list[dict] | None = None) -> dict:
     counts = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
     return {"job_id": status.job_id, "backend": status.backend, "state": status.state, "counts": counts,
             "failed": [{"id": t.id, "exit_code": t.exit_code, "retries": t.retries, "node": t.node,
                         "failure": t.failure, "stderr_tail": t.stderr_tail} for t in status.failed],
-            "done": status.done}
+            "done": status.done, "frames": frames if frames is not None else frames_of(status)}
 
 
 def run(args) -> int:
@@ -65,6 +83,10 @@ def run(args) -> int:
     print(f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
           f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
           f"{len(status.failed)} failed")
+    for row in doc["frames"]:
+        where = f" {row['set']}" if row["set"] else ""
+        files = f" ({', '.join(row['outputs'])})" if row["outputs"] and row["state"] == "verified" else ""
+        print(f"  frame {row['frame']}{where}: {row['state']}{files}")
     for task in status.failed:
         print(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
               + (f": {task.failure}" if task.failure else ""))
