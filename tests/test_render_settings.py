@@ -156,3 +156,22 @@ def test_verify_names_missing_and_empty_outputs(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "core")})
     assert run.returncode == 5
     assert "did not write 2 of its 3 expected file(s): render/a_0002.exr (empty), render/a_0003.exr" in run.stderr
+
+
+def test_maya_dry_run_has_one_task_set_per_layer_and_camera(run_cli, tmp_path):
+    scene = tmp_path / "sh020.ma"
+    scene.write_text(LAYERED_MA)
+    proc = run_cli("submit", scene, "--dry-run", "--json", "--chunk", "2", "--backend", "batch", "--pool", "p",
+                   "--storage-url", "https://acct.blob.core.windows.net/renders")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    ids = [t["id"] for t in doc["tasks"]]
+    assert ids == [f"{layer}-{cam}-frames-{run}" for layer in ("rs_chars", "rs_env") for cam in ("shotCam", "witness")
+                   for run in ("0101-0102", "0103-0104")]
+    command = doc["tasks"][6]["commandLine"]  # rs_env x witness, frames 101-102
+    assert "Render -r vray -s 101 -e 102 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -rl rs_env -cam witness" in command
+    assert command.rstrip("'").endswith(f"verify \"${{AZ_BATCH_NODE_SHARED_DIR}}/azrender/submissions/"
+                                        f"{command.split('submissions/')[-1].split('/')[0]}/outputs.json\" {ids[6]}")
+    plan = doc["render"]
+    assert plan["settings"]["renderer"] == "vray" and plan["settings"]["frame_start"] == 101
+    assert plan["expected_outputs"][ids[6]] == ["env/sh020_witness.0101.exr", "env/sh020_witness.0102.exr"]

@@ -47,4 +47,14 @@ class BackendKind(Choice):
     BATCH = "batch"  # an Azure Batch account
 
 
-_LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend"}
+class Device(Choice):
+    """The Cycles device a Blender task renders on (set by the task, never the node's preferences)."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+    OPTIX = "optix"
+    HIP = "hip"
+    ONEAPI = "oneapi"
+
+
+_LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend", "Device": "render device"}

@@ -25,6 +25,7 @@ class JobRecord:
     local_root: str | None = None  # the local backend's root
     profile: str | None = None
     task_count: int = 0
+    outputs_key: str | None = None  # store key of the job's outputs.json (each task's expected files)
 
 
 def _path(job_id: str) -> Path:

@@ -39,7 +39,10 @@ class SubmitRequest:
     batch_url: str | None = None
     storage_url: str | None = None
     host: str | None = None  # blender | maya | max; None: from the scene's extension
-    renderer: str | None = None  # e.g. CYCLES, arnold, vray
+    renderer: str | None = None  # e.g. CYCLES, arnold, vray; None: the scene's own
+    render_settings: object | None = None  # azrender.rendersettings.model.RenderSettings collected in-app
+    overrides: object | None = None  # azrender.rendersettings.model.Overrides (--override)
+    device: str = "CPU"  # Cycles device: CPU | CUDA | OPTIX | HIP | ONEAPI
     extra_dependencies: tuple[Dependency, ...] = ()  # collected in-app by a host plugin
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
@@ -64,6 +67,7 @@ class Submission:
     node_os: str
     report: SceneReport
     settings: object  # azrender.settings.Settings
+    render: object = None  # azrender.rendersettings.plan.RenderPlan: task sets, frames, expected files
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class SubmissionPlan:
     manifest_key: str = ""
     access: object | None = None  # azrender.jobs.model.NodeAccess: how nodes read and write the store
     requests: object | None = None  # azrender.jobs.batch_models.BatchRequests: pool, job, tasks as sent
-    expected_outputs: tuple = ()  # the files a successful render leaves (filled by the render-settings stage)
+    expected_outputs: tuple = ()  # ExpectedOutput of every task: the files a successful render leaves
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
 
@@ -103,9 +107,10 @@ class SubmissionPlan:
             raise ValidationError(f"{self.scene.name}: submission blocked:\n  " + "\n  ".join(self.problems))
 
     def to_json(self) -> dict:
-        """``{"pool", "job", "tasks"}``: the REST JSON :func:`execute` sends, signatures masked."""
+        """``{"pool", "job", "tasks"}``: the REST JSON :func:`execute` sends, signatures masked;
+        ``render``: the render plan they carry out (settings, overrides, task sets, expected files)."""
         self.check()
-        return self.requests.as_json(redacted=True)
+        return {**self.requests.as_json(redacted=True), "render": self.submission.render.to_json()}
 
 
 @dataclass(frozen=True)
@@ -186,9 +191,9 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     non-dry-run plan carries the nodes' real store access (SAS), so it needs storage credentials."""
     from azrender.backends.choose import choose_backend
     from azrender.discovery.scan import scan_scene
-    from azrender.jobs.frames import parse_frames
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.plugins import get_plugin_manager
+    from azrender.rendersettings.plan import OUTPUTS_FILE
     from azrender.settings import load_settings
 
     progress = progress or no_progress
@@ -210,15 +215,17 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
         report.add(dep)
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     missing_blocks = bool(report.missing) and not request.allow_missing
-    frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
+    render, render_warning = (None, None) if missing_blocks else _render_plan(request, scene, host)
+    frames = sorted({frame for task in render.tasks for frame in task.frames}) if render else ()
     job_id = make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
-                            settings.node_os, report, settings)
+                            settings.node_os, report, settings, render)
     blocked = SubmissionPlan(submission, storage_url, storage_url.split("?")[0])
     if missing_blocks:
         return blocked
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
+    warnings += [render_warning] if render_warning else []
     problems = []
     for found in pm.hook.azrender_validate(submission=submission):
         for problem in found or ():
@@ -235,7 +242,9 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
 
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
-    job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
+    (work / OUTPUTS_FILE).write_bytes(render.outputs_document())
+    job_files = _content_keys(work, ("rules.json", "needed.json", OUTPUTS_FILE)
+                              + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
     manifest_key = layout.manifest_key(job_id)
     access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run)
@@ -247,7 +256,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.jobs.batch_models import to_batch_models
 
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
-                          to_batch_models(job), warnings=tuple(warnings))
+                          to_batch_models(job), tuple(o for task in render.tasks for o in task.outputs),
+                          warnings=tuple(warnings))
 
 
 def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = None, *,
@@ -257,6 +267,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender import jobrecord
     from azrender.jobrecord import JobRecord
     from azrender.plugins import get_plugin_manager
+    from azrender.rendersettings.plan import OUTPUTS_FILE
     from azrender.sync import engine
     from azrender.sync.stores import open_store
 
@@ -274,7 +285,8 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
 
     progress("submit", 0, 1, job_id)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
-                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count)
+                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
+                       outputs_key=next((key for _, key in plan.uploads if key.endswith("/" + OUTPUTS_FILE)), None))
     jobrecord.save(backend.submit(plan, record))
     pm.hook.azrender_after_submit(submission=plan.submission, job_id=job_id, backend=backend.kind)
     progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)")
@@ -318,19 +330,24 @@ def _content_keys(folder: Path, names) -> dict[str, str]:
             for name in names}
 
 
-def _scene_frames(scene: Path, host: str) -> str | None:
-    """The scene's own frame range, when its reader can tell it (Blender: the scene's start/end)."""
-    if host != "blender":
-        return None
-    try:
-        from azrender.discovery.blend import frame_range
-    except ImportError:
-        return None
-    found = frame_range(scene)
-    if not found:
-        return None
-    start, end, step = found
-    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")
+def _render_plan(request: SubmitRequest, scene: Path, host: str):
+    """(render plan, warning): the scene's settings (collected in-app, else read from the file),
+    the frames (--frames, else the scene's), task sets and the files each task must write."""
+    from azrender.jobs.frames import parse_frames
+    from azrender.rendersettings.model import Overrides
+    from azrender.rendersettings.plan import parse_device, plan_render, try_read_settings
+
+    render_settings, warning = request.render_settings, None
+    if render_settings is None:
+        render_settings, warning = try_read_settings(scene, host)
+    device = parse_device(request.device)
+    if device != "CPU" and host != "blender":
+        raise UsageError(f"--device {device}: the render device is a Blender Cycles setting; {host} scenes choose theirs")
+    frames = parse_frames(request.frames or (render_settings.frames if render_settings else None) or "1")
+    if render_settings is not None and not render_settings.animation and frames != [render_settings.frame_start]:
+        render_settings = replace(render_settings, animation=True)  # other frames asked for: render them as a sequence
+    return plan_render(render_settings, frames, request.chunk, overrides=request.overrides or Overrides(),
+                       device=device), warning
 
 
 def _store_prefix(storage_url: str) -> str:
@@ -390,23 +407,40 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     python = "python" if node_os == "windows" else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
     extra_args, pre_scripts = (), ()
+    render = submission.render
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
-        # failure raises, and --python-exit-code fails the task before any frame renders).
+        # failure raises, and --python-exit-code fails the task before any frame renders); then
+        # the render settings: output folders under the task's, device, overrides.
         from azrender.paths.blender import remap_arguments
+        from azrender.rendersettings.plan import blender_arguments
 
-        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
-    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
+        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"]))) + tuple(blender_arguments(render, tool))
+    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json", "outputs.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
+    if submission.host == "maya" and render.settings is not None:
+        extra_args = ("-an", "1" if render.settings.animation else "0")  # the names expected_outputs computed
     pool = backend.pool(submission, pm)
     return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                      access=access, storage_mode=submission.storage_mode, node_os=node_os,
                      pool_id=pool.pool_id, pool=pool.create, pool_has_mount=pool.mounts_store,
-                     renderer=submission.request.renderer, executable=backend.executable(submission.host),
+                     renderer=submission.request.renderer or (render.settings.renderer if render.settings else None),
+                     executable=backend.executable(submission.host),
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
+                     planned_tasks=render.tasks, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
+                     output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
+
+
+def _max_output(render_settings) -> str | None:
+    """3ds Max: the scene's output file, relative to the task's output folder."""
+    from azrender.rendersettings.outputs import relative_template
+
+    if render_settings is None or render_settings.host != "max" or not render_settings.output_path:
+        return None
+    return relative_template(render_settings.output_path)
 
 
 class Cancelled(JobError):

@@ -15,13 +15,31 @@ def register(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
 
+def frames_of(status) -> list[dict]:
+    """Per frame what was rendered and verified, when this machine submitted the job (its record
+    names the job's ``outputs.json`` in the store); else an empty list."""
+    from azrender import jobrecord
+    from azrender.rendersettings.plan import frame_report
+
+    record = jobrecord.load(status.job_id)
+    if record is None or not record.outputs_key:
+        return []
+    try:
+        from azrender.sync.stores import open_store
+
+        doc = json.loads(open_store(record.store_url).read_bytes(record.outputs_key))
+    except Exception:  # the per-frame view is extra: status itself must still answer
+        return []
+    return frame_report(doc, status)
+
+
 def run(args) -> int:
     from azrender.backends.choose import choose_backend
     from azrender.settings import load_settings
 
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
     status = choose_backend(args.backend, settings, job_id=args.job).status(args.job)
-    doc = status.to_json()
+    doc = {**status.to_json(), "frames": frames_of(status)}
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
@@ -29,6 +47,10 @@ def run(args) -> int:
     print(f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
           f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
           f"{len(status.failed)} failed")
+    for row in doc["frames"]:
+        where = f" {row['set']}" if row["set"] else ""
+        files = f" ({', '.join(row['outputs'])})" if row["outputs"] and row["state"] == "verified" else ""
+        print(f"  frame {row['frame']}{where}: {row['state']}{files}")
     for task in status.failed:
         print(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
               + (f": {task.failure}" if task.failure else ""))

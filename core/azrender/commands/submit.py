@@ -10,6 +10,8 @@ HELP = "discover, sync, map and submit scenes; --wait renders and downloads the 
 
 
 def register(parser) -> None:
+    from azrender.enums import Device
+
     parser.add_argument("scenes", nargs="+", metavar="SCENE", help="scene file(s): .blend, .ma, .mb, .max")
     parser.add_argument("--frames", help="frames to render, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
     parser.add_argument("--chunk", type=int, default=1, help="frames per task (default 1)")
@@ -23,7 +25,12 @@ def register(parser) -> None:
     parser.add_argument("--profile", help="settings profile in config.toml")
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--storage-url", help="store URL for assets and outputs (overrides the profile)")
-    parser.add_argument("--renderer", help="renderer (Blender engine, Maya -r, ...)")
+    parser.add_argument("--renderer", help="renderer (default: the scene's own: Blender engine, Maya current renderer)")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one render setting for this submission: frames=1-10, resolution=50 (percent), "
+                             "samples=64; shown in the plan")
+    parser.add_argument("--device", type=str.lower, choices=Device.values(), default="cpu",
+                        help="Cycles device on the render node (default CPU); a node without it fails the task")
     parser.add_argument("--job-name", help="job id prefix (default: the scene name)")
     parser.add_argument("--search-path", action="append", default=[], type=Path, help="extra folder to find assets in")
     parser.add_argument("--project", type=Path, help="Maya project folder (default: found from workspace.mel)")
@@ -37,11 +44,14 @@ def register(parser) -> None:
 def run(args) -> int:
     from azrender.pipeline import SubmitRequest, submit
     from azrender.progress import ProgressReporter
+    from azrender.rendersettings.plan import parse_overrides
 
+    overrides, override_frames = parse_overrides(args.override)
     results, exit_code = [], 0
     for scene in args.scenes:
         request = SubmitRequest(
-            scene=Path(scene), frames=args.frames, chunk=args.chunk, backend=args.backend,
+            scene=Path(scene), frames=args.frames or override_frames, chunk=args.chunk,
+            overrides=overrides, device=args.device, backend=args.backend,
             storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
             batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
             search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,

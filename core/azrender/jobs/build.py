@@ -34,12 +34,15 @@ def check_id(kind: str, value: str) -> str:
     return value
 
 
-def task_id(first: int, last: int) -> str:
-    """``frames-0001-0010``: sortable, readable, unique per chunk (negative frames as ``m5``)."""
+def task_id(first: int, last: int, label: str = "") -> str:
+    """``frames-0001-0010``: sortable, readable, unique per chunk (negative frames as ``m5``);
+    prefixed by the task set's layer and camera when it has them (``chars-shotCam-frames-0101``)."""
     def f(n: int) -> str:
         return f"{n:04d}" if n >= 0 else f"m{-n:04d}"
 
-    return f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
+    base = f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
+    label = re.sub(r"[^A-Za-z0-9_-]", "_", label)[:MAX_ID - len(base) - 1]
+    return f"{label}-{base}" if label else base
 
 
 def access_key(job_id: str) -> str:
@@ -126,12 +129,18 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
-              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None) -> JobSpec:
+              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
+              planned_tasks=None, verify_outputs: str | None = None, output_name: str | None = "frame",
+              output_file: str | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
+    ``planned_tasks`` (:class:`azrender.rendersettings.plan.PlannedTask`: id, task set, frames)
+    replaces the plain chunks of ``frames`` with the render plan's tasks (one set per layer x camera);
+    ``verify_outputs`` (node path of ``outputs.json``) makes each task fail when files it had to
+    write are missing; ``output_name`` None keeps the scene's own file names;
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -172,14 +181,20 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         hook = (plugins or get_plugin_manager()).hook
     task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
     prefix_commands = _mount_commands(pool, node_os) + [list(c) for c in pre_commands]
+    if planned_tasks is None:
+        planned = [(task_id(run[0], run[-1]), None, None, run) for run in chunk_frames(frame_list, chunk)]
+    else:
+        planned = [(t.id, t.task_set.layer, t.task_set.camera, list(t.frames)) for t in planned_tasks]
     tasks = []
-    for run in chunk_frames(frame_list, chunk):
+    for tid, layer, camera, run in planned:
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
                                       output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
-                                      pre_scripts=pre_scripts, extra_args=extra_args)
+                                      pre_scripts=pre_scripts, extra_args=extra_args, layer=layer, camera=camera,
+                                      output_name=output_name, output_file=output_file)
         argv = commands.render_argv(host, render)
-        task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
+        after = [[_python(node_os), node_tool_path(node_os), "verify", verify_outputs, tid]] if verify_outputs else []
+        task = TaskSpec(tid, tuple(run), commands.command_line([*prefix_commands, argv, *after], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
                         output_pattern=f"{OUTPUT_DIR}/**/*")
         if hook is not None:

@@ -89,7 +89,7 @@ def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
         base = _text(storage.get(b"base_path"))
         node_format = image_format(storage, (b"format",))
         if node_format.multilayer:  # one file for every input, named after the base path
-            found.append(FileOutput(_text(node.get(b"name")), (base,), node_format))
+            found.append(FileOutput(_text(node.get(b"name")), (base,), node_format, base))
             continue
         paths = []
         for socket in _listbase(node, (b"inputs", b"first")):
@@ -100,7 +100,7 @@ def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
                           node_format if slot.get(b"use_node_format") else image_format(slot, (b"format",))))
         # Blender 3.x/4.x: each slot may have its own format; group slots by format
         for fmt in dict.fromkeys(f for _, f in paths):
-            found.append(FileOutput(_text(node.get(b"name")), tuple(p for p, f in paths if f == fmt), fmt))
+            found.append(FileOutput(_text(node.get(b"name")), tuple(p for p, f in paths if f == fmt), fmt, base))
     return tuple(found)
 
 

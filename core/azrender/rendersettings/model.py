@@ -42,6 +42,7 @@ class FileOutput:
     name: str
     paths: tuple[str, ...]
     image_format: ImageFormat
+    base_path: str = ""  # the node's folder (Blender), which the task redirects under its output folder
 
 
 @dataclass(frozen=True)
