@@ -36,6 +36,8 @@ def test_blend_settings_are_the_scenes(settings_blend):
     assert s.layers[0].passes == ("Combined", "Depth", "Normal") and s.layers[1].passes == ("Combined", "Mist")
     assert (s.resolution, s.resolution_percentage, s.cameras) == ((64, 48), 50, ("Camera",))
     assert [(m.frame, m.camera) for m in s.camera_markers] == [(5, "Cam2")]
+    cm = s.color_management
+    assert (cm.view_transform, cm.look, cm.display_device) == ("Filmic", "None", "sRGB")  # Blender 3.4's defaults
     assert [(n.name, n.paths, n.image_format.kind) for n in s.file_outputs] == [
         ("File Output", ("//comp/depth_", "//comp/alpha_"), "PNG")]
     assert task_sets(s) == (TaskSet(),)  # Blender renders every view layer in one run
@@ -175,3 +177,19 @@ def test_maya_dry_run_has_one_task_set_per_layer_and_camera(run_cli, tmp_path):
     plan = doc["render"]
     assert plan["settings"]["renderer"] == "vray" and plan["settings"]["frame_start"] == 101
     assert plan["expected_outputs"][ids[6]] == ["env/sh020_witness.0101.exr", "env/sh020_witness.0102.exr"]
+
+
+def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_blend, blender):
+    """The add-on's in-app collector (bpy) and the headless reader (the saved file) agree."""
+    from azrender.rendersettings.blend import read_blend_settings
+
+    import sysconfig
+
+    script = ("import json, sys; sys.path[:0] = [%r, %r, %r]; from azrender_blender import render_settings; "
+              "print('RESULT ' + json.dumps(render_settings.collect().to_json()))"
+              % (str(REPO / "core"), str(REPO / "plugins" / "blender"), sysconfig.get_paths()["purelib"]))
+    proc = subprocess.run([blender, "-b", str(settings_blend), "--python-exit-code", "1", "--python-expr", script],
+                          capture_output=True, text=True, timeout=120)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert json.loads(line[0][len("RESULT "):]) == read_blend_settings(settings_blend).to_json()

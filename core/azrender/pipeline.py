@@ -436,11 +436,11 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
 
 def _max_output(render_settings) -> str | None:
     """3ds Max: the scene's output file, relative to the task's output folder."""
-    from azrender.rendersettings.outputs import relative_template
+    from azrender.rendersettings.outputs import MAX_DEFAULT_OUTPUT, relative_template
 
-    if render_settings is None or render_settings.host != "max" or not render_settings.output_path:
+    if render_settings is None or render_settings.host != "max":
         return None
-    return relative_template(render_settings.output_path)
+    return relative_template(render_settings.output_path or MAX_DEFAULT_OUTPUT)
 
 
 class Cancelled(JobError):

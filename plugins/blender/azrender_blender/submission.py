@@ -9,7 +9,7 @@ import bpy
 from azrender.errors import SceneError
 from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
 
-from . import collect
+from . import collect, render_settings
 
 BACKENDS = {"AUTO": None, "LOCAL": "local", "BATCH": "batch"}
 
@@ -35,7 +35,7 @@ def build_request(settings=None, **overrides) -> Prepared:
     ``overrides`` are :class:`SubmitRequest` fields given by a headless caller."""
     scene = bpy.context.scene
     fields = {"frames": frame_range(scene.frame_start, scene.frame_end, scene.frame_step),
-              "renderer": scene.render.engine}
+              "renderer": scene.render.engine, "render_settings": render_settings.collect(scene)}
     if settings is not None:
         fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
                       storage_mode=settings.storage_mode.lower(), profile=settings.profile or None,

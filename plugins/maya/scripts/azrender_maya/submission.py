@@ -31,7 +31,10 @@ def scene_report():
 
 
 def scene_defaults() -> dict:
-    """Frames and renderer from the render settings."""
+    """Frames and renderer from the render settings, for Maya Binary scenes: a saved ``.ma`` (what
+    renders: unsaved edits are refused) is read by the core itself, layers, cameras and names too."""
+    if saved_scene().lower().endswith(".ma"):
+        return {}
     get = cmds.getAttr
     start, end = int(get("defaultRenderGlobals.startFrame")), int(get("defaultRenderGlobals.endFrame"))
     step = max(1, int(get("defaultRenderGlobals.byFrameStep")))
