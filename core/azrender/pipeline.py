@@ -50,6 +50,7 @@ class SubmitRequest:
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
     allow_missing: bool = False
+    allow_paths: tuple[Path, ...] = ()  # send files from these private locations anyway (--allow-path)
     dry_run: bool = False
     wait: bool = False
     download_dir: Path | None = None
@@ -188,7 +189,9 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
                             node_os, report, settings)
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
-    errors = []
+    from azrender.private import scene_refusals
+
+    errors = [r.line() for r in scene_refusals(report, request.allow_paths)]
     for problems in pm.hook.azrender_validate(submission=submission):
         for problem in problems or ():
             (errors if problem.severity == "error" else warnings).append(problem.message)
