@@ -111,3 +111,139 @@ def test_special_and_virtual_files_are_refused_wherever_they_are(tmp_path):
     assert guard.refusal(tmp_path / "missing.png") is None
     (tmp_path / "empty.png").write_bytes(b"")
     assert guard.refusal(tmp_path / "empty.png") is None
+
+
+# ---- names that are not UTF-8 (old SMB/NAS shares) ----------------------------------------------
+
+LATIN1 = b"caf\xe9.png"
+
+
+@pytest.fixture
+def latin1_show(tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / os.fsdecode(LATIN1)).write_bytes(b"\x89PNG latin-1 named texture")
+    (show / "shot.ma").write_bytes(b'//Maya ASCII 2023 scene\ncreateNode file -n "f";\n'
+                                   b' setAttr ".ftn" -type "string" "' + LATIN1 + b'";\n')
+    return show
+
+
+def test_latin1_name_syncs_and_fetches_back_byte_exact(run_cli, latin1_show, tmp_path):
+    store = tmp_path / "store"
+    first = run_cli("sync", latin1_show, "--to", store.as_uri(), timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "2 uploaded" in first.stdout
+    again = run_cli("sync", latin1_show, "--to", store.as_uri(), timeout=60)  # through the hash cache
+    assert again.returncode == 0, again.stderr
+    assert "0 uploaded" in again.stdout and "2 unchanged" in again.stdout
+    back = tmp_path / "back"
+    fetched = run_cli("fetch", (store / "show").as_uri(), "--dest", back, timeout=60)
+    assert fetched.returncode == 0, fetched.stderr
+    assert (back / os.fsdecode(LATIN1)).read_bytes() == b"\x89PNG latin-1 named texture"
+    assert sorted(os.listdir(os.fsencode(back))) == sorted([LATIN1, b"shot.ma"])
+
+
+def test_latin1_name_is_refused_by_a_blob_store_before_anything_is_sent(run_cli, latin1_show, azurite, container):
+    proc = run_cli("sync", latin1_show, "--to", azurite.container_url(container),
+                   env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "internal error" not in proc.stderr
+    assert (f"  {latin1_show}/caf\\udce9.png: its name is not UTF-8, and Azure Blob Storage names must be; "
+            "rename it (convmv -f latin1 -t utf8)") in proc.stderr.splitlines()
+    assert list(azurite.blob_service().get_container_client(container).list_blobs()) == []
+
+
+def test_latin1_name_in_paths_and_submit(run_cli, latin1_show, tmp_path):
+    linux = run_cli("paths", latin1_show / "shot.ma", "--json", timeout=60)
+    assert linux.returncode == 0, linux.stderr
+    windows = run_cli("paths", latin1_show / "shot.ma", "--os", "windows", "--json", timeout=60)
+    assert windows.returncode != 0 and "internal error" not in windows.stderr
+    assert (f"  {latin1_show}/caf\\udce9.png: 'caf\\udce9.png' is not UTF-8, which a Windows node cannot "
+            "spell; rename it (convmv -f latin1 -t utf8)") in windows.stderr.splitlines()
+    dry = run_cli("submit", latin1_show / "shot.ma", "--dry-run", "--backend", "local",
+                  env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+
+
+# ---- first-run errors are one line ---------------------------------------------------------------
+
+
+def no_azure_login(tmp_path) -> dict:
+    """A user who never signed in to Azure: empty home, no Azure variables, no az on PATH."""
+    home = tmp_path / "nobody"
+    home.mkdir(exist_ok=True)
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "AZURE_CONFIG_DIR": str(home / ".azure")}
+    for name in [n for n in os.environ if n.startswith(("AZURE_", "IDENTITY_", "MSI_"))]:
+        env[name] = ""
+    return env
+
+
+def test_no_azure_credentials_is_one_line(run_cli, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.png").write_bytes(b"a")
+    proc = run_cli("sync", tmp_path / "src", "--to", "https://nosuchaccount.blob.core.windows.net/assets",
+                   env=no_azure_login(tmp_path), timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "azrender sync: error: no Azure credentials for https://nosuchaccount.blob.core.windows.net/assets: "
+        "run az login, or set AZURE_STORAGE_CONNECTION_STRING, or put a SAS in the URL"]
+
+
+def test_no_batch_credentials_is_one_line(run_cli, tmp_path):
+    scene = maya_scene(tmp_path / "shot.ma")
+    proc = run_cli("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
+                   "--pool", "p", "--storage-url", (tmp_path / "store").as_uri(), "--json",
+                   env=no_azure_login(tmp_path), timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "azrender submit: error: no Azure credentials for https://acct.westeurope.batch.azure.com: run az login, "
+        "or set batch_auth = \"key\" and AZRENDER_BATCH_KEY in the profile"]
+
+
+def test_mistyped_job_id_in_download_says_so_and_suggests(run_cli, tmp_path):
+    proc = run_cli("download", "shot-20260101-120000-abcd", timeout=60)
+    assert proc.returncode == 5
+    assert proc.stderr.splitlines() == ["azrender download: error: no job 'shot-20260101-120000-abcd': no job record "
+                                        "on this machine and no store configured (--storage-url)"]
+    store = tmp_path / "store"
+    (store / "jobs" / "shot-20260101-120000-abcd" / "outputs" / "t1").mkdir(parents=True)
+    (store / "jobs" / "shot-20260101-120000-abcd" / "outputs" / "t1" / "frame_0001.png").write_bytes(b"png")
+    proc = run_cli("download", "shot-20260101-120000-abce", "--storage-url", store.as_uri(), timeout=60)
+    assert proc.returncode == 5
+    assert proc.stderr.splitlines() == [
+        f"azrender download: error: no job 'shot-20260101-120000-abce': nothing under "
+        f"jobs/shot-20260101-120000-abce/ in {store.as_uri()}; did you mean shot-20260101-120000-abcd?"]
+    assert not (tmp_path / "renders").exists()
+    proc = run_cli("download", "shot-20260101-120000-abcd", "--storage-url", store.as_uri(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "renders" / "shot-20260101-120000-abcd" / "t1" / "frame_0001.png").read_bytes() == b"png"
+
+
+def sas_url(azurite, container: str, permissions: str, expiry) -> str:
+    from azure.storage.blob import generate_container_sas
+
+    token = generate_container_sas(azurite.account, container, account_key=azurite.key,
+                                   permission=permissions, expiry=expiry)
+    return f"{azurite.container_url(container)}?{token}"
+
+
+def test_read_only_or_expired_sas_is_one_line_before_any_transfer(run_cli, tmp_path, azurite, container):
+    from datetime import datetime, timedelta, timezone
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.png").write_bytes(b"a")
+    now = datetime.now(timezone.utc)
+    read_only = run_cli("sync", tmp_path / "src", "--to", sas_url(azurite, container, "rl", now + timedelta(hours=1)),
+                        timeout=60)
+    assert read_only.returncode == 2
+    lines = read_only.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        "the SAS in the store URL grants read, list (sp=rl), and upload needs create or write; make one with sp=racwl")
+    assert "again" not in read_only.stderr
+    expired_at = now - timedelta(days=1)
+    expired = run_cli("fetch", sas_url(azurite, container, "rl", expired_at), "--dest", tmp_path / "back", timeout=60)
+    assert expired.returncode == 2
+    assert expired.stderr.splitlines()[0].endswith(
+        f"the SAS in the store URL expired on {expired_at:%Y-%m-%d %H:%M} UTC; make a new one")
+    assert "sig=" not in read_only.stderr + expired.stderr
+    assert list(azurite.blob_service().get_container_client(container).list_blobs()) == []

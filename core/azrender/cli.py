@@ -71,6 +71,8 @@ def _setup_logging(verbosity: int) -> None:
     root.setLevel(level)
     # The Azure SDKs log request URLs and headers at INFO; keep them quiet unless debugging.
     logging.getLogger("azure").setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
+    # azure-identity logs every source it tried as a warning; azrender.credentials says it in one line.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR if verbosity < 2 else logging.DEBUG)
 
 
 def _command_in(argv: list[str]) -> str | None:

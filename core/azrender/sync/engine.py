@@ -207,8 +207,24 @@ def _list_scope(store: Store, entry_keys: set[str],
 def preview_upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
                    cache: hashing.HashCache | None = None) -> UploadPlan:
     """What :func:`upload` would do (the listing it makes, then :func:`plan_upload`); changes nothing."""
+    _refuse_names(entries, store)
     remote, _ = _list_scope(store, {key for _, key in entries})
     return plan_upload(entries, remote, delete=delete, cache=cache)
+
+
+def _refuse_access(store: Store, operation: str) -> None:
+    if problem := store.access_problem(operation):
+        raise UsageError(f"{store.display_url}: {problem}")
+
+
+def _refuse_names(entries: Sequence[tuple[Path | str, str]], store: Store) -> None:
+    """Before any transfer: one line per file the store cannot name."""
+    _refuse_access(store, "upload")
+    refused = [f"{path}: {reason}" for path, key in entries if (reason := store.name_problem(key))]
+    if refused:
+        more = [f"... and {len(refused) - _NAMED_FAILURES} more"] if len(refused) > _NAMED_FAILURES else []
+        raise UsageError(f"{len(refused)} file(s) cannot be stored in {store.display_url}; nothing was sent:\n  "
+                         + "\n  ".join(refused[:_NAMED_FAILURES] + more))
 
 
 def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
@@ -226,6 +242,7 @@ def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: b
     (keys relative to the root). ``SyncResult.manifest`` always lists every entry.
     """
     started = time.monotonic()
+    _refuse_names(entries, store)
     with ThreadPoolExecutor(max_workers=1) as lister:  # the store answers while local files are hashed
         listing = lister.submit(_list_scope, store, {key for _, key in entries}, root_manifests)
         local = _hash_entries(entries, cache)
@@ -359,6 +376,7 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     :class:`TransferError` names what was and was not downloaded when transfers fail.
     """
     started = time.monotonic()
+    _refuse_access(store, "download")
     dest_dir = Path(dest_dir)
     folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
     plan = plan_download(store.list(folder), dest_dir, prefix=folder, cache=cache)
