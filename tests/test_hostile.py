@@ -247,3 +247,90 @@ def test_read_only_or_expired_sas_is_one_line_before_any_transfer(run_cli, tmp_p
         f"the SAS in the store URL expired on {expired_at:%Y-%m-%d %H:%M} UTC; make a new one")
     assert "sig=" not in read_only.stderr + expired.stderr
     assert list(azurite.blob_service().get_container_client(container).list_blobs()) == []
+
+
+# ---- Ctrl-C stops transfers within 2 s -------------------------------------------------------------
+
+
+def interrupt_when(proc, ready, *, timeout: float = 120) -> float:
+    """SIGINT ``proc`` once ``ready()`` holds; returns the seconds it took to exit after it."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the transfer never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        proc.wait(timeout=30)
+    except Exception:
+        proc.kill()
+        raise
+    return time.monotonic() - sent
+
+
+def start_cli(tmp_path, *args, env=None):
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    merged = cli_env(AZRENDER_STATE_DIR=str(tmp_path / "state"), AZRENDER_CACHE_DIR=str(tmp_path / "cache"),
+                     AZRENDER_CONFIG_DIR=str(tmp_path / "config"), **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "azrender", *map(str, args)], env=merged, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def large_folder(tmp_path):
+    """1,500 small files and two large ones: minutes of transfers at two workers."""
+    folder = tmp_path / "plates"
+    folder.mkdir()
+    for i in range(1500):
+        (folder / f"plate_{i:04d}.exr").write_bytes(os.urandom(64 * 1024))
+    for name in ("big_a.vdb", "big_b.vdb"):
+        with open(folder / name, "wb") as out:
+            for _ in range(48):
+                out.write(os.urandom(1 << 20))
+    return folder
+
+
+def test_ctrl_c_stops_sync_and_fetch_within_2_s_and_says_what_moved(run_cli, tmp_path, large_folder, azurite, container):
+    import re
+
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    blobs = azurite.blob_service().get_container_client(container)
+    url = azurite.container_url(container)
+    sync = start_cli(tmp_path, "sync", large_folder, "--to", url, "--workers", "2", env=env)
+    took = interrupt_when(sync, lambda: sum(1 for _ in blobs.list_blobs(name_starts_with="plates/")) >= 20)
+    stderr = sync.stderr.read()
+    assert sync.returncode == 130, stderr
+    assert took < 2.0, f"sync took {took:.1f} s to stop after Ctrl-C"
+    moved = re.search(r"interrupted: uploaded (\d+) of 1502 files \(\d+ bytes\) before Ctrl-C, (\d+) not uploaded; "
+                      r"run the same command again to finish", stderr)
+    assert moved, stderr
+    uploaded, not_uploaded = int(moved.group(1)), int(moved.group(2))
+    assert uploaded + not_uploaded == 1502 and not_uploaded > 500, "queued transfers were not cancelled"
+    stored = sum(1 for _ in blobs.list_blobs(name_starts_with="plates/"))
+    assert uploaded <= stored <= uploaded + 2 + 2, "transfers went on after Ctrl-C"  # in flight at 2 workers
+
+    rerun = run_cli("sync", large_folder, "--to", url, "--json", env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["skipped"] >= uploaded
+    assert sum(1 for _ in blobs.list_blobs(name_starts_with="plates/")) == 1502
+
+    dest = tmp_path / "back"
+    fetch = start_cli(tmp_path, "fetch", f"{url}/plates", "--dest", dest, "--workers", "2", env=env)
+    took = interrupt_when(fetch, lambda: dest.is_dir() and len(os.listdir(dest)) >= 20)
+    stderr = fetch.stderr.read()
+    assert fetch.returncode == 130, stderr
+    assert took < 2.0, f"fetch took {took:.1f} s to stop after Ctrl-C"
+    moved = re.search(r"interrupted: downloaded (\d+) of 1502 files", stderr)
+    assert moved and int(moved.group(1)) < 1000, stderr
+    again = run_cli("fetch", f"{url}/plates", "--dest", dest, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert sorted(os.listdir(dest)) == sorted(os.listdir(large_folder)), "a partial file was left or a file is missing"
+    assert (dest / "big_b.vdb").read_bytes() == (large_folder / "big_b.vdb").read_bytes()

@@ -82,6 +82,14 @@ def _command_in(argv: list[str]) -> str | None:
     return None
 
 
+def _exit_now(code: int) -> None:
+    """After Ctrl-C: leave without joining worker threads (an abandoned transfer or hash may
+    still be reading a large file; its partial file is swept by the next run)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     from azrender.errors import AzrenderError
     from azrender.redact import redact
@@ -97,10 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(_load(args.command).run(args) or 0)
     except AzrenderError as exc:
         print(f"azrender {args.command}: error: {exc}", file=sys.stderr)
+        if exc.exit_code == 130:
+            _exit_now(130)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"azrender {args.command}: interrupted", file=sys.stderr)
-        return 130
+        _exit_now(130)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: a bug, reported without leaking secrets

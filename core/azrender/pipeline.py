@@ -240,7 +240,10 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     client, record = _backend_client(backend, settings, submission, storage_url, store)
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
-    synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
+    try:
+        synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
+    except engine.Interrupted as exc:
+        raise engine.Interrupted(f"{exc.message}; nothing was submitted") from None
     if synced.manifest is None:
         raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(manifest_key, synced.manifest.to_bytes())

@@ -306,8 +306,13 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
     misses = [i for i, r in enumerate(results) if r is None]
     if misses:
         started_ns = time.time_ns()
-        with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2)) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2))
+        try:
             hashed = list(pool.map(lambda i: hash_file(paths[i]), misses))
+        except KeyboardInterrupt:  # Ctrl-C: never wait for the queued files
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         fresh = []
         for i, (digest, state) in zip(misses, hashed):
             results[i] = HashedFile(paths[i], state.size, state.mtime_ns, digest)
