@@ -334,3 +334,137 @@ def test_ctrl_c_stops_sync_and_fetch_within_2_s_and_says_what_moved(run_cli, tmp
     assert again.returncode == 0, again.stderr
     assert sorted(os.listdir(dest)) == sorted(os.listdir(large_folder)), "a partial file was left or a file is missing"
     assert (dest / "big_b.vdb").read_bytes() == (large_folder / "big_b.vdb").read_bytes()
+
+
+# ---- no job waits forever ------------------------------------------------------------------------
+
+HOLD = "/bin/bash -c 'echo $$ > pid; while [ ! -e \"$AZ_BATCH_NODE_SHARED_DIR/go\" ]; do sleep 0.05; done; echo done > out'"
+
+
+def wait_until(condition, what: str, timeout: float = 30):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def runner_pids(root: Path) -> list[int]:
+    found = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"azrender.backends.local" in cmdline and str(root).encode() in cmdline:
+            found.append(int(p))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def local_job(root: Path, job_id: str, command: str, *, prep: str | None = None):
+    from azure.batch import models as m
+
+    from azrender.backends.local import LocalBatchClient
+
+    client = LocalBatchClient(root, node_count=1)
+    client.create_job(m.BatchJobCreateOptions(
+        id=job_id, pool_info=m.BatchPoolInfo(pool_id="local"),
+        job_preparation_task=m.BatchJobPreparationTask(command_line=prep) if prep else None))
+    client.create_tasks(job_id, [m.BatchTaskCreateOptions(id="frames-0001", command_line=command)])
+    return client
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_runner_is_resumed_by_status_and_by_wait(run_cli, tmp_path):
+    import signal
+
+    root = tmp_path / "state" / "local-batch"  # where the CLI's local backend looks
+    client = local_job(root, "job1", HOLD)
+    node = client.node("local", "node-0")
+    pid_file = node.task_dir("job1", "frames-0001") / "wd" / "pid"
+    wait_until(lambda: pid_file.is_file() and pid_file.read_text().endswith("\n"), "the task to run")
+    orphan = int(pid_file.read_text())
+    for pid in runner_pids(root):  # OOM killer, logout, power loss: the runner is gone
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not runner_pids(root), "the runner to die")
+    assert client.status("job1").count("running") == 1  # what a dead runner leaves: "running" for ever
+
+    proc = run_cli("status", "job1", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    wait_until(lambda: not alive(orphan), "the dead runner's task to be killed (provably its own)")
+    wait_until(lambda: pid_file.is_file() and int(pid_file.read_text() or 0) != orphan, "the task to run again")
+    (node.shared / "go").touch()
+    wait_until(lambda: client.status("job1").done, "the resumed job to finish")  # no client.wait: no revival here
+    assert client.get_task("job1", "frames-0001").execution_info.requeue_count == 1
+
+    client = local_job(root, "job2", HOLD.replace("/go", "/go2"))
+    pid_file = node.task_dir("job2", "frames-0001") / "wd" / "pid"
+    wait_until(lambda: pid_file.is_file() and pid_file.read_text().endswith("\n"), "the second task to run")
+    for pid in runner_pids(root):
+        os.kill(pid, signal.SIGKILL)
+    (node.shared / "go2").touch()
+    proc = run_cli("wait", "job2", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "job2 (local): active; 1 tasks: 1 completed, 0 running, 0 waiting, 0 failed"
+
+
+@pytest.mark.timeout(120)
+def test_a_failed_preparation_task_is_shown_and_ends_the_wait_on_the_local_backend(run_cli, tmp_path):
+    root = tmp_path / "state" / "local-batch"
+    client = local_job(root, "job1", "/bin/true",
+                       prep="/bin/bash -c 'echo checking 3 files; echo missing on the node: tex/wood.png >&2; exit 3'")
+    proc = run_cli("wait", "job1", timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0] == "job1 (local): active; 1 tasks: 0 completed, 0 running, 1 waiting, 0 failed"  # as on Batch
+    assert out[1] == ("  job preparation failed on node-0 (exit code 3): "
+                      "FailureExitCode: The task process exited with exit code 3")
+    assert out[2] == "    | missing on the node: tex/wood.png"
+    assert out[3].startswith("  no node can run the job's tasks")
+    doc = json.loads(run_cli("status", "job1", "--json", timeout=60).stdout)
+    assert doc["stuck"] and doc["counts"]["active"] == 1
+    assert doc["preparation_failed"][0]["stderr_tail"] == "missing on the node: tex/wood.png"
+    assert client.get_task("job1", "frames-0001").state == "active"
+
+
+@pytest.mark.timeout(120)
+def test_recovery_never_kills_a_process_group_it_cannot_prove_is_the_tasks(tmp_path):
+    import signal
+    import subprocess
+    from dataclasses import replace
+
+    from azrender.backends.local.state import Root, TaskRecord, load, save
+
+    root = tmp_path / "batch"
+    client = local_job(root, "job1", HOLD)
+    node = client.node("local", "node-0")
+    pid_file = node.task_dir("job1", "frames-0001") / "wd" / "pid"
+    wait_until(lambda: pid_file.is_file() and pid_file.read_text().endswith("\n"), "the task to run")
+    for pid in runner_pids(root):  # a reboot: the runner and the task are gone...
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    wait_until(lambda: not runner_pids(root), "the runner to die")
+    # ... and after it, an unrelated program got the recorded process group id.
+    bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        path = Root(root).task_file("job1", "frames-0001")
+        record = load(path, TaskRecord)
+        save(path, replace(record, pgid=bystander.pid))
+        client.resume("job1")
+        wait_until(lambda: client.status("job1").count("running") == 1
+                   and load(path, TaskRecord).pgid not in (None, bystander.pid), "the task to be requeued and run")
+        assert bystander.poll() is None, "recovery killed a process group that was not the task's"
+        (node.shared / "go").touch()
+        wait_until(lambda: client.status("job1").done, "the job to finish")
+    finally:
+        bystander.kill()
+        bystander.wait()

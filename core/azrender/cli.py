@@ -22,6 +22,7 @@ COMMANDS = {
     "submit": "azrender.commands.submit",
     "status": "azrender.commands.status",
     "download": "azrender.commands.download",
+    "wait": "azrender.commands.wait",
     "build-plugins": "azrender.commands.build_plugins",
 }
 

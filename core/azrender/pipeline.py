@@ -87,7 +87,7 @@ class SubmitResult:
 
     @property
     def failed_tasks(self) -> list:
-        return list(self.status.failed) if self.status is not None else []
+        return list(self.status.failed) + list(self.status.preparation_failed) if self.status is not None else []
 
     def to_json(self) -> dict:
         if self.dry_run_requests is not None:
@@ -472,12 +472,6 @@ def _cancelled(client, backend: str, job_id: str, storage_url: str, dest: Path) 
 def _wait(client, backend: str, job_id: str, progress: ProgressCallback):
     if backend == "local":
         return client.wait(job_id, progress=progress)
-    from azrender.backends.batch import batch_status
+    from azrender.backends.batch import wait_batch
 
-    while True:
-        status = batch_status(client, job_id)
-        progress("render", status.count("completed"), len(status.tasks),
-                 f"{len(status.failed)} failed" if status.failed else "")
-        if status.done or status.state in ("completed", "terminated", "deleted"):
-            return status
-        time.sleep(15)
+    return wait_batch(client, job_id, progress)

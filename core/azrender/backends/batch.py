@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, output_tail
+from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,14 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):
             state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
-    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
+    prep_failed, prepared = (), 0
+    if not all(t.state == "completed" for t in states) or not states:
+        try:
+            prep_failed, prepared = preparation_status(client, job_id, stderr_lines)
+        except AzureError as exc:
+            raise _batch_error(f"could not read the preparation tasks of job {job_id}", exc) from None
+    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states),
+                     preparation_failed=prep_failed, prepared_nodes=prepared)
 
 
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
@@ -240,3 +247,21 @@ def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
             return None  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
 
     return output_tail(read, lines)
+
+
+POLL_SECONDS = 15
+
+
+def wait_batch(client, job_id: str, progress=None, *, poll: float = POLL_SECONDS) -> JobStatus:
+    """Poll until every task completed, the job ended, or it is stuck (its preparation task
+    failed where no node can run it); ``progress("render", done, total, message)`` on each poll."""
+    import time
+
+    while True:
+        status = batch_status(client, job_id)
+        if progress:
+            progress("render", status.count("completed"), len(status.tasks),
+                     f"{len(status.failed)} failed" if status.failed else "")
+        if status.done or status.stuck or status.state in ("completed", "terminated", "deleted"):
+            return status
+        time.sleep(poll)

@@ -74,9 +74,14 @@ def run(args) -> int:
 
     from azrender import jobrecord
 
+    record = jobrecord.load(args.job)
+    if record is not None and record.backend == "local" and record.local_root:
+        from azrender.backends.local import LocalBatchClient
+
+        LocalBatchClient(Path(record.local_root)).resume(args.job)  # a dead runner is replaced, or said
     url = args.storage_url or outputs_url(args.job, load_settings(args.profile))
     dest = args.dest or Path("renders") / args.job
-    summary = download_outputs(args.job, url, dest, logs=args.logs, known_here=jobrecord.load(args.job) is not None)
+    summary = download_outputs(args.job, url, dest, logs=args.logs, known_here=record is not None)
     if args.json:
         print(json.dumps(summary))
     else:

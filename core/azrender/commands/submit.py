@@ -75,5 +75,8 @@ def _print_result(result) -> None:
         print(f"job {result.job_id} on {result.backend}: {succeeded} of {result.task_count} task(s) rendered")
     if result.download_dir:
         print(f"outputs: {result.download_dir}")
-    for task in result.failed_tasks:
-        print(f"task {task.id} failed (exit {task.exit_code}):\n{task.stderr_tail}", file=sys.stderr)
+    if result.status is not None:
+        from azrender.commands.status import failure_lines
+
+        for line in failure_lines(result.status):
+            print(line, file=sys.stderr)
