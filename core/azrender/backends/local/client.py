@@ -397,12 +397,12 @@ class LocalBatchClient:
             if run is None:
                 return None
             failure = run.failure
+            extra = {"retry_count": run.retry_count} if model is BatchJobPreparationTaskExecutionInfo else {}
             return model(start_time=_time(run.start_time), end_time=_time(run.end_time), state=run.state,
                          task_root_directory=f"workitems/{job.id}/job-1/{task_id}", exit_code=run.exit_code,
-                         retry_count=run.retry_count,
                          result=("success" if run.succeeded else "failure") if run.state == "completed" else None,
                          failure_info=BatchTaskFailureInfo(category=failure.category, code=failure.code,
-                                                           message=failure.message) if failure else None)
+                                                           message=failure.message) if failure else None, **extra)
 
         return [BatchJobPreparationAndReleaseTaskStatus(
             pool_id=job.pool_id, node_id=node_id,
