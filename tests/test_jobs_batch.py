@@ -317,8 +317,10 @@ def test_a_failed_preparation_task_ends_the_wait_with_its_reason_and_stderr(clie
                             "message": "The task exited with an exit code representing a failure"}}}]
     recorder.node_files[("pool1", "tvm-1", f"{folder}/stderr.txt")] = \
         b"checking 12 files\nmissing on the node: assets/show/tex/wood.png\n"
+    batch = backend.BatchBackend(settings=None)
+    batch._client, batch.POLL_SECONDS = client, 0.05  # the recorder's client; poll fast
     ended = []
-    waiter = threading.Thread(target=lambda: ended.append(backend.wait_batch(client, "job1", poll=0.05)), daemon=True)
+    waiter = threading.Thread(target=lambda: ended.append(batch.wait("job1", lambda *progress: None)), daemon=True)
     waiter.start()
     waiter.join(timeout=20)
     assert ended, "waiting on a job whose preparation failed never ended"

@@ -15,57 +15,31 @@ def register(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
 
-def batch_job_status(job_id: str, settings):
-    from azrender.backends.batch import batch_status, make_client
-    from azrender.settings import batch_credential
+def run(args) -> int:
+    from azrender.backends.choose import choose_backend
+    from azrender.settings import load_settings
 
-    return batch_status(make_client(settings.batch_url, batch_credential(settings)), job_id)
-
-
-def local_job_status(job_id: str, settings):
-    from azrender.backends.local import LocalBatchClient, default_root
-
-    client = LocalBatchClient(default_root())
-    client.resume(job_id)  # a dead runner (OOM, logout, reboot) is replaced, or its failure said
-    return client.status(job_id)
-
-
-# backend name -> function(job id, settings) -> azrender.backends.JobStatus
-BACKENDS = {"batch": batch_job_status, "local": local_job_status}
+    settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
+    status = choose_backend(args.backend, settings, job_id=args.job).status(args.job)
+    doc = status.to_json()
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(summary_line(status))
+    for line in failure_lines(status):
+        print(line)
+    return 1 if status.failed or status.preparation_failed else 0
 
 
-def backend_of(job_id: str, settings, backend: str | None = None) -> str:
-    """The backend ``job_id`` runs on: as given, else its job record's, else batch when configured."""
-    from azrender.errors import UsageError
-
-    from azrender import jobrecord
-
-    record = jobrecord.load(job_id) if backend is None else None  # submitted from here: its backend
-    name = backend or (record.backend if record else "batch" if settings.has_batch else "local")
-    if name == "batch" and not settings.has_batch:
-        raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
-    return name
-
-
-def job_status(job_id: str, settings, backend: str | None = None):
-    return BACKENDS[backend_of(job_id, settings, backend)](job_id, settings)
-
-
-def to_json(status) -> dict:
-    counts = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
-    return {"job_id": status.job_id, "backend": status.backend, "state": status.state, "counts": counts,
-            "failed": [_task_json(t) for t in status.failed],
-            "preparation_failed": [_task_json(t) for t in status.preparation_failed],
-            "stuck": status.stuck, "done": status.done}
-
-
-def _task_json(t) -> dict:
-    return {"id": t.id, "exit_code": t.exit_code, "retries": t.retries, "node": t.node, "failure": t.failure,
-            "stderr_tail": t.stderr_tail}
+def summary_line(status) -> str:
+    c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
+    return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
+            f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
+            f"{len(status.failed)} failed")
 
 
 def failure_lines(status) -> list[str]:
-    """What went wrong, for a terminal: each failed task and preparation task, then its output tail."""
+    """What went wrong, for a terminal: each failed preparation task and task, then its output tail."""
     lines = []
     for task in status.preparation_failed:
         lines.append(f"  job preparation failed on {task.node} (exit code {task.exit_code})"
@@ -79,25 +53,3 @@ def failure_lines(status) -> list[str]:
                      + (f": {task.failure}" if task.failure else ""))
         lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
     return lines
-
-
-def summary_line(status) -> str:
-    c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
-    return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
-            f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-            f"{len(status.failed)} failed")
-
-
-def run(args) -> int:
-    from azrender.settings import load_settings
-
-    settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
-    status = job_status(args.job, settings, args.backend)
-    doc = to_json(status)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-        return 0
-    print(summary_line(status))
-    for line in failure_lines(status):
-        print(line)
-    return 1 if status.failed or status.preparation_failed else 0

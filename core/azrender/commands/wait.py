@@ -17,26 +17,17 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
-    from azrender.commands.status import backend_of, failure_lines, summary_line, to_json
+    from azrender.backends.choose import choose_backend
+    from azrender.commands.status import failure_lines, summary_line
     from azrender.progress import ProgressReporter
     from azrender.settings import load_settings
 
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
-    backend = backend_of(args.job, settings, args.backend)
+    backend = choose_backend(args.backend, settings, job_id=args.job)
     with ProgressReporter(enabled=not args.json) as progress:
-        if backend == "local":
-            from azrender.backends.local import LocalBatchClient, default_root
-
-            client = LocalBatchClient(default_root())
-            client.resume(args.job)
-            status = client.wait(args.job, progress=progress)
-        else:
-            from azrender.backends.batch import make_client, wait_batch
-            from azrender.settings import batch_credential
-
-            status = wait_batch(make_client(settings.batch_url, batch_credential(settings)), args.job, progress)
+        status = backend.wait(args.job, progress)
     if args.json:
-        print(json.dumps(to_json(status), indent=2))
+        print(json.dumps(status.to_json(), indent=2))
     else:
         print(summary_line(status))
         for line in failure_lines(status):
