@@ -96,8 +96,11 @@ class LocalBackend(Backend):
         return self.resumed(job_id).status(job_id)
 
     def download(self, job_id: str, dest: Path, *, logs: bool = False, store_url: str | None = None) -> dict:
+        from azrender.jobs.build import check_id
+
         from .client import NotFound
 
+        check_id("job", job_id)  # a bad id is the user's to fix (exit 2), before any lookup
         try:
             self.resumed(job_id)
         except NotFound:
