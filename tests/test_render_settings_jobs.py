@@ -43,6 +43,20 @@ def test_multilayer_exr_and_file_output_come_back_as_the_scene_names_them(run_cl
         assert channel in channels, channels
     assert not [c for c in channels if c.startswith("off.")], "a view layer switched off was rendered"
     assert (out / "comp" / "depth_0003.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    frames = json.loads(proc.stdout)["status"]["frames"]
+    assert [(f["frame"], f["state"], f["outputs"]) for f in frames] == [
+        (n, "verified", plan["expected_outputs"][f"frames-{n:04d}"]) for n in (3, 5, 7)]
+
+
+def test_render_single_layer_renders_only_the_active_view_layer(run_cli, blender, tmp_path):
+    # A command-line render ignores "Render Single Layer"; the task applies it as the artist saw it.
+    scene = _scene(blender, tmp_path, "s.render.use_single_layer = True", "s.use_nodes = False",
+                   "bpy.context.window.view_layer = s.view_layers['bg']")
+    out = tmp_path / "renders"
+    proc = run_cli("submit", scene, "--frames", "3", "--wait", "--download", out, "--json", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    channels = exr_channels(out / "render" / "sh010_beauty_0003.exr")
+    assert "bg.Mist.Z" in channels and not [c for c in channels if c.startswith("fg.")], channels
 
 
 def test_overrides_are_in_the_plan_and_the_render(run_cli, blender, tmp_path):

@@ -138,7 +138,9 @@ class SubmitResult:
                "warnings": list(self.warnings), "sync": self.sync,
                "download_dir": str(self.download_dir) if self.download_dir else None}
         if self.status is not None:
-            doc["status"] = self.status.to_json()
+            from azrender.commands.status import frames_of
+
+            doc["status"] = {**self.status.to_json(), "frames": frames_of(self.status)}
         return doc
 
 
