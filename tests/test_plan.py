@@ -157,3 +157,27 @@ def test_the_profile_storage_mode_and_node_os_hold_unless_the_command_line_says_
     write_config(tmp_path, storage_mode="blobfuse")
     assert "${AZ_BATCH_NODE_MOUNTS_DIR}/azrender/assets/" in command(maya_cube)
     assert "${AZ_BATCH_NODE_MOUNTS_DIR}" not in command(maya_cube, "--storage", "copy")
+
+
+def test_a_wrong_choice_in_config_toml_is_one_line_before_any_work(run_cli, maya_cube, tmp_path):
+    write_config(tmp_path, pool_id="p", storage_mode="nfs")
+    proc = run_cli("submit", maya_cube, "--dry-run", "--backend", "batch")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"azrender submit: error: {tmp_path / 'config' / 'config.toml'}, line 3: storage_mode "
+                                   "in [profiles.studio]: unknown storage mode 'nfs'; use one of: copy, blobfuse, fileshare")
+    assert not (tmp_path / "state" / "submissions").exists(), "nothing was planned"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("storage_mode", "nfs", "unknown storage mode 'nfs'; use one of: copy, blobfuse, fileshare"),
+    ("node_os", "macos", "unknown node OS 'macos'; use one of: linux, windows"),
+    ("backend", "aws", "unknown backend 'aws'; use one of: local, batch"),
+])
+def test_a_wrong_choice_from_a_host_panel_or_script_is_refused_where_it_enters(field, value, message):
+    from azrender.errors import UsageError
+    from azrender.pipeline import SubmitRequest
+
+    with pytest.raises(UsageError) as info:
+        SubmitRequest(scene="shot.blend", **{field: value})
+    assert str(info.value) == message
+    assert SubmitRequest(scene="shot.blend", storage_mode="BlobFuse").storage_mode == "blobfuse"

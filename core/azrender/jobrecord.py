@@ -9,10 +9,11 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from azrender.enums import BackendKind
 from azrender.errors import JobError
 
 VERSION = 1
-BACKENDS = ("local", "batch")
+BACKENDS = BackendKind.values()
 
 
 @dataclass(frozen=True)

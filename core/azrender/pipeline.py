@@ -18,6 +18,7 @@ from pathlib import Path
 
 from azrender import layout
 from azrender.discovery.model import Dependency, SceneReport
+from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
 from azrender.progress import ProgressCallback, no_progress
 
@@ -31,9 +32,9 @@ class SubmitRequest:
     scene: Path
     frames: str | None = None  # None: the scene's own range when the reader knows it, else 1
     chunk: int = 1
-    backend: str | None = None  # "local" | "batch"; None: batch when configured, else local
-    storage_mode: str | None = None  # copy | blobfuse | fileshare; None: the profile's (default copy)
-    node_os: str | None = None  # None: the profile's (default linux)
+    backend: BackendKind | None = None  # None: batch when configured, else local
+    storage_mode: StorageMode | None = None  # None: the profile's (default copy)
+    node_os: NodeOS | None = None  # None: the profile's (default linux)
     pool_id: str | None = None
     profile: str | None = None
     batch_url: str | None = None
@@ -49,6 +50,11 @@ class SubmitRequest:
     download_dir: Path | None = None
     job_name: str | None = None
 
+    def __post_init__(self):  # plain strings from a host panel or a script are checked here
+        for name, choice in (("backend", BackendKind), ("storage_mode", StorageMode), ("node_os", NodeOS)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, choice.parse(getattr(self, name)))
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -59,9 +65,9 @@ class Submission:
     host: str
     job_id: str
     frames: tuple[int, ...]
-    backend: str
-    storage_mode: str
-    node_os: str
+    backend: BackendKind
+    storage_mode: StorageMode
+    node_os: NodeOS
     report: SceneReport
     settings: object  # azrender.settings.Settings
 

@@ -17,6 +17,7 @@ from typing import Callable
 
 from azrender.backends import JobStatus, TaskState, output_tail
 from azrender.backends.base import Backend, PoolChoice
+from azrender.enums import BackendKind
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
 class BatchBackend(Backend):
     """Jobs on an Azure Batch account (``settings.batch_url``), through the real SDK client."""
 
-    kind = "batch"
+    kind = BackendKind.BATCH
     interrupt_cancels = False
     POLL_SECONDS = 15
 

@@ -7,11 +7,12 @@ HELP = "show each dependency's local path, storage key and node path for a stora
 
 def register(parser) -> None:
     from azrender import layout
+    from azrender.enums import NodeOS, StorageMode
 
     parser.add_argument("scene", help="the scene file (.blend, .ma, .mb, .max)")
-    parser.add_argument("--storage", choices=("copy", "blobfuse", "fileshare"), default="copy",
+    parser.add_argument("--storage", choices=StorageMode.values(), default="copy",
                         help="how assets reach the node (default: copy)")
-    parser.add_argument("--os", dest="node_os", choices=("linux", "windows"), default="linux",
+    parser.add_argument("--os", dest="node_os", choices=NodeOS.values(), default="linux",
                         help="the render node's OS (default: linux)")
     parser.add_argument("--mount-path", default=layout.DEFAULT_MOUNT_PATH,
                         help="relativeMountPath of the pool's blobfuse / Azure Files mount (default: %(default)s)")
