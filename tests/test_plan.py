@@ -181,3 +181,42 @@ def test_a_wrong_choice_from_a_host_panel_or_script_is_refused_where_it_enters(f
         SubmitRequest(scene="shot.blend", **{field: value})
     assert str(info.value) == message
     assert SubmitRequest(scene="shot.blend", storage_mode="BlobFuse").storage_mode == "blobfuse"
+
+
+def test_a_host_submission_discovers_once(maya_cube, tmp_path, monkeypatch):
+    """The host's collected report is the plan's report: the scene is not scanned again headless
+    and a studio's dependency hooks run once."""
+    import textwrap
+
+    from azrender.backends.local.backend import LocalBackend
+    from azrender.discovery.model import Kind
+    from azrender.discovery.resolve import RawReference
+    from azrender.hosts.submission import prepare_request
+    from azrender.pipeline import plan_submission
+    from azrender.plugins import new_plugin_manager
+    from azrender.settings import Settings
+
+    (tmp_path / "counting_plugin.py").write_text(textwrap.dedent("""
+        import azrender
+        CALLS = []
+
+        @azrender.hookimpl
+        def azrender_add_dependencies(scene, report):
+            CALLS.append(scene)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("AZRENDER_PLUGINS", "counting_plugin")
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_MAYA_RENDER", "/bin/true")  # the local backend's renderer check
+    import counting_plugin
+
+    texture = maya_cube.parent / "only_the_host_knows.png"
+    texture.write_bytes(b"png")
+    prepared = prepare_request(maya_cube, [RawReference(str(texture), Kind.TEXTURE, "file1.ftn", str(maya_cube),
+                                                        host="maya")], host="maya", frames="1", dry_run=True)
+    settings = Settings(storage_url=(tmp_path / "store").as_uri())
+    plan = plan_submission(prepared.request, backend=LocalBackend(settings), settings=settings,
+                           plugin_manager=new_plugin_manager())
+    assert counting_plugin.CALLS == [str(maya_cube)]
+    assert [d.path for d in plan.report.dependencies] == [str(texture)], "what the host found, nothing scanned again"
+    assert any(key.endswith("cube/only_the_host_knows.png") for _, key in plan.uploads)
