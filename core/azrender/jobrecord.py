@@ -30,7 +30,9 @@ class JobRecord:
 
 def _path(job_id: str) -> Path:
     from azrender.dirs import state_dir
+    from azrender.layout import check_id
 
+    check_id("job", job_id)  # it names a file
     folder = state_dir() / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{job_id}.json"

@@ -37,7 +37,7 @@ def make_client(batch_url: str, credential):
 
 def check_task_ids(tasks) -> None:
     """Batch task ids: 1-64 letters, digits, '-' or '_', unique ignoring case."""
-    from azrender.jobs.build import check_id
+    from azrender.layout import check_id
 
     seen: dict[str, str] = {}
     for task in tasks:

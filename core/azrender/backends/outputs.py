@@ -11,7 +11,7 @@ def download_outputs(job_id: str, outputs_url: str, dest: Path, *, logs: bool = 
     """Download ``jobs/<job>/outputs`` (and ``logs``) of the store at ``outputs_url`` into ``dest``
     (``dest/<task id>/...``, logs under ``dest/logs/<task id>/``); returns the sync stage's counts."""
     from azrender import layout
-    from azrender.jobs.build import check_id
+    from azrender.layout import check_id
     from azrender.sync import engine
     from azrender.sync.stores import open_store
 
