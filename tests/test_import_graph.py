@@ -16,6 +16,7 @@ LAYERS = [
     ("node",),  # runs on render nodes with the standard library alone
     ("redact", "errors", "dirs", "layout", "progress", "enums", "hookspecs", "plugins", "jobrecord", ""),
     ("discovery",),
+    ("rendersettings",),
     ("sync",),
     ("paths",),
     ("jobs",),
@@ -73,7 +74,9 @@ def _runtime_nodes(tree):
 
 def layer(module: str) -> int:
     first = module.split(".")[1] if "." in module else ""
-    return next(n for n, names in enumerate(LAYERS) if first in names)
+    found = [n for n, names in enumerate(LAYERS) if first in names]
+    assert found, f"{module}: add azrender.{first} to LAYERS in {__name__}, above everything it imports"
+    return found[0]
 
 
 def test_no_module_imports_from_a_layer_above_its_own():
