@@ -220,3 +220,28 @@ def test_a_host_submission_discovers_once(maya_cube, tmp_path, monkeypatch):
     assert counting_plugin.CALLS == [str(maya_cube)]
     assert [d.path for d in plan.report.dependencies] == [str(texture)], "what the host found, nothing scanned again"
     assert any(key.endswith("cube/only_the_host_knows.png") for _, key in plan.uploads)
+
+
+def test_the_local_backend_cancels_a_running_job_through_the_protocol(tmp_path):
+    import time
+
+    from azure.batch import models as m
+
+    from azrender.backends.local.backend import LocalBackend
+    from azrender.progress import no_progress
+    from azrender.settings import Settings
+
+    backend = LocalBackend(Settings(), root=tmp_path / "batch")
+    client = backend.client()
+    client.create_job(m.BatchJobCreateOptions(id="j1", pool_info=m.BatchPoolInfo(pool_id="local")))
+    client.create_tasks("j1", [m.BatchTaskCreateOptions(id="t1", command_line="/bin/bash -c 'sleep 120'")])
+    deadline = time.monotonic() + 60
+    while backend.status("j1").count("running") == 0:
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.2)
+    started = time.monotonic()
+    backend.cancel("j1")
+    status = backend.wait("j1", no_progress)
+    assert time.monotonic() - started < 30, "cancelling must not wait for the task to end by itself"
+    assert status.state == "completed" and [t.id for t in status.failed] == ["t1"]
+    assert backend.status("j1").to_json()["done"] is True

@@ -228,7 +228,7 @@ def test_azurite_stopped_mid_upload_and_restarted(tmp_path):
     server = Azurite(tmp_path / "azurite-own", port=free_port()).start()
     try:
         server.blob_service().create_container("box")
-        tree = make_tree(tmp_path / "proj", 21, files=200, big=3)
+        tree = make_tree(tmp_path / "proj", 21, big=3)
         url = server.container_url("box")
         env = {"AZRENDER_CACHE_DIR": str(tmp_path / "cache"), "AZURE_STORAGE_CONNECTION_STRING": server.connection_string,
                "AZRENDER_STORE_RETRIES": "8", "AZRENDER_STORE_BACKOFF": "0.1"}  # 0.1+0.2+...+12.8 s: outlives the outage
