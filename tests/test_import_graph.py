@@ -14,7 +14,8 @@ CORE = REPO / "core"
 # Lowest first. A module may import its own layer's modules and any layer below, never above.
 LAYERS = [
     ("node",),  # runs on render nodes with the standard library alone
-    ("redact", "errors", "dirs", "layout", "progress", "enums", "hookspecs", "plugins", "jobrecord", ""),
+    ("redact", "errors", "dirs", "layout", "progress", "enums", "hookspecs", "plugins", "jobrecord", "private",
+     "credentials", ""),
     ("discovery",),
     ("rendersettings",),
     ("sync",),
