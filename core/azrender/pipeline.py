@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from azrender import layout
-from azrender.discovery.model import Dependency, SceneReport
+from azrender.discovery.model import SceneReport
+from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
 from azrender.progress import ProgressCallback, no_progress
 
@@ -31,9 +32,9 @@ class SubmitRequest:
     scene: Path
     frames: str | None = None  # None: the scene's own range when the reader knows it, else 1
     chunk: int = 1
-    backend: str | None = None  # "local" | "batch"; None: batch when configured, else local
-    storage_mode: str | None = None  # copy | blobfuse | fileshare; None: the profile's (default copy)
-    node_os: str | None = None  # None: the profile's (default linux)
+    backend: BackendKind | None = None  # None: batch when configured, else local
+    storage_mode: StorageMode | None = None  # None: the profile's (default copy)
+    node_os: NodeOS | None = None  # None: the profile's (default linux)
     pool_id: str | None = None
     profile: str | None = None
     batch_url: str | None = None
@@ -43,7 +44,7 @@ class SubmitRequest:
     render_settings: object | None = None  # azrender.rendersettings.model.RenderSettings collected in-app
     overrides: object | None = None  # azrender.rendersettings.model.Overrides (--override)
     device: str = "CPU"  # Cycles device: CPU | CUDA | OPTIX | HIP | ONEAPI
-    extra_dependencies: tuple[Dependency, ...] = ()  # collected in-app by a host plugin
+    report: SceneReport | None = None  # what a host plugin collected in-app: the report, not scanned again
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
     allow_missing: bool = False
@@ -52,6 +53,11 @@ class SubmitRequest:
     wait: bool = False
     download_dir: Path | None = None
     job_name: str | None = None
+
+    def __post_init__(self):  # plain strings from a host panel or a script are checked here
+        for name, choice in (("backend", BackendKind), ("storage_mode", StorageMode), ("node_os", NodeOS)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, choice.parse(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -63,12 +69,20 @@ class Submission:
     host: str
     job_id: str
     frames: tuple[int, ...]
-    backend: str
-    storage_mode: str
-    node_os: str
+    backend: BackendKind
+    storage_mode: StorageMode
+    node_os: NodeOS
     report: SceneReport
     settings: object  # azrender.settings.Settings
-    render: object = None  # azrender.rendersettings.plan.RenderPlan: task sets, frames, expected files
+    render: object = None  # azrender.jobs.renderplan.RenderPlan: task sets, frames, expected files
+
+    @classmethod
+    def paths_only(cls, request: SubmitRequest, report: SceneReport) -> "Submission":
+        """What the path-mapping hooks see from ``azrender paths``: no job yet (no job id, frames,
+        backend or settings)."""
+        scene = Path(report.scene)
+        return cls(request, scene, request.host or HOSTS.get(scene.suffix.lower(), ""), "", (), None,
+                   request.storage_mode, request.node_os, report, None)
 
 
 @dataclass(frozen=True)
@@ -138,7 +152,7 @@ class SubmitResult:
                "warnings": list(self.warnings), "sync": self.sync,
                "download_dir": str(self.download_dir) if self.download_dir else None}
         if self.status is not None:
-            from azrender.commands.status import frames_of
+            from azrender.backends.outputs import frames_of
 
             doc["status"] = {**self.status.to_json(), "frames": frames_of(self.status)}
         return doc
@@ -196,7 +210,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.discovery.scan import scan_scene
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.plugins import get_plugin_manager
-    from azrender.rendersettings.plan import OUTPUTS_FILE
+    from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.settings import load_settings
 
     progress = progress or no_progress
@@ -213,9 +227,10 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                   storage_url=storage_url, dry_run=request.dry_run)
 
     progress("discover", 0, 1, scene.name)
-    report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
-    for dep in request.extra_dependencies:
-        report.add(dep)
+    if request.report is not None:  # discovered once, in the host: the dependency hooks have run
+        report = _for_scene(request.report, scene)
+    else:
+        report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     missing_blocks = bool(report.missing) and not request.allow_missing
     render, render_warning = (None, None) if missing_blocks else _render_plan(request, scene, host)
@@ -272,7 +287,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender import jobrecord
     from azrender.jobrecord import JobRecord
     from azrender.plugins import get_plugin_manager
-    from azrender.rendersettings.plan import OUTPUTS_FILE
+    from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.sync import engine
     from azrender.sync.stores import open_store
 
@@ -322,6 +337,17 @@ def _host_of(scene: Path, host: str | None) -> str:
         raise UsageError(f"{scene}: not a scene azrender can submit (.blend, .ma, .mb, .max)") from None
 
 
+def _for_scene(report: SceneReport, scene: Path) -> SceneReport:
+    """A host's report for the submission copy it saved beside the scene (same folder, so every
+    relative path holds)."""
+    if report.scene == str(scene):
+        return report
+    copy = SceneReport(scene=str(scene), warnings=list(report.warnings), best_effort=report.best_effort)
+    for dep in report.dependencies:
+        copy.add(dep)
+    return copy
+
+
 def _default_store() -> str:
     """With no store configured, jobs use the local store (a folder under the user state folder)."""
     from azrender.backends.local.backend import default_store
@@ -343,7 +369,7 @@ def _render_plan(request: SubmitRequest, scene: Path, host: str):
     the frames (--frames, else the scene's), task sets and the files each task must write."""
     from azrender.jobs.frames import parse_frames
     from azrender.rendersettings.model import Overrides
-    from azrender.rendersettings.plan import parse_device, plan_render, try_read_settings
+    from azrender.jobs.renderplan import parse_device, plan_render, try_read_settings
 
     render_settings, warning = request.render_settings, None
     if render_settings is None:
@@ -421,7 +447,7 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
         # failure raises, and --python-exit-code fails the task before any frame renders); then
         # the render settings: output folders under the task's, device, overrides.
         from azrender.paths.blender import remap_arguments
-        from azrender.rendersettings.plan import blender_arguments
+        from azrender.jobs.renderplan import blender_arguments
 
         extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"]))) + tuple(blender_arguments(render, tool))
     elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json", "outputs.json")), None):

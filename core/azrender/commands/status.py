@@ -8,29 +8,13 @@ HELP = "show a job's progress and its failed tasks"
 
 
 def register(parser) -> None:
+    from azrender.enums import BackendKind
+
     parser.add_argument("job", help="job id")
-    parser.add_argument("--backend", choices=["batch", "local"], help="default: batch when configured, else local")
+    parser.add_argument("--backend", choices=BackendKind.values(), help="default: batch when configured, else local")
     parser.add_argument("--profile", help="settings profile (config.toml)")
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
-
-
-def frames_of(status) -> list[dict]:
-    """Per frame what was rendered and verified, when this machine submitted the job (its record
-    names the job's ``outputs.json`` in the store); else an empty list."""
-    from azrender import jobrecord
-    from azrender.rendersettings.plan import frame_report
-
-    record = jobrecord.load(status.job_id)
-    if record is None or not record.outputs_key:
-        return []
-    try:
-        from azrender.sync.stores import open_store
-
-        doc = json.loads(open_store(record.store_url).read_bytes(record.outputs_key))
-    except Exception:  # the per-frame view is extra: status itself must still answer
-        return []
-    return frame_report(doc, status)
 
 
 def run(args) -> int:
@@ -38,6 +22,8 @@ def run(args) -> int:
     from azrender.settings import load_settings
 
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
+    from azrender.backends.outputs import frames_of
+
     status = choose_backend(args.backend, settings, job_id=args.job).status(args.job)
     doc = {**status.to_json(), "frames": frames_of(status)}
     if args.json:

@@ -17,21 +17,14 @@ from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES
                                  NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
+from azrender.layout import check_id
 
-MAX_ID = 64
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MANIFEST_FILE = "manifest.json"
 ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
 PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
-
-
-def check_id(kind: str, value: str) -> str:
-    if not _ID.match(value):
-        raise UsageError(f"invalid {kind} id {value!r}: use at most {MAX_ID} letters, digits, '-' or '_'")
-    return value
 
 
 def task_id(first: int, last: int, label: str = "") -> str:
@@ -41,7 +34,7 @@ def task_id(first: int, last: int, label: str = "") -> str:
         return f"{n:04d}" if n >= 0 else f"m{-n:04d}"
 
     base = f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
-    label = re.sub(r"[^A-Za-z0-9_-]", "_", label)[:MAX_ID - len(base) - 1]
+    label = re.sub(r"[^A-Za-z0-9_-]", "_", label)[:layout.MAX_ID - len(base) - 1]
     return f"{label}-{base}" if label else base
 
 
@@ -137,7 +130,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
-    ``planned_tasks`` (:class:`azrender.rendersettings.plan.PlannedTask`: id, task set, frames)
+    ``planned_tasks`` (:class:`azrender.jobs.renderplan.PlannedTask`: id, task set, frames)
     replaces the plain chunks of ``frames`` with the render plan's tasks (one set per layer x camera);
     ``verify_outputs`` (node path of ``outputs.json``) makes each task fail when files it had to
     write are missing; ``output_name`` None keeps the scene's own file names;
