@@ -101,7 +101,7 @@ def test_the_request_carries_the_saved_scene_the_render_settings_and_the_collect
 
     request = submission.build_request(chunk=5).request
     assert request.host == "maya" and request.chunk == 5
-    assert (request.frames, request.renderer) == (None, None)  # the saved .ma's own: the core reads them
+    assert (request.frames, request.renderer) == ("1", None)  # the saved .ma's own (current time 1): the core reads them
     assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes
     assert request.project == SHARED_SCENES / "mayausd_rel_project"
     assert [d.path for d in request.report.dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
