@@ -468,3 +468,107 @@ def test_recovery_never_kills_a_process_group_it_cannot_prove_is_the_tasks(tmp_p
     finally:
         bystander.kill()
         bystander.wait()
+
+
+# ---- least privilege for nodes ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def textured_shot(tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    return maya_scene(show / "shot.ma", "wood.png")
+
+
+def test_a_sas_broader_than_nodes_need_is_refused_before_anything_is_sent(run_cli, textured_shot, azurite, container):
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    env = {"AZRENDER_MAYA_RENDER": "/bin/true"}
+    broad = generate_account_sas(azurite.account, azurite.key, ResourceTypes(service=True, container=True, object=True),
+                                 AccountSasPermissions.from_string("rwdlacup"),
+                                 expiry=datetime.now(timezone.utc) + timedelta(days=365))
+    url = azurite.container_url(container, "show")
+    proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1", "--storage-url", f"{url}?{broad}",
+                   env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if "error" in x]
+    assert line.startswith(f"azrender submit: error: {url}: the SAS in the store URL is an account SAS (every "
+                           "container of the account) and grants delete, update, process (sp=rwdlacup) and is valid until ")
+    assert line.endswith("or pass --allow-broad-sas") and "sig=" not in proc.stderr
+    assert list(azurite.blob_service().get_container_client(container).list_blobs()) == []
+
+    narrow = sas_url(azurite, container, "racwl", datetime.now(timezone.utc) + timedelta(days=1))
+    proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1", "--storage-url",
+                   narrow.replace(f"/{container}?", f"/{container}/show?"), "--wait", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_node_secrets_are_gone_after_release_and_azrender_folders_are_private(run_cli, textured_shot, tmp_path,
+                                                                             azurite, container):
+    import stat
+
+    proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1-2", "--wait", "--storage-url",
+                   azurite.container_url(container, "show"),
+                   env={"AZRENDER_MAYA_RENDER": "/bin/true", "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    nodes = tmp_path / "state" / "local-batch" / "pools"
+    prep_dirs = list(nodes.glob("*/nodes/*/workitems/*/job-1/*prep*/wd"))
+    assert prep_dirs, "no preparation task ran"
+    assert [p for p in nodes.rglob("access.json")] == [], "a node kept the store SAS after the job's release"
+    for name in ("state", "cache", "config"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o700, f"{name} folder is {oct(mode)}: other users can read job records and logs"
+
+
+# ---- limits checked where they are cheap ------------------------------------------------------------
+
+
+def test_a_name_leaving_no_room_for_the_nodes_temporary_suffix_fails_at_plan_time(run_cli, tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    long_name = "plate_" + "x" * 235 + ".exr"  # 245 bytes: fits here, not as <name>.azrtmp-<pid> on a node
+    (show / long_name).write_bytes(b"exr")
+    scene = maya_scene(show / "shot.ma", long_name)
+    proc = run_cli("submit", scene, "--dry-run", "--backend", "local", env={"AZRENDER_MAYA_RENDER": "/bin/true"},
+                   timeout=60)
+    assert proc.returncode == 6, proc.stderr
+    assert (f"  {show / long_name}: its name is 245 bytes, and a node downloads it as <name>.azrtmp-<pid> (up to "
+            "260 bytes), over the 255 a file name may have; shorten it by 5") in proc.stderr.splitlines()
+
+
+def test_a_million_frames_in_chunks_of_one_is_refused_at_once(run_cli, tmp_path):
+    import time
+
+    scene = maya_scene(tmp_path / "shot.ma")
+    started = time.monotonic()
+    proc = run_cli("submit", scene, "--dry-run", "--frames", "1-1000000", env={"AZRENDER_MAYA_RENDER": "/bin/true"},
+                   timeout=120)
+    took = time.monotonic() - started
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert proc.stderr.splitlines()[-2:] == [
+        "azrender submit: error: 1,000,000 frames in chunks of 1 make 1,000,000 tasks, over the 10,000 one job may have",
+        "  hint: use --chunk 100 or more, or split the range"]
+    assert took < 60 and proc.stdout == ""
+
+
+def test_a_store_inside_the_folder_it_stores_is_refused(run_cli, tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"wood")
+    store = show / "store"
+    proc = run_cli("sync", show, "--to", store.as_uri(), timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"azrender sync: error: the store {store.as_uri()} is inside {show}, which it stores: each run would store "
+        "the store into itself; keep it outside the folders it stores"]
+    assert not store.exists()
+    scene = maya_scene(show / "shot.ma", "wood.png")
+    proc = run_cli("submit", scene, "--backend", "local", "--storage-url", store.as_uri(),
+                   env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=60)
+    assert proc.returncode == 6
+    assert any(line.strip().startswith(f"the store {store.as_uri()} is inside {show}") for line in proc.stderr.splitlines())
+    assert not store.exists()

@@ -45,6 +45,7 @@ class SubmitRequest:
     project: Path | None = None
     allow_missing: bool = False
     allow_paths: tuple[Path, ...] = ()  # send files from these private locations anyway (--allow-path)
+    allow_broad_sas: bool = False  # pass a store SAS broader than nodes need to them as given
     dry_run: bool = False
     wait: bool = False
     download_dir: Path | None = None
@@ -187,7 +188,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     non-dry-run plan carries the nodes' real store access (SAS), so it needs storage credentials."""
     from azrender.backends.choose import choose_backend
     from azrender.discovery.scan import scan_scene
-    from azrender.jobs.frames import parse_frames
+    from azrender.jobs.frames import check_task_count, parse_frames
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.plugins import get_plugin_manager
     from azrender.settings import load_settings
@@ -212,6 +213,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     missing_blocks = bool(report.missing) and not request.allow_missing
     frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
+    check_task_count(list(frames), request.chunk)  # before a single task is built
     job_id = make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
                             settings.node_os, report, settings)
@@ -231,6 +233,12 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
                        plugin_manager=pm)
     problems += list(paths.problems)
+    if storage_url.startswith("file:"):
+        from azrender.sync.entries import store_inside
+        from azrender.sync.stores import open_store
+
+        if inside := store_inside(open_store(storage_url), [root.prefix for root in paths.roots]):
+            problems.append(inside)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
 
@@ -241,7 +249,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
     manifest_key = layout.manifest_key(job_id)
-    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run)
+    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run,
+                                         allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
                      backend=backend, pm=pm)
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
@@ -362,7 +371,7 @@ def _upload_node_files(store, plan: SubmissionPlan) -> None:
             store.write_bytes(key, data)
 
 
-def _node_access(storage_url: str, settings, *, dry_run: bool):
+def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: bool = False):
     """(How nodes reach the store, the store's URL without credentials). A dry run needs no
     credentials: a placeholder signature stands where a SAS would be (and is redacted like one)."""
     from azrender.jobs.model import NodeAccess
@@ -374,7 +383,8 @@ def _node_access(storage_url: str, settings, *, dry_run: bool):
 
         store = open_store(storage_url)
         return node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
-                           identity_resource_id=settings.identity_resource_id), store.display_url
+                           identity_resource_id=settings.identity_resource_id,
+                           allow_broad_sas=allow_broad_sas), store.display_url
     base = parse_store_url(storage_url)
     if settings.identity_resource_id or base.account is None:
         return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id), base.base
