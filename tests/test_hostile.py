@@ -190,7 +190,8 @@ def test_no_azure_credentials_is_one_line(run_cli, tmp_path):
 
 
 def test_no_batch_credentials_is_one_line(run_cli, tmp_path):
-    scene = maya_scene(tmp_path / "shot.ma")
+    (tmp_path / "show").mkdir()
+    scene = maya_scene(tmp_path / "show" / "shot.ma")
     proc = run_cli("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
                    "--pool", "p", "--storage-url", (tmp_path / "store").as_uri(), "--json",
                    env=no_azure_login(tmp_path), timeout=120)
@@ -566,9 +567,45 @@ def test_a_store_inside_the_folder_it_stores_is_refused(run_cli, tmp_path):
         f"azrender sync: error: the store {store.as_uri()} is inside {show}, which it stores: each run would store "
         "the store into itself; keep it outside the folders it stores"]
     assert not store.exists()
-    scene = maya_scene(show / "shot.ma", "wood.png")
-    proc = run_cli("submit", scene, "--backend", "local", "--storage-url", store.as_uri(),
-                   env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=60)
-    assert proc.returncode == 6
-    assert any(line.strip().startswith(f"the store {store.as_uri()} is inside {show}") for line in proc.stderr.splitlines())
-    assert not store.exists()
+
+
+# ---- the local backend keeps one copy of the assets ------------------------------------------------
+
+
+def disk_use(*folders: Path) -> int:
+    """Bytes the files under ``folders`` occupy, each inode once (hard links share their blocks)."""
+    seen, total = set(), 0
+    for folder in folders:
+        for path in folder.rglob("*"):
+            info = path.lstat()
+            if path.is_file() and not path.is_symlink() and (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
+    return total
+
+
+@pytest.mark.timeout(300)
+def test_a_two_node_local_job_keeps_one_copy_of_the_assets(run_cli, tmp_path):
+    from azrender.backends.local import LocalBatchClient
+
+    show = tmp_path / "show"
+    (show / "tex").mkdir(parents=True)
+    names = []
+    for i in range(4):
+        (show / "tex" / f"plate_{i}.exr").write_bytes(os.urandom(4 << 20))
+        names.append(f"tex/plate_{i}.exr")
+    assets = 16 << 20
+    scene = maya_scene(show / "shot.ma", *names)
+    state = tmp_path / "state"
+    LocalBatchClient(state / "local-batch", node_count=2).get_pool("local")  # two nodes on this one disk
+    proc = run_cli("submit", scene, "--backend", "local", "--frames", "1-2", "--wait", "--json",
+                   env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    nodes = state / "local-batch" / "pools" / "local" / "nodes"
+    prepared = sorted(p.parts[-5] for p in nodes.glob("*/workitems/*/job-1/*prep*"))
+    assert prepared == ["node-0", "node-1"], "the job did not run on both nodes"
+    store = disk_use(state / "store")
+    everything = disk_use(state)
+    assert store >= assets
+    assert everything <= 1.1 * assets + store, f"{everything / assets:.2f}x the assets with a {store / assets:.2f}x store"
+    assert not (state / "submissions" / json.loads(proc.stdout)["job_id"]).exists(), "the scene copy was kept"

@@ -233,17 +233,12 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
                        plugin_manager=pm)
     problems += list(paths.problems)
-    if storage_url.startswith("file:"):
-        from azrender.sync.entries import store_inside
-        from azrender.sync.stores import open_store
-
-        if inside := store_inside(open_store(storage_url), [root.prefix for root in paths.roots]):
-            problems.append(inside)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
 
     from azrender.dirs import state_dir
 
+    _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
     job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
@@ -286,6 +281,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
     _upload_node_files(store, plan)
+    _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
@@ -359,6 +355,30 @@ def _sync_progress(progress: ProgressCallback, total: int):
         progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
 
     return report
+
+
+SUBMISSION_FILES_KEPT = timedelta(days=1)  # a plan not executed (dry run, dialog left open) keeps its files this long
+
+
+def _forget_submission_files(job_id: str) -> None:
+    import shutil
+
+    from azrender.dirs import state_dir
+
+    shutil.rmtree(state_dir() / "submissions" / job_id, ignore_errors=True)
+
+
+def _prune_submissions(folder: Path) -> None:
+    """Scene copies of plans never executed (dry runs), once older than :data:`SUBMISSION_FILES_KEPT`."""
+    import shutil
+
+    cutoff = time.time() - SUBMISSION_FILES_KEPT.total_seconds()
+    try:
+        old = [entry.path for entry in os.scandir(folder) if entry.is_dir() and entry.stat().st_mtime < cutoff]
+    except OSError:
+        return
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _upload_node_files(store, plan: SubmissionPlan) -> None:
