@@ -16,7 +16,7 @@ OUTPUTS_PERMISSIONS = "cw"
 
 def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str | None = None,
                 allow_broad_sas: bool = False) -> NodeAccess:
-    """``assets`` / ``outputs``: :class:`azrender.sync.stores.Store` objects (their prefixes
+    """``assets`` / ``outputs``: :class:`azrender.sync.store.Store` objects (their prefixes
     included in the URLs). ``expires``: when the job's SAS tokens stop working.
 
     A store opened with a SAS can only pass that SAS on: it is refused when it grants nodes more
