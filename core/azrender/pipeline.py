@@ -49,6 +49,7 @@ class SubmitRequest:
     project: Path | None = None
     allow_missing: bool = False
     allow_paths: tuple[Path, ...] = ()  # send files from these private locations anyway (--allow-path)
+    allow_broad_sas: bool = False  # pass a store SAS broader than nodes need to them as given
     dry_run: bool = False
     wait: bool = False
     download_dir: Path | None = None
@@ -260,6 +261,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
 
     from azrender.dirs import state_dir
 
+    _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
     (work / OUTPUTS_FILE).write_bytes(render.outputs_document())
@@ -267,7 +269,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                               + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
     manifest_key = layout.manifest_key(job_id)
-    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run)
+    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run,
+                                         allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
                      backend=backend, pm=pm)
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
@@ -305,6 +308,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
     _upload_node_files(store, plan)
+    _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
@@ -367,7 +371,7 @@ def _content_keys(folder: Path, names) -> dict[str, str]:
 def _render_plan(request: SubmitRequest, scene: Path, host: str):
     """(render plan, warning): the scene's settings (collected in-app, else read from the file),
     the frames (--frames, else the scene's), task sets and the files each task must write."""
-    from azrender.jobs.frames import parse_frames
+    from azrender.jobs.frames import check_task_count, parse_frames
     from azrender.rendersettings.model import Overrides
     from azrender.jobs.renderplan import parse_device, plan_render, try_read_settings
 
@@ -378,6 +382,7 @@ def _render_plan(request: SubmitRequest, scene: Path, host: str):
     if device != "CPU" and host != "blender":
         raise UsageError(f"--device {device}: the render device is a Blender Cycles setting; {host} scenes choose theirs")
     frames = parse_frames(request.frames or (render_settings.frames if render_settings else None) or "1")
+    check_task_count(frames, request.chunk)  # before a single task is planned
     if render_settings is not None and not render_settings.animation and frames != [render_settings.frame_start]:
         render_settings = replace(render_settings, animation=True)  # other frames asked for: render them as a sequence
     return plan_render(render_settings, frames, request.chunk, overrides=request.overrides or Overrides(),
@@ -397,6 +402,30 @@ def _sync_progress(progress: ProgressCallback, total: int):
     return report
 
 
+SUBMISSION_FILES_KEPT = timedelta(days=1)  # a plan not executed (dry run, dialog left open) keeps its files this long
+
+
+def _forget_submission_files(job_id: str) -> None:
+    import shutil
+
+    from azrender.dirs import state_dir
+
+    shutil.rmtree(state_dir() / "submissions" / job_id, ignore_errors=True)
+
+
+def _prune_submissions(folder: Path) -> None:
+    """Scene copies of plans never executed (dry runs), once older than :data:`SUBMISSION_FILES_KEPT`."""
+    import shutil
+
+    cutoff = time.time() - SUBMISSION_FILES_KEPT.total_seconds()
+    try:
+        old = [entry.path for entry in os.scandir(folder) if entry.is_dir() and entry.stat().st_mtime < cutoff]
+    except OSError:
+        return
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _upload_node_files(store, plan: SubmissionPlan) -> None:
     """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
     from azrender.jobs.build import node_uploads
@@ -407,7 +436,7 @@ def _upload_node_files(store, plan: SubmissionPlan) -> None:
             store.write_bytes(key, data)
 
 
-def _node_access(storage_url: str, settings, *, dry_run: bool):
+def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: bool = False):
     """(How nodes reach the store, the store's URL without credentials). A dry run needs no
     credentials: a placeholder signature stands where a SAS would be (and is redacted like one)."""
     from azrender.jobs.model import NodeAccess
@@ -419,7 +448,8 @@ def _node_access(storage_url: str, settings, *, dry_run: bool):
 
         store = open_store(storage_url)
         return node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
-                           identity_resource_id=settings.identity_resource_id), store.display_url
+                           identity_resource_id=settings.identity_resource_id,
+                           allow_broad_sas=allow_broad_sas), store.display_url
     base = parse_store_url(storage_url)
     if settings.identity_resource_id or base.account is None:
         return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id), base.base
