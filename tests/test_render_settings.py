@@ -176,7 +176,8 @@ def test_maya_dry_run_has_one_task_set_per_layer_and_camera(run_cli, tmp_path):
                                         f"{command.split('submissions/')[-1].split('/')[0]}/outputs.json\" {ids[6]}")
     plan = doc["render"]
     assert plan["settings"]["renderer"] == "vray" and plan["settings"]["frame_start"] == 101
-    assert plan["expected_outputs"][ids[6]] == ["env/sh020_witness.0101.exr", "env/sh020_witness.0102.exr"]
+    # <Scene> is the file Maya opens on the node: the submission copy
+    assert plan["expected_outputs"][ids[6]] == ["env/sh020.azrender_witness.0101.exr", "env/sh020.azrender_witness.0102.exr"]
 
 
 def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_blend, blender):

@@ -211,7 +211,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.discovery.scan import scan_scene
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.plugins import get_plugin_manager
-    from azrender.jobs.renderplan import OUTPUTS_FILE
+    from azrender.jobs.renderplan import OUTPUTS_FILE, replan_scene_name
     from azrender.settings import load_settings
 
     progress = progress or no_progress
@@ -256,6 +256,11 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
                        plugin_manager=pm)
     problems += list(paths.problems)
+    if host == "maya" and render.settings is not None and paths.submitted_node_path:
+        # Maya's <Scene> is the file it opens on the node: the submission copy's name
+        node_scene = re.split(r"[\\/]", paths.submitted_node_path)[-1].rsplit(".", 1)[0]
+        render = replan_scene_name(render, node_scene)
+        submission = replace(submission, render=render)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
 
