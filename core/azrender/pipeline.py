@@ -54,6 +54,9 @@ class SubmitRequest:
     wait: bool = False
     download_dir: Path | None = None
     job_name: str | None = None
+    blender: str | None = None  # the node's Blender: a VERSION (4.5) or a PATH; None: the profile's
+    scene_version: str | None = None  # the Blender that saved the scene, as the host recorded it
+    submitting_blender: str | None = None  # the host's own Blender (or a bpy wheel's Python)
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     if backend == "local" and node_os != _this_os():
         raise UsageError(f"the local backend renders on this machine ({_this_os()}), not on {node_os} nodes")
 
-    if backend == "local" and not request.dry_run:
-        local_renderer(host)  # before any work: a missing renderer is the first thing to say
+    renderer = _renderer(request, settings, scene, host, local=backend == "local")
     progress("discover", 0, 1, scene.name)
     report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     for dep in request.extra_dependencies:
@@ -218,7 +220,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     if request.dry_run:
         requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
-                          access=_dry_run_access(storage_url, settings), pm=pm)
+                          access=_dry_run_access(storage_url, settings), pm=pm, renderer=renderer)
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
                             dry_run_requests=requests.as_json(redacted=True))
 
@@ -233,7 +235,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
                          identity_resource_id=settings.identity_resource_id)
     manifest_key = layout.manifest_key(job_id)
-    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
+    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm,
+                      renderer=renderer)
     client, record = _backend_client(backend, settings, submission, storage_url, store)
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
@@ -326,7 +329,7 @@ def _dry_run_access(storage_url: str, settings):
     return NodeAccess(url, url)
 
 
-def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
+def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm, renderer):
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, node_tool_path
 
@@ -335,6 +338,9 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     tool = node_tool_path(node_os)
     python = "python" if windows else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
+    if submission.host == "blender" and renderer.scene_version:  # the node's Blender opens the scene
+        pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
+                          renderer.scene_version, submission.scene.name),)
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
@@ -349,7 +355,7 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                     access=access, storage_mode=submission.storage_mode, node_os=node_os,
                     pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
-                    executable=local_renderer(submission.host) if submission.backend == "local" else None,
+                    executable=renderer.executable,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
@@ -357,6 +363,29 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     if blocking:
         raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
     return to_batch_models(job)
+
+
+@dataclass(frozen=True)
+class _Renderer:
+    executable: str | None  # None: the node's default for the host
+    scene_version: str | None  # "4.5": the Blender that saved the scene (Blender scenes)
+
+
+def _renderer(request: SubmitRequest, settings, scene: Path, host: str, *, local: bool) -> _Renderer:
+    """What renders the job, decided before any work (a missing or too old renderer is the first
+    thing to say): for the local backend, this machine's renderer; for Blender, the version that
+    saved the scene, which the node's Blender must open."""
+    if host != "blender":
+        return _Renderer(local_renderer(host) if local else None, None)
+    from azrender.jobs import blender
+    from azrender.node.blender_version import parse, text
+
+    version = parse(request.scene_version) if request.scene_version else blender.scene_version(scene)
+    if not local:
+        return _Renderer(None, text(version[:2]) if version else None)
+    chosen = blender.local_blender(explicit=request.blender, configured=settings.blender,
+                                   submitting=request.submitting_blender, scene=version, scene_name=scene.name)
+    return _Renderer(chosen.executable, text(version[:2]) if version else None)
 
 
 # The renderer each host needs on a local machine, and the variable that points at another one.

@@ -60,6 +60,7 @@ class Settings:
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
     retries: int = 2
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
     pool: PoolSettings | None = None
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import bpy
@@ -30,12 +31,19 @@ def _save_copy(path: Path) -> None:
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, relative_remap=True, check_existing=False)
 
 
+def this_blender() -> dict:
+    """The Blender that saves the submission copy (the nodes' must open it) and, for the local
+    backend, renders it: this executable, or for the bpy module (no executable) its Python."""
+    return {"scene_version": ".".join(map(str, bpy.app.version)),
+            "submitting_blender": bpy.app.binary_path or sys.executable}
+
+
 def build_request(settings=None, **overrides) -> Prepared:
     """Collect, check and copy the open scene; ``settings`` is the panel's property group, and
     ``overrides`` are :class:`SubmitRequest` fields given by a headless caller."""
     scene = bpy.context.scene
     fields = {"frames": frame_range(scene.frame_start, scene.frame_end, scene.frame_step),
-              "renderer": scene.render.engine}
+              "renderer": scene.render.engine, **this_blender()}
     if settings is not None:
         fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
                       storage_mode=settings.storage_mode.lower(), profile=settings.profile or None,
