@@ -108,3 +108,47 @@ def test_the_zip_installs_and_submits_a_scene_saved_in_this_version(version, ble
         expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(n)}
         for card, (x, y) in build_demo.CARD_PIXELS.items():
             assert close(pixel(frame_png, x, y), expected[card]), f"{version} {frame_png.name}: {card}"
+
+
+@pytest.fixture(scope="module")
+def scene_50(tmp_path_factory) -> Path:
+    """A scene saved by Blender 5.0 (zstd-compressed, the 5.0 header)."""
+    require(bpy_python("5.0").exists(), "the bpy 5.0 wheel (.venv-bpy/5.0)")
+    folder = tmp_path_factory.mktemp("scene50")
+    script = folder / "save.py"
+    script.write_text("import sys, bpy\nbpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1])\n")
+    run_host("5.0", "", script, str(folder / "new.blend"), env=host_env(folder / "home"))
+    return folder / "new.blend"
+
+
+def test_a_scene_newer_than_this_machines_blender_is_refused_in_one_line_before_any_work(blender, scene_50, run_cli, tmp_path):
+    proc = run_cli("submit", scene_50, "--backend", "local", "--frames", "1", "--blender", blender)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "new.blend was saved by Blender 5.0" in lines[0] and "is 3.4.1 and cannot open it" in lines[0]
+    assert not (tmp_path / "state" / "store").exists() or not any((tmp_path / "state" / "store").rglob("*.blend"))
+
+
+def test_blender_chooses_the_renderer_and_the_task_checks_its_version_first(scene_50, run_cli, tmp_path):
+    venv = REPO / ".venv-bpy" / "5.0"
+    proc = run_cli("submit", scene_50, "--backend", "local", "--frames", "1", "--blender", venv, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    [task] = json.loads(proc.stdout)["tasks"]
+    line = task["commandLine"]
+    launcher = line.split("blender-version ", 1)[1].split(" ", 1)[0]
+    assert f"blender-version {launcher} 5.0 new.blend" in line  # before the renderer runs
+    assert f"{launcher} -b " in line
+    assert subprocess.run([launcher, "--version"], capture_output=True, text=True).stdout.startswith("Blender 5.0.")
+
+    wrong = run_cli("submit", scene_50, "--backend", "local", "--frames", "1", "--blender", "4.2", "--dry-run")
+    assert wrong.returncode != 0 and "no Blender 4.2 on this machine" in wrong.stderr
+
+
+def test_the_node_refuses_a_blender_older_than_the_scene_before_rendering(blender):
+    check = [sys.executable, "-m", "azrender.node", "blender-version", blender]
+    refused = subprocess.run([*check, "4.5", "shot.blend"], capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert refused.returncode == 3
+    assert refused.stderr.strip() == ("azrender: shot.blend was saved by Blender 4.5; this node's Blender is 3.4.1 and "
+                                      "cannot open it (render it with Blender 4.5 or newer)")
+    accepted = subprocess.run([*check, "3.4", "shot.blend"], capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert accepted.returncode == 0 and "Blender 3.4.1 renders shot.blend" in accepted.stdout

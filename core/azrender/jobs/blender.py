@@ -1,8 +1,8 @@
 """Which Blender renders a job: the node's Blender must be at least the version that saved the scene.
 
 - The scene's version: recorded by the add-on (``bpy.app.version``) or read from the .blend header.
-- The local backend's Blender, chosen in this order: ``--blender VERSION|PATH`` (or the add-on's
-  explicit choice), the profile's ``blender``, the Blender that is submitting (the add-on's own
+- The local backend's Blender, chosen in this order: ``--blender VERSION|PATH`` (else the
+  profile's ``blender``), the Blender that is submitting (the add-on's own
   executable, or for a ``bpy`` wheel its Python), ``$AZRENDER_BLENDER``, ``blender`` on PATH.
   A Python with ``bpy`` (a bpy wheel has no executable) renders through a small launcher that
   takes Blender's command line (:mod:`azrender.node.bpy_blender`).
@@ -124,11 +124,9 @@ def probe(path: str, origin: str) -> LocalBlender:
     return LocalBlender(executable, version, origin)
 
 
-def _candidates(explicit: str | None, configured: str | None, submitting: str | None):
+def _candidates(explicit: str | None, submitting: str | None):
     if explicit:
         yield explicit, "--blender"
-    if configured:
-        yield configured, "the profile's blender"
     if submitting:
         yield submitting, "the submitting Blender"
     if os.environ.get("AZRENDER_BLENDER"):
@@ -137,27 +135,22 @@ def _candidates(explicit: str | None, configured: str | None, submitting: str | 
         yield shutil.which("blender"), "PATH"
 
 
-def local_blender(*, explicit: str | None = None, configured: str | None = None, submitting: str | None = None,
+def local_blender(*, explicit: str | None = None, submitting: str | None = None,
                   scene: tuple[int, ...] | None = None, scene_name: str = "the scene") -> LocalBlender:
-    """The Blender the local backend renders with; a VERSION (``4.5``) as the choice picks the
-    first candidate of that version. Refuses, in one line, a Blender older than the scene."""
-    wanted = None
-    for value, origin in ((explicit, "--blender"), (configured, "the profile's blender")):
-        if value and parse(value) and not any(sep in value for sep in "/\\"):
-            wanted, origin_of_wanted = parse(value), origin
-            break
+    """The Blender the local backend renders with. ``explicit`` (``--blender`` or the profile's) is
+    a PATH, or a VERSION (``4.5``) picking the first other candidate of that version. Refuses, in
+    one line, a Blender older than the scene."""
+    wanted = parse(explicit) if explicit and not any(sep in explicit for sep in "/\\") else None
     chosen = None
-    for path, origin in _candidates(explicit, configured, submitting):
-        if wanted is not None and parse(path) == wanted and path in (explicit, configured):
-            continue  # the version itself, not a path
+    for path, origin in _candidates(None if wanted else explicit, submitting):
         found = probe(path, origin)
         if wanted is None or found.version[:len(wanted)] == wanted:
             chosen = found
             break
     if chosen is None:
         if wanted is not None:
-            raise UsageError(f"no Blender {text(wanted)} on this machine ({origin_of_wanted})",
-                             hint="give its path with --blender PATH, or set blender in the profile")
+            raise UsageError(f"no Blender {text(wanted)} on this machine (--blender {explicit})",
+                             hint="give its path with --blender PATH (or blender = PATH in the profile)")
         raise UsageError("the local backend renders with Blender, which is not installed here (not on PATH)",
                          hint="apt install blender, set AZRENDER_BLENDER, or pass --blender PATH")
     if scene is not None and not opens(chosen.version, scene):
