@@ -346,7 +346,11 @@ def _store_prefix(storage_url: str) -> str:
 
 def _sync_progress(progress: ProgressCallback, total: int):
     def report(update) -> None:
-        progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
+        if update.bytes_total:  # bytes, not files: one large file is most of the wait
+            progress("sync", update.bytes_done, update.bytes_total,
+                     f"{update.files_done}/{update.files_total} files, {update.bytes_done / 1e6:.1f} MB")
+        else:
+            progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
 
     return report
 

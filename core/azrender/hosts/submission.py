@@ -5,6 +5,7 @@ handed to the pipeline with the request."""
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -127,8 +128,9 @@ def submit_headless(prepared: Prepared):
     ``blender -b``, ``mayapy``, ``3dsmaxbatch``); returns the SubmitResult."""
     from azrender.progress import ProgressReporter
 
+    from azrender.hosts.jobs import outcome_line
+
     with ProgressReporter() as progress:
         result = prepared.run(progress)
-    done = "would be submitted (dry run)" if result.dry_run_requests is not None else "submitted"
-    print(f"azrender: job {result.job_id} {done} to {result.backend} ({result.task_count} task(s))")
+    print(outcome_line(result), file=sys.stderr if result.failed_tasks else sys.stdout)
     return result
