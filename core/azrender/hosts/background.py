@@ -26,6 +26,7 @@ class Snapshot:
     finished: bool = False
     result: Any = None
     error: str | None = None  # one line for the user, secrets redacted
+    exception: BaseException | None = None  # what failed, for a host that reacts to its kind
 
     @property
     def fraction(self) -> float:
@@ -84,7 +85,7 @@ class Background:
         try:
             result = self._call(self._progress)
         except BaseException as exc:  # the worker always ends with something the host can show
-            self._set(finished=True, error=error_line(exc))
+            self._set(finished=True, error=error_line(exc), exception=exc)
         else:
             self._set(finished=True, result=result)
 
@@ -112,5 +113,6 @@ class ProgressDriver:
 
 
 def submit_in_background(prepared) -> Background:
-    """Start a host's :class:`~azrender.hosts.submission.Prepared` submission on a worker thread."""
+    """Start a host's submission (:class:`~azrender.hosts.submission.Prepared`, or
+    :class:`~azrender.hosts.submission.Captured`, resolved on the worker) on a worker thread."""
     return Background(prepared.run).start()

@@ -82,6 +82,8 @@ class _Backgrounded:
         return self.finish(context, snapshot)
 
     def finish(self, context, snapshot):
+        if isinstance(snapshot.exception, MissingAssetsError):
+            fill_dependencies(context.scene.azrender, submission.scene_report().dependencies)  # shown in red
         if snapshot.error:
             self.report({"ERROR"}, snapshot.error)
             return {"CANCELLED"}
@@ -117,17 +119,12 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.azrender
         try:
-            prepared = submission.build_request(settings)
-        except MissingAssetsError as exc:
-            fill_dependencies(settings, submission.scene_report().dependencies)  # show them in red
-            self.report({"ERROR"}, error_line(exc))
-            return {"CANCELLED"}
+            captured = submission.capture(settings)  # only this touches bpy; the rest runs on the worker
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(settings, prepared.request.extra_dependencies)
         self.report({"INFO"}, f"azrender: submitting {bpy.path.basename(bpy.data.filepath)} in the background")
-        work = submit_in_background(prepared)
+        work = submit_in_background(captured)
         _submitting[:] = [work]
         return self.run_in_background(context, work)
 
@@ -135,6 +132,7 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         from azrender.hosts.jobs import first_failure, outcome_line, status_line
 
         settings = context.scene.azrender
+        fill_dependencies(settings, result.report.dependencies)
         job = settings.jobs.add()
         job.job_id, job.backend = result.job_id, result.backend
         job.state = status_line(result.status) if result.status is not None else "submitted"
