@@ -27,7 +27,8 @@ def finish(outcome):
     cpu = max((g[1] for g in gaps), default=0.0)
     settings = bpy.context.scene.azrender
     print("RESULT " + json.dumps({"outcome": outcome, "ticks": len(gaps), "max_gap": wall, "max_cpu": cpu,
-                                  "jobs": [[j.job_id, j.state] for j in settings.jobs],
+                                  "jobs": [[j.job_id, j.state] for j in settings.jobs], "job_index": settings.job_index,
+                                  "deps_on_open": state.get("deps_on_open"),
                                   "longest": sorted(((round(w, 3), round(c, 3), i) for i, (w, c) in enumerate(gaps)),
                                                     reverse=True)[:5]}), flush=True)
     bpy.ops.wm.quit_blender()
@@ -40,6 +41,7 @@ def tick():
     if state["phase"] == "waiting":
         state["phase"] = "submitting"
         settings = bpy.context.scene.azrender
+        state["deps_on_open"] = len(settings.dependencies)  # listed when the file opened, no Refresh
         settings.backend, settings.use_scene_frames, settings.frames = "LOCAL", False, "1"
         state["last"] = (time.perf_counter(), time.thread_time())
         with bpy.context.temp_override(**window_context()):
