@@ -404,7 +404,7 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     tool = node_tool_path(node_os)
     python = "python" if node_os == "windows" else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
-    if renderer.scene_version:  # the node's Blender must open the scene: checked before rendering
+    if renderer is not None and renderer.scene_version:  # the node's Blender must open the scene, checked first
         pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
                           renderer.scene_version, submission.scene.name),)
     extra_args, pre_scripts = (), ()
@@ -417,11 +417,12 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     pool = backend.pool(submission, pm)
+    executable = renderer.executable if renderer is not None else backend.executable(submission.host)
     return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                      access=access, storage_mode=submission.storage_mode, node_os=node_os,
                      pool_id=pool.pool_id, pool=pool.create, pool_has_mount=pool.mounts_store,
-                     renderer=submission.request.renderer, executable=renderer.executable,
+                     renderer=submission.request.renderer, executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
@@ -433,11 +434,11 @@ class _Renderer:
     scene_version: str | None = None  # "4.5": the Blender that saved the scene (Blender scenes)
 
 
-def _renderer(request: SubmitRequest, settings, scene: Path, host: str, backend) -> _Renderer:
+def _renderer(request: SubmitRequest, settings, scene: Path, host: str, backend) -> _Renderer | None:
     """What renders the job; for Blender, the version that saved the scene (recorded by the
     add-on, else read from the file), which the backend's Blender must open."""
     if host != "blender":
-        return _Renderer(backend.executable(host))
+        return None  # the backend's renderer, asked when the job is built
     from azrender.jobs.blender import scene_version
     from azrender.node.blender_version import parse, text
 
