@@ -47,7 +47,8 @@ def capture(settings=None, **overrides) -> Captured:
               "renderer": scene.render.engine, **this_blender()}
     if settings is not None:
         fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
-                      storage_mode=settings.storage_mode.lower(), profile=settings.profile or None,
+                      storage_mode=None if settings.storage_mode == "PROFILE" else settings.storage_mode.lower(),
+                      profile=settings.profile or None,
                       allow_missing=settings.allow_missing)
         if not settings.use_scene_frames:
             fields["frames"] = settings.frames
