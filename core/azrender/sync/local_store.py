@@ -53,6 +53,18 @@ class LocalStore(Store):
             modified = datetime.fromtimestamp(h.mtime_ns / 1e9, tz=timezone.utc)
             yield StoredObject(full[strip:], h.size, h.content_hash, modified)
 
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        try:
+            (h,) = hashing.hash_files([path])  # from the hash cache: each write recorded its hash
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise StoreError(f"{self.display_url}/{key}: cannot read ({exc.strerror})") from None
+        st = os.stat(path)
+        return StoredObject(key, h.size, h.content_hash, datetime.fromtimestamp(h.mtime_ns / 1e9, tz=timezone.utc),
+                            f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}")
+
     def _write(self, dest: Path, chunks, content_hash: str, mtime_ns: int | None,
                progress: ByteProgress | None) -> int:
         dest.parent.mkdir(parents=True, exist_ok=True)
