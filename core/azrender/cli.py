@@ -17,6 +17,7 @@ import sys
 COMMANDS = {
     "deps": "azrender.commands.deps",
     "sync": "azrender.commands.sync",
+    "gc": "azrender.commands.gc",
     "fetch": "azrender.commands.fetch",
     "paths": "azrender.commands.paths",
     "submit": "azrender.commands.submit",

@@ -216,6 +216,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
         return node_path(key, storage_mode=settings.storage_mode, node_os=node_os, store_prefix=store_prefix)
 
+    node.store = _store_on_node(settings.storage_mode, node_os, store_prefix)
+
     if request.dry_run:
         requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
                           access=_dry_run_access(storage_url, settings), pm=pm)
@@ -237,10 +239,12 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     client, record = _backend_client(backend, settings, submission, storage_url, store)
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
-    synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
+    # Content-addressed: the manifest pins each file's bytes, which nothing later can change.
+    synced = engine.upload_content(uploads, store, progress=_sync_progress(progress, len(uploads)))
     if synced.manifest is None:
         raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(manifest_key, synced.manifest.to_bytes())
+    engine.settle(store, uploads, synced.manifest)
     _upload_node_files(store, job_id, access)
 
     progress("submit", 0, 1, job_id)
@@ -328,13 +332,14 @@ def _dry_run_access(storage_url: str, settings):
 
 def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
     from azrender.jobs.batch_models import to_batch_models
-    from azrender.jobs.build import build_job, node_tool_path
+    from azrender.jobs.build import build_job, node_tool_path, problems_path
 
     settings, node_os = submission.settings, submission.node_os
     windows = node_os == "windows"
     tool = node_tool_path(node_os)
-    python = "python" if windows else "python3"
-    pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
+    # The local backend's nodes are this machine: its interpreter has what the node tool can use (xxhash).
+    python = _node_python() if submission.backend == "local" else ("python" if windows else "python3")
+    pre_commands = ((python, tool, "check", node(job_files["needed.json"]), "--problems", problems_path(node_os)),)
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
@@ -352,11 +357,26 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
                     executable=local_renderer(submission.host) if submission.backend == "local" else None,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
-                    display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
+                    display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
+                    store_on_node=node.store, python=python, verify_max_bytes=settings.verify_max_bytes)
     blocking = [p.message for p in job.problems if p.severity == "error"]
     if blocking:
         raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
     return to_batch_models(job)
+
+
+def _store_on_node(storage_mode: str, node_os: str, store_prefix: str) -> str | None:
+    """Where a pool mounts the store (mounted modes), for the preparation task to link the view to."""
+    from azrender.jobs.model import COPY
+    from azrender.paths.mapping import store_node_base
+
+    return None if storage_mode == COPY else store_node_base(storage_mode, node_os, store_prefix=store_prefix)
+
+
+def _node_python() -> str:
+    from azrender.backends.local.client import _python
+
+    return _python()
 
 
 # The renderer each host needs on a local machine, and the variable that points at another one.

@@ -59,6 +59,7 @@ class Settings:
     node_os: str = "linux"
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
+    verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
     pool: PoolSettings | None = None
 

@@ -361,7 +361,8 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     started = time.monotonic()
     dest_dir = Path(dest_dir)
     folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-    plan = plan_download(store.list(folder), dest_dir, prefix=folder, cache=cache)
+    listed, sources = _content_folders(store, list(store.list(folder)), folder)
+    plan = plan_download(listed, dest_dir, prefix=folder, cache=cache)
     for parent in {dest.parent for _, dest in plan.download}:  # what a killed download left behind
         remove_orphaned_partials(parent)
     meter = _Meter(progress, len(plan.download), plan.bytes_to_download)
@@ -369,7 +370,8 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     received = 0
     cache = cache or hashing.default_cache()
     with ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS) as pool:
-        futures = {pool.submit(_download_one, store, obj, dest, meter, cache): obj for obj, dest in plan.download}
+        futures = {pool.submit(_download_one, store, obj, dest, meter, cache, sources.get(obj.key)): obj
+                   for obj, dest in plan.download}
         for future in as_completed(futures):
             obj = futures[future]
             try:
@@ -386,8 +388,46 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     return result
 
 
-def _download_one(store: Store, obj: StoredObject, dest: Path, meter: _Meter, cache: hashing.HashCache) -> Transfer:
-    transfer = store.download_file(obj.key, dest, progress=meter.add_bytes)
+def _content_folders(store: Store, listed: list[StoredObject],
+                     folder: str) -> tuple[list[StoredObject], dict[str, str]]:
+    """The listing as files: each folder a content-addressed head manifest lists (``<name>.manifest.json``
+    directly in ``folder``) appears as its files, read from ``content/``; ``{file key: stored key}``."""
+    from datetime import datetime, timezone
+
+    files: list[StoredObject] = []
+    sources: dict[str, str] = {}
+    stored_content = f"{folder}{content.CONTENT}/"
+    for obj in listed:
+        name = obj.key[len(folder):]
+        if "/" in name or not name.endswith(ROOT_MANIFEST_SUFFIX):
+            continue
+        try:
+            head = Manifest.from_bytes(store.read_bytes(obj.key), source=f"{store.display_url}/{obj.key}")
+        except StoreError as exc:
+            log.warning("%s; skipped", exc.message)
+            continue
+        if not head.content_addressed:
+            continue
+        sources[obj.key] = ""  # the head itself is not a file of the folder
+        root = f"{folder}{name[:-len(ROOT_MANIFEST_SUFFIX)]}/"
+        for e in head.entries:
+            modified = datetime.fromtimestamp(e.mtime_ns / 1e9, tz=timezone.utc)
+            files.append(StoredObject(root + e.key, e.size, e.hash, modified))
+            sources[root + e.key] = folder + content.content_key(e.hash)
+    if not sources:
+        return listed, sources
+    rest = [o for o in listed if not o.key.startswith(stored_content) and sources.get(o.key) != ""]
+    kept = {o.key for o in rest}
+    return rest + [f for f in files if f.key not in kept], sources
+
+
+def _download_one(store: Store, obj: StoredObject, dest: Path, meter: _Meter, cache: hashing.HashCache,
+                  source: str | None = None) -> Transfer:
+    transfer = store.download_file(source or obj.key, dest, progress=meter.add_bytes)
+    if source and transfer.content_hash != obj.content_hash:  # the stored content is not what its name says
+        dest.unlink(missing_ok=True)
+        raise StoreError(f"{store.display_url}/{source} is corrupt (hash {transfer.content_hash}); "
+                         "run 'azrender sync --verify' from a machine that has the file")
     if obj.last_modified is not None:
         stamp = int(obj.last_modified.timestamp() * 1e9)
         os.utime(dest, ns=(stamp, stamp))
@@ -533,6 +573,8 @@ def sync_folders(entries: Sequence[tuple[Path | str, str]], store: Store, *, fol
             store.write_bytes(head, data)
         written = store.stat(head)
         content.remember_written(store, head, source, written.etag if written else None)
+    if plans:
+        settle(store, [(f.path, f.key) for f in todo], synced.manifest)
     return SyncResult(len(local), synced.uploaded, len(local) - synced.uploaded, synced.bytes_uploaded,
                       time.monotonic() - started, (), dropped,
                       Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in local))
@@ -604,3 +646,18 @@ def preview_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, 
     dropped = sorted(f"{root}/{e.key}" for root, m in heads.items() if delete and root in folders and m
                      and m.content_addressed for e in m.entries if f"{root}/{e.key}" not in local_keys)
     return UploadPlan(tuple(upload), tuple(skip), tuple(dropped))
+
+
+def settle(store: Store, entries: Sequence[tuple[Path | str, str]], manifest: Manifest) -> None:
+    """After writing a manifest listing ``entries``: when an ``azrender gc`` ran meanwhile, wait for it
+    and upload again whatever of the manifest it deleted (see :mod:`azrender.sync.gc`)."""
+    from azrender.sync import gc
+
+    path_of = {key: path for path, key in entries}
+    by_digest = {e.hash: path_of[e.key] for e in manifest.entries if e.key in path_of}
+
+    def reupload(missing: set[str]) -> None:
+        for digest in sorted(missing):
+            store.upload_file(Path(by_digest[digest]), content.content_key(digest), digest)
+
+    gc.settle(store, by_digest, reupload)
