@@ -228,6 +228,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     from azrender.backends.batch import submit_batch
     from azrender.jobs.access import node_access
     from azrender.sync import engine
+    from azrender.sync.gc import generation as gc_generation
     from azrender.sync.stores import open_store
 
     # The whole job is built (and refused, if it must be) before anything is uploaded.
@@ -240,11 +241,12 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
     # Content-addressed: the manifest pins each file's bytes, which nothing later can change.
+    since = gc_generation(store)
     synced = engine.upload_content(uploads, store, progress=_sync_progress(progress, len(uploads)))
     if synced.manifest is None:
         raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(manifest_key, synced.manifest.to_bytes())
-    engine.settle(store, uploads, synced.manifest)
+    engine.settle(store, uploads, synced.manifest, since)
     _upload_node_files(store, job_id, access)
 
     progress("submit", 0, 1, job_id)

@@ -19,6 +19,7 @@ from typing import Callable, Collection, Iterable, Sequence
 
 from azrender.errors import AzrenderError, StoreError, UsageError
 from azrender.sync import content, hashing, keys
+from azrender.sync.gc import generation as gc_generation
 from azrender.sync.manifest import LEGACY_VERSION, Manifest, ManifestEntry
 from azrender.sync.stores import Store, StoredObject, Transfer, remove_orphaned_partials
 
@@ -554,6 +555,7 @@ def sync_folders(entries: Sequence[tuple[Path | str, str]], store: Store, *, fol
                 continue  # nothing changed here, nobody wrote the head since
         plans[root] = (head, mine, source)
 
+    since = gc_generation(store) if plans else 0
     heads = {root: _read_head(store, head) for root, (head, _, _) in plans.items()}
     todo = [f for root in plans for f in by_root[root]]
     known = {e.hash for m in heads.values() if m is not None and m.content_addressed for e in m.entries}
@@ -574,7 +576,7 @@ def sync_folders(entries: Sequence[tuple[Path | str, str]], store: Store, *, fol
         written = store.stat(head)
         content.remember_written(store, head, source, written.etag if written else None)
     if plans:
-        settle(store, [(f.path, f.key) for f in todo], synced.manifest)
+        settle(store, [(f.path, f.key) for f in todo], synced.manifest, since)
     return SyncResult(len(local), synced.uploaded, len(local) - synced.uploaded, synced.bytes_uploaded,
                       time.monotonic() - started, (), dropped,
                       Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in local))
@@ -648,9 +650,10 @@ def preview_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, 
     return UploadPlan(tuple(upload), tuple(skip), tuple(dropped))
 
 
-def settle(store: Store, entries: Sequence[tuple[Path | str, str]], manifest: Manifest) -> None:
-    """After writing a manifest listing ``entries``: when an ``azrender gc`` ran meanwhile, wait for it
-    and upload again whatever of the manifest it deleted (see :mod:`azrender.sync.gc`)."""
+def settle(store: Store, entries: Sequence[tuple[Path | str, str]], manifest: Manifest, since: int) -> None:
+    """After writing a manifest listing ``entries``: when an ``azrender gc`` started since generation
+    ``since`` (:func:`azrender.sync.gc.generation`, read before deciding what to upload), wait for it
+    and upload again whatever of the manifest it deleted."""
     from azrender.sync import gc
 
     path_of = {key: path for path, key in entries}
@@ -660,4 +663,4 @@ def settle(store: Store, entries: Sequence[tuple[Path | str, str]], manifest: Ma
         for digest in sorted(missing):
             store.upload_file(Path(by_digest[digest]), content.content_key(digest), digest)
 
-    gc.settle(store, by_digest, reupload)
+    gc.settle(store, since, by_digest, reupload)

@@ -4,11 +4,13 @@ Plan, then act. Kept: everything a folder's head manifest lists (what the folder
 submission's manifest lists while it is younger than the retention or its job is not finished, and
 every object itself younger than the retention. The rest is deleted.
 
-Safe while syncs and jobs run: gc announces itself first (``gc.json``, with an expiry in case it
-dies), then lists. A sync that wrote its manifest before that announcement is seen by the listing;
-one that finds the announcement after writing its manifest waits for gc to end, then checks that
-every hash it listed is still stored and uploads any that is not (:func:`settle`). An object
-uploaded while gc runs is younger than the retention, or absent from gc's listing: never deleted.
+Safe while syncs and jobs run: gc announces itself first in ``gc.json`` (a generation counter, and
+the running gc with an expiry in case it dies), then lists. A sync reads the generation before it
+decides which content the store already holds, and again after writing its manifest: unchanged,
+and the manifest was written before any later gc lists (so that gc keeps its content); changed, and
+it waits for the gc to end, then checks every hash it listed is stored and uploads any that is not
+(:func:`settle`). An object uploaded while gc runs is younger than the retention, or absent from
+gc's listing: never deleted.
 """
 
 from __future__ import annotations
@@ -129,51 +131,66 @@ def collect(store: Store, *, older_than: timedelta, dry_run: bool = False,
             _withdraw(store, token)
 
 
+def _state(store: Store) -> dict:
+    """``gc.json``: how many gcs started here (``generation``) and the running one, if any."""
+    try:
+        doc = json.loads(store.read_bytes(MARKER))
+    except StoreError:
+        return {"version": 1, "generation": 0, "running": None}
+    except ValueError:
+        doc = {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("generation"), int):
+        return {"version": 1, "generation": 0, "running": None}
+    return doc
+
+
+def _running_until(state: dict) -> datetime | None:
+    """When the running gc's announcement expires; None when no gc runs (or it died long ago)."""
+    if not state.get("running"):
+        return None
+    try:
+        expires = datetime.fromisoformat(state["expires"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return expires if expires > datetime.now(timezone.utc) else None
+
+
+def generation(store: Store) -> int:
+    """Read before deciding which content the store already holds; hand to :func:`settle`."""
+    return _state(store)["generation"]
+
+
 def _announce(store: Store) -> str:
-    running = _marker(store)
+    state = _state(store)
+    running = _running_until(state)
     if running is not None:
         raise StoreError(f"another azrender gc is running on {store.display_url} (until {running.isoformat()} "
                          "at the latest); run again later")
     token = secrets.token_hex(8)
     now = datetime.now(timezone.utc)
-    store.write_bytes(MARKER, json.dumps({"version": 1, "token": token, "started": now.isoformat(),
+    store.write_bytes(MARKER, json.dumps({"version": 1, "generation": state["generation"] + 1, "running": token,
+                                          "started": now.isoformat(),
                                           "expires": (now + MARKER_LIFETIME).isoformat()}).encode())
     return token
 
 
 def _withdraw(store: Store, token: str) -> None:
-    try:
-        doc = json.loads(store.read_bytes(MARKER))
-        if doc.get("token") == token:
-            store.delete(MARKER)
-    except (StoreError, ValueError):
-        pass
+    state = _state(store)
+    if state.get("running") == token:
+        store.write_bytes(MARKER, json.dumps({**state, "running": None}).encode())
 
 
-def _marker(store: Store) -> datetime | None:
-    """When the running gc's announcement expires; None when no gc runs."""
-    if store.stat(MARKER) is None:
-        return None
-    try:
-        doc = json.loads(store.read_bytes(MARKER))
-        expires = datetime.fromisoformat(doc["expires"])
-    except StoreError:
-        return None  # removed between the two requests
-    except (ValueError, KeyError, TypeError):
-        return None  # not ours to honour
-    return expires if expires > datetime.now(timezone.utc) else None
-
-
-def settle(store: Store, digests: Iterable[str], reupload: Callable[[set[str]], None]) -> None:
-    """Call after writing a manifest that lists ``digests``: when a gc runs, wait for it to end, then
-    ``reupload`` whatever of ``digests`` it deleted meanwhile."""
-    expires = _marker(store)
-    if expires is None:
+def settle(store: Store, since: int, digests: Iterable[str], reupload: Callable[[set[str]], None]) -> None:
+    """Call after writing a manifest that lists ``digests``, with the :func:`generation` read before
+    deciding what the store held: when a gc started since, wait for it to end, then ``reupload``
+    whatever of ``digests`` it deleted meanwhile."""
+    state = _state(store)
+    if state["generation"] == since and not state.get("running"):
         return
-    log.info("a gc runs on %s: waiting for it to end", store.display_url)
-    while expires is not None and datetime.now(timezone.utc) < expires:
+    log.info("an azrender gc ran on %s during this sync: checking what it kept", store.display_url)
+    while _running_until(state) is not None:
         time.sleep(POLL)
-        expires = _marker(store)
+        state = _state(store)
     wanted = set(digests)
     missing = wanted - content.present(store, wanted)
     if missing:

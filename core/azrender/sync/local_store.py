@@ -15,6 +15,7 @@ from typing import Iterator
 from azrender import layout
 from azrender.errors import StoreError
 from azrender.sync import hashing, keys
+from azrender.sync.content import CONTENT
 from azrender.sync.stores import (PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer,
                                   remove_orphaned_partials, writing_partial)
 
@@ -48,7 +49,12 @@ class LocalStore(Store):
                 if full.startswith(base):
                     found.append((full, path))
         strip = len(self.prefix) + 1 if self.prefix else 0
-        hashed = hashing.hash_files([p for _, p in found])
+        while True:
+            try:
+                hashed = hashing.hash_files([p for _, p in found])
+                break
+            except FileNotFoundError:  # deleted since the walk (a gc, a --delete): not listed
+                found = [(full, p) for full, p in found if p.exists()]
         for (full, _), h in zip(found, hashed):
             modified = datetime.fromtimestamp(h.mtime_ns / 1e9, tz=timezone.utc)
             yield StoredObject(full[strip:], h.size, h.content_hash, modified)
@@ -105,6 +111,8 @@ class LocalStore(Store):
     def delete(self, key: str) -> None:
         path = self._path(key)
         path.unlink(missing_ok=True)
+        if key.startswith(f"{CONTENT}/"):  # its 256 folders stay: a writer may be creating a file in one
+            return
         for parent in path.parents:  # drop folders the deletion emptied, never the root
             if parent == self.root or not parent.is_relative_to(self.root):
                 break
