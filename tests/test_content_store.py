@@ -113,7 +113,7 @@ def test_a_no_change_sync_asks_the_store_one_question(tmp_path, azurite, contain
 
 
 def collect(folder: Path):
-    from azrender.commands.sync import collect_entries
+    from azrender.sync.entries import collect_entries
 
     return collect_entries([str(folder)])
 

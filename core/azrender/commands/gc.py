@@ -39,13 +39,13 @@ def unfinished(job_id: str) -> bool:
 def run(args) -> int:
     from rich.filesize import decimal as size
 
-    from azrender.pipeline import default_local_store
+    from azrender.backends.local.backend import default_store
     from azrender.settings import load_settings
     from azrender.sync import gc
     from azrender.sync.stores import open_store
 
     older_than = gc.parse_age(args.older_than)
-    url = args.store or load_settings(args.profile).storage_url or default_local_store()
+    url = args.store or load_settings(args.profile).storage_url or default_store()
     store = open_store(url)
     result = gc.collect(store, older_than=older_than, dry_run=args.dry_run, unfinished=unfinished)
     if args.json:
