@@ -348,3 +348,41 @@ def test_the_zipapp_runs_the_pre_render_check_and_imports_as_azrender_node(tool,
                            "from azrender_node import blender_remap, prep; print(prep.__file__)"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip().startswith(str(tool)), proc.stderr
+
+
+def test_mounted_content_is_linked_into_the_view_and_checked_up_to_the_size_cap(tool, tmp_path):
+    mount = tmp_path / "fsmounts" / "azrender"  # what the pool mounts: the store's content/
+    files = {"small.png": b"s" * 100, "big.exr": b"B" * 5000, "cut.png": b"c" * 300}
+    for data in files.values():
+        (mount / content_key(digest(data))).parent.mkdir(parents=True, exist_ok=True)
+        (mount / content_key(digest(data))).write_bytes(data)
+    m = manifest(tmp_path / "m.json", files)
+    root = tmp_path / "node" / "azrender"
+
+    def prep_mounted(job):
+        view = view_of(root, job)
+        proc = subprocess.run([sys.executable, str(tool), "prep", "--store", "https://acct.blob.core.windows.net/c",
+                               "--manifest", str(m), "--job", job, "--root", str(root), "--view", str(view),
+                               "--mounted", "--content-dir", str(mount), "--verify-max-bytes", "1000", "--json"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        problems = json.loads((view.parent / "problems.json").read_text())["problems"]
+        return view, json.loads(proc.stdout.strip().splitlines()[-1]), problems, proc.stderr
+
+    view, summary, problems, _ = prep_mounted("j1")
+    assert summary["bad"] == 0 and problems == []
+    small = view / "assets" / "proj" / "small.png"
+    assert small.is_symlink() and small.read_bytes() == files["small.png"]
+
+    # another tool rewrote stored objects: same size (hashed only under the cap), or shorter
+    (mount / content_key(digest(files["small.png"]))).write_bytes(b"S" * 100)
+    (mount / content_key(digest(files["big.exr"]))).write_bytes(b"b" * 5000)
+    (mount / content_key(digest(files["cut.png"]))).write_bytes(b"c" * 10)
+    view, summary, problems, stderr = prep_mounted("j2")
+    assert summary["bad"] == 2 and "reading it again" in stderr
+    assert [p.split(":")[0] for p in problems] == ["assets/proj/cut.png", "assets/proj/small.png"]
+    assert "10 bytes" in problems[0] and "not the submitted file" in problems[1]
+    assert not (view / "assets/proj/small.png").exists() and (view / "assets/proj/big.exr").exists()  # over the cap
+    check = subprocess.run([sys.executable, str(tool), "check", "-", "--problems", str(view.parent / "problems.json")],
+                           input="[]", capture_output=True, text=True)
+    assert check.returncode == 3 and "assets/proj/small.png" in check.stderr and "did not arrive intact" in check.stderr

@@ -42,12 +42,15 @@ def run(args) -> int:
     if args.problems:
         problems = read_problems(expand(args.problems))
         if problems:
-            print(f"azrender check: {len(problems)} file(s) this job needs did not arrive intact on this node:",
-                  file=sys.stderr)
-            for reason in problems:
-                print(f"  {reason}", file=sys.stderr)
-            return MISSING_EXIT_CODE
+            return _fail(f"{len(problems)} file(s) this job needs did not arrive intact on this node", problems)
     return check_listing(args.needed)
+
+
+def _fail(what: str, items: list[str]) -> int:
+    print(f"azrender check: {what}:", file=sys.stderr)
+    for item in items:
+        print(f"  {item}", file=sys.stderr)
+    return MISSING_EXIT_CODE
 
 
 def read_problems(path: str) -> list[str]:
@@ -86,11 +89,7 @@ def check_listing(source: str) -> int:
         return 2
     missing = check_paths(paths)
     if missing:
-        print(f"azrender check: {len(missing)} of {len(paths)} files this task needs are missing on this node:",
-              file=sys.stderr)
-        for path in missing:
-            print(f"  {path}", file=sys.stderr)
-        return MISSING_EXIT_CODE
+        return _fail(f"{len(missing)} of {len(paths)} files this task needs are missing on this node", missing)
     print(f"azrender check: all {len(paths)} files present")
     return 0
 
