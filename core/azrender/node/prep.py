@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import cache, mount, store, verify
+from . import cache, digest, mount, store
 
 MANIFEST_VERSION = 2
 JOB_DIR = "jobs"  # <root>/jobs/<job id>/: this job's own files on the node (removed by release)
@@ -138,7 +138,7 @@ def _fetch(source, root: str, entry: Entry) -> tuple[int, str | None]:
         tmp = f"{path}.azrtmp-{os.getpid()}-{attempt}"
         try:
             received += source.download(cache.content_key(entry.digest), tmp, size=entry.size, digest=entry.digest)
-            got = verify.hash_file(tmp)
+            got = digest.hash_file(tmp)
             if got is None or got == entry.digest:
                 os.replace(tmp, path)
                 return received, None
@@ -204,7 +204,7 @@ def check_mounted(entries: tuple[Entry, ...], content_dir: str, max_bytes: int) 
         if size > max_bytes:
             continue
         for attempt in (1, 2):
-            got = verify.hash_file(path)
+            got = digest.hash_file(path)
             if got is None or got == entry.digest:
                 bad.pop(entry.digest, None)
                 break
@@ -280,8 +280,8 @@ def run(args) -> int:
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
         return EXIT_BAD_MANIFEST
-    if not verify.available():
-        print(f"azrender prep: {verify.NO_HASHER}", file=sys.stderr)
+    if not digest.available():
+        print(f"azrender prep: {digest.NO_HASHER}", file=sys.stderr)
     started = time.time()
     downloaded, evicted = 0, 0
     if args.mount:
