@@ -108,11 +108,11 @@ def plan(root: str, entries: tuple[Entry, ...], state: dict, *, job: str, free_b
     pinned = {d for other, digests in state["pins"].items() if other != job for d in digests}
     candidates = sorted((r.get("last_used", 0), d) for d, r in files.items() if d not in unique and d not in pinned)
     evictions, freed = [], 0
-    for _, digest in candidates:
+    for _, d in candidates:
         if need <= available + freed:
             break
-        evictions.append(digest)
-        freed += files[digest].get("size", 0)
+        evictions.append(d)
+        freed += files[d].get("size", 0)
     if need > available + freed:
         raise NoSpace(f"not enough space on this node for the job's assets: {_mb(need)} to download, "
                       f"{_mb(max(available + freed, 0))} available after evicting {len(evictions)} cached file(s)"
@@ -156,12 +156,12 @@ def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int)
     """Evict, download and record; returns the bytes downloaded and ``{digest: reason}`` for content
     that did not arrive intact. The state is saved even when a download fails, so what did arrive
     is not fetched again."""
-    for digest in p.evictions:
+    for d in p.evictions:
         try:
-            os.remove(cache.content_path(root, digest))
+            os.remove(cache.content_path(root, d))
         except FileNotFoundError:
             pass
-        del state["files"][digest]
+        del state["files"][d]
     for stale in p.downloads:  # a killed earlier prep's partial files (we hold the cache lock)
         folder = os.path.dirname(cache.content_path(root, stale.digest))
         for name in os.listdir(folder) if os.path.isdir(folder) else ():
