@@ -265,3 +265,21 @@ def test_a_store_in_the_older_keyed_layout_keeps_working(tmp_path, run_cli):
     assert (back / "proj" / "tex" / "new.png").read_bytes() == b"new"
     assert run_cli("gc", store_dir.as_uri(), "--older-than", "0s").returncode == 0
     assert (store_dir / "proj" / "tex" / "a.png").read_bytes() == b"a" * 10  # gc never touches what it did not write
+
+
+def test_migrate_moves_an_older_store_in_one_command_and_nothing_is_uploaded_again(tmp_path, run_cli):
+    store_dir = tmp_path / "store"
+    old = {"tex/a.png": b"a" * 10, "scene.blend": b"scene"}
+    tree(store_dir / "proj", old)
+    v1 = {"version": 1, "entries": [{"key": k, "size": len(d), "mtime_ns": 1, "hash": digest(d)} for k, d in old.items()]}
+    (store_dir / "proj.manifest.json").write_text(json.dumps(v1))
+    dry = run_cli("migrate", store_dir.as_uri(), "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["copied"] == 2 and not (store_dir / "content").exists()
+    done = run_cli("migrate", store_dir.as_uri(), "--delete-old")
+    assert done.returncode == 0 and "copied 2 stored files" in done.stdout, done.stdout + done.stderr
+    assert not (store_dir / "proj").exists()
+    assert Manifest.from_bytes((store_dir / "proj.manifest.json").read_bytes()).version == 2
+    folder = tree(tmp_path / "proj", old)
+    again = json.loads(run_cli("sync", folder, "--to", store_dir.as_uri(), "--json").stdout)
+    assert again["uploaded"] == 0

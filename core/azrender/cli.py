@@ -18,6 +18,7 @@ COMMANDS = {
     "deps": "azrender.commands.deps",
     "sync": "azrender.commands.sync",
     "gc": "azrender.commands.gc",
+    "migrate": "azrender.commands.migrate",
     "fetch": "azrender.commands.fetch",
     "paths": "azrender.commands.paths",
     "submit": "azrender.commands.submit",
