@@ -7,6 +7,7 @@ hash it verified), so listing an unchanged store reads no file content.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,17 @@ class LocalStore(Store):
         self.root = Path(os.path.abspath(root))
         self.prefix = layout.join(prefix)
         self.display_url = self.root.as_uri() + (f"/{self.prefix}" if self.prefix else "")
+        self._swept = False
+
+    def _sweep(self) -> None:
+        """Once per store and process, before the first stat or write: remove what killed writers left
+        in ``content/`` (a sync that asks about single objects never lists their folders)."""
+        if not self._swept:
+            self._swept = True
+            with os.scandir(self._path(CONTENT)) if self._path(CONTENT).is_dir() else contextlib.nullcontext(()) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        remove_orphaned_partials(Path(entry.path))
 
     def _path(self, key: str) -> Path:
         full = layout.join(self.prefix, key)
@@ -61,6 +73,7 @@ class LocalStore(Store):
 
     def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)
+        self._sweep()
         try:
             (h,) = hashing.hash_files([path])  # from the hash cache: each write recorded its hash
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -74,6 +87,7 @@ class LocalStore(Store):
     def _write(self, dest: Path, chunks, content_hash: str, mtime_ns: int | None,
                progress: ByteProgress | None) -> int:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        self._sweep()
         size = 0
         with writing_partial(dest, mtime_ns=mtime_ns) as out:  # keep the source's mtime, like cp -p
             for chunk in chunks:
