@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from azrender.enums import NodeOS, StorageMode
 from azrender.errors import UsageError
 
 CONFIG_FILE = "config.toml"
@@ -55,13 +56,17 @@ class Settings:
     storage_url: str | None = None
     outputs_url: str | None = None
     pool_id: str | None = None
-    storage_mode: str = "copy"
-    node_os: str = "linux"
+    storage_mode: StorageMode = StorageMode.COPY
+    node_os: NodeOS = NodeOS.LINUX
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
     verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
     pool: PoolSettings | None = None
+
+    def __post_init__(self):
+        for name, choice in _CHOICES.items():
+            object.__setattr__(self, name, choice.parse(getattr(self, name)))
 
     @property
     def has_batch(self) -> bool:
@@ -73,6 +78,7 @@ class Settings:
 
 
 _TYPES = {f.name: f.type for f in fields(Settings)}
+_CHOICES = {"storage_mode": StorageMode, "node_os": NodeOS}  # checked when config.toml is read
 
 
 def config_path() -> Path:
@@ -103,6 +109,8 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
         if not ok:
             raise UsageError(f"{path}{_line_of(text, key)}: {key} in [{where}] has the wrong type "
                              f"({type(value).__name__}; expected {expected.split(' |')[0]})")
+        if key in _CHOICES:
+            value = _CHOICES[key].parse(value, f"{path}{_line_of(text, key)}: {key} in [{where}]")
         out[key] = tuple(value) if isinstance(value, list) else value
     return out
 
@@ -170,9 +178,10 @@ def batch_credential(settings: Settings):
         return AzureNamedKeyCredential(account, key)
     if settings.batch_auth != "identity":
         raise UsageError(f"batch_auth must be 'identity' or 'key', not {settings.batch_auth!r}")
-    from azure.identity import DefaultAzureCredential
+    from azrender.credentials import IdentityCredential
 
-    return DefaultAzureCredential()
+    return IdentityCredential(settings.batch_url or "the Batch account",
+                              f"set batch_auth = \"key\" and {settings.batch_key_env} in the profile")
 
 
 def pool_spec(settings: Settings, *, mount=None):

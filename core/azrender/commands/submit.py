@@ -10,14 +10,16 @@ HELP = "discover, sync, map and submit scenes; --wait renders and downloads the 
 
 
 def register(parser) -> None:
+    from azrender.enums import BackendKind, NodeOS, StorageMode
+
     parser.add_argument("scenes", nargs="+", metavar="SCENE", help="scene file(s): .blend, .ma, .mb, .max")
     parser.add_argument("--frames", help="frames to render, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
     parser.add_argument("--chunk", type=int, default=1, help="frames per task (default 1)")
-    parser.add_argument("--backend", choices=["batch", "local"], help="default: batch when a Batch account is configured, else local")
-    parser.add_argument("--storage", dest="storage_mode", choices=["copy", "blobfuse", "fileshare"],
+    parser.add_argument("--backend", choices=BackendKind.values(), help="default: batch when a Batch account is configured, else local")
+    parser.add_argument("--storage", dest="storage_mode", choices=StorageMode.values(),
                         help="how nodes see the assets (default: the profile's, else copy: synced into the node's "
                              "shared folder)")
-    parser.add_argument("--os", dest="node_os", choices=["linux", "windows"],
+    parser.add_argument("--os", dest="node_os", choices=NodeOS.values(),
                         help="render node OS (default: the profile's, else linux)")
     parser.add_argument("--pool", dest="pool_id", help="Batch pool id (overrides the profile)")
     parser.add_argument("--profile", help="settings profile in config.toml")
@@ -28,6 +30,8 @@ def register(parser) -> None:
     parser.add_argument("--search-path", action="append", default=[], type=Path, help="extra folder to find assets in")
     parser.add_argument("--project", type=Path, help="Maya project folder (default: found from workspace.mel)")
     parser.add_argument("--allow-missing", action="store_true", help="submit even when assets are missing")
+    parser.add_argument("--allow-path", action="append", default=[], type=Path, metavar="PATH",
+                        help="send files under PATH even though it is a system or credential location; repeatable")
     parser.add_argument("--dry-run", action="store_true", help="build everything, send nothing, print what would be sent")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--wait", action="store_true", help="wait for the job, showing progress, then download the outputs")
@@ -45,6 +49,7 @@ def run(args) -> int:
             storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
             batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
             search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
+            allow_paths=tuple(args.allow_path),
             dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
         )
         with ProgressReporter(enabled=not args.json) as progress:
@@ -74,5 +79,8 @@ def _print_result(result) -> None:
         print(f"job {result.job_id} on {result.backend}: {succeeded} of {result.task_count} task(s) rendered")
     if result.download_dir:
         print(f"outputs: {result.download_dir}")
-    for task in result.failed_tasks:
-        print(f"task {task.id} failed (exit {task.exit_code}):\n{task.stderr_tail}", file=sys.stderr)
+    if result.status is not None:
+        from azrender.commands.status import failure_lines
+
+        for line in failure_lines(result.status):
+            print(line, file=sys.stderr)

@@ -21,7 +21,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
-from azrender.sync.stores import Store
+from azrender.sync.store import Store
 
 CONTENT = "content"
 _DIGEST = re.compile(r"^[0-9a-f]{32}$")

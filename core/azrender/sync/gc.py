@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 from azrender.errors import StoreError, UsageError
 from azrender.sync import content
 from azrender.sync.manifest import Manifest
-from azrender.sync.stores import Store, StoredObject
+from azrender.sync.store import Store, StoredObject
 
 log = logging.getLogger(__name__)
 

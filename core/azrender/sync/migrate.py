@@ -18,7 +18,7 @@ from azrender.errors import StoreError
 from azrender.layout import ASSETS
 from azrender.sync import content
 from azrender.sync.manifest import Manifest
-from azrender.sync.stores import Store, StoredObject
+from azrender.sync.store import Store, StoredObject
 
 HEAD_SUFFIX = ".manifest.json"
 

@@ -13,6 +13,7 @@ from urllib.request import url2pathname
 from azrender import layout
 from azrender.backends import JobStatus
 from azrender.backends.base import Backend, PoolChoice
+from azrender.enums import BackendKind
 from azrender.errors import UsageError
 
 from .client import IMPLICIT_POOL, LocalBatchClient, default_root
@@ -49,7 +50,7 @@ def default_store() -> str:
 
 
 class LocalBackend(Backend):
-    kind = "local"
+    kind = BackendKind.LOCAL
     interrupt_cancels = True  # the job runs on the artist's machine: Ctrl-C stops it
 
     def __init__(self, settings, root: Path | None = None):
@@ -88,11 +89,30 @@ class LocalBackend(Backend):
         batch.submit_batch(client, plan.requests)
         return replace(record, local_root=str(self.root or default_root()))
 
+    def resumed(self, job_id: str) -> LocalBatchClient:
+        """The client, once a dead runner of ``job_id`` (OOM, logout, reboot) was replaced; a
+        runner that failed is a JobError."""
+        client = self.client()
+        client.resume(job_id)
+        return client
+
     def wait(self, job_id: str, progress) -> JobStatus:
-        return self.client().wait(job_id, progress=progress)
+        return self.resumed(job_id).wait(job_id, progress=progress)
 
     def status(self, job_id: str) -> JobStatus:
-        return self.client().status(job_id)
+        return self.resumed(job_id).status(job_id)
+
+    def download(self, job_id: str, dest: Path, *, logs: bool = False, store_url: str | None = None) -> dict:
+        from azrender.layout import check_id
+
+        from .client import NotFound
+
+        check_id("job", job_id)  # a bad id is the user's to fix (exit 2), before any lookup
+        try:
+            self.resumed(job_id)
+        except NotFound:
+            pass  # not a job of this machine's backend: the store may still hold it
+        return super().download(job_id, dest, logs=logs, store_url=store_url)
 
     def cancel(self, job_id: str) -> None:
         self.client().terminate_job(job_id)

@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, BatchJob,
                                 BatchJobCreateOptions, BatchJobExecutionInfo, BatchJobUpdateOptions,
@@ -26,13 +26,15 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, output_tail
-from azrender.errors import JobError
+from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
+from azrender.errors import JobError, UsageError
+from azrender.layout import check_id
+from azrender.progress import ProgressCallback
 
 from .locks import is_free, locked
 from .node import NodeLayout
 from .runner import mount_source, prep_task_id, release_task_id, remove_private
-from .state import (JobRecord, NodeRecord, PoolRecord, Root, TaskRecord, check_id, load, load_model,
+from .state import (JobState, NodeRecord, PoolRecord, Root, TaskRecord, load, load_model,
                     save, scrub, write_json)
 
 MAX_COLLECTION_TASKS = 100  # Batch's limits for one add-task-collection request
@@ -40,8 +42,6 @@ MAX_COLLECTION_BYTES = 1_000_000
 IMPLICIT_POOL = "local"  # a job on pool "local" needs no create_pool: one node per core, 1 slot each
 STDERR_TAIL_LINES = 20
 POLL = 0.2
-
-Progress = Callable[[str, float, float, str], None]
 
 
 class NotFound(JobError, ResourceNotFoundError):
@@ -190,7 +190,7 @@ class LocalBatchClient:
             if self.root.job_file(job.id).exists():
                 raise JobError(f"job {job.id!r} already exists (JobExists; ids ignore case)")
             write_json(self.root.job_private(job.id), job.as_dict(), private=True)
-            save(self.root.job_file(job.id), JobRecord(
+            save(self.root.job_file(job.id), JobState(
                 id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
                 all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
 
@@ -204,10 +204,10 @@ class LocalBatchClient:
                  replace(record, all_tasks_complete_mode=job.all_tasks_complete_mode.lower()))
             self._ensure_runner(record)
 
-    def _job(self, job_id: str) -> JobRecord:
+    def _job(self, job_id: str) -> JobState:
         check_id("job", job_id)
         try:
-            return load(self.root.job_file(job_id), JobRecord)
+            return load(self.root.job_file(job_id), JobState)
         except FileNotFoundError:
             raise NotFound(f"job {job_id!r} does not exist (JobNotFound)") from None
 
@@ -321,7 +321,7 @@ class LocalBatchClient:
                  slots: int) -> tuple[str, str] | None:
         try:
             check_id("task", task.id)
-        except JobError as exc:
+        except UsageError as exc:
             return "InvalidPropertyValue", exc.message
         if not task.command_line:
             return "MissingRequiredProperty", f"task {task.id!r} has no command line"
@@ -343,7 +343,7 @@ class LocalBatchClient:
         records = [load(path, TaskRecord) for path in self.root.tasks_dir(job_id).glob("*.json")]
         return sorted(records, key=lambda t: t.creation_time)
 
-    def _task_model(self, job: JobRecord, record: TaskRecord) -> BatchTask:
+    def _task_model(self, job: JobState, record: TaskRecord) -> BatchTask:
         task = BatchTask(record.spec)
         task.state = record.state
         task.creation_time = _time(record.creation_time)
@@ -358,7 +358,7 @@ class LocalBatchClient:
                                            task_root_directory=str(self._task_dir(job, record)))
         return task
 
-    def _task_dir(self, job: JobRecord, record: TaskRecord) -> Path:
+    def _task_dir(self, job: JobState, record: TaskRecord) -> Path:
         return self.node(job.pool_id, record.node_id).task_dir(job.id, record.id)
 
     def list_tasks(self, job_id: str, **_service_options) -> list[BatchTask]:
@@ -384,6 +384,41 @@ class LocalBatchClient:
             raise NotFound(f"task {task_id!r} of job {job.id!r} has no file {file_path!r} (FileNotFound)")
         return iter([path.read_bytes()])
 
+    def list_job_preparation_and_release_task_status(self, job_id: str, **_service_options):
+        """Per node where the job ran: its preparation and release task runs, as Batch lists them."""
+        from azure.batch.models import (BatchJobPreparationAndReleaseTaskStatus,
+                                        BatchJobPreparationTaskExecutionInfo, BatchJobReleaseTaskExecutionInfo)
+
+        job = self._job(job_id)
+        spec = BatchJobCreateOptions(job.spec)
+        prep_id, release_id = prep_task_id(spec), release_task_id(spec)
+
+        def info(model, run, task_id):
+            if run is None:
+                return None
+            failure = run.failure
+            extra = {"retry_count": run.retry_count} if model is BatchJobPreparationTaskExecutionInfo else {}
+            return model(start_time=_time(run.start_time), end_time=_time(run.end_time), state=run.state,
+                         task_root_directory=f"workitems/{job.id}/job-1/{task_id}", exit_code=run.exit_code,
+                         result=("success" if run.succeeded else "failure") if run.state == "completed" else None,
+                         failure_info=BatchTaskFailureInfo(category=failure.category, code=failure.code,
+                                                           message=failure.message) if failure else None, **extra)
+
+        return [BatchJobPreparationAndReleaseTaskStatus(
+            pool_id=job.pool_id, node_id=node_id,
+            job_preparation_task_execution_info=info(BatchJobPreparationTaskExecutionInfo,
+                                                     job.preparation.get(node_id), prep_id),
+            job_release_task_execution_info=info(BatchJobReleaseTaskExecutionInfo, job.release.get(node_id), release_id))
+            for node_id in sorted({*job.preparation, *job.release})]
+
+    def download_node_file(self, pool_id: str, node_id: str, file_path: str, **_service_options):
+        """A file under the node's root (e.g. ``workitems/<job>/job-1/<task>/stderr.txt``), as bytes chunks."""
+        root = self.node(pool_id, node_id).root
+        path = Path(os.path.normpath(root / file_path))
+        if root not in path.parents or not path.is_file():
+            raise NotFound(f"node {node_id!r} of pool {pool_id!r} has no file {file_path!r} (FileNotFound)")
+        return iter([path.read_bytes()])
+
     # ---- status and waiting ------------------------------------------------------------------
 
     def status(self, job_id: str) -> JobStatus:
@@ -399,9 +434,16 @@ class LocalBatchClient:
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
                 node=record.node_id, stderr_tail=tail,
                 failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
-        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states))
+        prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
+        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
+                         preparation_failed=prep_failed, prepared_nodes=prepared)
 
-    def wait(self, job_id: str, *, progress: Progress | None = None, timeout: float | None = None) -> JobStatus:
+    def resume(self, job_id: str) -> None:
+        """Detect a dead runner (OOM, logout, reboot) of an unfinished job: start a new one, which
+        requeues what the dead one left running; a runner that failed is a JobError."""
+        self._revive(job_id)
+
+    def wait(self, job_id: str, *, progress: ProgressCallback | None = None, timeout: float | None = None) -> JobStatus:
         """Until every task completed (and, for a job that terminates itself, its release tasks
         ran). ``progress("render", done, total, message)`` on each change. Ctrl-C terminates the
         job (running tasks killed, release tasks run), then KeyboardInterrupt propagates; the
@@ -432,13 +474,13 @@ class LocalBatchClient:
             raise
 
     def _settled(self, job_id: str, status: JobStatus) -> bool:
-        if status.state == "completed" or not status.tasks:
+        if status.state == "completed" or not status.tasks or status.stuck:
             return True
         return status.done and status.state == "active" and self._job(job_id).all_tasks_complete_mode == "noaction"
 
     # ---- the runner --------------------------------------------------------------------------
 
-    def _ensure_runner(self, job: JobRecord) -> None:
+    def _ensure_runner(self, job: JobState) -> None:
         """Start the job's runner unless one runs. Called with the job lock held: a runner only
         decides to exit under that lock, so work added here is never left without a runner."""
         if not is_free(self.root.runner_lock(job.id)):
@@ -471,4 +513,4 @@ class LocalBatchClient:
                 self._ensure_runner(job)
 
     def list_jobs(self, **_service_options) -> list[BatchJob]:
-        return [self.get_job(load(path, JobRecord).id) for path in sorted((self.root.root / "jobs").glob("*/job.json"))]
+        return [self.get_job(load(path, JobState).id) for path in sorted((self.root.root / "jobs").glob("*/job.json"))]
