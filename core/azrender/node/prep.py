@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from . import cache, digest, mount, store
 
 MANIFEST_VERSION = 2
+TEMP_SUFFIX = ".azrtmp-"  # + the pid: content while it downloads
+TEMP_SUFFIX_MAX_BYTES = len(TEMP_SUFFIX) + 7  # Linux pids reach 4194304
 JOB_DIR = "jobs"  # <root>/jobs/<job id>/: this job's own files on the node (removed by release)
 VIEW_DIR = "view"  # in the preparation task's working directory: $AZ_BATCH_JOB_PREP_WORKING_DIR/view
 PROBLEMS_FILE = "problems.json"
@@ -135,7 +137,7 @@ def _fetch(source, root: str, entry: Entry) -> tuple[int, str | None]:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     received, reason = 0, None
     for attempt in (1, 2):
-        tmp = f"{path}.azrtmp-{os.getpid()}-{attempt}"
+        tmp = f"{path}{TEMP_SUFFIX}{os.getpid()}-{attempt}"
         try:
             received += source.download(cache.content_key(entry.digest), tmp, size=entry.size, digest=entry.digest)
             got = digest.hash_file(tmp)
@@ -165,7 +167,7 @@ def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int)
     for stale in p.downloads:  # a killed earlier prep's partial files (we hold the cache lock)
         folder = os.path.dirname(cache.content_path(root, stale.digest))
         for name in os.listdir(folder) if os.path.isdir(folder) else ():
-            if name.startswith(f"{stale.digest}.azrtmp-"):
+            if name.startswith(f"{stale.digest}{TEMP_SUFFIX}"):
                 os.remove(os.path.join(folder, name))
     now = time.time()
     downloaded, bad = 0, {}
@@ -250,6 +252,7 @@ def read_access(path: str | None) -> str | None:
     """The SAS query string from the access file (a resource file, never a command-line argument)."""
     if not path:
         return None
+    os.chmod(path, 0o600)  # the task folder is group-readable; the SAS is this task's alone
     with open(path, encoding="utf-8") as f:
         return json.load(f).get("sas") or None
 

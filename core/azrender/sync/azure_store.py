@@ -260,6 +260,10 @@ class AzureBlobStore(Store):
             raise self._error(exc, f"reading {key}") from None
         return None if b is None else StoredObject(key, b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified, b.etag)
 
+    @property
+    def given_sas(self) -> str | None:
+        return str(self._account.credential) if self._account.auth == "sas" else None
+
     def access_problem(self, operation: str) -> str | None:
         if self._account.auth != "sas":
             return None
