@@ -456,32 +456,33 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
 
 def _content_folders(store: Store, listed: list[StoredObject],
                      folder: str) -> tuple[list[StoredObject], dict[str, str]]:
-    """The listing as files: each folder a content-addressed head manifest lists (``<name>.manifest.json``
-    directly in ``folder``) appears as its files, read from ``content/``; ``{file key: stored key}``."""
+    """The listing as files: each folder a content-addressed head manifest describes (one directly in
+    ``folder``, or ``folder``'s own) appears as its files, read from ``content/``; ``{file key: stored key}``."""
     from datetime import datetime, timezone
 
+    heads = [(o.key, f"{o.key[:-len(ROOT_MANIFEST_SUFFIX)]}/", folder) for o in listed
+             if "/" not in o.key[len(folder):] and o.key.endswith(ROOT_MANIFEST_SUFFIX)]
+    if folder and store.stat(folder[:-1] + ROOT_MANIFEST_SUFFIX) is not None:  # the URL names a synced folder
+        parent = folder[:-1].rpartition("/")[0]
+        heads.append((folder[:-1] + ROOT_MANIFEST_SUFFIX, folder, f"{parent}/" if parent else ""))
     files: list[StoredObject] = []
     sources: dict[str, str] = {}
-    stored_content = f"{folder}{content.CONTENT}/"
-    for obj in listed:
-        name = obj.key[len(folder):]
-        if "/" in name or not name.endswith(ROOT_MANIFEST_SUFFIX):
-            continue
+    for key, root, content_at in heads:
         try:
-            head = Manifest.from_bytes(store.read_bytes(obj.key), source=f"{store.display_url}/{obj.key}")
+            head = Manifest.from_bytes(store.read_bytes(key), source=f"{store.display_url}/{key}")
         except StoreError as exc:
             log.warning("%s; skipped", exc.message)
             continue
         if not head.content_addressed:
             continue
-        sources[obj.key] = ""  # the head itself is not a file of the folder
-        root = f"{folder}{name[:-len(ROOT_MANIFEST_SUFFIX)]}/"
+        sources[key] = ""  # the head itself is not a file of the folder
         for e in head.entries:
             modified = datetime.fromtimestamp(e.mtime_ns / 1e9, tz=timezone.utc)
             files.append(StoredObject(root + e.key, e.size, e.hash, modified))
-            sources[root + e.key] = folder + content.content_key(e.hash)
+            sources[root + e.key] = content_at + content.content_key(e.hash)
     if not sources:
         return listed, sources
+    stored_content = f"{folder}{content.CONTENT}/"
     rest = [o for o in listed if not o.key.startswith(stored_content) and sources.get(o.key) != ""]
     kept = {o.key for o in rest}
     return rest + [f for f in files if f.key not in kept], sources
@@ -537,6 +538,7 @@ def upload_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, p
             meter.files_total += len(missing)
             meter.bytes_total += sum(files[0].size for files in missing)
         changed_now: list[LocalFile] = []
+        before = uploaded
 
         def finished(files: list[LocalFile], outcome) -> None:
             nonlocal sent, uploaded
@@ -552,7 +554,7 @@ def upload_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, p
 
         if not _transfer_all(missing, lambda files: _store_content(store, files, meter, cache), finished, meter,
                              workers):
-            raise _interrupted("uploaded", uploaded, uploaded + sum(map(len, missing)), sent, skipped)
+            raise _interrupted("uploaded", uploaded, before + sum(map(len, missing)), sent, skipped)
         pending = changed_now
         store.describe_account()
         if not pending:
