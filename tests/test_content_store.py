@@ -247,13 +247,18 @@ def test_sync_verify_finds_and_repairs_what_another_tool_broke(tmp_path, azurite
     assert lost.returncode == 4 and "proj/a.png" in lost.stderr and "no local file" in lost.stderr
 
 
-def test_a_store_in_the_older_keyed_layout_keeps_working(tmp_path, run_cli):
-    """Written by earlier azrender: <folder>/<path> blobs and a version 1 manifest beside them."""
-    store_dir = tmp_path / "store"
+def older_store(store_dir: Path) -> dict[str, bytes]:
+    """A store as earlier azrender wrote it: ``proj/<path>`` blobs and a version 1 manifest beside them."""
     old = {"tex/a.png": b"a" * 10, "scene.blend": b"scene"}
     tree(store_dir / "proj", old)
     v1 = {"version": 1, "entries": [{"key": k, "size": len(d), "mtime_ns": 1, "hash": digest(d)} for k, d in old.items()]}
     (store_dir / "proj.manifest.json").write_text(json.dumps(v1))
+    return old
+
+
+def test_a_store_in_the_older_keyed_layout_keeps_working(tmp_path, run_cli):
+    store_dir = tmp_path / "store"
+    old = older_store(store_dir)
     folder = tree(tmp_path / "proj", {**old, "tex/new.png": b"new"})
     proc = run_cli("sync", folder, "--to", store_dir.as_uri(), "--json")
     assert proc.returncode == 0, proc.stderr
@@ -269,10 +274,7 @@ def test_a_store_in_the_older_keyed_layout_keeps_working(tmp_path, run_cli):
 
 def test_migrate_moves_an_older_store_in_one_command_and_nothing_is_uploaded_again(tmp_path, run_cli):
     store_dir = tmp_path / "store"
-    old = {"tex/a.png": b"a" * 10, "scene.blend": b"scene"}
-    tree(store_dir / "proj", old)
-    v1 = {"version": 1, "entries": [{"key": k, "size": len(d), "mtime_ns": 1, "hash": digest(d)} for k, d in old.items()]}
-    (store_dir / "proj.manifest.json").write_text(json.dumps(v1))
+    old = older_store(store_dir)
     dry = run_cli("migrate", store_dir.as_uri(), "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["copied"] == 2 and not (store_dir / "content").exists()
