@@ -62,6 +62,8 @@ class Settings:
     task_timeout_seconds: int | None = None
     verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
+    blender_sha256: str | None = None  # of the official build a pinned pool installs (azrender.jobs.provision)
     pool: PoolSettings | None = None
 
     def __post_init__(self):
