@@ -302,6 +302,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender.plugins import get_plugin_manager
     from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.sync import engine
+    from azrender.sync.gc import generation as gc_generation
     from azrender.sync.stores import open_store
 
     plan.check()
@@ -310,13 +311,16 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     request, settings, job_id = plan.submission.request, plan.settings, plan.job_id
     store = open_store(plan.storage_url)
     progress("sync", 0, len(plan.uploads), f"to {store.display_url}")
+    # Content-addressed: the manifest pins each file's bytes, which nothing later can change.
+    since = gc_generation(store)
     try:
-        synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+        synced = engine.upload_content(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
     except engine.Interrupted as exc:
         raise engine.Interrupted(f"{exc.message}; nothing was submitted") from None
     if synced.manifest is None:
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
+    engine.settle(store, list(plan.uploads), synced.manifest, since)
     _upload_node_files(store, plan)
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
@@ -473,8 +477,9 @@ def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: 
 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
                renderer, backend, pm):
-    from azrender.jobs.build import build_job, node_tool_path
-    from azrender.paths.mapping import node_path
+    from azrender.jobs.build import build_job, node_tool_path, problems_path
+    from azrender.jobs.model import COPY
+    from azrender.paths.mapping import node_path, store_node_base
 
     def node(key: str) -> str:
         return node_path(key, storage_mode=submission.storage_mode, node_os=submission.node_os,
@@ -482,11 +487,14 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
 
     settings, node_os = submission.settings, submission.node_os
     tool = node_tool_path(node_os)
-    python = "python" if node_os == "windows" else "python3"
-    pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
+    python = backend.node_python(node_os)
+    pre_commands = ((python, tool, "check", node(job_files["needed.json"]), "--problems", problems_path(node_os)),)
     if renderer is not None and renderer.scene_version:  # the node's Blender must open the scene, checked first
         pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
                           renderer.scene_version, submission.scene.name),)
+    # mounted modes: where the pool mounts the store, for the preparation task to link the job's view to
+    store_on_node = (None if submission.storage_mode == COPY
+                     else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix))
     extra_args, pre_scripts = (), ()
     render = submission.render
     if submission.host == "blender":
@@ -513,7 +521,8 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      planned_tasks=render.tasks, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
                      output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
-                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
+                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
+                     store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes)
 
 
 def _max_output(render_settings) -> str | None:
