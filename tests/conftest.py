@@ -226,3 +226,26 @@ class ActsOnFirstUpload:
             if self.calls == 1:
                 self.act()
         return self.real.upload_file(path, key, content_hash, progress)
+
+
+# ---- Samba (SMB 3) -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def samba(tmp_path_factory):
+    """One real Samba for the session (encryption required); tests use their own prefixes."""
+    import sambaserver
+
+    require(sambaserver.available(), "Samba (smbd, run as root)")
+    server = sambaserver.Samba(tmp_path_factory.mktemp("samba"), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smb_prefix(request):
+    """A fresh folder name inside the session's share for this test."""
+    import re
+    import uuid
+
+    return (re.sub(r"[^a-z0-9]", "", request.node.name.lower())[:30] or "t") + uuid.uuid4().hex[:6]
