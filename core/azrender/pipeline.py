@@ -54,6 +54,7 @@ class SubmitRequest:
     wait: bool = False
     download_dir: Path | None = None
     job_name: str | None = None
+    share: str | None = None  # fileshare, Windows nodes: the share's drive letter or UNC path
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     host = _host_of(scene, request.host)
     settings = load_settings(request.profile).with_overrides(
         batch_url=request.batch_url, storage_url=request.storage_url, pool_id=request.pool_id,
-        storage_mode=request.storage_mode, node_os=request.node_os)
+        storage_mode=request.storage_mode, node_os=request.node_os, share=request.share)
     backend = request.backend or ("batch" if settings.has_batch else "local")
     if backend == "batch" and not settings.has_batch and not request.dry_run:
         raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
@@ -199,7 +200,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     plan = plan_paths(report, storage_mode=settings.storage_mode, node_os=node_os, submission=submission,
                       project=str(request.project) if request.project else None, store_prefix=store_prefix,
-                      plugin_manager=pm)
+                      share=settings.share, plugin_manager=pm)
     errors += list(plan.problems)
     if errors:
         raise ValidationError(f"{scene.name}: submission blocked:\n  " + "\n  ".join(errors))
@@ -214,11 +215,13 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     def node(key: str) -> str:
         from azrender.paths.mapping import node_path
 
-        return node_path(key, storage_mode=settings.storage_mode, node_os=node_os, store_prefix=store_prefix)
+        return node_path(key, storage_mode=settings.storage_mode, node_os=node_os, store_prefix=store_prefix,
+                         share=settings.share)
 
+    outputs_url = _outputs_url(storage_url, settings, backend, request.dry_run)
     if request.dry_run:
         requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
-                          access=_dry_run_access(storage_url, settings), pm=pm)
+                          access=_dry_run_access(storage_url, outputs_url, settings), pm=pm)
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
                             dry_run_requests=requests.as_json(redacted=True))
 
@@ -230,11 +233,12 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     # The whole job is built (and refused, if it must be) before anything is uploaded.
     store = open_store(storage_url)
-    access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
+    outputs = store if outputs_url == storage_url else open_store(outputs_url)
+    access = node_access(store, outputs, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
                          identity_resource_id=settings.identity_resource_id)
     manifest_key = layout.manifest_key(job_id)
     requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
-    client, record = _backend_client(backend, settings, submission, storage_url, store)
+    client, record = _backend_client(backend, settings, submission, storage_url, outputs)
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
     synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
@@ -258,9 +262,9 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     try:
         status = _wait(client, backend, job_id, progress)
     except KeyboardInterrupt:
-        raise _cancelled(client, backend, job_id, storage_url, dest) from None
+        raise _cancelled(client, backend, job_id, outputs_url, dest) from None
     progress("download", 0, 1, str(dest))
-    fetched = download_outputs(job_id, storage_url, dest)
+    fetched = download_outputs(job_id, outputs_url, dest)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
     return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings), dest.resolve(),
                         sync=synced.to_json(), status=status)
@@ -313,22 +317,45 @@ def _upload_node_files(store, job_id: str, access) -> None:
             store.write_bytes(key, data)
 
 
-def _dry_run_access(storage_url: str, settings):
+def _outputs_url(storage_url: str, settings, backend: str, dry_run: bool) -> str:
+    """Where tasks upload frames and logs: Batch writes output files to Blob storage (or, on the
+    local backend, a folder) only, so a share as the store needs another place for them."""
+    from azrender.sync.smb_store import is_smb_url
+
+    if settings.outputs_url:
+        if is_smb_url(settings.outputs_url):
+            raise UsageError(f"outputs_url {settings.outputs_url}: Batch uploads task outputs to Blob storage only",
+                             hint="set outputs_url to https://ACCOUNT.blob.core.windows.net/CONTAINER")
+        return settings.outputs_url
+    if not is_smb_url(storage_url):
+        return storage_url
+    if backend == "local":
+        return default_local_store()
+    if dry_run:
+        return "https://outputs.blob.core.windows.net/renders"  # shown only; a real submission needs outputs_url
+    raise UsageError(f"{storage_url} is a file share: Batch uploads task outputs to Blob storage only",
+                     hint="set outputs_url = https://ACCOUNT.blob.core.windows.net/CONTAINER in the profile")
+
+
+def _dry_run_access(storage_url: str, outputs_url: str, settings):
     """Node access for --dry-run: needs no credentials; a placeholder signature stands where a SAS
     would be (and is redacted like one)."""
     from azrender.jobs.model import NodeAccess
     from azrender.jobs.urls import parse_store_url
 
-    base = parse_store_url(storage_url)
-    if settings.identity_resource_id or base.account is None:
-        return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id)
-    url = f"{base.base}?sv=dry-run&sig=dry-run"
-    return NodeAccess(url, url)
+    def url(text: str) -> str:
+        base = parse_store_url(text)
+        if settings.identity_resource_id or base.account is None or base.is_share:
+            return base.base
+        return f"{base.base}?sv=dry-run&sig=dry-run"
+
+    return NodeAccess(url(storage_url), url(outputs_url), identity_resource_id=settings.identity_resource_id)
 
 
 def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, node_tool_path
+    from azrender.jobs.urls import parse_store_url
 
     settings, node_os = submission.settings, submission.node_os
     windows = node_os == "windows"
@@ -344,11 +371,17 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
         extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
     elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
-    pool_id, pool, pool_has_mount = _pool_choice(submission, pm)
+    pool_id, pool, pool_has_mount = _pool_choice(submission, pm, access)
+    tool_on_mount = None
+    if parse_store_url(access.assets_url).is_share:  # Batch cannot download from a share: nodes read the mount
+        from azrender.jobs.nodetool import node_tool_key
+
+        tool_on_mount = node(node_tool_key())
     job = build_job(job_id=submission.job_id, host=submission.host, scene=plan.submitted_node_path,
                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                     access=access, storage_mode=submission.storage_mode, node_os=node_os,
                     pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
+                    tool_on_mount=tool_on_mount,
                     executable=local_renderer(submission.host) if submission.backend == "local" else None,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
@@ -376,13 +409,17 @@ def local_renderer(host: str) -> str:
     return found
 
 
-def _pool_choice(submission: Submission, pm):
+def _pool_choice(submission: Submission, pm, access):
     """(pool id, pool spec to create or None, whether the pool mounts the store)."""
     mode = submission.storage_mode
     if submission.backend == "local":
         from azrender.backends.local.client import IMPLICIT_POOL
 
-        return (IMPLICIT_POOL if mode == "copy" else f"{IMPLICIT_POOL}-{mode}"), None, mode != "copy"
+        if mode == "copy":
+            return IMPLICIT_POOL, None, False
+        roots, _ = _local_store_roots(submission.settings.storage_url or default_local_store(), mode,
+                                      submission.settings.share_folder)
+        return _local_pool_id(mode, roots), None, True
     from azrender.settings import pool_spec
 
     chosen = pm.hook.azrender_choose_pool(submission=submission)
@@ -391,15 +428,43 @@ def _pool_choice(submission: Submission, pm):
         return chosen, None, mode != "copy"
     spec = pool_spec(settings)
     if spec is not None:
+        spec = _with_store_mount(spec, mode, settings.storage_url or "", access)
         return spec.id, spec, spec.mount is not None
     return settings.pool_id, None, mode != "copy"
 
 
-def _backend_client(backend: str, settings, submission: Submission, storage_url: str, store):
+def _with_store_mount(spec, mode: str, storage_url: str, access):
+    """A pool azrender creates mounts the store in the mountable modes: the profile's mount of the
+    same kind when it has one, else the store itself (Azure Files share, blob container)."""
+    from azrender.jobs.model import MountSpec
+    from azrender.jobs.urls import parse_store_url
+
+    kinds = {"fileshare": ("fileshare", "cifs", "windows-net-use"), "blobfuse": ("blobfuse",)}.get(mode)
+    if not kinds:
+        return spec
+    own = next((m for m in spec.mounts if m.kind in kinds), None)
+    if own is not None:
+        return replace(spec, mount=own, mounts=tuple(m for m in spec.mounts if m is not own))
+    store = parse_store_url(access.assets_url)
+    if mode == "fileshare":
+        if store.account is None or not store.is_share:
+            raise UsageError("--storage fileshare: the pool needs a mount of the share",
+                             hint="use an Azure Files store URL (https://ACCOUNT.file.core.windows.net/SHARE) or add "
+                                  "a [[profiles.NAME.pool.mounts]] of type azurefiles, cifs or netuse")
+        from azrender.jobs.mounts import azure_files_mount
+
+        return replace(spec, mount=azure_files_mount(storage_url))
+    if store.account is None or store.is_share:
+        raise UsageError("--storage blobfuse needs a blob container store")
+    sas = None if access.identity_resource_id else store.query
+    return replace(spec, mount=MountSpec("blobfuse", store.account, store.container, sas_token=sas))
+
+
+def _backend_client(backend: str, settings, submission: Submission, storage_url: str, outputs):
     from azrender.jobrecord import JobRecord
 
     record = JobRecord(job_id=submission.job_id, backend=backend, scene=str(submission.scene),
-                       store_url=store.display_url, batch_url=settings.batch_url, profile=settings.profile)
+                       store_url=outputs.display_url, batch_url=settings.batch_url, profile=settings.profile)
     if backend == "batch":
         from azrender.backends.batch import make_client
         from azrender.settings import batch_credential
@@ -408,15 +473,35 @@ def _backend_client(backend: str, settings, submission: Submission, storage_url:
     from azrender.backends.local import LocalBatchClient, default_root
 
     root = default_root()
-    client = LocalBatchClient(root, store_roots=_local_store_roots(storage_url, submission.storage_mode))
+    roots, mount = _local_store_roots(storage_url, submission.storage_mode, settings.share_folder)
+    client = LocalBatchClient(root, store_roots=roots)
     if submission.storage_mode != "copy":
-        _ensure_local_mount_pool(client, submission.storage_mode, storage_url)
+        _ensure_local_mount_pool(client, submission.storage_mode, storage_url, mount)
     return client, replace(record, local_root=str(root))
 
 
-def _local_store_roots(storage_url: str, mode: str) -> dict:
+def _local_store_roots(storage_url: str, mode: str, share_folder: str | None) -> tuple[dict, object]:
+    """The local folders standing for what the local pool mounts, and that mount (None: the
+    default local store's)."""
     if mode == "copy":
-        return {}
+        return {}, None
+    from azrender.sync.smb_store import is_smb_url, parse_smb_url
+
+    if is_smb_url(storage_url) and mode == "fileshare":
+        # The pool mounts the share as a node would (CIFS); this machine reads its files in place.
+        if not share_folder:
+            raise UsageError(f"{storage_url}: the local backend reads the share's files from a folder on this machine",
+                             hint="set share_folder in the profile (e.g. the Samba share's path)")
+        folder = Path(os.path.expanduser(share_folder))
+        if not folder.is_dir():
+            raise UsageError(f"share_folder {share_folder}: no such folder")
+        from azrender.jobs.model import MountSpec
+
+        loc = parse_smb_url(storage_url)
+        source = f"//{loc.host}/{loc.share}"
+        mount = MountSpec("cifs", "", "", relative_mount_path=layout.DEFAULT_MOUNT_PATH, source=source,
+                          username=loc.user or "render", password="local-share-has-no-password")
+        return {source: folder}, mount
     if not storage_url.startswith("file:"):
         raise UsageError(f"--storage {mode} on the local backend needs a local folder store (file://...)",
                          hint="use --storage copy with a blob store, or the default local store")
@@ -425,25 +510,35 @@ def _local_store_roots(storage_url: str, mode: str) -> dict:
 
     folder = Path(url2pathname(urlsplit(storage_url).path))
     return {f"{LOCAL_STORE_ACCOUNT}/{LOCAL_STORE_CONTAINER}": folder,
-            f"https://{LOCAL_STORE_ACCOUNT}.file.core.windows.net/{LOCAL_STORE_CONTAINER}": folder}
+            f"https://{LOCAL_STORE_ACCOUNT}.file.core.windows.net/{LOCAL_STORE_CONTAINER}": folder}, None
 
 
-def _ensure_local_mount_pool(client, mode: str, storage_url: str) -> None:
-    """The local pool that mounts the local store the way a Batch pool would mount the container."""
+def _local_pool_id(mode: str, roots: dict) -> str:
+    """One local pool per storage mode and what its mount stands for (a share, the local store)."""
     from azrender.backends.local.client import IMPLICIT_POOL
+
+    if any(key.startswith("//") for key in roots):  # a share: its own pool, named by the share and folder
+        import xxhash
+
+        return f"{IMPLICIT_POOL}-{mode}-{xxhash.xxh3_64_hexdigest(repr(sorted((k, str(v)) for k, v in roots.items())).encode())[:10]}"
+    return f"{IMPLICIT_POOL}-{mode}"
+
+
+def _ensure_local_mount_pool(client, mode: str, storage_url: str, mount=None) -> None:
+    """The local pool that mounts the local store the way a Batch pool would mount the container."""
     from azrender.jobs.batch_models import pool_model
     from azrender.jobs.model import ImageRef, MountSpec, NodeAccess, PoolSpec
 
-    pool_id = f"{IMPLICIT_POOL}-{mode}"
+    pool_id = _local_pool_id(mode, client.store_roots)
     if client.pool_exists(pool_id):
         return
     # Azure Files pools carry the account key in the mount; the local share has none to protect.
-    mount = MountSpec(kind=mode, account_name=LOCAL_STORE_ACCOUNT, container_or_share=LOCAL_STORE_CONTAINER,
-                      relative_mount_path=layout.DEFAULT_MOUNT_PATH,
-                      account_key="local-share-has-no-key" if mode == "fileshare" else None)
+    mount = mount or MountSpec(kind=mode, account_name=LOCAL_STORE_ACCOUNT, container_or_share=LOCAL_STORE_CONTAINER,
+                               relative_mount_path=layout.DEFAULT_MOUNT_PATH,
+                               account_key="local-share-has-no-key" if mode == "fileshare" else None)
     spec = PoolSpec(id=pool_id, vm_size="local", image=ImageRef("local", "local", "local"),
                     node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount)
-    client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))
+    client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))  # the mount is all it reads
 
 
 class Cancelled(JobError):

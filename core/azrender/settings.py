@@ -12,11 +12,21 @@ every value overridable per call (``--batch-url``, ``--storage-url``, ``--pool``
     storage_mode = "copy"              # copy | blobfuse | fileshare
     node_os = "linux"
 
+    share = "S:"                       # fileshare on Windows nodes: drive letter or UNC path (--share)
+    share_folder = "/srv/samba/render" # local backend, fileshare mode: this machine's folder of the share
+    batch_account_id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Batch/batchAccounts/studio"
+
     [profiles.studio.pool]             # only to let azrender create the pool
     vm_size = "Standard_D16s_v5"
     image = "canonical:0001-com-ubuntu-server-jammy:22_04-lts:latest"   # or a gallery image id
     node_agent_sku = "batch.node.ubuntu 22.04"
     dedicated_nodes = 4
+    app_packages = ["blender:4.2.3"]   # under batch_account_id (pools need full resource ids)
+
+    [[profiles.studio.pool.mounts]]    # any number; see azrender.jobs.mounts
+    type = "nfs"
+    source = "cache.studio.lan:/projects"
+    path = "projects"
 
 Keys are never stored here: ``batch_auth = "key"`` reads the Batch account key from the
 environment variable named by ``batch_key_env`` (default ``AZRENDER_BATCH_KEY``).
@@ -42,7 +52,8 @@ class PoolSettings:
     dedicated_nodes: int = 0
     spot_nodes: int = 0
     task_slots: int = 1
-    app_packages: tuple[str, ...] = ()  # "id" or "id:version"
+    app_packages: tuple[str, ...] = ()  # "name[:version]" under batch_account_id, or a full resource id
+    mounts: tuple[dict, ...] = ()  # [[...pool.mounts]] tables, see azrender.jobs.mounts
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,9 @@ class Settings:
     task_timeout_seconds: int | None = None
     retries: int = 2
     pool: PoolSettings | None = None
+    share: str | None = None  # fileshare mode, Windows nodes: the share's drive letter or UNC path
+    share_folder: str | None = None  # local backend: the folder on this machine holding the share's files
+    batch_account_id: str | None = None  # ARM id of the Batch account: application packages need full ids
 
     @property
     def has_batch(self) -> bool:
@@ -97,6 +111,7 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
         expected = known[key].type
         ok = (isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
               isinstance(value, bool) if expected == "bool" else
+              isinstance(value, list) and all(isinstance(v, dict) for v in value) if key == "mounts" else
               isinstance(value, list) and all(isinstance(v, str) for v in value) if "tuple" in expected else
               isinstance(value, dict) if key == "pool" else isinstance(value, str))
         if not ok:
@@ -150,6 +165,10 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
         missing = {"vm_size", "image", "node_agent_sku"} - set(pool)
         if missing:
             raise UsageError(f"{path}: [profiles.{name}.pool] needs {', '.join(sorted(missing))}")
+        for n, table in enumerate(pool.get("mounts", ())):  # checked now: a bad mount fails before any work
+            from azrender.jobs.mounts import check_table
+
+            check_table(table, where=f"{path}: [[profiles.{name}.pool.mounts]] #{n + 1}")
         values["pool"] = PoolSettings(**pool)
     return Settings(profile=name, **values)
 
@@ -188,8 +207,30 @@ def pool_spec(settings: Settings, *, mount=None):
         if len(parts) not in (3, 4):
             raise UsageError(f"pool image {p.image!r}: use publisher:offer:sku[:version] or a gallery image id")
         image = ImageRef(*parts)
-    packages = tuple((a.partition(":")[0], a.partition(":")[2] or None) for a in p.app_packages)
+    from azrender.jobs.mounts import mount_from_table
+
+    mounts = tuple(mount_from_table(t, where=f"[[profiles.{settings.profile}.pool.mounts]] #{n + 1}")
+                   for n, t in enumerate(p.mounts))
     return PoolSpec(id=settings.pool_id or "azrender", vm_size=p.vm_size, image=image, node_agent_sku=p.node_agent_sku,
                     node_os="windows" if "windows" in p.node_agent_sku.lower() else "linux",
                     dedicated_nodes=p.dedicated_nodes, spot_nodes=p.spot_nodes, task_slots=p.task_slots,
-                    app_packages=packages, mount=mount)
+                    app_packages=tuple(_app_package(a, settings.batch_account_id) for a in p.app_packages),
+                    mount=mount, mounts=mounts)
+
+
+def _app_package(entry: str, account_id: str | None) -> tuple[str, str | None]:
+    """(full resource id, version or None): a pool's application package references must name the
+    application by its ARM id (``.../batchAccounts/NAME/applications/APP``)."""
+    if entry.startswith("/subscriptions/"):
+        app, _, version = entry.partition(":")
+        return app, version or None
+    name, _, version = entry.partition(":")
+    if not account_id:
+        raise UsageError(f"application package {name!r}: pools need its full resource id",
+                         hint="set batch_account_id = \"/subscriptions/SUB/resourceGroups/RG/providers/"
+                              "Microsoft.Batch/batchAccounts/NAME\" in the profile, or give the full id")
+    if not re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Batch/batchAccounts/[^/]+",
+                        account_id.rstrip("/"), flags=re.IGNORECASE):
+        raise UsageError(f"batch_account_id {account_id!r} is not a Batch account resource id",
+                         hint="/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Batch/batchAccounts/NAME")
+    return f"{account_id.rstrip('/')}/applications/{name}", version or None

@@ -16,6 +16,8 @@ def register(parser) -> None:
     parser.add_argument("--backend", choices=["batch", "local"], help="default: batch when a Batch account is configured, else local")
     parser.add_argument("--storage", dest="storage_mode", choices=["copy", "blobfuse", "fileshare"], default="copy",
                         help="how nodes see the assets (default copy: synced into the node's shared folder)")
+    parser.add_argument("--share", help="--storage fileshare on Windows nodes: the share's drive letter (S:) or UNC path "
+                                        "(\\\\ACCOUNT.file.core.windows.net\\SHARE)")
     parser.add_argument("--os", dest="node_os", choices=["linux", "windows"], default="linux", help="render node OS")
     parser.add_argument("--pool", dest="pool_id", help="Batch pool id (overrides the profile)")
     parser.add_argument("--profile", help="settings profile in config.toml")
@@ -44,6 +46,7 @@ def run(args) -> int:
             batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
             search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
             dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
+            share=args.share,
         )
         with ProgressReporter(enabled=not args.json) as progress:
             result = submit(request, progress=progress)

@@ -2,8 +2,8 @@
 backend executes. ``model.as_dict()`` of each is the REST JSON exactly as sent.
 
 Secrets: a SAS may appear only where Batch defines a place for it (resource file URLs, output file
-container URLs, a blobfuse mount's ``sasKey``), and an account key only in an Azure Files mount's
-``accountKey``; a command line or environment setting that carries one is refused here.
+container URLs, a blobfuse mount's ``sasKey``), an account key only in an Azure Files mount's
+``accountKey``, a CIFS password only in its mount's ``password``; a command line or environment setting that carries one is refused here.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from azrender.jobs.urls import parse_store_url
 from azrender.redact import MASK, redact, redact_obj
 
 LOG_PATTERN = "../std*.txt"  # stdout.txt / stderr.txt sit beside the task's working directory
-DEFAULT_BLOBFUSE_OPTIONS = "-o allow_other -o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120"
-DEFAULT_FILESHARE_OPTIONS = "-o vers=3.0,dir_mode=0777,file_mode=0777,serverino"
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class BatchRequests:
             return doc
         for mount in (doc["pool"] or {}).get("mountConfiguration", []):
             for config in mount.values():
-                for secret in ("accountKey", "sasKey"):
+                for secret in ("accountKey", "sasKey", "password"):
                     if config.get(secret):
                         config[secret] = MASK
         return redact_obj(doc)
@@ -57,10 +55,17 @@ def _env(pairs) -> list[m.EnvironmentSetting] | None:
     return [m.EnvironmentSetting(name=k, value=v) for k, v in pairs] or None
 
 
-def _user(elevated: bool) -> m.UserIdentity | None:
-    if not elevated:
+def _user(elevated: bool, pool_user: bool = False) -> m.UserIdentity | None:
+    """Admin when elevated; the pool's shared non-admin auto-user when the tasks must see what the
+    start task set up for that user (``cmdkey`` credentials for ``net use``); else Batch's default."""
+    if not elevated and not pool_user:
         return None
-    return m.UserIdentity(auto_user=m.AutoUserSpecification(scope="pool", elevation_level="admin"))
+    return m.UserIdentity(auto_user=m.AutoUserSpecification(
+        scope=m.AutoUserScope.POOL, elevation_level=m.ElevationLevel.ADMIN if elevated else m.ElevationLevel.NON_ADMIN))
+
+
+def _uses_net_use(job: JobSpec) -> bool:
+    return bool(job.pool and job.pool.mount and job.pool.mount.kind == "windows-net-use")
 
 
 def _seconds(value: int | None) -> timedelta | None:
@@ -100,9 +105,10 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
     store = parse_store_url(job.access.outputs_url)
     container_url = store.container_url_with_sas()
     identity = _identity(job.access)
-    on_success = m.OutputFileUploadConfiguration(upload_condition="taskSuccess")
-    on_completion = m.OutputFileUploadConfiguration(upload_condition="taskCompletion")
+    on_success = m.OutputFileUploadConfiguration(upload_condition=m.OutputFileUploadCondition.TASK_SUCCESS)
+    on_completion = m.OutputFileUploadConfiguration(upload_condition=m.OutputFileUploadCondition.TASK_COMPLETION)
     constraints: dict[tuple, m.BatchTaskConstraints] = {}
+    user = _user(False, pool_user=_uses_net_use(job))
 
     def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
         # Frames land side by side (names are unique across tasks), as an artist expects them;
@@ -125,24 +131,34 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
             commandLine=task.command_line,
             outputFiles=[output(task, task.output_pattern, "outputs", on_success),
                          output(task, LOG_PATTERN, "logs", on_completion)],
-            environmentSettings=_env(task.environment), constraints=constraints[limits]))
+            environmentSettings=_env(task.environment), constraints=constraints[limits], userIdentity=user))
     return models
 
 
-def _mount(spec: MountSpec, access: NodeAccess) -> m.MountConfiguration | None:
+def _mount(spec: MountSpec, access: NodeAccess, node_os: str) -> m.MountConfiguration | None:
+    from azrender.jobs.mounts import default_options
+
+    options = spec.options or (default_options(spec.kind, node_os) if spec.kind != "windows-net-use" else "")
     if spec.kind == "blobfuse":
         return m.MountConfiguration(azure_blob_file_system_configuration=m.AzureBlobFileSystemConfiguration(
             account_name=spec.account_name, container_name=spec.container_or_share,
             sas_key=None if access.identity_resource_id else spec.sas_token,
             identity_reference=_identity(access), relative_mount_path=spec.relative_mount_path,
-            blobfuse_options=spec.options or DEFAULT_BLOBFUSE_OPTIONS))
+            blobfuse_options=options))
     if spec.kind == "fileshare":
         if not spec.account_key:
             raise JobError(f"an Azure Files mount of {spec.container_or_share} needs the storage account key")
         return m.MountConfiguration(azure_file_share_configuration=m.AzureFileShareConfiguration(
             account_name=spec.account_name, account_key=spec.account_key,
             azure_file_url=f"https://{spec.account_name}.file.core.windows.net/{spec.container_or_share}",
-            relative_mount_path=spec.relative_mount_path, mount_options=spec.options or DEFAULT_FILESHARE_OPTIONS))
+            relative_mount_path=spec.relative_mount_path, mount_options=options))
+    if spec.kind == "nfs":
+        return m.MountConfiguration(nfs_mount_configuration=m.NfsMountConfiguration(
+            source=spec.source, relative_mount_path=spec.relative_mount_path, mount_options=options or None))
+    if spec.kind == "cifs":
+        return m.MountConfiguration(cifs_mount_configuration=m.CifsMountConfiguration(
+            username=spec.username, password=spec.password, source=spec.source,
+            relative_mount_path=spec.relative_mount_path, mount_options=options or None))
     if spec.kind == "windows-net-use":
         return None  # mapped by each task (see build._mount_commands)
     raise JobError(f"unknown mount kind {spec.kind!r}")
@@ -163,7 +179,7 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
                                  environment_settings=_env(pool.start_task.environment),
                                  user_identity=_user(pool.start_task.elevated),
                                  max_task_retry_count=pool.start_task.retries, wait_for_success=True)
-    mount = _mount(pool.mount, access) if pool.mount else None
+    mounts = [c for c in (_mount(spec, access, pool.node_os) for spec in (pool.mount, *pool.mounts) if spec) if c]
     return m.BatchPoolCreateOptions(
         id=pool.id, vm_size=pool.vm_size,
         virtual_machine_configuration=m.VirtualMachineConfiguration(image_reference=reference,
@@ -172,7 +188,7 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
         task_slots_per_node=pool.task_slots, start_task=start,
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
-        mount_configuration=[mount] if mount else None,
+        mount_configuration=mounts or None,
     )
 
 
@@ -191,7 +207,7 @@ def to_batch_models(job: JobSpec) -> BatchRequests:
             environment_settings=_env(job.preparation.environment),
             constraints=m.BatchTaskConstraints(max_wall_clock_time=_seconds(job.preparation.max_wall_clock_seconds),
                                                max_task_retry_count=job.preparation.retries),
-            wait_for_success=True, user_identity=_user(job.preparation.elevated),
+            wait_for_success=True, user_identity=_user(job.preparation.elevated, pool_user=_uses_net_use(job)),
             rerun_on_node_reboot_after_success=True)
     if job.release:
         release = m.BatchJobReleaseTask(

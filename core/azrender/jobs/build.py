@@ -81,11 +81,20 @@ def node_tool_path(node_os: str) -> str:
 
 
 def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
-                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec:
+                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None,
+                     tool_on_mount: str | None = None, before: tuple = ()) -> NodeTaskSpec:
     """Brings the node tool to each node, and then: copy mode, the node sync; blobfuse without a
-    pool mount, the mount; assets on a pool mount, only this job's folder."""
+    pool mount, the mount; assets on a pool mount, only this job's folder.
+
+    ``tool_on_mount``: the node path of the tool when the store is a share the pool mounts (Batch
+    cannot download from a share: the tool is copied from the mount); ``before``: commands first
+    (``net use``)."""
     store = parse_store_url(access.assets_url)
-    files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))]
+    if tool_on_mount:
+        files = []
+        fetch = [["copy", "/y", tool_on_mount, TOOL_FILE] if node_os == WINDOWS else ["cp", tool_on_mount, TOOL_FILE]]
+    else:
+        files, fetch = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))], []
     argv = [_python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id]
     if access.identity_resource_id:
         argv += ["--identity", access.identity_resource_id]
@@ -107,7 +116,7 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
     else:
         argv += ["--mounted"]
         elevated = False
-    return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
+    return NodeTaskSpec(commands.command_line([*before, *fetch, argv], node_os), tuple(files), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
 
@@ -126,7 +135,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
-              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None) -> JobSpec:
+              cache_limit: int | None = None, display_name: str = "", tool_on_mount: str | None = None,
+              submission=None, plugins=None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
@@ -160,9 +170,10 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         from azrender.jobs.nodetool import node_tool_key
 
         tool_key = node_tool_key()
+    mount_commands = _mount_commands(pool, node_os)
     prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
                             node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
-                            cache_limit=cache_limit)
+                            cache_limit=cache_limit, tool_on_mount=tool_on_mount, before=tuple(mount_commands))
     release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep)
 
     hook = None
@@ -171,7 +182,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
 
         hook = (plugins or get_plugin_manager()).hook
     task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
-    prefix_commands = _mount_commands(pool, node_os) + [list(c) for c in pre_commands]
+    prefix_commands = mount_commands + [list(c) for c in pre_commands]
     tasks = []
     for run in chunk_frames(frame_list, chunk):
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
@@ -201,5 +212,5 @@ def _mount_commands(pool: PoolSpec | None, node_os: str) -> list[str]:
     if pool is None or pool.mount is None or pool.mount.kind != "windows-net-use" or node_os != WINDOWS:
         return []
     m = pool.mount
-    share = f"\\\\{m.account_name}.file.core.windows.net\\{m.container_or_share}"
+    share = m.source or f"\\\\{m.account_name}.file.core.windows.net\\{m.container_or_share}"
     return [f"(if not exist {m.drive}\\ net use {m.drive} {share} /persistent:no)"]

@@ -81,9 +81,10 @@ class NodeTaskSpec:
 @dataclass(frozen=True)
 class MountSpec:
     """A pool mount. ``kind``: ``blobfuse`` (container, SAS or identity), ``fileshare`` (Azure Files,
-    needs the storage account key, which Batch keeps in the mount's own ``accountKey`` field) or
-    ``windows-net-use`` (legacy Windows images: ``net use`` before each task with credentials the
-    pool's own start task stored with ``cmdkey``)."""
+    needs the storage account key, which Batch keeps in the mount's own ``accountKey`` field),
+    ``nfs`` / ``cifs`` (``source``; CIFS with ``username`` and ``password``, kept by Batch in the
+    mount) or ``windows-net-use`` (Windows images without Batch mounts: ``net use`` before each task
+    with credentials the pool's own start task stored with ``cmdkey``). See :mod:`azrender.jobs.mounts`."""
 
     kind: str
     account_name: str
@@ -91,8 +92,11 @@ class MountSpec:
     relative_mount_path: str = "azrender"
     sas_token: str | None = None  # blobfuse without identity: read/list SAS (no leading '?')
     account_key: str | None = None  # fileshare only
-    options: str = ""  # blobfuse_options / mount_options
+    options: str = ""  # blobfuse_options / mount_options; "" for the node OS's default
     drive: str = "S:"  # windows-net-use
+    source: str | None = None  # nfs HOST:/export, cifs //HOST/SHARE, windows-net-use \\HOST\SHARE
+    username: str | None = None  # cifs
+    password: str | None = None  # cifs
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,9 @@ class PoolSpec:
     spot_nodes: int = 0
     task_slots: int = 1
     start_task: NodeTaskSpec | None = None
-    app_packages: tuple[tuple[str, str | None], ...] = ()  # (application id, version or None)
-    mount: MountSpec | None = None
+    app_packages: tuple[tuple[str, str | None], ...] = ()  # (application resource id, version or None)
+    mount: MountSpec | None = None  # the one serving the store (storage modes blobfuse, fileshare)
+    mounts: tuple[MountSpec, ...] = ()  # others: libraries, studio file systems
     identity_resource_id: str | None = None  # user-assigned identity attached to the pool's nodes
 
 

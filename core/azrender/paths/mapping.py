@@ -3,8 +3,8 @@
 copy       the job preparation task copies ``P/assets/...`` into the node's shared folder:
            ``$AZ_BATCH_NODE_SHARED_DIR/azrender/<key>`` (Linux), ``%AZ_BATCH_NODE_SHARED_DIR%\\azrender\\<key>``
 blobfuse   the container is mounted (Linux only): ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>/<key>``
-fileshare  an Azure Files share holding the store layout: Linux ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>/<key>``,
-           Windows the drive letter Batch mounts it on (``S:\\<P>\\<key>``) or its UNC path.
+fileshare  a share holding the store layout: ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>/<key>`` (both OSes),
+           or on Windows the drive letter it is mapped on (``S:\\<P>\\<key>``, ``--share``) or its UNC path.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def node_base(storage_mode: str, node_os: str, *, mount_path: str = layout.DEFAU
         return _join(node_os, "$AZ_BATCH_NODE_MOUNTS_DIR", mount_path, store_prefix)
     if not windows:
         return _join(node_os, share or "$AZ_BATCH_NODE_MOUNTS_DIR/" + mount_path, store_prefix)
+    if not share and not re.fullmatch(r"[A-Za-z]:?", mount_path):  # a pool mount, under the mounts folder
+        return _join(node_os, "%AZ_BATCH_NODE_MOUNTS_DIR%", mount_path, store_prefix)
     return _join(node_os, _windows_share(share or mount_path), store_prefix)
 
 

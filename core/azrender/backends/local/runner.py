@@ -452,9 +452,11 @@ def mount_source(mount) -> tuple[str, str]:
     elif mount.azure_file_share_configuration is not None:
         share = mount.azure_file_share_configuration
         source, relative = (share.azure_file_url or "").rstrip("/"), share.relative_mount_path
+    elif (config := mount.cifs_mount_configuration or mount.nfs_mount_configuration) is not None:
+        source, relative = config.source, config.relative_mount_path  # //host/share, host:/export
     else:
-        raise JobError("the local backend mounts only azureBlobFileSystemConfiguration and "
-                       "azureFileShareConfiguration")
+        raise JobError("the local backend mounts azureBlobFileSystemConfiguration, azureFileShareConfiguration, "
+                       "cifsMountConfiguration and nfsMountConfiguration only")
     parts = Path(relative or "").parts
     if not parts or Path(relative).is_absolute() or ".." in parts:
         raise JobError(f"relativeMountPath {relative!r} must be a path inside AZ_BATCH_NODE_MOUNTS_DIR")

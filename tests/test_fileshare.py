@@ -1,0 +1,207 @@
+"""``--storage fileshare`` end to end: the scene synced into a real SMB 3 share (Samba, encryption
+required), rendered by real Blender on the local backend whose pool mounts that share's own folder,
+frames checked pixel by pixel; and the Batch side as dry runs: a pool azrender creates with each
+mount type, every body valid against the Batch REST specification."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from batchspec import assert_valid
+from test_main_job import assert_frame_shows_textures, demo  # noqa: F401  (the example scene, built by Blender)
+
+AZ_KEY = "QXp1cmVGaWxlc0tleUZvclRlc3RzT25seS0wMTIzNDU2Nzg5"  # a made-up key: must never be printed
+
+
+def write_config(tmp_path, text: str) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.toml").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_demo_renders_in_fileshare_mode_from_a_real_smb_share(run_cli, demo, tmp_path, samba, smb_prefix):  # noqa: F811
+    write_config(tmp_path, f"""
+[profiles.share]
+storage_url = "{samba.url(smb_prefix)}"
+storage_mode = "fileshare"
+share_folder = "{samba.folder}"
+""")
+    out = tmp_path / "frames"
+    proc = run_cli("submit", demo / "demo.blend", "--frames", "1-2", "--storage", "fileshare", "--wait",
+                   "--download", out, "--json", env=samba.env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["sync"]["uploaded"] > 0
+    for n in (1, 2):
+        assert_frame_shows_textures(out / f"frame_{n:04d}.png", n)
+    # the assets went into the share (its own folder on disk), not into the local store
+    stored = samba.folder / smb_prefix / "assets"
+    assert sorted(p.name for p in stored.rglob("*.png")), "no texture in the share"
+    assert not list((tmp_path / "state").glob("store/assets/**/*.png"))
+    assert samba.password not in proc.stdout + proc.stderr
+    # frames went where Batch can write them (the local store here, Blob storage on Azure), not the share
+    fetched = run_cli("download", result["job_id"], "--dest", tmp_path / "again", "--json", env=samba.env)
+    assert fetched.returncode == 0, fetched.stderr
+    assert_frame_shows_textures(tmp_path / "again" / "frame_0002.png", 2)
+
+    again = run_cli("submit", demo / "demo.blend", "--frames", "3", "--storage", "fileshare", "--wait",
+                    "--download", out, "--json", env=samba.env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["sync"]["uploaded"] == 0  # only changed files go to the share
+    assert_frame_shows_textures(out / "frame_0003.png", 3)
+
+
+POOL = """
+[profiles.p.pool]
+vm_size = "Standard_D4s_v5"
+image = "{image}"
+node_agent_sku = "{sku}"
+dedicated_nodes = 2
+"""
+LINUX = {"image": "canonical:0001-com-ubuntu-server-jammy:22_04-lts", "sku": "batch.node.ubuntu 22.04"}
+WINDOWS = {"image": "microsoftwindowsserver:windowsserver:2022-datacenter", "sku": "batch.node.windows amd64"}
+
+
+def dry_run(run_cli, scene, tmp_path, profile: str, *args, env=None):
+    write_config(tmp_path, profile)
+    proc = run_cli("submit", scene, "--dry-run", "--json", "--backend", "batch", "--frames", "1-2", *args,
+                   env={"AZURE_STORAGE_KEY": AZ_KEY, "AZRENDER_SMB_PASSWORD": "Nas-Passw0rd-123", **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    assert AZ_KEY not in proc.stdout + proc.stderr and "Nas-Passw0rd-123" not in proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert_valid(doc)
+    return doc
+
+
+@pytest.mark.parametrize("node_os", ["linux", "windows"])
+def test_fileshare_on_azure_files_creates_a_pool_that_mounts_the_share(run_cli, demo, tmp_path, node_os):  # noqa: F811
+    os_values = LINUX if node_os == "linux" else WINDOWS
+    doc = dry_run(run_cli, demo / "demo.blend", tmp_path, f"""
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+storage_url = "https://studiorender.file.core.windows.net/render/show1"
+outputs_url = "https://studiorender.blob.core.windows.net/renders"
+storage_mode = "fileshare"
+node_os = "{node_os}"
+pool_id = "render-{node_os}"
+""" + POOL.format(**os_values), "--storage", "fileshare", "--os", node_os)
+    [mount] = doc["pool"]["mountConfiguration"]
+    share = mount["azureFileShareConfiguration"]
+    assert share["azureFileUrl"] == "https://studiorender.file.core.windows.net/render"
+    assert share["accountName"] == "studiorender" and share["accountKey"] == "***"
+    assert share["mountOptions"] == ("/persistent:Yes" if node_os == "windows" else
+                                     "-o vers=3.0,dir_mode=0777,file_mode=0777,serverino,mfsymlinks,actimeo=30")
+    prep = doc["job"]["jobPreparationTask"]
+    assert "resourceFiles" not in prep  # everything the node needs is on the mount
+    mounted = "%AZ_BATCH_NODE_MOUNTS_DIR%\\azrender\\show1" if node_os == "windows" else "${AZ_BATCH_NODE_MOUNTS_DIR}/azrender/show1"
+    assert mounted + ("\\tools\\" if node_os == "windows" else "/tools/") in prep["commandLine"]
+    scene_on_share = mounted + ("\\assets\\" if node_os == "windows" else "/assets/")
+    assert all(scene_on_share in t["commandLine"] for t in doc["tasks"])
+    for task in doc["tasks"]:
+        [frames, logs] = task["outputFiles"]
+        assert frames["destination"]["container"]["containerUrl"].startswith("https://studiorender.blob.core.windows.net/renders")
+        assert (frames["uploadOptions"]["uploadCondition"], logs["uploadOptions"]["uploadCondition"]) == (
+            "tasksuccess", "taskcompletion")
+
+
+def test_every_mount_type_a_profile_can_ask_for_is_a_valid_pool(run_cli, demo, tmp_path):  # noqa: F811
+    doc = dry_run(run_cli, demo / "demo.blend", tmp_path, """
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+storage_url = "https://studiorender.blob.core.windows.net/renders/show1"
+pool_id = "render-mounts"
+""" + POOL.format(**LINUX) + """
+[[profiles.p.pool.mounts]]
+type = "azurefiles"
+source = "https://studiorender.file.core.windows.net/library"
+path = "library"
+
+[[profiles.p.pool.mounts]]
+type = "nfs"
+source = "cache.studio.lan:/projects"
+path = "projects"
+
+[[profiles.p.pool.mounts]]
+type = "cifs"
+source = "//nas.studio.lan/lib"
+path = "nas-lib"
+user = "render"
+
+[[profiles.p.pool.mounts]]
+type = "blobfuse"
+source = "https://studiorender.blob.core.windows.net/caches"
+path = "caches"
+""")
+    mounts = doc["pool"]["mountConfiguration"]
+    kinds = [next(iter(m)) for m in mounts]
+    assert kinds == ["azureFileShareConfiguration", "nfsMountConfiguration", "cifsMountConfiguration",
+                     "azureBlobFileSystemConfiguration"]
+    assert mounts[1]["nfsMountConfiguration"] == {"source": "cache.studio.lan:/projects", "relativeMountPath": "projects",
+                                                  "mountOptions": "-o vers=4.1,hard,timeo=600,retrans=2"}
+    cifs = mounts[2]["cifsMountConfiguration"]
+    assert (cifs["source"], cifs["username"], cifs["password"]) == ("//nas.studio.lan/lib", "render", "***")
+    assert "seal" in cifs["mountOptions"]  # SMB encryption asked for
+
+
+def test_windows_images_without_mounts_map_the_share_before_each_task(run_cli, demo, tmp_path):  # noqa: F811
+    doc = dry_run(run_cli, demo / "demo.blend", tmp_path, """
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+storage_url = "https://studiorender.file.core.windows.net/render/show1"
+outputs_url = "https://studiorender.blob.core.windows.net/renders"
+storage_mode = "fileshare"
+node_os = "windows"
+pool_id = "legacy-win"
+share = "S:"
+""" + POOL.format(**WINDOWS) + """
+[[profiles.p.pool.mounts]]
+type = "netuse"
+source = "\\\\\\\\studiorender.file.core.windows.net\\\\render"
+path = "S:"
+""", "--storage", "fileshare", "--os", "windows")
+    assert "mountConfiguration" not in doc["pool"]
+    net_use = "net use S: \\\\studiorender.file.core.windows.net\\render"
+    assert net_use in doc["job"]["jobPreparationTask"]["commandLine"]
+    for task in doc["tasks"]:
+        assert net_use in task["commandLine"] and "S:\\show1\\assets\\" in task["commandLine"]
+        # the tasks run as the pool's auto-user, like the start task that stored the credentials
+        assert task["userIdentity"]["autoUser"]["scope"] == "pool"
+
+
+def test_share_on_the_command_line(run_cli, demo, tmp_path):  # noqa: F811
+    doc = dry_run(run_cli, demo / "demo.blend", tmp_path, """
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+storage_url = "https://studiorender.file.core.windows.net/render/show1"
+outputs_url = "https://studiorender.blob.core.windows.net/renders"
+pool_id = "existing-win"
+""", "--storage", "fileshare", "--os", "windows", "--share", "\\\\studiorender.file.core.windows.net\\render")
+    assert all("\\\\studiorender.file.core.windows.net\\render\\show1\\assets\\" in t["commandLine"] for t in doc["tasks"])
+
+
+def test_application_packages_are_full_resource_ids(run_cli, demo, tmp_path):  # noqa: F811
+    account = "/subscriptions/0000/resourceGroups/render/providers/Microsoft.Batch/batchAccounts/studio"
+    doc = dry_run(run_cli, demo / "demo.blend", tmp_path, f"""
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+batch_account_id = "{account}"
+storage_url = "https://studiorender.blob.core.windows.net/renders/show1"
+pool_id = "apps"
+""" + POOL.format(**LINUX) + """app_packages = ["blender:4.2.3", "ocio"]
+""")
+    assert doc["pool"]["applicationPackageReferences"] == [
+        {"applicationId": f"{account}/applications/blender", "version": "4.2.3"},
+        {"applicationId": f"{account}/applications/ocio"}]
+    write_config(tmp_path, """
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+storage_url = "https://studiorender.blob.core.windows.net/renders/show1"
+pool_id = "apps"
+""" + POOL.format(**LINUX) + """app_packages = ["blender:4.2.3"]
+""")
+    refused = run_cli("submit", demo / "demo.blend", "--dry-run", "--backend", "batch")
+    assert refused.returncode == 2 and "batch_account_id" in refused.stderr, refused.stderr
