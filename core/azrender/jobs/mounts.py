@@ -135,3 +135,27 @@ def mount_from_table(table: dict, *, where: str) -> MountSpec:
         raise UsageError(f"{where}: a netuse source is the share's UNC path (\\\\HOST\\SHARE)")
     return MountSpec(kind="windows-net-use", account_name="", container_or_share="", source=unc,
                      drive=path[0].upper() + ":", relative_mount_path=path[0].upper())
+
+
+def with_store_mount(spec, mode: str, storage_url: str, access):
+    """``spec`` (a :class:`~azrender.jobs.model.PoolSpec` azrender creates) mounting the store in
+    the mountable modes: the profile's mount of the right kind when it lists one, else (fileshare)
+    the Azure Files share that is the store."""
+    from dataclasses import replace
+
+    from azrender.jobs.urls import parse_store_url
+
+    kinds = {"fileshare": ("fileshare", "cifs", "windows-net-use"), "blobfuse": ("blobfuse",)}.get(mode)
+    if not kinds or spec.mount is not None:
+        return spec
+    own = next((m for m in spec.mounts if m.kind in kinds), None)
+    if own is not None:
+        return replace(spec, mount=own, mounts=tuple(m for m in spec.mounts if m is not own))
+    if mode == "blobfuse":
+        return spec  # the preparation task mounts the container with the job's own SAS (a pool's would expire)
+    store = parse_store_url(access.assets_url)
+    if store.account is None or not store.is_share:
+        raise UsageError("--storage fileshare: the pool needs a mount of the share",
+                         hint="use an Azure Files store (https://ACCOUNT.file.core.windows.net/SHARE) or add a "
+                              "[[profiles.NAME.pool.mounts]] of type azurefiles, cifs or netuse")
+    return replace(spec, mount=azure_files_mount(storage_url))
