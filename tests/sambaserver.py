@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from conftest import stop_process, wait_listening
 
 USER = "azrsmbtest"
 
@@ -79,23 +79,9 @@ read only = no
         self.proc = subprocess.Popen([smbd_binary(), "-s", str(self.conf), "--foreground", "--no-process-group"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)  # smbd signals its whole process group on exit
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"smbd exited: {self.proc.stderr.read().decode(errors='replace')}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("smbd did not start within 20 s")
+        wait_listening(self.proc, self.port, "smbd", 20)
+        return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self._top, ignore_errors=True)

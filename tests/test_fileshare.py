@@ -205,3 +205,41 @@ pool_id = "apps"
 """)
     refused = run_cli("submit", demo / "demo.blend", "--dry-run", "--backend", "batch")
     assert refused.returncode == 2 and "batch_account_id" in refused.stderr, refused.stderr
+
+
+def test_scale_advice_numbers():
+    from azrender.jobs.scale import share_advice, targets
+
+    standard, premium = targets("standard"), targets("premium", 10_240)
+    assert (standard.share_mib_s, standard.file_mib_s) == (300, 60)
+    assert premium.share_mib_s == 100 + 410 + 615  # 100 + 0.04 x GiB + 0.06 x GiB MiB/s
+    assert share_advice(nodes=10, asset_bytes=100 * 2**20, largest_file=50 * 2**20, share=standard) == []
+    [share, per_file] = share_advice(nodes=200, asset_bytes=2 * 10**9, largest_file=10**9, share=standard)
+    assert "200 nodes each reading 2.00 GB from a standard Azure Files share (300 MiB/s)" in share
+    assert "about 21 min" in share and "premium" in share  # 400 GB at 300 MiB/s
+    assert "1.00 GB" in per_file and "60 MiB/s per file" in per_file and "53 min" in per_file
+    assert share_advice(nodes=200, asset_bytes=2 * 10**9, largest_file=10**7, share=premium) == []  # 1,125 MiB/s: 6 min
+    [more] = share_advice(nodes=1000, asset_bytes=2 * 10**9, largest_file=10**7, share=premium)
+    assert "1000 nodes" in more and "(1125 MiB/s)" in more and "about 28 min" in more and "larger premium share" in more
+
+
+def test_fileshare_dry_run_warns_when_the_share_cannot_feed_the_pool(run_cli, demo, tmp_path):  # noqa: F811
+    import shutil
+
+    scene = tmp_path / "shot"
+    shutil.copytree(demo, scene)
+    big = next(scene.rglob("*.png"))
+    with open(big, "r+b") as f:  # sparse: a 2 GB texture without writing 2 GB
+        f.truncate(2 * 10**9)
+    write_config(tmp_path, """
+[profiles.p]
+batch_url = "https://studio.westeurope.batch.azure.com"
+storage_url = "https://studiorender.file.core.windows.net/render/show1"
+outputs_url = "https://studiorender.blob.core.windows.net/renders"
+pool_id = "big"
+""" + POOL.format(**LINUX).replace("dedicated_nodes = 2", "dedicated_nodes = 100"))
+    proc = run_cli("submit", scene / "demo.blend", "--dry-run", "--backend", "batch", "--storage", "fileshare",
+                   "--frames", "1", env={"AZURE_STORAGE_KEY": AZ_KEY})
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: 100 nodes each reading 2.00 GB from a standard Azure Files share (300 MiB/s)" in proc.stderr
+    assert "60 MiB/s per file" in proc.stderr

@@ -190,6 +190,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.discovery.scan import scan_scene
     from azrender.jobs.frames import parse_frames
     from azrender.paths.plan import plan_paths, write_submission_files
+    from azrender.paths.studio import check_tables
     from azrender.plugins import get_plugin_manager
     from azrender.settings import load_settings
 
@@ -228,7 +229,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     store_prefix = _store_prefix(storage_url)
     paths = plan_paths(report, storage_mode=settings.storage_mode, node_os=settings.node_os, submission=submission,
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
-                       share=settings.share, plugin_manager=pm)
+                       share=settings.share, studio_roots=check_tables(settings.roots, where="[[roots]]"),
+                       plugin_manager=pm)
     problems += list(paths.problems)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
@@ -247,6 +249,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
     if blocking:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=blocking)
+    warnings += _scale_advice(settings, job, uploads)
     from azrender.jobs.batch_models import to_batch_models
 
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
@@ -432,6 +435,8 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     pool = backend.pool(submission, pm)
+    if pool.create is not None:
+        _check_studio_mounts(pool.create, settings)
     if pool.create is not None:  # a pool azrender creates mounts the store in the mountable modes
         pool = replace(pool, create=with_store_mount(pool.create, submission.storage_mode,
                                                      settings.storage_url or "", access))
@@ -450,6 +455,32 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      display_name=f"{submission.scene.name} ({submission.host})", tool_on_mount=tool_on_mount,
                      submission=submission, plugins=pm)
+
+
+def _scale_advice(settings, job, uploads) -> list[str]:
+    """Fileshare mode: does the share keep up with every node reading the job's files at once?"""
+    if settings.storage_mode != "fileshare" or settings.share_tier not in ("standard", "premium"):
+        return []
+    from azrender.jobs.scale import share_advice, targets
+
+    pool = job.pool or settings.pool
+    nodes = (pool.dedicated_nodes + pool.spot_nodes) if pool is not None else 0
+    sizes = [os.path.getsize(local) for local, _ in uploads if os.path.isfile(local)]
+    return share_advice(nodes=nodes, asset_bytes=sum(sizes), largest_file=max(sizes, default=0),
+                        share=targets(settings.share_tier, settings.share_quota_gib))
+
+
+def _check_studio_mounts(spec, settings) -> None:
+    """Every studio root is served by a mount of the pool azrender creates (drive letters are
+    the start task's or image's business)."""
+    from azrender.paths.studio import check_tables
+
+    mounted = {m.relative_mount_path.strip("/\\") for m in (spec.mount, *spec.mounts) if m is not None}
+    mounted |= {m.drive.rstrip(":").upper() for m in (spec.mount, *spec.mounts) if m and m.kind == "windows-net-use"}
+    for root in check_tables(settings.roots, where="[[roots]]"):
+        if root.mount.strip("/\\").rstrip(":").upper() not in {p.upper() for p in mounted} and not root.mount.endswith(":"):
+            raise UsageError(f"studio root {root.path} is served by mount {root.mount!r}, which pool {spec.id} does not have",
+                             hint=f"add a [[profiles.{settings.profile}.pool.mounts]] with path = \"{root.mount}\"")
 
 
 class Cancelled(JobError):

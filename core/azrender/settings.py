@@ -28,6 +28,10 @@ every value overridable per call (``--batch-url``, ``--storage-url``, ``--pool``
     source = "cache.studio.lan:/projects"
     path = "projects"
 
+    [[profiles.studio.roots]]          # studio storage the nodes mount: never uploaded (azrender.paths.studio)
+    path = "P:\\projects"
+    mount = "projects"
+
 Keys are never stored here: ``batch_auth = "key"`` reads the Batch account key from the
 environment variable named by ``batch_key_env`` (default ``AZRENDER_BATCH_KEY``).
 """
@@ -75,6 +79,9 @@ class Settings:
     share: str | None = None  # fileshare mode, Windows nodes: the share's drive letter or UNC path
     share_folder: str | None = None  # local backend: the folder on this machine holding the share's files
     batch_account_id: str | None = None  # ARM id of the Batch account: application packages need full ids
+    roots: tuple[dict, ...] = ()  # [[profiles.NAME.roots]]: studio folders the nodes mount (azrender.paths.studio)
+    share_tier: str = "standard"  # the fileshare store's Azure Files tier: standard | premium (scale advice)
+    share_quota_gib: int = 0  # a premium share's provisioned size (its throughput scales with it)
 
     @property
     def has_batch(self) -> bool:
@@ -111,7 +118,7 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
         expected = known[key].type
         ok = (isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
               isinstance(value, bool) if expected == "bool" else
-              isinstance(value, list) and all(isinstance(v, dict) for v in value) if key == "mounts" else
+              isinstance(value, list) and all(isinstance(v, dict) for v in value) if key in ("mounts", "roots") else
               isinstance(value, list) and all(isinstance(v, str) for v in value) if "tuple" in expected else
               isinstance(value, dict) if key == "pool" else isinstance(value, str))
         if not ok:
@@ -160,6 +167,10 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
     if name not in profiles or not isinstance(profiles[name], dict):
         raise UsageError(f"{path}: no profile {name!r}", hint=f"profiles: {', '.join(sorted(profiles)) or 'none'}")
     values = _check(path, text, profiles[name], Settings, f"profiles.{name}")
+    if "roots" in values:  # checked now: a bad root fails before any work
+        from azrender.paths.studio import check_tables
+
+        check_tables(values["roots"], where=f"{path}: [[profiles.{name}.roots]]")
     if "pool" in values:
         pool = _check(path, text, values["pool"], PoolSettings, f"profiles.{name}.pool")
         missing = {"vm_size", "image", "node_agent_sku"} - set(pool)

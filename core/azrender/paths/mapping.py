@@ -63,11 +63,13 @@ def build_rules(roots, *, storage_mode: str, node_os: str, mount_path: str = lay
     ]
 
 
-def rules_for(submission, roots, *, storage_mode: str, node_os: str, plugin_manager=None, **where) -> list[MappingRule]:
-    """:func:`build_rules`, then the ``azrender_mapping_rules`` hook (a TD adds or changes rules)."""
+def rules_for(submission, roots, *, storage_mode: str, node_os: str, plugin_manager=None, extra=(),
+              **where) -> list[MappingRule]:
+    """:func:`build_rules` and the ``extra`` rules (studio roots), then the ``azrender_mapping_rules``
+    hook (a TD adds or changes rules)."""
     from azrender.plugins import get_plugin_manager
 
-    rules = build_rules(roots, storage_mode=storage_mode, node_os=node_os, **where)
+    rules = build_rules(roots, storage_mode=storage_mode, node_os=node_os, **where) + list(extra)
     pm = plugin_manager or get_plugin_manager()
     pm.hook.azrender_mapping_rules(submission=submission, rules=rules)
     return rules

@@ -68,10 +68,11 @@ class LocalBackend(Backend):
 
     def pool(self, submission, plugin_manager) -> PoolChoice:
         mode = submission.storage_mode
-        if mode == "copy":
-            return PoolChoice(IMPLICIT_POOL, None, False)
         roots, _ = _store_roots(submission.settings.storage_url or default_store(), mode, self.settings.share_folder)
-        return PoolChoice(_pool_id(mode, roots), None, True)
+        studio, _ = _studio_mounts(self.settings)
+        if mode == "copy" and not studio:
+            return PoolChoice(IMPLICIT_POOL, None, False)
+        return PoolChoice(_pool_id(mode, {**roots, **studio}), None, mode != "copy")
 
     def executable(self, host: str) -> str | None:
         return local_renderer(host)
@@ -80,9 +81,10 @@ class LocalBackend(Backend):
         from azrender.backends import batch
 
         roots, mount = _store_roots(plan.storage_url, plan.storage_mode, self.settings.share_folder)
-        client = self.client(roots)
-        if plan.storage_mode != "copy":
-            _ensure_mount_pool(client, plan.storage_mode, plan.storage_url, mount)
+        studio, studio_mounts = _studio_mounts(self.settings)
+        client = self.client({**roots, **studio})
+        if plan.storage_mode != "copy" or studio_mounts:
+            _ensure_mount_pool(client, plan.storage_mode, plan.storage_url, mount, studio_mounts)
         batch.submit_batch(client, plan.requests)
         return replace(record, local_root=str(self.root or default_root()))
 
@@ -127,9 +129,30 @@ def _store_roots(storage_url: str, mode: str, share_folder: str | None) -> tuple
             f"https://{STORE_ACCOUNT}.file.core.windows.net/{STORE_CONTAINER}": folder}, None
 
 
+def _studio_mounts(settings) -> tuple[dict, tuple]:
+    """The studio roots' mounts (``[[profiles.NAME.roots]]``): on this machine each mount is the
+    folder the root names (``folder``); returns ``({source: folder}, (MountSpec, ...))``."""
+    from azrender.jobs.model import MountSpec
+    from azrender.paths.studio import check_tables
+
+    roots, mounts = {}, []
+    for root in check_tables(settings.roots, where="[[roots]]"):
+        if not root.folder:
+            raise UsageError(f"studio root {root.path}: the local backend needs the folder standing for mount "
+                             f"{root.mount!r}", hint="add folder = \"...\" to that [[profiles.NAME.roots]] entry")
+        folder = Path(os.path.expanduser(root.folder))
+        if not folder.is_dir():
+            raise UsageError(f"studio root {root.path}: folder {root.folder} does not exist")
+        source = f"localhost:{folder}"
+        roots[source] = folder
+        mounts.append(MountSpec("nfs", "", "", relative_mount_path=root.mount, source=source))
+    return roots, tuple(mounts)
+
+
 def _pool_id(mode: str, roots: dict) -> str:
-    """One local pool per storage mode and what its mount stands for (a share, the local store)."""
-    if any(key.startswith("//") for key in roots):  # a share: its own pool, named by the share and folder
+    """One local pool per storage mode and what its mounts stand for (a share, studio folders, the
+    local store)."""
+    if any(not key.startswith(("https://", f"{STORE_ACCOUNT}/")) for key in roots):  # named by what it mounts
         import xxhash
 
         what = repr(sorted((key, str(folder)) for key, folder in roots.items())).encode()
@@ -137,7 +160,7 @@ def _pool_id(mode: str, roots: dict) -> str:
     return f"{IMPLICIT_POOL}-{mode}"
 
 
-def _ensure_mount_pool(client: LocalBatchClient, mode: str, storage_url: str, mount=None) -> None:
+def _ensure_mount_pool(client: LocalBatchClient, mode: str, storage_url: str, mount=None, others=()) -> None:
     """The local pool that mounts the store the way a Batch pool would mount the container or share."""
     from azrender.jobs.batch_models import pool_model
     from azrender.jobs.model import ImageRef, MountSpec, NodeAccess, PoolSpec
@@ -146,9 +169,10 @@ def _ensure_mount_pool(client: LocalBatchClient, mode: str, storage_url: str, mo
     if client.pool_exists(pool_id):
         return
     # Azure Files pools carry the account key in the mount; the local share has none to protect.
-    mount = mount or MountSpec(kind=mode, account_name=STORE_ACCOUNT, container_or_share=STORE_CONTAINER,
-                               relative_mount_path=layout.DEFAULT_MOUNT_PATH,
-                               account_key="local-share-has-no-key" if mode == "fileshare" else None)
+    if mount is None and mode != "copy":
+        mount = MountSpec(kind=mode, account_name=STORE_ACCOUNT, container_or_share=STORE_CONTAINER,
+                          relative_mount_path=layout.DEFAULT_MOUNT_PATH,
+                          account_key="local-share-has-no-key" if mode == "fileshare" else None)
     spec = PoolSpec(id=pool_id, vm_size="local", image=ImageRef("local", "local", "local"),
-                    node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount)
+                    node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount, mounts=tuple(others))
     client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))  # the mount is all it reads
