@@ -28,8 +28,8 @@ class Samba:
     share = "render"
     user = USER
 
-    def __init__(self, workdir: Path, port: int):
-        self.workdir, self.port = workdir, port
+    def __init__(self, workdir: Path, port: int, *, protocol: str = "server min protocol = SMB3\nserver smb encrypt = required"):
+        self.workdir, self.port, self.protocol = workdir, port, protocol
         self.password = "Pw-" + secrets.token_hex(8)
         # smbd reaches the share as the Samba user: a folder that user can traverse to
         self._top = Path(tempfile.mkdtemp(prefix="azrender-samba-"))
@@ -49,7 +49,7 @@ class Samba:
 
     def start(self) -> "Samba":
         self.folder.mkdir(parents=True)
-        self.state.mkdir()
+        self.state.mkdir(parents=True)
         os.chmod(self.folder, 0o777)  # smbd writes as the share's user
         s = self.state
         self.conf.write_text(f"""[global]
@@ -64,8 +64,7 @@ cache directory = {s}
 pid directory = {s}
 ncalrpc dir = {s}/ncalrpc
 passdb backend = tdbsam:{s}/passdb.tdb
-server min protocol = SMB3
-server smb encrypt = required
+{self.protocol}
 log file = {s}/log.smbd
 logging = file
 [{self.share}]

@@ -99,7 +99,7 @@ def test_a_file_rewritten_outside_azrender_is_sent_again(tmp_path, samba, smb_pr
     assert stored.read_bytes() == b"original-bytes"
 
 
-def test_killed_mid_sync_then_rerun_sends_only_what_is_missing(tmp_path, samba, smb_prefix):
+def test_killed_mid_sync_then_rerun_sends_only_what_is_missing(tmp_path, samba, smb_prefix, monkeypatch):
     tree = make_tree(tmp_path / "proj", 9, files=40, big=2)
     url = samba.url(smb_prefix)
     env = {**samba.env, "AZRENDER_CACHE_DIR": str(tmp_path / "cache")}
@@ -117,13 +117,10 @@ def test_killed_mid_sync_then_rerun_sends_only_what_is_missing(tmp_path, samba, 
 
     from azrender.sync.stores import open_store
 
-    os.environ["AZRENDER_SMB_PASSWORD"] = samba.password
-    try:
-        store = open_store(url)
-        vouched = {o.key for o in store.list("proj") if o.content_hash}
-        store.close()
-    finally:
-        del os.environ["AZRENDER_SMB_PASSWORD"]
+    monkeypatch.setenv("AZRENDER_SMB_PASSWORD", samba.password)
+    store = open_store(url)
+    vouched = {o.key for o in store.list("proj") if o.content_hash}
+    store.close()
     partials = [p for p in (samba.folder / smb_prefix).rglob(f"{PARTIAL}*")]
     old = time.time() - 3600  # as if the killed runs were an hour ago: the next run sweeps them
     for p in partials:
@@ -207,3 +204,20 @@ def test_azure_files_uses_the_account_key(monkeypatch):
     store = open_store("https://acct.file.core.windows.net/renders/show1")
     assert store._s.user == "acct" and store.display_url == "smb://acct.file.core.windows.net/renders/show1"
     assert redact(f"x {key} y") == "x *** y"
+
+
+def test_a_server_that_cannot_encrypt_is_refused(tmp_path, samba, run_cli):
+    """SMB 2.1 has no encryption: azrender refuses to send a byte (or the password's hash) to it."""
+    import sambaserver
+    from conftest import free_port
+
+    plain = sambaserver.Samba(tmp_path / "plain", free_port(),
+                              protocol="server max protocol = SMB2_10\nserver smb encrypt = off").start()
+    try:
+        write_tree(tmp_path / "src", {"tex/a.png": b"secret texture"})
+        proc = run_cli("sync", tmp_path / "src" / "tex", "--to", plain.url("p"), env=plain.env)
+        assert proc.returncode == 4, proc.stdout + proc.stderr
+        assert "encrypt" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert not list(plain.folder.rglob("a.png"))
+    finally:
+        plain.stop()
