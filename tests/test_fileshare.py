@@ -10,6 +10,7 @@ import json
 import pytest
 
 from batchspec import assert_valid
+from test_hosts_blender import addon_blender, results, wait_done  # noqa: F401  (the add-on in real Blender)
 from test_main_job import assert_frame_shows_textures, demo  # noqa: F401  (the example scene, built by Blender)
 
 AZ_KEY = "QXp1cmVGaWxlc0tleUZvclRlc3RzT25seS0wMTIzNDU2Nzg5"  # a made-up key: must never be printed
@@ -243,3 +244,33 @@ pool_id = "big"
     assert proc.returncode == 0, proc.stderr
     assert "warning: 100 nodes each reading 2.00 GB from a standard Azure Files share (300 MiB/s)" in proc.stderr
     assert "60 MiB/s per file" in proc.stderr
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_render_on_azure_from_the_blender_panel_in_fileshare_mode(addon_blender, demo, run_cli, tmp_path,  # noqa: F811
+                                                                   samba, smb_prefix):
+    """The artist's path: the add-on's panel, storage "Azure Files", a profile whose store is the share."""
+    import shutil
+
+    shot = tmp_path / "artist" / "demo.blend"
+    shutil.copytree(demo, shot.parent)
+    write_config(tmp_path, f"""
+[profiles.share]
+storage_url = "{samba.url(smb_prefix)}"
+share_folder = "{samba.folder}"
+""")
+    submitted = results(addon_blender(str(shot), env=samba.env, script="""
+        import json, bpy
+        s = bpy.context.scene.azrender
+        s.backend, s.storage_mode, s.use_scene_frames, s.frames = "LOCAL", "FILESHARE", False, "4"
+        outcome = sorted(bpy.ops.azrender.submit())
+        print("RESULT " + json.dumps({"outcome": outcome, "jobs": [j.job_id for j in s.jobs]}))
+    """))
+    assert submitted["outcome"] == ["FINISHED"], submitted
+    [job_id] = submitted["jobs"]
+    status = wait_done(run_cli, job_id, {})
+    assert status["failed"] == [], status
+    assert run_cli("download", job_id, "--dest", tmp_path / "frames", env=samba.env).returncode == 0
+    assert_frame_shows_textures(tmp_path / "frames" / "frame_0004.png", 4)
+    assert list((samba.folder / smb_prefix / "assets").rglob("*.png")), "the assets went to the share"
