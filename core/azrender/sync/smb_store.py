@@ -48,7 +48,9 @@ CHUNK = 4 << 20  # bytes per SMB write; smbprotocol splits it to the server's ma
 # A partial file unchanged this long and that nobody holds open (its writer opened it without
 # sharing) is a killed writer's: removed by the next listing. Writers touch it every chunk.
 SWEEP_AGE = 60.0
+LIST_WORKERS = 8  # folders listed at once
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_WRITE_ACCESS = 0x00000002 | 0x00000100 | 0x00010000 | 0x00000080  # write data, write attributes, delete, read attributes
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class _Session:
         self._all: list[dict] = []
         self.lock = threading.Lock()
         self.seen_hashes: dict[str, list[str]] = {}  # hash-folder path -> names, from the last listing
+        self.known_dirs: set[str] = set()  # folders (relative to the location) known to exist: no makedirs
 
     def _connect(self) -> dict:
         from smbclient._pool import ClientConfig  # noqa: F401  (smbclient's defaults, e.g. DFS, loaded)
@@ -274,20 +277,21 @@ class SmbStore(Store):
 
     # ---- listing ------------------------------------------------------------------------------
 
-    def _scandir(self, unc: str, kw: dict) -> list:
+    def _scandir(self, unc: str, kw: dict) -> list | None:
+        """The folder's entries; None when it does not exist."""
         import smbclient
 
         try:
             return list(smbclient.scandir(unc, **kw))
         except Exception as exc:
             if _missing(exc):
-                return []
+                return None
             raise _error(exc, self.display_url, "listing") from None
 
     def _hashes(self, rel_folder: str, kw: dict) -> dict[str, list[tuple[int, int, str]]]:
         """``{name tag: [(size, mtime µs, hash)]}`` of one folder (the names seen are kept, so
         the next write there replaces its file's old hash file)."""
-        names = [e.name for e in self._scandir(self._hash_dir(rel_folder), kw)]
+        names = [e.name for e in self._scandir(self._hash_dir(rel_folder), kw) or ()]
         self._s.seen_hashes[rel_folder] = names
         found: dict[str, list[tuple[int, int, str]]] = {}
         for name in names:
@@ -298,20 +302,30 @@ class SmbStore(Store):
         return found
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """One directory listing per folder (and one per folder of hash records), folders listed
+        in parallel over this location's connections: a share's round trips, not its bytes, are
+        what a listing costs."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         base = layout.join(self.prefix, prefix) + ("/" if prefix.endswith("/") else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
         found: list[StoredObject] = []
-        stack = ["/".join(base.split("/")[:-1])]
         now = datetime.now(timezone.utc)
-        with self._s.connection() as kw:
-            while stack:
-                rel = stack.pop()
+
+        def folder(rel: str) -> list[str]:
+            """List ``rel``: its objects into ``found``, its sub-folders to list next."""
+            subfolders, objects = [], []
+            with self._s.connection() as kw:
                 hashes = None
-                for entry in self._scandir(self._unc(rel), kw):
+                entries = self._scandir(self._unc(rel), kw)
+                if entries is None:
+                    return []
+                self._s.known_dirs.add(rel)
+                for entry in entries:
                     full = f"{rel}/{entry.name}" if rel else entry.name
                     if entry.is_dir():
                         if (rel or entry.name != HASH_DIR) and (full.startswith(base) or base.startswith(full + "/")):
-                            stack.append(full)
+                            subfolders.append(full)
                         continue
                     info = entry.smb_info
                     if entry.name.startswith(PARTIAL_PREFIX):  # a write in progress, or a killed one's
@@ -325,7 +339,16 @@ class SmbStore(Store):
                     size, modified = info.end_of_file, info.last_write_time
                     content_hash = next((h for s, t, h in hashes.get(_name_tag(entry.name), ())
                                          if s == size and t == _micros(modified)), None)
-                    found.append(StoredObject(full[strip:], size, content_hash, modified))
+                    objects.append(StoredObject(full[strip:], size, content_hash, modified))
+            found.extend(objects)
+            return subfolders
+
+        with ThreadPoolExecutor(max_workers=LIST_WORKERS) as pool:
+            pending = {pool.submit(folder, "/".join(base.split("/")[:-1]))}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pending |= {pool.submit(folder, sub) for sub in future.result()}
         found.sort(key=lambda o: o.key)
         return iter(found)
 
@@ -343,17 +366,31 @@ class SmbStore(Store):
 
     def _write(self, full: str, chunks, content_hash: str, mtime_ns: int | None,
                progress: ByteProgress | None) -> int:
+        """Write through a partial name held open without sharing; once every byte is written,
+        set the modification time and rename onto ``full`` through that same handle (no window in
+        which another client or a sweeper sees it closed), then record the hash."""
+        import time
+
         import smbclient
 
         folder, _, name = full.rpartition("/")
         temp = self._unc(layout.join(folder, f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}"))
+        mtime_ns = mtime_ns if mtime_ns is not None else time.time_ns()
+        mtime_ns -= mtime_ns % 100  # SMB keeps 100 ns ticks
         size = 0
         with self._s.connection() as kw:
             try:
-                if folder:
+                if folder and folder not in self._s.known_dirs:
                     smbclient.makedirs(self._unc(folder), exist_ok=True, **kw)
-                # no share access: nobody (a sweeper included) opens it while it is being written
-                with smbclient.open_file(temp, mode="wb", share_access=None, **kw) as out:
+                    self._s.known_dirs.add(folder)
+                try:
+                    out = smbclient.open_file(temp, mode="wb", share_access=None, desired_access=_WRITE_ACCESS, **kw)
+                except Exception as exc:
+                    if not (folder and _missing(exc)):
+                        raise
+                    smbclient.makedirs(self._unc(folder), exist_ok=True, **kw)  # removed since we saw it
+                    out = smbclient.open_file(temp, mode="wb", share_access=None, desired_access=_WRITE_ACCESS, **kw)
+                with out:
                     pending = bytearray()
                     for chunk in chunks:
                         pending += chunk
@@ -368,11 +405,9 @@ class SmbStore(Store):
                         size += len(pending)
                         if progress:
                             progress(len(pending))
-                smbclient.replace(temp, self._unc(full), **kw)
-                if mtime_ns is not None:  # keep the source's, like cp -p (after the rename: a partial
-                    smbclient.utime(self._unc(full), ns=(mtime_ns, mtime_ns), **kw)  # never looks old)
-                modified = smbclient.stat(self._unc(full), **kw).st_mtime_ns // 1000
-                self._record_hash(folder, name, size, modified, content_hash, kw)
+                    out.flush()
+                    self._finish(out.raw, layout.join(self._s.loc.prefix, full), mtime_ns)
+                self._record_hash(folder, name, size, mtime_ns // 1000, content_hash, kw)
             except BaseException as exc:
                 self._remove(temp, kw)
                 if isinstance(exc, (hashing.FileChangedError, StoreError)) or not isinstance(exc, Exception):
@@ -380,14 +415,38 @@ class SmbStore(Store):
                 raise _error(exc, self.display_url, f"writing {full}") from None
         return size
 
+    @staticmethod
+    def _finish(raw, share_path: str, mtime_ns: int) -> None:
+        """Set the last write time (kept: like cp -p) and rename, in one round trip on ``raw``."""
+        from smbclient._os import DateTimeField, FileBasicInformation, FileRenameInformation, SMBFileTransaction, set_info
+
+        with SMBFileTransaction(raw) as transaction:
+            basic = FileBasicInformation()
+            for field in ("creation_time", "last_access_time", "change_time", "file_attributes"):
+                basic[field] = 0  # unchanged
+            basic["last_write_time"] = mtime_ns // 100 + DateTimeField.EPOCH_FILETIME
+            set_info(transaction, basic)
+            rename = FileRenameInformation()
+            rename["replace_if_exists"] = True
+            rename["file_name"] = share_path.replace("/", "\\")
+            set_info(transaction, rename)
+
     def _record_hash(self, folder: str, name: str, size: int, mtime_us: int, content_hash: str, kw: dict) -> None:
         import smbclient
 
         hash_folder = self._hash_dir(folder)
-        smbclient.makedirs(hash_folder, exist_ok=True, **kw)
+        known = layout.join(HASH_DIR, folder)
+        if known not in self._s.known_dirs:
+            smbclient.makedirs(hash_folder, exist_ok=True, **kw)
+            self._s.known_dirs.add(known)
         new = _hash_name(name, size, mtime_us, content_hash)
-        with smbclient.open_file(f"{hash_folder}\\{new}", mode="wb", **kw):
-            pass
+        try:
+            smbclient.open_file(f"{hash_folder}\\{new}", mode="wb", **kw).close()
+        except Exception as exc:
+            if not _missing(exc):
+                raise
+            smbclient.makedirs(hash_folder, exist_ok=True, **kw)  # removed since we made it
+            smbclient.open_file(f"{hash_folder}\\{new}", mode="wb", **kw).close()
         tag = _name_tag(name)
         for old in self._s.seen_hashes.get(folder, ()):
             if old != new and old.startswith(tag + "~"):
@@ -469,7 +528,7 @@ class SmbStore(Store):
                 if not _missing(exc):
                     raise _error(exc, self.display_url, f"deleting {key}") from None
             tag = _name_tag(name)
-            for entry in self._scandir(self._hash_dir(folder), kw):
+            for entry in self._scandir(self._hash_dir(folder), kw) or ():
                 if entry.name.startswith(tag + "~"):
                     self._remove(f"{self._hash_dir(folder)}\\{entry.name}", kw)
             parts = folder.split("/") if folder else []
@@ -478,6 +537,7 @@ class SmbStore(Store):
                     smbclient.rmdir(self._unc("/".join(parts)), **kw)
                 except Exception:
                     break
+                self._s.known_dirs.discard("/".join(parts))
                 parts.pop()
 
     def exists(self) -> bool:
