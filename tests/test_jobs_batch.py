@@ -16,6 +16,7 @@ from azrender.errors import JobError
 from azrender.jobs.batch_models import to_batch_models
 from azrender.jobs.build import build_job
 from azrender.jobs.model import ImageRef, MountSpec, NodeAccess, PoolSpec
+import batchspec
 from batch_recorder import BatchRecorder
 
 SIG = "SeCrEtSiGnAtUrE0123456789abcdefXYZ%3D"
@@ -106,6 +107,10 @@ def test_every_body_rebuilds_into_the_sdk_models(client, recorder):
     for request in recorder.requests:
         if request.method != "POST":
             continue
+        for body, definition in ((request.json, {"/pools": "pool", "/jobs": "job"}.get(request.path)),) + tuple(
+                (task, "task") for task in request.json.get("value", ())):
+            if definition:
+                assert not batchspec.errors(body, batchspec.BODIES[definition]), (request.path, body)
         if request.path == "/pools":
             assert m.BatchPoolCreateOptions(request.json).as_dict() == request.json
         elif request.path == "/jobs":

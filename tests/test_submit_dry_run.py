@@ -9,6 +9,7 @@ import shutil
 import pytest
 from azure.batch import models as m
 
+from batchspec import assert_valid
 from conftest import SHARED_SCENES
 
 
@@ -21,6 +22,7 @@ def dry_run(run_cli, scene, *args, env=None):
     m.BatchJobCreateOptions(doc["job"])  # the REST JSON rebuilds into the SDK's models
     for task in doc["tasks"]:
         m.BatchTaskCreateOptions(task)
+    assert_valid(doc)  # and is what the Batch REST specification (2025-06-01) accepts
     return doc
 
 
