@@ -221,3 +221,10 @@ def test_a_server_that_cannot_encrypt_is_refused(tmp_path, samba, run_cli):
         assert not list(plain.folder.rglob("a.png"))
     finally:
         plain.stop()
+
+
+def test_a_name_a_share_refuses_stops_the_sync_before_anything_is_sent(tmp_path, samba, smb_prefix, run_cli):
+    write_tree(tmp_path / "src", {"tex/ok.png": b"fine", "tex/what?.png": b"question"})
+    proc = run_cli("sync", tmp_path / "src" / "tex", "--to", samba.url(smb_prefix), env=samba.env)
+    assert proc.returncode == 2 and "'what?.png' has '?'" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (samba.folder / smb_prefix).exists(), "nothing may be sent when a name is refused"

@@ -540,6 +540,18 @@ class SmbStore(Store):
                 self._s.known_dirs.discard("/".join(parts))
                 parts.pop()
 
+    def name_problem(self, key: str) -> str | None:
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            return "its name is not UTF-8, and SMB names are Unicode; rename it (convmv -f latin1 -t utf8)"
+        for part in key.split("/"):
+            bad = sorted(set(part) & set('"*:<>?|\\'))
+            if bad or part.endswith((".", " ")) or any(ord(c) < 32 for c in part):
+                what = f"{''.join(bad)!r}" if bad else "a control character or a trailing dot or space"
+                return f"{part!r} has {what}, which SMB shares (Windows, Azure Files) refuse in names; rename it"
+        return None
+
     def exists(self) -> bool:
         """Whether this store's folder exists on the share (a sync creates it)."""
         import smbclient
