@@ -101,3 +101,33 @@ path = "projects"
     assert doc["pool"]["mountConfiguration"] == [{"nfsMountConfiguration": {
         "source": "nas.studio.lan:/export/projects", "relativeMountPath": "projects",
         "mountOptions": "-o vers=4.1,hard,timeo=600,retrans=2"}}]
+
+
+@pytest.mark.parametrize("root, local, node_os, mount, expected", [
+    ("P:\\projects", "p:\\Projects\\show\\tex\\wood.png", "linux", "projects",
+     "$AZ_BATCH_NODE_MOUNTS_DIR/projects/show/tex/wood.png"),
+    ("\\\\nas\\lib", "\\\\NAS\\lib\\hdri\\sky.exr", "windows", "lib", "%AZ_BATCH_NODE_MOUNTS_DIR%\\lib\\hdri\\sky.exr"),
+    ("/mnt/projects", "/mnt/projects/show/a.png", "windows", "P:", "P:\\show\\a.png"),
+    ("/mnt/projects", "/mnt/projects/show/a.png", "linux", "nfs/projects", "$AZ_BATCH_NODE_MOUNTS_DIR/nfs/projects/show/a.png"),
+])
+def test_studio_paths_map_to_the_mount_on_either_node_os(root, local, node_os, mount, expected):
+    from azrender.paths.model import map_local
+    from azrender.paths.studio import check_tables, studio_rules
+
+    rules = studio_rules(check_tables([{"path": root, "mount": mount}], where="test"), node_os)
+    rule, node_path = map_local(local, rules)
+    assert node_path == expected and rule.alias is None  # alias None: never uploaded
+
+
+@pytest.mark.parametrize("table, says", [
+    ({"path": "/mnt/p"}, "needs path and mount"),
+    ({"path": "/mnt/p", "mount": "/abs"}, "relativeMountPath"),
+    ({"path": "/mnt/p", "mount": "../up"}, "relativeMountPath"),
+    ({"path": "/mnt/p", "mount": "p", "drive": "Q:"}, "unknown root setting 'drive'"),
+])
+def test_bad_studio_roots_are_one_clear_line(table, says):
+    from azrender.errors import UsageError
+    from azrender.paths.studio import check_tables
+
+    with pytest.raises(UsageError, match=says):
+        check_tables([table], where="config.toml: [[profiles.s.roots]]")
