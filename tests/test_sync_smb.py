@@ -228,3 +228,16 @@ def test_a_name_a_share_refuses_stops_the_sync_before_anything_is_sent(tmp_path,
     proc = run_cli("sync", tmp_path / "src" / "tex", "--to", samba.url(smb_prefix), env=samba.env)
     assert proc.returncode == 2 and "'what?.png' has '?'" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (samba.folder / smb_prefix).exists(), "nothing may be sent when a name is refused"
+
+
+def test_delete_removes_the_file_its_hash_record_and_emptied_folders(tmp_path, samba, smb_prefix, run_cli):
+    write_tree(tmp_path / "src", {"tex/keep.png": b"keep", "tex/old/gone.png": b"gone"})
+    url = samba.url(smb_prefix)
+    assert run_cli("sync", tmp_path / "src" / "tex", "--to", url, env=samba.env).returncode == 0
+    hashes = samba.folder / smb_prefix / ".azrender-hashes" / "tex" / "old"
+    assert len(list(hashes.iterdir())) == 1
+    (tmp_path / "src" / "tex" / "old" / "gone.png").unlink()
+    proc = run_cli("sync", tmp_path / "src" / "tex", "--to", url, "--delete", "--json", env=samba.env)
+    assert proc.returncode == 0, proc.stderr
+    assert set(share_files(samba, smb_prefix)) == {"tex/keep.png", "tex.manifest.json"}
+    assert not (samba.folder / smb_prefix / "tex" / "old").exists() and not list(hashes.iterdir())
