@@ -36,8 +36,8 @@ from azrender import layout
 from azrender.errors import StoreError, UsageError
 from azrender.redact import register_secret
 from azrender.sync import hashing, keys
-from azrender.sync.stores import (PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer,
-                                  writing_partial)
+from azrender.sync.partial import PARTIAL_PREFIX, writing_partial
+from azrender.sync.store import ByteProgress, Store, StoredObject, Transfer
 
 DEFAULT_PORT = 445
 AZURE_FILES_SUFFIX = ".file.core.windows.net"
