@@ -52,6 +52,9 @@ class SubmitRequest:
     download_dir: Path | None = None
     job_name: str | None = None
     share: str | None = None  # fileshare, Windows nodes: the share's drive letter or UNC path
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH; None: the profile's
+    scene_version: str | None = None  # the Blender that saved the scene, as the host recorded it
+    submitting_blender: str | None = None  # the host's own Blender (or a bpy wheel's Python)
 
     def __post_init__(self):  # plain strings from a host panel or a script are checked here
         for name, choice in (("backend", BackendKind), ("storage_mode", StorageMode), ("node_os", NodeOS)):
@@ -222,6 +225,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     storage_url = settings.storage_url or _default_store()
     backend.check(host=host, node_os=settings.node_os, storage_mode=settings.storage_mode,
                   storage_url=storage_url, dry_run=request.dry_run)
+    renderer = _renderer(request, settings, scene, host, backend)  # a too old Blender: said before any work
 
     progress("discover", 0, 1, scene.name)
     if request.report is not None:  # discovered once, in the host: the dependency hooks have run
@@ -267,6 +271,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     access, display_url = _node_access(storage_url, outputs_url, settings, dry_run=request.dry_run,
                                        allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
+                     renderer=renderer,
                      backend=backend, pm=pm)
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
     if blocking:
@@ -387,7 +392,11 @@ def _store_prefix(storage_url: str) -> str:
 
 def _sync_progress(progress: ProgressCallback, total: int):
     def report(update) -> None:
-        progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
+        if update.bytes_total:  # bytes, not files: one large file is most of the wait
+            progress("sync", update.bytes_done, update.bytes_total,
+                     f"{update.files_done}/{update.files_total} files, {update.bytes_done / 1e6:.1f} MB")
+        else:
+            progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
 
     return report
 
@@ -473,7 +482,7 @@ def _node_access(storage_url: str, outputs_url: str, settings, *, dry_run: bool,
 
 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
-               backend, pm):
+               renderer, backend, pm):
     from azrender.jobs.build import build_job, node_tool_path
     from azrender.jobs.mounts import with_store_mount
     from azrender.jobs.urls import parse_store_url
@@ -487,6 +496,9 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     tool = node_tool_path(node_os)
     python = "python" if node_os == "windows" else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
+    if renderer is not None and renderer.scene_version:  # the node's Blender must open the scene, checked first
+        pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
+                          renderer.scene_version, submission.scene.name),)
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
@@ -508,11 +520,12 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
         from azrender.jobs.nodetool import node_tool_key
 
         tool_on_mount = node(node_tool_key())
+    executable = renderer.executable if renderer is not None else backend.executable(submission.host)
     return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                      access=access, storage_mode=submission.storage_mode, node_os=node_os,
                      pool_id=pool.pool_id, pool=pool.create, pool_has_mount=pool.mounts_store,
-                     renderer=submission.request.renderer, executable=backend.executable(submission.host),
+                     renderer=submission.request.renderer, executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      display_name=f"{submission.scene.name} ({submission.host})", tool_on_mount=tool_on_mount,
@@ -543,6 +556,27 @@ def _check_studio_mounts(spec, settings) -> None:
         if root.mount.strip("/\\").rstrip(":").upper() not in {p.upper() for p in mounted} and not root.mount.endswith(":"):
             raise UsageError(f"studio root {root.path} is served by mount {root.mount!r}, which pool {spec.id} does not have",
                              hint=f"add a [[profiles.{settings.profile}.pool.mounts]] with path = \"{root.mount}\"")
+
+
+@dataclass(frozen=True)
+class _Renderer:
+    executable: str | None  # None: the node's default for the host
+    scene_version: str | None = None  # "4.5": the Blender that saved the scene (Blender scenes)
+
+
+def _renderer(request: SubmitRequest, settings, scene: Path, host: str, backend) -> _Renderer | None:
+    """What renders the job; for Blender, the version that saved the scene (recorded by the
+    add-on, else read from the file), which the backend's Blender must open."""
+    if host != "blender":
+        return None  # the backend's renderer, asked when the job is built
+    from azrender.jobs.blender import scene_version
+    from azrender.node.blender_version import parse, text
+
+    version = parse(request.scene_version) if request.scene_version else scene_version(scene)
+    executable = backend.blender_executable(explicit=request.blender or settings.blender,
+                                            submitting=request.submitting_blender, scene=version,
+                                            scene_name=scene.name)
+    return _Renderer(executable, text(version[:2]) if version else None)
 
 
 class Cancelled(JobError):

@@ -76,6 +76,8 @@ class Settings:
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
     retries: int = 2
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
+    blender_sha256: str | None = None  # of the official build a pinned pool installs (azrender.jobs.provision)
     pool: PoolSettings | None = None
     share: str | None = None  # fileshare mode, Windows nodes: the share's drive letter or UNC path
     share_folder: str | None = None  # local backend: the folder on this machine holding the share's files

@@ -117,7 +117,9 @@ class SubmitDialog(QtWidgets.QDialog):
         self.submit_button.setEnabled(True)
         if snapshot.error is None:
             result = snapshot.result
-            message = f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))"
+            from azrender.hosts.jobs import outcome_line
+
+            message = outcome_line(result)
             self.status.setText(message)
             self.host.notify(message)
 
