@@ -292,6 +292,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender.jobrecord import JobRecord
     from azrender.plugins import get_plugin_manager
     from azrender.sync import engine
+    from azrender.sync.gc import generation as gc_generation
     from azrender.sync.stores import open_store
 
     plan.check()
@@ -300,13 +301,16 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     request, settings, job_id = plan.submission.request, plan.settings, plan.job_id
     store = open_store(plan.storage_url)
     progress("sync", 0, len(plan.uploads), f"to {store.display_url}")
+    # Content-addressed: the manifest pins each file's bytes, which nothing later can change.
+    since = gc_generation(store)
     try:
-        synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+        synced = engine.upload_content(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
     except engine.Interrupted as exc:
         raise engine.Interrupted(f"{exc.message}; nothing was submitted") from None
     if synced.manifest is None:
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
+    engine.settle(store, list(plan.uploads), synced.manifest, since)
     _upload_node_files(store, plan)
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
@@ -483,10 +487,11 @@ def _node_access(storage_url: str, outputs_url: str, settings, *, dry_run: bool,
 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
                renderer, backend, pm):
-    from azrender.jobs.build import build_job, node_tool_path
+    from azrender.jobs.build import build_job, node_tool_path, problems_path
+    from azrender.jobs.model import COPY
     from azrender.jobs.mounts import with_store_mount
     from azrender.jobs.urls import parse_store_url
-    from azrender.paths.mapping import node_path
+    from azrender.paths.mapping import node_path, store_node_base
 
     def node(key: str) -> str:
         return node_path(key, storage_mode=submission.storage_mode, node_os=submission.node_os,
@@ -494,11 +499,15 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
 
     settings, node_os = submission.settings, submission.node_os
     tool = node_tool_path(node_os)
-    python = "python" if node_os == "windows" else "python3"
-    pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
+    python = backend.node_python(node_os)
+    pre_commands = ((python, tool, "check", node(job_files["needed.json"]), "--problems", problems_path(node_os)),)
     if renderer is not None and renderer.scene_version:  # the node's Blender must open the scene, checked first
         pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
                           renderer.scene_version, submission.scene.name),)
+    # mounted modes: where the pool mounts the store, for the preparation task to link the job's view to
+    store_on_node = (None if submission.storage_mode == COPY
+                     else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix,
+                                          share=settings.share))
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
@@ -515,11 +524,13 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
         pool = replace(pool, create=with_store_mount(pool.create, submission.storage_mode,
                                                      settings.storage_url or "", access))
         pool = replace(pool, mounts_store=pool.create.mount is not None)
-    tool_on_mount = None
+    tool_on_mount = manifest_on_mount = None
     if parse_store_url(access.assets_url).is_share:  # Batch cannot download from a share: nodes read the mount
         from azrender.jobs.nodetool import node_tool_key
+        from azrender.paths.mapping import _join
 
-        tool_on_mount = node(node_tool_key())
+        tool_on_mount = _join(node_os, store_on_node, node_tool_key())
+        manifest_on_mount = _join(node_os, store_on_node, manifest_key)
     executable = renderer.executable if renderer is not None else backend.executable(submission.host)
     return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
@@ -528,8 +539,9 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      renderer=submission.request.renderer, executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
-                     display_name=f"{submission.scene.name} ({submission.host})", tool_on_mount=tool_on_mount,
-                     submission=submission, plugins=pm)
+                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
+                     store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes,
+                     tool_on_mount=tool_on_mount, manifest_on_mount=manifest_on_mount)
 
 
 def _scale_advice(settings, job, uploads) -> list[str]:

@@ -78,6 +78,12 @@ class LocalBackend(Backend):
     def executable(self, host: str) -> str | None:
         return local_renderer(host)
 
+    def node_python(self, node_os: str) -> str:
+        # the nodes are this machine: its interpreter has what the node tool can use (xxhash)
+        from azrender.backends.local.client import _python
+
+        return _python()
+
     def blender_executable(self, *, explicit, submitting, scene, scene_name) -> str:
         from azrender.jobs.blender import local_blender
 
