@@ -6,6 +6,7 @@ mount type, every body valid against the Batch REST specification."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -40,9 +41,8 @@ share_folder = "{samba.folder}"
     for n in (1, 2):
         assert_frame_shows_textures(out / f"frame_{n:04d}.png", n)
     # the assets went into the share (its own folder on disk), not into the local store
-    stored = samba.folder / smb_prefix / "assets"
-    assert sorted(p.name for p in stored.rglob("*.png")), "no texture in the share"
-    assert not list((tmp_path / "state").glob("store/assets/**/*.png"))
+    assert list((samba.folder / smb_prefix / "content").rglob("*")), "no content in the share"
+    assert not (tmp_path / "state" / "store" / "content").exists()
     assert samba.password not in proc.stdout + proc.stderr
     # frames went where Batch can write them (the local store here, Blob storage on Azure), not the share
     fetched = run_cli("download", result["job_id"], "--dest", tmp_path / "again", "--json", env=samba.env)
@@ -100,8 +100,9 @@ pool_id = "render-{node_os}"
     assert "resourceFiles" not in prep  # everything the node needs is on the mount
     mounted = "%AZ_BATCH_NODE_MOUNTS_DIR%\\azrender\\show1" if node_os == "windows" else "${AZ_BATCH_NODE_MOUNTS_DIR}/azrender/show1"
     assert mounted + ("\\tools\\" if node_os == "windows" else "/tools/") in prep["commandLine"]
-    scene_on_share = mounted + ("\\assets\\" if node_os == "windows" else "/assets/")
-    assert all(scene_on_share in t["commandLine"] for t in doc["tasks"])
+    assert re.search('--content-dir "?' + re.escape(mounted), prep["commandLine"])  # the view links into the share
+    view = "%AZ_BATCH_JOB_PREP_WORKING_DIR%\\view\\assets\\" if node_os == "windows" else "/view/assets/"
+    assert all(view in t["commandLine"] for t in doc["tasks"])
     for task in doc["tasks"]:
         [frames, logs] = task["outputFiles"]
         assert frames["destination"]["container"]["containerUrl"].startswith("https://studiorender.blob.core.windows.net/renders")
@@ -167,8 +168,9 @@ path = "S:"
     assert "mountConfiguration" not in doc["pool"]
     net_use = "net use S: \\\\studiorender.file.core.windows.net\\render"
     assert net_use in doc["job"]["jobPreparationTask"]["commandLine"]
+    assert "--content-dir S:\\show1" in doc["job"]["jobPreparationTask"]["commandLine"]
     for task in doc["tasks"]:
-        assert net_use in task["commandLine"] and "S:\\show1\\assets\\" in task["commandLine"]
+        assert net_use in task["commandLine"]
         # the tasks run as the pool's auto-user, like the start task that stored the credentials
         assert task["userIdentity"]["autoUser"]["scope"] == "pool"
 
@@ -181,7 +183,8 @@ storage_url = "https://studiorender.file.core.windows.net/render/show1"
 outputs_url = "https://studiorender.blob.core.windows.net/renders"
 pool_id = "existing-win"
 """, "--storage", "fileshare", "--os", "windows", "--share", "\\\\studiorender.file.core.windows.net\\render")
-    assert all("\\\\studiorender.file.core.windows.net\\render\\show1\\assets\\" in t["commandLine"] for t in doc["tasks"])
+    prep = doc["job"]["jobPreparationTask"]["commandLine"]
+    assert "--content-dir \\\\studiorender.file.core.windows.net\\render\\show1" in prep, prep
 
 
 def test_application_packages_are_full_resource_ids(run_cli, demo, tmp_path):  # noqa: F811
@@ -273,4 +276,4 @@ share_folder = "{samba.folder}"
     assert status["failed"] == [], status
     assert run_cli("download", job_id, "--dest", tmp_path / "frames", env=samba.env).returncode == 0
     assert_frame_shows_textures(tmp_path / "frames" / "frame_0004.png", 4)
-    assert list((samba.folder / smb_prefix / "assets").rglob("*.png")), "the assets went to the share"
+    assert list((samba.folder / smb_prefix / "content").rglob("*")), "the assets went to the share"
