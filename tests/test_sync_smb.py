@@ -22,10 +22,24 @@ from test_reliability_sync import PARTIAL, make_tree, spawn
 
 
 def share_files(samba, prefix: str) -> dict[str, bytes]:
-    """Every file under ``prefix`` in the share's folder, hash records and partial files excluded."""
+    """What the share holds under ``prefix``, as folders: each head manifest's files (path -> the bytes
+    of its content object, which must hash to the recorded hash), plus the manifests themselves."""
     root = samba.folder / prefix
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
-            if p.is_file() and ".azrender-hashes" not in p.parts and PARTIAL not in p.name}
+    found = {}
+    for manifest in root.glob("*.manifest.json"):
+        found[manifest.name] = manifest.read_bytes()
+        folder = manifest.name[: -len(".manifest.json")]
+        for entry in json.loads(manifest.read_bytes())["entries"]:
+            data = (root / "content" / entry["hash"][:2] / entry["hash"]).read_bytes()
+            assert xxhash.xxh3_128_hexdigest(data) == entry["hash"]
+            found[f"{folder}/{entry['key']}"] = data
+    return found
+
+
+def content_objects(samba, prefix: str) -> dict[str, bytes]:
+    """Every complete content object under ``prefix`` (partial files excluded), by name (= hash)."""
+    return {p.name: p.read_bytes() for p in (samba.folder / prefix / "content").rglob("*")
+            if p.is_file() and PARTIAL not in p.name}
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> None:
@@ -64,7 +78,7 @@ def test_sync_change_one_file_resync_and_fetch_back(tmp_path, samba, smb_prefix,
 
     fetched = run_cli("fetch", url, "--dest", tmp_path / "back", "--json", env=samba.env)
     assert fetched.returncode == 0, fetched.stderr
-    assert json.loads(fetched.stdout)["downloaded"] == 14  # the 13 files and the manifest
+    assert json.loads(fetched.stdout)["downloaded"] == 13  # the folder, as its manifest says
     back = tmp_path / "back"
     assert {p.relative_to(back).as_posix(): p.read_bytes() for p in back.rglob("*") if p.is_file()
             if p.name != "tex.manifest.json"} == files
@@ -86,17 +100,23 @@ def test_unc_path_and_user_from_the_environment(tmp_path, samba, smb_prefix, run
     assert json.loads(dry.stdout)["upload"] == []
 
 
-def test_a_file_rewritten_outside_azrender_is_sent_again(tmp_path, samba, smb_prefix, run_cli):
+def test_an_object_rewritten_outside_azrender_loses_its_hash(tmp_path, samba, smb_prefix, run_cli, monkeypatch):
     """A hash counts only while the stored file keeps its size and time: another tool writing
-    the share voids it, and the next sync repairs the file."""
+    the share voids it, so the store never vouches for bytes it did not write."""
     write_tree(tmp_path / "src", {"tex/a.png": b"original-bytes"})
     url = samba.url(smb_prefix)
     assert run_cli("sync", tmp_path / "src" / "tex", "--to", url, env=samba.env).returncode == 0
-    stored = samba.folder / smb_prefix / "tex" / "a.png"
-    stored.write_bytes(b"someone-elses!")  # same size, written by another client
-    proc = run_cli("sync", tmp_path / "src" / "tex", "--to", url, "--json", env=samba.env)
-    assert json.loads(proc.stdout)["uploaded"] == 1
-    assert stored.read_bytes() == b"original-bytes"
+    from azrender.sync.stores import open_store
+
+    monkeypatch.setenv("AZRENDER_SMB_PASSWORD", samba.password)
+    store = open_store(url)
+    [before] = [o for o in store.list("content/")]
+    assert before.content_hash == xxhash.xxh3_128_hexdigest(b"original-bytes")
+    [obj] = (samba.folder / smb_prefix / "content").rglob(before.key.rsplit("/", 1)[-1])
+    obj.write_bytes(b"someone-elses!")  # same size, written by another client
+    [after] = [o for o in store.list("content/")]
+    store.close()
+    assert after.content_hash is None
 
 
 def test_killed_mid_sync_then_rerun_sends_only_what_is_missing(tmp_path, samba, smb_prefix, monkeypatch):
@@ -105,21 +125,21 @@ def test_killed_mid_sync_then_rerun_sends_only_what_is_missing(tmp_path, samba, 
     env = {**samba.env, "AZRENDER_CACHE_DIR": str(tmp_path / "cache")}
     proc = spawn(["sync", tmp_path / "proj", "--to", url, "--workers", "4"], env, slow_disk=True)
     deadline = time.time() + 60
-    while len(share_files(samba, smb_prefix)) < 5 and time.time() < deadline and proc.poll() is None:
+    while len(content_objects(samba, smb_prefix)) < 5 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)  # mid-transfer: some files stored, others being written
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the sync finished before it could be interrupted"
-    # nothing that looks complete is incomplete: every visible file is the source's, byte for byte
-    visible = {k[len("proj/"):]: v for k, v in share_files(samba, smb_prefix).items() if k.startswith("proj/")}
-    assert visible and all(tree[rel] == data for rel, data in visible.items())
-    assert len(visible) < len(tree), "the kills came too late to interrupt anything"
+    # nothing that looks complete is incomplete: every stored object is exactly the bytes its name hashes
+    visible = content_objects(samba, smb_prefix)
+    assert visible and all(xxhash.xxh3_128_hexdigest(data) == name for name, data in visible.items())
+    assert len(visible) < len(set(map(xxhash.xxh3_128_hexdigest, tree.values()))), "the kill came too late"
 
     from azrender.sync.stores import open_store
 
     monkeypatch.setenv("AZRENDER_SMB_PASSWORD", samba.password)
     store = open_store(url)
-    vouched = {o.key for o in store.list("proj") if o.content_hash}
+    vouched = {o.key.rsplit("/", 1)[-1] for o in store.list("content/") if o.content_hash}
     store.close()
     partials = [p for p in (samba.folder / smb_prefix).rglob(f"{PARTIAL}*")]
     old = time.time() - 3600  # as if the killed runs were an hour ago: the next run sweeps them
@@ -129,7 +149,7 @@ def test_killed_mid_sync_then_rerun_sends_only_what_is_missing(tmp_path, samba, 
     final = spawn(["sync", tmp_path / "proj", "--to", url, "--json"], env)
     out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
-    assert json.loads(out)["uploaded"] == len(tree) - len(vouched)
+    assert json.loads(out)["uploaded"] == sum(xxhash.xxh3_128_hexdigest(d) not in vouched for d in tree.values())
     assert {k[len("proj/"):]: v for k, v in share_files(samba, smb_prefix).items()
             if k.startswith("proj/")} == tree
     assert not list((samba.folder / smb_prefix).rglob(f"{PARTIAL}*")), "killed runs' partial files stayed"
@@ -230,14 +250,11 @@ def test_a_name_a_share_refuses_stops_the_sync_before_anything_is_sent(tmp_path,
     assert not (samba.folder / smb_prefix).exists(), "nothing may be sent when a name is refused"
 
 
-def test_delete_removes_the_file_its_hash_record_and_emptied_folders(tmp_path, samba, smb_prefix, run_cli):
+def test_delete_removes_the_file_from_the_shared_folder(tmp_path, samba, smb_prefix, run_cli):
     write_tree(tmp_path / "src", {"tex/keep.png": b"keep", "tex/old/gone.png": b"gone"})
     url = samba.url(smb_prefix)
     assert run_cli("sync", tmp_path / "src" / "tex", "--to", url, env=samba.env).returncode == 0
-    hashes = samba.folder / smb_prefix / ".azrender-hashes" / "tex" / "old"
-    assert len(list(hashes.iterdir())) == 1
     (tmp_path / "src" / "tex" / "old" / "gone.png").unlink()
     proc = run_cli("sync", tmp_path / "src" / "tex", "--to", url, "--delete", "--json", env=samba.env)
     assert proc.returncode == 0, proc.stderr
     assert set(share_files(samba, smb_prefix)) == {"tex/keep.png", "tex.manifest.json"}
-    assert not (samba.folder / smb_prefix / "tex" / "old").exists() and not list(hashes.iterdir())
