@@ -123,7 +123,7 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert out["panel_context"] == "render"
     assert out["second_submit_while_busy"] is False and out["submit_after"] is True
     for shown in ("profile", "backend", "storage_mode", "frames", "chunk", "list:dependencies", "azrender.submit",
-                  "list:jobs", "azrender.download", "label:Plugins: none"):
+                  "list:jobs", "azrender.download", "azrender.retry", "label:Plugins: none"):
         assert shown in out["panel"]
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
         assert name in out["settings"]

@@ -217,8 +217,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
         return node_path(key, storage_mode=settings.storage_mode, node_os=node_os, store_prefix=store_prefix)
 
     if request.dry_run:
-        requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
-                          access=_dry_run_access(storage_url, settings), pm=pm)
+        _, requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
+                             access=_dry_run_access(storage_url, settings), pm=pm)
         return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
                             dry_run_requests=requests.as_json(redacted=True))
 
@@ -233,7 +233,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
                          identity_resource_id=settings.identity_resource_id)
     manifest_key = layout.manifest_key(job_id)
-    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
+    job, requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
     client, record = _backend_client(backend, settings, submission, storage_url, store)
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
@@ -245,7 +245,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     progress("submit", 0, 1, job_id)
     submit_batch(client, requests)
-    jobrecord.save(replace(record, task_count=len(requests.tasks)))
+    jobrecord.save(replace(record, task_count=len(requests.tasks), recipe=job.recipe))
     pm.hook.azrender_after_submit(submission=submission, job_id=job_id, backend=backend)
     progress("submit", 1, 1, f"{job_id}: {len(requests.tasks)} task(s)")
 
@@ -356,7 +356,7 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
     blocking = [p.message for p in job.problems if p.severity == "error"]
     if blocking:
         raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
-    return to_batch_models(job)
+    return job, to_batch_models(job)
 
 
 # The renderer each host needs on a local machine, and the variable that points at another one.

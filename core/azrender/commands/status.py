@@ -37,18 +37,24 @@ def job_status(job_id: str, settings, backend: str | None = None):
 
     from azrender import jobrecord
 
-    record = jobrecord.load(job_id) if backend is None else None  # submitted from here: its backend
+    record = jobrecord.load(job_id)  # submitted from here: its backend, and its retries
+    if record is not None and backend not in (None, record.backend):
+        record = None
     name = backend or (record.backend if record else "batch" if settings.has_batch else "local")
     if name == "batch" and not settings.has_batch:
         raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
-    return BACKENDS[name](job_id, settings)
+    from azrender.backends import with_retries
+
+    status = BACKENDS[name](job_id, settings)
+    return with_retries(status, [BACKENDS[name](r, settings) for r in (record.retries if record else ())])
 
 
 def to_json(status) -> dict:
     counts = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
     return {"job_id": status.job_id, "backend": status.backend, "state": status.state, "counts": counts,
-            "failed": [{"id": t.id, "exit_code": t.exit_code, "retries": t.retries, "node": t.node,
-                        "failure": t.failure, "stderr_tail": t.stderr_tail} for t in status.failed],
+            "failed": [{"id": t.id, "job": t.job or status.job_id, "exit_code": t.exit_code, "retries": t.retries,
+                        "node": t.node, "failure": t.failure, "stderr_tail": t.stderr_tail} for t in status.failed],
+            "retried": [{"id": t.id, "job": t.job or status.job_id} for t in status.tasks if t.retried],
             "done": status.done}
 
 
@@ -61,12 +67,13 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
-    c = doc["counts"]
+    c, retried = doc["counts"], len(doc["retried"])
     print(f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
           f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-          f"{len(status.failed)} failed")
+          f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
     for task in status.failed:
-        print(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
+        print(f"  {task.id}{f' (in {task.job})' if task.job else ''} failed (exit code {task.exit_code}, "
+              f"{task.retries} retries)"
               + (f": {task.failure}" if task.failure else ""))
         for line in task.stderr_tail.splitlines():
             print(f"    | {line}")

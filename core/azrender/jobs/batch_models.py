@@ -107,7 +107,8 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
     def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
         # Frames land side by side (names are unique across tasks), as an artist expects them;
         # logs, which every task names alike, go under the task's id.
-        folder = layout.job_key(job.id, kind) if kind == "outputs" else layout.job_key(job.id, kind, task.id)
+        folder = layout.job_key(job.outputs_of or job.id, kind) if kind == "outputs" else \
+            layout.job_key(job.id, kind, task.id)
         container = _fast(m.OutputFileBlobContainerDestination, containerUrl=container_url,
                           path=store.key(folder), identityReference=identity)
         return _fast(m.OutputFile, filePattern=pattern, destination=_fast(m.OutputFileDestination, container=container),

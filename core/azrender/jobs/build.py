@@ -12,7 +12,7 @@ from dataclasses import replace
 from azrender import layout
 from azrender.errors import UsageError
 from azrender.jobs import commands
-from azrender.jobs.frames import chunk_frames, parse_frames
+from azrender.jobs.frames import chunk_frames, format_frames, parse_frames
 from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES, WINDOWS, JobSpec, NodeAccess,
                                  NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
@@ -40,6 +40,19 @@ def task_id(first: int, last: int) -> str:
         return f"{n:04d}" if n >= 0 else f"m{-n:04d}"
 
     return f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
+
+
+_TASK_ID = re.compile(r"^frames-(m?\d+)(?:-(m?\d+))?$")
+
+
+def task_frames(task: str) -> tuple[int, ...]:
+    """The frames of a render task, from its id (chunks are runs of consecutive frames); () for a
+    task azrender did not name."""
+    match = _TASK_ID.match(task)
+    if not match:
+        return ()
+    first, last = (int(g.replace("m", "-")) for g in (match.group(1), match.group(2) or match.group(1)))
+    return tuple(range(first, last + 1))
 
 
 def access_key(job_id: str) -> str:
@@ -126,12 +139,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
-              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None) -> JobSpec:
+              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
+              outputs_of: str | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
-    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
+    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
+    the job whose output folder the frames go to (a retry's frames land beside the others);
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -187,9 +202,17 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
             if replaced:
                 task = replace(task, command_line=replaced)
         tasks.append(task)
+    # Everything but the job id, frames, access and pool creation: a retry builds its tasks from it.
+    recipe = dict(host=host, scene=scene, chunk=chunk, manifest_key=manifest_key, tool_key=tool_key,
+                  storage_mode=storage_mode, node_os=node_os, pool_id=pool_id, pool_has_mount=pool_has_mount,
+                  renderer=renderer, executable=executable, project=project, pre_scripts=list(pre_scripts),
+                  pre_commands=[list(c) for c in pre_commands], extra_args=list(extra_args), retries=retries,
+                  task_timeout_seconds=task_timeout_seconds, cache_limit=cache_limit, display_name=display_name,
+                  frames=format_frames(frame_list))
     job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
                   node_os=node_os, pool=pool, display_name=display_name or job_id,
-                  metadata=(("azrender_host", host), ("azrender_manifest", manifest_key)), problems=problems)
+                  metadata=(("azrender_host", host), ("azrender_manifest", manifest_key)), problems=problems,
+                  recipe=recipe, outputs_of=outputs_of)
     if hook is not None:
         hook.azrender_adjust_job(submission=submission, job=job)
     return job

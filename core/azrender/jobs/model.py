@@ -150,3 +150,5 @@ class JobSpec:
     display_name: str = ""
     metadata: tuple[tuple[str, str], ...] = ()
     problems: list[Problem] = field(default_factory=list)
+    recipe: dict = field(default_factory=dict)  # build_job's inputs (JSON), kept so a retry builds alike
+    outputs_of: str | None = None  # the job whose output folder this job's frames go to (a retry's original)

@@ -1,5 +1,5 @@
 """Operators: refresh the dependency list, submit (in the background, polled by a modal timer),
-refresh job status, download a job's outputs."""
+refresh job status, download a job's outputs, retry its failed frames."""
 
 from __future__ import annotations
 
@@ -184,7 +184,29 @@ class AZRENDER_OT_download(_Backgrounded, bpy.types.Operator):
         return f"azrender: outputs in {result}"
 
 
-CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_refresh_jobs, AZRENDER_OT_download)
+class AZRENDER_OT_retry(_Backgrounded, bpy.types.Operator):
+    """Render the selected job's failed or missing frames again, beside its other frames"""
+
+    bl_idname = "azrender.retry"
+    bl_label = "Retry Failed Frames"
+
+    @classmethod
+    def poll(cls, context):
+        return _selected_job(context) is not None
+
+    def execute(self, context):
+        from azrender.hosts.jobs import retry_failed
+
+        job_id, profile = _selected_job(context).job_id, context.scene.azrender.profile or None
+        return self.run_in_background(context, Background(
+            lambda progress: retry_failed(job_id, profile=profile, progress=progress)).start())
+
+    def done_message(self, context, result):
+        return f"azrender: {result.describe()}"
+
+
+CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_refresh_jobs, AZRENDER_OT_download,
+           AZRENDER_OT_retry)
 
 
 def register():

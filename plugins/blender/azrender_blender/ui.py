@@ -61,7 +61,9 @@ class AZRENDER_PT_render(bpy.types.Panel):
         header.label(text="Jobs")
         header.operator("azrender.refresh_jobs", text="", icon="FILE_REFRESH")
         box.template_list("AZRENDER_UL_jobs", "", settings, "jobs", settings, "job_index", rows=3)
-        box.operator("azrender.download", icon="IMPORT")
+        row = box.row()
+        row.operator("azrender.download", icon="IMPORT")
+        row.operator("azrender.retry", icon="FILE_REFRESH")
 
         from azrender.hosts.submission import plugins_line
 
