@@ -329,6 +329,7 @@ def _dry_run_access(storage_url: str, settings):
 def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, node_tool_path
+    from azrender.jobs.model import WatchSpec
 
     settings, node_os = submission.settings, submission.node_os
     windows = node_os == "windows"
@@ -352,6 +353,7 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
                     executable=local_renderer(submission.host) if submission.backend == "local" else None,
                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
+                    watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
     blocking = [p.message for p in job.problems if p.severity == "error"]
     if blocking:

@@ -121,6 +121,7 @@ def retry_job(job_id: str, settings, *, frames: str | None = None, failed_only: 
     from azrender.jobs.access import node_access
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, check_id, node_uploads
+    from azrender.jobs.model import WatchSpec
     from azrender.sync.stores import open_store
 
     check_id("job", job_id)
@@ -139,7 +140,9 @@ def retry_job(job_id: str, settings, *, frames: str | None = None, failed_only: 
     access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
                          identity_resource_id=settings.identity_resource_id)
     recipe = {k: v for k, v in record.recipe.items() if k != "frames"}
+    watch = recipe.get("watch")
     recipe.update(pre_scripts=tuple(recipe["pre_scripts"]), extra_args=tuple(recipe["extra_args"]),
+                  watch=WatchSpec(**watch) if watch else None,
                   pre_commands=tuple(tuple(c) for c in recipe["pre_commands"]),
                   display_name=f"{recipe.get('display_name') or job_id} (retry)")
     job = build_job(job_id=plan.retry_id, frames=list(plan.frames), access=access, outputs_of=job_id, **recipe)

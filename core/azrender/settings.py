@@ -60,6 +60,9 @@ class Settings:
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
     retries: int = 2
+    hang_seconds: int | None = None  # a renderer silent this long is killed and retried (default: automatic)
+    hang_floor_seconds: int = 300  # the automatic hang limit is never lower
+    max_frame_seconds: int | None = None  # one frame taking longer is killed and retried
     pool: PoolSettings | None = None
 
     @property

@@ -49,11 +49,19 @@ def job_status(job_id: str, settings, backend: str | None = None):
     return with_retries(status, [BACKENDS[name](r, settings) for r in (record.retries if record else ())])
 
 
+def reason(task) -> str:
+    """What an exit code of azrender's own node tool means (a hung or runaway render), else ""."""
+    from azrender.node.watch import EXIT_REASONS
+
+    return EXIT_REASONS.get(task.exit_code, "")
+
+
 def to_json(status) -> dict:
     counts = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
     return {"job_id": status.job_id, "backend": status.backend, "state": status.state, "counts": counts,
             "failed": [{"id": t.id, "job": t.job or status.job_id, "exit_code": t.exit_code, "retries": t.retries,
-                        "node": t.node, "failure": t.failure, "stderr_tail": t.stderr_tail} for t in status.failed],
+                        "node": t.node, "failure": t.failure, "reason": reason(t), "stderr_tail": t.stderr_tail}
+                       for t in status.failed],
             "retried": [{"id": t.id, "job": t.job or status.job_id} for t in status.tasks if t.retried],
             "done": status.done}
 
@@ -72,7 +80,8 @@ def run(args) -> int:
           f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
           f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
     for task in status.failed:
-        print(f"  {task.id}{f' (in {task.job})' if task.job else ''} failed (exit code {task.exit_code}, "
+        why = f": {reason(task)}" if reason(task) else ""
+        print(f"  {task.id}{f' (in {task.job})' if task.job else ''} failed (exit code {task.exit_code}{why}, "
               f"{task.retries} retries)"
               + (f": {task.failure}" if task.failure else ""))
         for line in task.stderr_tail.splitlines():

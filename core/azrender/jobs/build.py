@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from azrender import layout
 from azrender.errors import UsageError
 from azrender.jobs import commands
 from azrender.jobs.frames import chunk_frames, format_frames, parse_frames
 from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES, WINDOWS, JobSpec, NodeAccess,
-                                 NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec)
+                                 NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec, WatchSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
 
@@ -124,6 +124,19 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
 
+def watch_argv(node_os: str, watch: WatchSpec) -> list[str]:
+    """The watchdog in front of a renderer's argv; frame times are kept per job on each node."""
+    shared = "%AZ_BATCH_NODE_SHARED_DIR%" if node_os == WINDOWS else "$AZ_BATCH_NODE_SHARED_DIR"
+    job = "%AZ_BATCH_JOB_ID%" if node_os == WINDOWS else "$AZ_BATCH_JOB_ID"
+    argv = [_python(node_os), node_tool_path(node_os), "watch", "--outputs", OUTPUT_DIR,
+            "--hang", "auto" if watch.hang_seconds is None else str(watch.hang_seconds),
+            "--hang-floor", str(watch.hang_floor_seconds),
+            "--times", commands.node_join(node_os, shared, layout.NODE_CACHE_DIR, "frame-times", f"{job}.txt")]
+    if watch.max_frame_seconds is not None:
+        argv += ["--max-frame", str(watch.max_frame_seconds)]
+    return [*argv, "--"]
+
+
 def release_task(*, job_id: str, node_os: str, unmount: bool) -> NodeTaskSpec:
     # The release task runs in its own folder: reach the tool in the preparation task's folder.
     argv = [_python(node_os), node_tool_path(node_os), "release", "--job", job_id]
@@ -140,13 +153,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
               cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
-              outputs_of: str | None = None) -> JobSpec:
+              outputs_of: str | None = None, watch: WatchSpec | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
     the job whose output folder the frames go to (a retry's frames land beside the others);
+    ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -194,6 +208,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
                                       pre_scripts=pre_scripts, extra_args=extra_args)
         argv = commands.render_argv(host, render)
+        if watch is not None:
+            argv = watch_argv(node_os, watch) + argv
         task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
                         output_pattern=f"{OUTPUT_DIR}/**/*")
@@ -208,7 +224,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                   renderer=renderer, executable=executable, project=project, pre_scripts=list(pre_scripts),
                   pre_commands=[list(c) for c in pre_commands], extra_args=list(extra_args), retries=retries,
                   task_timeout_seconds=task_timeout_seconds, cache_limit=cache_limit, display_name=display_name,
-                  frames=format_frames(frame_list))
+                  frames=format_frames(frame_list), watch=asdict(watch) if watch else None)
     job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
                   node_os=node_os, pool=pool, display_name=display_name or job_id,
                   metadata=(("azrender_host", host), ("azrender_manifest", manifest_key)), problems=problems,

@@ -114,6 +114,17 @@ class PoolSpec:
 
 
 @dataclass(frozen=True)
+class WatchSpec:
+    """The watchdog every render runs under (``azrender_node.pyz watch``): a renderer silent for
+    ``hang_seconds`` (None: automatic, from the job's measured frame times, at least
+    ``hang_floor_seconds``), or one frame longer than ``max_frame_seconds``, is killed and retried."""
+
+    hang_seconds: int | None = None
+    hang_floor_seconds: int = 300
+    max_frame_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """One render task: a chunk of consecutive frames."""
 
