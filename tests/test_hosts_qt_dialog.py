@@ -117,15 +117,15 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
 
     asked = []
 
-    def fake_retry(job_id, settings, **options):
-        asked.append((job_id, options))
+    def fake_retry(backend, job_id, **options):
+        asked.append((backend.kind, job_id, options))
         return retry.RetryPlan(job_id, f"{job_id}-r1", (7, 8), (7, 8), ())
 
     monkeypatch.setattr(retry, "retry_job", fake_retry)
     assert window.job.text() == "texturetest-1"
     window.retry_button.click()
     wait_for(qt, lambda: window.retry_button.isEnabled())
-    assert asked == [("texturetest-1", {})]
+    assert asked == [("local", "texturetest-1", {"frames": None, "failed_only": False, "dry_run": False})]
     assert window.status.text() == "azrender: texturetest-1: retrying frame(s) 7-8 as job texturetest-1-r1 (2 failed)"
 
 

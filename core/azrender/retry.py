@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from azrender.errors import UsageError
 
@@ -96,32 +96,16 @@ def _store_url(record, settings) -> str:
     return record.store_url
 
 
-def job_client(record, settings):
-    """A BatchClient (or the local backend's) for the account the job was submitted to."""
-    if record.backend == "batch":
-        from azrender.backends.batch import make_client
-        from azrender.settings import batch_credential
-
-        url = record.batch_url or settings.batch_url
-        if not url:
-            raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
-        return make_client(url, batch_credential(replace(settings, batch_url=url)))
-    from azrender.backends.local import LocalBatchClient, default_root
-
-    return LocalBatchClient(Path(record.local_root) if record.local_root else default_root())
-
-
-def retry_job(job_id: str, settings, *, frames: str | None = None, failed_only: bool = False,
+def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: bool = False,
               dry_run: bool = False) -> RetryPlan:
-    """Plan the retry of ``job_id`` (submitted from this machine) and, unless ``dry_run`` or there
-    is nothing to retry, submit it; returns the plan."""
+    """Plan the retry of ``job_id`` (submitted from this machine) on ``backend`` (the one that ran
+    it) and, unless ``dry_run`` or there is nothing to retry, send it; returns the plan."""
     from azrender import jobrecord, layout
-    from azrender.backends.batch import submit_batch
-    from azrender.commands.status import job_status
     from azrender.jobs.access import node_access
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, check_id, node_uploads
     from azrender.jobs.model import WatchSpec
+    from azrender.pipeline import ACCESS_LIFETIME
     from azrender.sync.stores import open_store
 
     check_id("job", job_id)
@@ -129,16 +113,13 @@ def retry_job(job_id: str, settings, *, frames: str | None = None, failed_only: 
     if record is None:
         raise UsageError(f"job {job_id} was not submitted from this machine (no job record)",
                          hint="retry it where it was submitted")
-    store = open_store(_store_url(record, settings))
-    status = job_status(job_id, settings)
+    store = open_store(_store_url(record, backend.settings))
     keys = [obj.key for obj in store.list(layout.job_key(job_id, "outputs"))]
-    plan = plan_retry(record, status, keys, frames=frames, failed_only=failed_only)
+    plan = plan_retry(record, backend.status(job_id), keys, frames=frames, failed_only=failed_only)
     if dry_run or not plan.frames:
         return plan
-    from azrender.pipeline import ACCESS_LIFETIME
-
     access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
-                         identity_resource_id=settings.identity_resource_id)
+                         identity_resource_id=backend.settings.identity_resource_id)
     recipe = {k: v for k, v in record.recipe.items() if k != "frames"}
     watch = recipe.get("watch")
     recipe.update(pre_scripts=tuple(recipe["pre_scripts"]), extra_args=tuple(recipe["extra_args"]),
@@ -151,15 +132,6 @@ def retry_job(job_id: str, settings, *, frames: str | None = None, failed_only: 
     for key, data in node_uploads(plan.retry_id, access).items():
         if key not in existing:
             store.write_bytes(key, data)
-    submit_batch(job_client(record, settings), requests)
+    backend.send(requests)
     jobrecord.save(replace(record, retries=(*record.retries, plan.retry_id)))
     return plan
-
-
-def wait_for(plan: RetryPlan, settings, progress) -> None:
-    """Until the follow-up job's tasks finished (Ctrl-C on the local backend cancels it)."""
-    from azrender import jobrecord
-    from azrender.pipeline import _wait
-
-    record = jobrecord.load(plan.job_id)
-    _wait(job_client(record, settings), record.backend, plan.retry_id, progress)

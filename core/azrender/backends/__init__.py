@@ -1,9 +1,12 @@
-"""Stage 5: where a job runs. Both backends take the same azure-batch SDK models:
+"""Stage 5: where a job runs, behind one small protocol (:mod:`azrender.backends.base`), picked in
+one place (:func:`azrender.backends.choose.choose_backend`). Both backends send the same azure-batch
+SDK models:
 
 - ``batch``: the real ``azure.batch.BatchClient`` against an Azure Batch account;
 - ``local``: ``azrender.backends.local`` runs the same models on this machine (nodes as folders).
 
 Whatever works locally works on a pool, because the job spec is literally the same objects.
+This module holds what every backend reports: a job's status.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ class TaskState:
     def unsuccessful(self) -> bool:
         return self.state == "completed" and (self.exit_code not in (0, None) or bool(self.failure))
 
+    @property
+    def reason(self) -> str:
+        """What an exit code of azrender's node watchdog means (a hung or runaway render), else ""."""
+        from azrender.node.watch import EXIT_REASONS
+
+        return EXIT_REASONS.get(self.exit_code, "")
+
 
 @dataclass(frozen=True)
 class JobStatus:
@@ -45,6 +55,25 @@ class JobStatus:
     @property
     def done(self) -> bool:
         return bool(self.tasks) and all(t.state == "completed" for t in self.tasks)
+
+    def to_json(self) -> dict:
+        """What ``azrender status --json`` prints (and ``submit --wait --json`` under ``status``)."""
+        counts = {s: self.count(s) for s in ("active", "preparing", "running", "completed")}
+        return {"job_id": self.job_id, "backend": self.backend, "state": self.state, "counts": counts,
+                "failed": [{"id": t.id, "job": t.job or self.job_id, "exit_code": t.exit_code, "retries": t.retries,
+                            "node": t.node, "failure": t.failure, "reason": t.reason, "stderr_tail": t.stderr_tail}
+                           for t in self.failed],
+                "retried": [{"id": t.id, "job": t.job or self.job_id} for t in self.tasks if t.retried],
+                "done": self.done}
+
+
+def with_retries_of(job_id: str, status_of) -> JobStatus:
+    """``status_of(job_id)`` merged with the status of each follow-up job ``azrender retry`` made
+    of it (listed in the job record of this machine)."""
+    from azrender import jobrecord
+
+    record = jobrecord.load(job_id)
+    return with_retries(status_of(job_id), [status_of(r) for r in (record.retries if record else ())])
 
 
 def with_retries(status: JobStatus, retries: list[JobStatus]) -> JobStatus:

@@ -1,4 +1,4 @@
-"""The Azure Batch backend: send :class:`~azrender.jobs.batch_models.BatchRequests` with the real
+"""The Azure Batch backend (:class:`BatchBackend`): send :class:`~azrender.jobs.batch_models.BatchRequests` with the real
 ``azure.batch.BatchClient``, read a job's status back.
 
 Submission is all or nothing: task ids are checked before anything is created, the pool must
@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Callable
 
 from azrender.backends import JobStatus, TaskState, output_tail
+from azrender.backends.base import Backend, PoolChoice
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -240,3 +241,81 @@ def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
             return None  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
 
     return output_tail(read, lines)
+
+
+class BatchBackend(Backend):
+    """Jobs on an Azure Batch account (``settings.batch_url``), through the real SDK client."""
+
+    kind = "batch"
+    interrupt_cancels = False
+    POLL_SECONDS = 15
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from azrender.settings import batch_credential
+
+            _require_account(self.settings)
+            self._client = make_client(self.settings.batch_url, batch_credential(self.settings))
+        return self._client
+
+    def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
+        if not dry_run:
+            _require_account(self.settings)
+
+    def pool(self, submission, plugin_manager) -> PoolChoice:
+        from azrender.settings import pool_spec
+
+        mounts = submission.storage_mode != "copy"
+        chosen = plugin_manager.hook.azrender_choose_pool(submission=submission)
+        if chosen:
+            return PoolChoice(chosen, None, mounts)
+        spec = pool_spec(self.settings)
+        if spec is not None:
+            return PoolChoice(spec.id, spec, spec.mount is not None)
+        return PoolChoice(self.settings.pool_id, None, mounts)
+
+    def executable(self, host: str) -> str | None:
+        return None
+
+    def submit(self, plan, record):
+        submit_batch(self.client, plan.requests)
+        return record
+
+    def wait(self, job_id: str, progress) -> JobStatus:
+        import time
+
+        while True:
+            status = self.status(job_id)
+            progress("render", status.count("completed"), len(status.tasks),
+                     f"{len(status.failed)} failed" if status.failed else "")
+            if status.done or status.state in ("completed", "terminated", "deleted"):
+                return status
+            time.sleep(self.POLL_SECONDS)
+
+    def status(self, job_id: str) -> JobStatus:
+        from azrender.backends import with_retries_of
+
+        return with_retries_of(job_id, lambda job: batch_status(self.client, job))
+
+    def send(self, requests) -> None:
+        submit_batch(self.client, requests)
+
+    def cancel(self, job_id: str) -> None:
+        from azure.core.exceptions import AzureError
+
+        try:
+            self.client.begin_terminate_job(job_id)
+        except AzureError as exc:
+            raise _batch_error(f"could not cancel job {job_id}", exc) from None
+
+
+def _require_account(settings) -> None:
+    from azrender.errors import UsageError
+
+    if not settings.has_batch:
+        raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")

@@ -20,14 +20,14 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
+    from azrender.backends.choose import choose_backend
     from azrender.errors import UsageError
-    from azrender.retry import retry_job
     from azrender.settings import load_settings
 
     if args.frames and args.failed:
         raise UsageError("give --frames or --failed, not both")
-    settings = load_settings(args.profile)
-    plan = retry_job(args.job, settings, frames=args.frames, failed_only=args.failed, dry_run=args.dry_run)
+    backend = choose_backend(None, load_settings(args.profile), job_id=args.job)
+    plan = backend.retry(args.job, frames=args.frames, failed_only=args.failed, dry_run=args.dry_run)
     doc = {"job_id": plan.job_id, "retry_job_id": plan.retry_id if plan.frames else None,
            "frames": list(plan.frames), "failed": list(plan.failed), "missing": list(plan.missing),
            "dry_run": args.dry_run}
@@ -35,14 +35,12 @@ def run(args) -> int:
         print(plan.describe() + (" (dry run: nothing sent)" if args.dry_run and plan.frames else ""))
     status = None
     if args.wait and plan.frames and not args.dry_run:
-        from azrender.commands.status import job_status, to_json
         from azrender.progress import ProgressReporter
-        from azrender.retry import wait_for
 
         with ProgressReporter(enabled=not args.json) as progress:
-            wait_for(plan, settings, progress)
-        status = job_status(args.job, settings)
-        doc["status"] = to_json(status)
+            backend.wait(plan.retry_id, progress)
+        status = backend.status(args.job)
+        doc["status"] = status.to_json()
         if not args.json:
             print(f"{args.job}: {len(status.failed)} failed task(s) left" if status.failed else
                   f"{args.job}: every retried frame rendered")

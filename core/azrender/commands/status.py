@@ -15,63 +15,13 @@ def register(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
 
-def batch_job_status(job_id: str, settings):
-    from azrender.backends.batch import batch_status, make_client
-    from azrender.settings import batch_credential
-
-    return batch_status(make_client(settings.batch_url, batch_credential(settings)), job_id)
-
-
-def local_job_status(job_id: str, settings):
-    from azrender.backends.local import LocalBatchClient, default_root
-
-    return LocalBatchClient(default_root()).status(job_id)
-
-
-# backend name -> function(job id, settings) -> azrender.backends.JobStatus
-BACKENDS = {"batch": batch_job_status, "local": local_job_status}
-
-
-def job_status(job_id: str, settings, backend: str | None = None):
-    from azrender.errors import UsageError
-
-    from azrender import jobrecord
-
-    record = jobrecord.load(job_id)  # submitted from here: its backend, and its retries
-    if record is not None and backend not in (None, record.backend):
-        record = None
-    name = backend or (record.backend if record else "batch" if settings.has_batch else "local")
-    if name == "batch" and not settings.has_batch:
-        raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
-    from azrender.backends import with_retries
-
-    status = BACKENDS[name](job_id, settings)
-    return with_retries(status, [BACKENDS[name](r, settings) for r in (record.retries if record else ())])
-
-
-def reason(task) -> str:
-    """What an exit code of azrender's own node tool means (a hung or runaway render), else ""."""
-    from azrender.node.watch import EXIT_REASONS
-
-    return EXIT_REASONS.get(task.exit_code, "")
-
-
-def to_json(status) -> dict:
-    counts = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
-    return {"job_id": status.job_id, "backend": status.backend, "state": status.state, "counts": counts,
-            "failed": [{"id": t.id, "job": t.job or status.job_id, "exit_code": t.exit_code, "retries": t.retries,
-                        "node": t.node, "failure": t.failure, "reason": reason(t), "stderr_tail": t.stderr_tail}
-                       for t in status.failed],
-            "retried": [{"id": t.id, "job": t.job or status.job_id} for t in status.tasks if t.retried],
-            "done": status.done}
-
-
 def run(args) -> int:
+    from azrender.backends.choose import choose_backend
     from azrender.settings import load_settings
 
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
-    status = job_status(args.job, settings, args.backend)
-    doc = to_json(status)
+    status = choose_backend(args.backend, settings, job_id=args.job).status(args.job)
+    doc = status.to_json()
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
@@ -80,9 +30,8 @@ def run(args) -> int:
           f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
           f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
     for task in status.failed:
-        why = f": {reason(task)}" if reason(task) else ""
-        print(f"  {task.id}{f' (in {task.job})' if task.job else ''} failed (exit code {task.exit_code}{why}, "
-              f"{task.retries} retries)"
+        where, why = f" (in {task.job})" if task.job else "", f": {task.reason}" if task.reason else ""
+        print(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries)"
               + (f": {task.failure}" if task.failure else ""))
         for line in task.stderr_tail.splitlines():
             print(f"    | {line}")
