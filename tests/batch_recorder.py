@@ -1,8 +1,8 @@
 """A local HTTP endpoint that answers like the Azure Batch service and records every request, so
 tests drive the real ``azure.batch.BatchClient`` and assert exactly what it would send.
 
-Knows: create/get pool (404 PoolNotFound for pools it was not told about), create/get/update/delete
-job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over 100 tasks, per-task
+Knows: create/get pool (404 PoolNotFound for pools it was not told about), disable scheduling on a
+node, create/get/update/delete job, job preparation/release status, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over 100 tasks, per-task
 results with injected client errors), list tasks (states the test sets), task files, task counts.
 """
 
@@ -39,6 +39,8 @@ class BatchRecorder:
     files: dict = field(default_factory=dict)  # (job, task, name) -> bytes
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
     busy: dict = field(default_factory=dict)  # task id -> how many more times to answer "servererror"
+    preparation: dict = field(default_factory=dict)  # job id -> [prep/release status entries]
+    disabled: dict = field(default_factory=dict)  # (pool, node) -> disable-scheduling body
     deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
     requests: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -105,6 +107,9 @@ class BatchRecorder:
                     return self.error(409, "PoolExists", "The specified pool already exists.")
                 self.pools[pool["id"]] = pool
                 return 201, None
+            if len(seg) == 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "disablescheduling":
+                self.disabled[(seg[1], seg[3])] = req.json
+                return 200, None
             if len(seg) == 2 and seg[0] == "pools":
                 if seg[1] not in self.pools:
                     return self.error(404, "PoolNotFound", "The specified pool does not exist.")
@@ -152,6 +157,8 @@ class BatchRecorder:
                         results.append({"status": "success", "taskId": task["id"], "eTag": "0x1",
                                         "lastModified": "2026-01-01T00:00:00Z"})
                 return 200, {"value": results}
+            if len(seg) == 3 and seg[2] == "jobpreparationandreleasetaskstatus":
+                return 200, {"value": self.preparation.get(seg[1], [])}
             if len(seg) == 3 and seg[2] == "tasks":
                 return 200, {"value": list(self.tasks[seg[1]].values())}
             if len(seg) == 3 and seg[2] == "taskcounts":

@@ -410,6 +410,7 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
+                     node_failure_limit=settings.node_failure_limit,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
 
 

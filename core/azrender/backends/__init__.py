@@ -44,6 +44,7 @@ class JobStatus:
     backend: str  # "batch" | "local"
     state: str  # active | completed | terminated | deleted
     tasks: tuple[TaskState, ...] = field(default_factory=tuple)
+    quarantined: tuple[tuple[str, str], ...] = ()  # (node id, why): nodes that get no more of its tasks
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
@@ -64,6 +65,7 @@ class JobStatus:
                             "node": t.node, "failure": t.failure, "reason": t.reason, "stderr_tail": t.stderr_tail}
                            for t in self.failed],
                 "retried": [{"id": t.id, "job": t.job or self.job_id} for t in self.tasks if t.retried],
+                "quarantined_nodes": [{"node": node, "reason": why} for node, why in self.quarantined],
                 "done": self.done}
 
 
@@ -94,7 +96,9 @@ def with_retries(status: JobStatus, retries: list[JobStatus]) -> JobStatus:
         covered = bool(frames) and frames <= later[jobs.index(t.job or status.job_id)]
         marked.append(replace(t, retried=t.unsuccessful and covered))
     unfinished = [s.state for s in (status, *retries) if s.state != "completed"]
-    return replace(status, state=unfinished[-1] if unfinished else "completed", tasks=tuple(marked))
+    quarantined = tuple(dict.fromkeys(q for s in (status, *retries) for q in s.quarantined))
+    return replace(status, state=unfinished[-1] if unfinished else "completed", tasks=tuple(marked),
+                   quarantined=quarantined)
 
 
 def output_tail(read, lines: int) -> str:

@@ -231,6 +231,39 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
     return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
 
 
+def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
+    """azrender's bad-node policy on Batch: a node on which the job's limit of tasks failed (their
+    last attempt ran there) or its preparation task failed gets scheduling disabled (what runs
+    there finishes; nothing new starts); ``status`` comes back naming those nodes."""
+    from collections import Counter
+
+    from azure.batch import models as m
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    from azrender.backends.local.quarantine import failure_limit
+
+    try:
+        job = client.get_job(job_id, select=["id", "poolInfo", "metadata"])
+        limit = failure_limit(job)
+        if not limit:
+            return status
+        failed = Counter(t.node for t in status.tasks if t.unsuccessful and t.node)
+        reasons = {node: f"{count} tasks of this job failed there" for node, count in failed.items() if count >= limit}
+        for entry in client.list_job_preparation_and_release_task_status(job_id):
+            prep = entry.job_preparation_task_execution_info
+            if prep is not None and str(getattr(prep.result, "value", prep.result)) == "failure" and entry.node_id:
+                reasons.setdefault(entry.node_id, "its job preparation task failed")
+        for node in sorted(reasons):
+            try:
+                client.disable_node_scheduling(job.pool_info.pool_id, node, m.BatchNodeDisableSchedulingOptions(
+                    node_disable_scheduling_option="taskcompletion"))
+            except ResourceNotFoundError:
+                pass  # the node left the pool already
+    except AzureError as exc:
+        raise _batch_error(f"could not quarantine the bad nodes of job {job_id}", exc) from None
+    return replace(status, quarantined=tuple(sorted(reasons.items())))
+
+
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
     from azure.core.exceptions import HttpResponseError
 
@@ -300,7 +333,7 @@ class BatchBackend(Backend):
     def status(self, job_id: str) -> JobStatus:
         from azrender.backends import with_retries_of
 
-        return with_retries_of(job_id, lambda job: batch_status(self.client, job))
+        return with_retries_of(job_id, lambda job: quarantine_nodes(self.client, job, batch_status(self.client, job)))
 
     def send(self, requests) -> None:
         submit_batch(self.client, requests)

@@ -35,4 +35,6 @@ def run(args) -> int:
               + (f": {task.failure}" if task.failure else ""))
         for line in task.stderr_tail.splitlines():
             print(f"    | {line}")
+    for node, why in status.quarantined:
+        print(f"  node {node} quarantined: {why}")
     return 1 if status.failed else 0

@@ -13,8 +13,9 @@ from azrender import layout
 from azrender.errors import UsageError
 from azrender.jobs import commands
 from azrender.jobs.frames import chunk_frames, format_frames, parse_frames
-from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES, WINDOWS, JobSpec, NodeAccess,
-                                 NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec, WatchSpec)
+from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, NODE_FAILURE_LIMIT_KEY, STORAGE_MODES, WINDOWS,
+                                 JobSpec, NodeAccess, NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec,
+                                 WatchSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
 
@@ -153,7 +154,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
               cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
-              outputs_of: str | None = None, watch: WatchSpec | None = None) -> JobSpec:
+              outputs_of: str | None = None, watch: WatchSpec | None = None,
+              node_failure_limit: int | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
@@ -161,6 +163,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
     the job whose output folder the frames go to (a retry's frames land beside the others);
     ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
+    ``node_failure_limit``: after that many failed task attempts on a node it gets no more of the
+    job's tasks (recorded in the job's metadata);
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -224,10 +228,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                   renderer=renderer, executable=executable, project=project, pre_scripts=list(pre_scripts),
                   pre_commands=[list(c) for c in pre_commands], extra_args=list(extra_args), retries=retries,
                   task_timeout_seconds=task_timeout_seconds, cache_limit=cache_limit, display_name=display_name,
-                  frames=format_frames(frame_list), watch=asdict(watch) if watch else None)
+                  frames=format_frames(frame_list), watch=asdict(watch) if watch else None,
+                  node_failure_limit=node_failure_limit)
+    metadata = (("azrender_host", host), ("azrender_manifest", manifest_key))
+    if node_failure_limit:
+        metadata += ((NODE_FAILURE_LIMIT_KEY, str(node_failure_limit)),)
     job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
                   node_os=node_os, pool=pool, display_name=display_name or job_id,
-                  metadata=(("azrender_host", host), ("azrender_manifest", manifest_key)), problems=problems,
+                  metadata=metadata, problems=problems,
                   recipe=recipe, outputs_of=outputs_of)
     if hook is not None:
         hook.azrender_adjust_job(submission=submission, job=job)

@@ -169,7 +169,17 @@ class LocalBatchClient:
         path = self.root.node_file(pool.id, node_id)
         with locked(self.root.agent_dir(pool.id, node_id) / "node.lock"):
             record = load(path, NodeRecord) if path.exists() else NodeRecord(node_id)
-            save(path, NodeRecord(node_id, boot=record.boot + 1, start_task=record.start_task))
+            save(path, replace(record, boot=record.boot + 1))
+
+    def inject_node_fault(self, pool_id: str, node_id: str, fault: str | None = "fail") -> None:
+        """For tests: ``"fail"`` makes every task started on the node fail (a broken node); None heals it."""
+        pool = self._pool(pool_id)
+        if node_id not in {f"node-{i}" for i in range(pool.node_count)}:
+            raise NotFound(f"pool {pool_id!r} has no node {node_id!r} (NodeNotFound)")
+        path = self.root.node_file(pool.id, node_id)
+        with locked(self.root.agent_dir(pool.id, node_id) / "node.lock"):
+            record = load(path, NodeRecord) if path.exists() else NodeRecord(node_id)
+            save(path, replace(record, fault=fault))
 
     def node(self, pool_id: str, node_id: str) -> NodeLayout:
         """The folders of one node (e.g. to look at its shared directory)."""
@@ -399,7 +409,8 @@ class LocalBatchClient:
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
                 node=record.node_id, stderr_tail=tail,
                 failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
-        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states))
+        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
+                         quarantined=tuple(sorted(job.quarantined.items())))
 
     def wait(self, job_id: str, *, progress: Progress | None = None, timeout: float | None = None) -> JobStatus:
         """Until every task completed (and, for a job that terminates itself, its release tasks

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -30,6 +32,7 @@ from azrender.redact import redact
 from .execute import Cancel, Outcome, run_command
 from .locks import locked, try_lock
 from .node import NodeLayout
+from .quarantine import Quarantine, failure_limit
 from .state import (Failure, JobRecord, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, load_model,
                     now, save)
 from .transfer import TransferError, download_resource_files, upload_output_files
@@ -84,6 +87,7 @@ class Runner:
         self.nodes = [NodeLayout(self.pool.id, f"node-{i}", root.node_root(self.pool.id, f"node-{i}"))
                       for i in range(self.pool.node_count)]
         self.prep_id = prep_task_id(self.job_spec)
+        self.quarantine = Quarantine(failure_limit(self.job_spec), job.quarantined)
         self.running: dict[str, _Attempt] = {}
         self.unusable: dict[str, tuple[int, Failure]] = {}  # node id -> (boot, why no task can run there)
         self.seen: dict[str, TaskRecord] = {}  # task file name -> record
@@ -141,7 +145,7 @@ class Runner:
             with self.lock:
                 busy = bool(self.running)
             if not busy:
-                if pending and len(self.unusable) == len(self.nodes):
+                if pending and all(n.node_id in self.unusable or n.node_id in self.quarantine for n in self.nodes):
                     self._fail_unschedulable(pending)
                 elif not pending and self._finished(job):
                     return
@@ -201,7 +205,9 @@ class Runner:
                 del self.unusable[node.node_id]
 
     def _fail_unschedulable(self, pending: list[TaskRecord]) -> None:
-        _, failure = next(iter(self.unusable.values()))
+        _, failure = next(iter(self.unusable.values()), (None, Failure(
+            "NoUsableNode", "every node of the pool is quarantined for this job: " + "; ".join(
+                f"{node}: {why}" for node, why in sorted(self.quarantine.reasons.items())))))
         for task in pending:
             log.info("task %s cannot run on any node: %s", task.id, failure.message)
             self._update_task(task.id, state="completed", failure=failure, end_time=now())
@@ -219,7 +225,7 @@ class Runner:
                 load_per_node[attempt.node.node_id] += 1
         needed = task.spec.get("requiredSlots") or 1
         for node in sorted(self.nodes, key=lambda n: load_per_node[n.node_id]):
-            if node.node_id in self.unusable:
+            if node.node_id in self.unusable or node.node_id in self.quarantine:
                 continue
             slots = []
             for slot in range(self.pool.task_slots):
@@ -323,6 +329,7 @@ class Runner:
                 last = run
         if last.succeeded or prep.wait_for_success is False:
             return True
+        self._quarantined(node, self.quarantine.preparation_failed(node.node_id))
         self.unusable[node.node_id] = (boot, Failure(
             "JobPreparationTaskFailed", f"the job preparation task failed on {node.node_id}: "
             f"{last.failure.message if last.failure else last.exit_code}"))
@@ -341,13 +348,16 @@ class Runner:
                        retry_count=retries, failure=outcome.failure)
 
     def _attempts(self, command_line, task_dir: Path, env, max_retries: int, wall: float | None, cancel: Cancel,
-                  *, retries: int = 0, on_start=None, on_retry=None) -> tuple[Outcome, int]:
+                  *, retries: int = 0, on_start=None, on_retry=None, on_failure=None) -> tuple[Outcome, int]:
         """Run until success, a non-retryable end, or the retries are spent (-1: no limit). The wall
-        clock counts from the first attempt, across retries."""
+        clock counts from the first attempt, across retries. ``on_failure()`` after each failed
+        attempt may return True: retry no more here."""
         deadline = time.monotonic() + wall if wall is not None else None
         while True:
             outcome = run_command(command_line, task_dir=task_dir, working_dir=task_dir / "wd", env=env,
                                   deadline=deadline, cancel=cancel, on_start=on_start)
+            if outcome.failure is not None and not cancel.is_set() and on_failure and on_failure():
+                return outcome, retries
             if not outcome.retryable or cancel.is_set() or (max_retries != -1 and retries >= max_retries):
                 return outcome, retries
             retries += 1
@@ -367,14 +377,22 @@ class Runner:
         max_retries = next((c.max_task_retry_count for c in (constraints, job_constraints)
                             if c is not None and c.max_task_retry_count is not None), 0)
         wall = _seconds(constraints.max_wall_clock_time) if constraints else None
+        command_line = spec.command_line
+        if self._node(node).fault == "fail":  # a broken node (injected): every task fails here
+            command_line = shlex.join([sys.executable, "-c", f"import sys; sys.exit('{node.node_id}: injected node failure')"])
         try:
             download_resource_files(spec.resource_files, task_dir / "wd")
             outcome, retries = self._attempts(
-                spec.command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
+                command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
                 on_start=lambda pgid: self._update_task(task_id, pgid=pgid),
-                on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None))
+                on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None),
+                on_failure=lambda: self._quarantined(node, self.quarantine.task_failed(node.node_id)))
         except TransferError as exc:
             outcome, retries = Outcome(None, exc.failure), record.retry_count
+        if outcome.retryable and node.node_id in self.quarantine and (max_retries == -1 or retries < max_retries):
+            log.info("task %s requeued for another node: %s is quarantined", task_id, node.node_id)
+            self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries + 1)
+            return
         if outcome.cancelled == "reboot":
             log.info("task %s requeued: %s rebooted", task_id, node.node_id)
             self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries,
@@ -392,6 +410,13 @@ class Runner:
                  f" ({failure.code})" if failure else "")
         if self._job_action(spec, outcome.exit_code, failure) == "terminate":
             self._request_termination("TaskFailed")
+
+    def _quarantined(self, node: NodeLayout, reason: str | None) -> bool:
+        """Record a node newly quarantined (``reason``); whether ``node`` is quarantined."""
+        if reason is not None:
+            log.warning("node %s quarantined for job %s: %s", node.node_id, self.job_id, reason)
+            self._update_job(lambda job: replace(job, quarantined={**job.quarantined, node.node_id: reason}))
+        return node.node_id in self.quarantine
 
     def _job_action(self, spec, exit_code: int | None, failure: Failure | None) -> str:
         """Batch's exit conditions: they act on the job only when it says performExitOptionsJobAction."""

@@ -1,0 +1,102 @@
+"""Bad nodes: a node on which every task fails is quarantined after the job's limit of failed
+attempts (or at once when its job preparation task fails); the job completes on the others and
+``status`` names the node. The local backend for real, then real Blender through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from azure.batch import models as m
+
+from azrender.backends.local import LocalBatchClient
+from test_jobs_batch import client, recorder  # noqa: F401  (fixtures: the SDK client against a recording endpoint)
+from test_jobs_batch import job as batch_job
+from test_local_backend import bash, job, task
+from test_main_job import assert_frame_shows_textures, demo  # noqa: F401  (demo is a fixture)
+
+LIMIT = [m.BatchMetadataItem(name="azrender_node_failure_limit", value="2")]
+
+
+def test_a_node_failing_every_task_is_quarantined_and_the_job_completes_elsewhere(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=3)
+    client.create_job(job(metadata=LIMIT))
+    client.inject_node_fault("local", "node-0")
+    retry = m.BatchTaskConstraints(max_task_retry_count=2)
+    client.create_tasks("job1", [task(f"t{i}", bash("sleep 0.3; echo $AZ_BATCH_NODE_ID > done"), constraints=retry)
+                                 for i in range(6)])
+    status = client.wait("job1", timeout=60)
+    assert status.failed == [] and status.count("completed") == 6
+    assert {t.node for t in status.tasks} <= {"node-1", "node-2"}, "no task finished on the broken node"
+    assert status.quarantined == (("node-0", "2 task attempts of this job failed there"),)
+    assert all(t.retries <= 2 for t in status.tasks)
+
+
+def test_a_node_whose_preparation_task_fails_gets_none_of_the_jobs_tasks(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=2)
+    client.create_job(job(prep=bash('[ "$AZ_BATCH_NODE_ID" != node-0 ]'), metadata=LIMIT))
+    client.create_tasks("job1", [task(f"t{i}", bash("sleep 0.2")) for i in range(4)])
+    status = client.wait("job1", timeout=60)
+    assert status.failed == [] and {t.node for t in status.tasks} == {"node-1"}
+    assert status.quarantined == (("node-0", "its job preparation task failed"),)
+
+
+def test_without_a_limit_nothing_is_quarantined(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_job(job())
+    client.inject_node_fault("local", "node-0")
+    client.create_tasks("job1", [task("t", bash("true"), constraints=m.BatchTaskConstraints(max_task_retry_count=1))])
+    status = client.wait("job1", timeout=30)
+    assert [t.id for t in status.failed] == ["t"] and status.quarantined == ()
+    assert "node-0: injected node failure" in status.failed[0].stderr_tail
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_blender_job_completes_around_a_broken_node_and_status_names_it(run_cli, demo, tmp_path):  # noqa: F811
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("[profiles.farm]\nnode_failure_limit = 2\n")
+    client = LocalBatchClient(tmp_path / "state" / "local-batch", node_count=3)
+    client.get_pool("local")  # the implicit pool, with three nodes
+    client.inject_node_fault("local", "node-0")
+    proc = run_cli("submit", demo / "demo.blend", "--frames", "1-4", "--wait", "--download", tmp_path / "out",
+                   "--json", timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"]["failed"] == []
+    assert result["status"]["quarantined_nodes"] == [{"node": "node-0", "reason": "2 task attempts of this job failed there"}]
+    for n in range(1, 5):
+        assert_frame_shows_textures(tmp_path / "out" / f"frame_{n:04d}.png", n)
+    text = run_cli("status", result["job_id"]).stdout
+    assert "  node node-0 quarantined: 2 task attempts of this job failed there" in text
+
+
+def test_on_batch_the_nodes_over_the_limit_get_scheduling_disabled_and_status_names_them(client, recorder):  # noqa: F811
+    from azrender.backends import batch
+
+    batch.submit_batch(client, _requests(batch_job("1-5", node_failure_limit=2)))
+    tasks = recorder.tasks["job1"]
+    for task_id, node, code in (("frames-0001", "tvm-bad", 1), ("frames-0002", "tvm-bad", 1),
+                                ("frames-0003", "tvm-ok", 1), ("frames-0004", "tvm-ok", 0)):
+        tasks[task_id].update(state="completed", nodeInfo={"nodeId": node},
+                              executionInfo={"exitCode": code, "retryCount": 2, "requeueCount": 0})
+    recorder.preparation["job1"] = [{"poolId": "pool1", "nodeId": "tvm-noprep", "jobPreparationTaskExecutionInfo": {
+        "state": "completed", "exitCode": 1, "retryCount": 0, "result": "failure",
+        "startTime": "2026-01-01T00:00:00Z"}}]
+    status = batch.quarantine_nodes(client, "job1", batch.batch_status(client, "job1"))
+    assert status.quarantined == (("tvm-bad", "2 tasks of this job failed there"),
+                                  ("tvm-noprep", "its job preparation task failed"))
+    assert recorder.disabled == {("pool1", "tvm-bad"): {"nodeDisableSchedulingOption": "taskcompletion"},
+                                 ("pool1", "tvm-noprep"): {"nodeDisableSchedulingOption": "taskcompletion"}}
+    recorder.disabled.clear()
+    batch.submit_batch(client, _requests(batch_job("1-2", job_id="job2")))  # no limit asked: nothing disabled
+    recorder.tasks["job2"]["frames-0001"].update(state="completed", nodeInfo={"nodeId": "tvm-bad"},
+                                                 executionInfo={"exitCode": 1, "retryCount": 0, "requeueCount": 0})
+    assert batch.quarantine_nodes(client, "job2", batch.batch_status(client, "job2")).quarantined == ()
+    assert recorder.disabled == {}
+
+
+def _requests(spec):
+    from azrender.jobs.batch_models import to_batch_models
+
+    return to_batch_models(spec)
