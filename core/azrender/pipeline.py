@@ -410,7 +410,9 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
-                     node_failure_limit=settings.node_failure_limit,
+                     node_failure_limit=settings.node_failure_limit, required_slots=settings.slots_per_task,
+                     retention_seconds=settings.task_retention_minutes * 60, priority=settings.priority,
+                     max_parallel_tasks=settings.max_parallel_tasks,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
 
 

@@ -309,6 +309,9 @@ class BatchBackend(Backend):
             return PoolChoice(chosen, None, mounts)
         spec = pool_spec(self.settings)
         if spec is not None:
+            from azrender.backends.allocation import check_spot
+
+            check_spot(spec, self.settings)
             return PoolChoice(spec.id, spec, spec.mount is not None)
         return PoolChoice(self.settings.pool_id, None, mounts)
 

@@ -26,6 +26,7 @@ ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
 PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
+TASK_RETENTION_SECONDS = 2 * 3600  # frames and logs are in the store: free the node's disk soon
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
 
 
@@ -155,7 +156,9 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
               cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
               outputs_of: str | None = None, watch: WatchSpec | None = None,
-              node_failure_limit: int | None = None) -> JobSpec:
+              node_failure_limit: int | None = None, required_slots: int | None = None,
+              retention_seconds: int | None = TASK_RETENTION_SECONDS, priority: int = 0,
+              max_parallel_tasks: int | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
@@ -164,7 +167,9 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     the job whose output folder the frames go to (a retry's frames land beside the others);
     ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
     ``node_failure_limit``: after that many failed task attempts on a node it gets no more of the
-    job's tasks (recorded in the job's metadata);
+    job's tasks (recorded in the job's metadata); ``required_slots`` per task defaults, on a pool
+    this call creates, to all of its slots (renderers use the whole machine); ``priority`` and
+    ``max_parallel_tasks`` go to the job;
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store. The
     ``azrender_task_command_line`` hook may replace each task's command line and
@@ -179,6 +184,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     if not pool_id:
         raise UsageError("no pool: give --pool ID or configure one (pool_id in the profile)")
     check_id("pool", pool_id)
+    if not -1000 <= priority <= 1000:
+        raise UsageError(f"job priority must be between -1000 and 1000, not {priority}")
+    if max_parallel_tasks is not None and max_parallel_tasks < 1:
+        raise UsageError(f"max_parallel_tasks must be at least 1, not {max_parallel_tasks}")
+    if required_slots is None and pool is not None and pool.task_slots > 1:
+        required_slots = pool.task_slots
+    if required_slots is not None and pool is not None and required_slots > pool.task_slots:
+        raise UsageError(f"a task cannot take {required_slots} slots on pool {pool.id}: its nodes have {pool.task_slots}")
     frame_list = parse_frames(frames) if isinstance(frames, str) else sorted(set(frames))
     problems = []
     if pool is not None and access.identity_resource_id:
@@ -216,7 +229,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
             argv = watch_argv(node_os, watch) + argv
         task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
-                        output_pattern=f"{OUTPUT_DIR}/**/*")
+                        output_pattern=f"{OUTPUT_DIR}/**/*", required_slots=required_slots,
+                        retention_seconds=retention_seconds)
         if hook is not None:
             replaced = hook.azrender_task_command_line(submission=submission, task=task, command_line=task.command_line)
             if replaced:
@@ -229,14 +243,15 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                   pre_commands=[list(c) for c in pre_commands], extra_args=list(extra_args), retries=retries,
                   task_timeout_seconds=task_timeout_seconds, cache_limit=cache_limit, display_name=display_name,
                   frames=format_frames(frame_list), watch=asdict(watch) if watch else None,
-                  node_failure_limit=node_failure_limit)
+                  node_failure_limit=node_failure_limit, required_slots=required_slots,
+                  retention_seconds=retention_seconds, priority=priority, max_parallel_tasks=max_parallel_tasks)
     metadata = (("azrender_host", host), ("azrender_manifest", manifest_key))
     if node_failure_limit:
         metadata += ((NODE_FAILURE_LIMIT_KEY, str(node_failure_limit)),)
     job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
                   node_os=node_os, pool=pool, display_name=display_name or job_id,
                   metadata=metadata, problems=problems,
-                  recipe=recipe, outputs_of=outputs_of)
+                  recipe=recipe, outputs_of=outputs_of, priority=priority, max_parallel_tasks=max_parallel_tasks)
     if hook is not None:
         hook.azrender_adjust_job(submission=submission, job=job)
     return job

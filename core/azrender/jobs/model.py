@@ -109,6 +109,7 @@ class PoolSpec:
     dedicated_nodes: int = 0
     spot_nodes: int = 0
     task_slots: int = 1
+    autoscale: object | None = None  # azrender.jobs.autoscale.AutoscaleSpec: sized by pending tasks instead
     start_task: NodeTaskSpec | None = None
     app_packages: tuple[tuple[str, str | None], ...] = ()  # (application id, version or None)
     mount: MountSpec | None = None
@@ -137,6 +138,8 @@ class TaskSpec:
     max_wall_clock_seconds: int | None = None
     output_pattern: str = "out/**/*"  # frames, relative to the task working directory
     environment: tuple[tuple[str, str], ...] = ()
+    required_slots: int | None = None  # scheduling slots it takes on a node (None: Batch's 1)
+    retention_seconds: int | None = None  # how long its folder stays on the node after it ends
 
     @property
     def first(self) -> int:
@@ -163,5 +166,7 @@ class JobSpec:
     display_name: str = ""
     metadata: tuple[tuple[str, str], ...] = ()
     problems: list[Problem] = field(default_factory=list)
+    priority: int = 0  # -1000..1000: the pool runs higher-priority jobs' tasks first
+    max_parallel_tasks: int | None = None  # at most this many of its tasks at once (None: no limit)
     recipe: dict = field(default_factory=dict)  # build_job's inputs (JSON), kept so a retry builds alike
     outputs_of: str | None = None  # the job whose output folder this job's frames go to (a retry's original)
