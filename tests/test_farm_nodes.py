@@ -28,8 +28,20 @@ def test_a_node_failing_every_task_is_quarantined_and_the_job_completes_elsewher
     status = client.wait("job1", timeout=60)
     assert status.failed == [] and status.count("completed") == 6
     assert {t.node for t in status.tasks} <= {"node-1", "node-2"}, "no task finished on the broken node"
-    assert status.quarantined == (("node-0", "2 task attempts of this job failed there"),)
-    assert all(t.retries <= 2 for t in status.tasks)
+    assert status.quarantined == (("node-0", "2 tasks of this job failed there"),)
+    assert all(t.retries <= 1 for t in status.tasks), "a task that failed on the broken node was retried elsewhere"
+
+
+def test_tasks_failing_everywhere_do_not_quarantine_the_last_node(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=2)
+    client.create_job(job(metadata=LIMIT))
+    retry = m.BatchTaskConstraints(max_task_retry_count=2)
+    client.create_tasks("job1", [task(f"bad{i}", bash("exit 1"), constraints=retry) for i in range(3)] +
+                        [task(f"good{i}", bash("sleep 0.2"), constraints=retry) for i in range(3)])
+    status = client.wait("job1", timeout=60)
+    assert sorted(t.id for t in status.failed) == ["bad0", "bad1", "bad2"]
+    assert all(t.exit_code == 0 for t in status.tasks if t.id.startswith("good")), "one node stayed usable"
+    assert len(status.quarantined) <= 1
 
 
 def test_a_node_whose_preparation_task_fails_gets_none_of_the_jobs_tasks(tmp_path):
@@ -64,11 +76,11 @@ def test_blender_job_completes_around_a_broken_node_and_status_names_it(run_cli,
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["status"]["failed"] == []
-    assert result["status"]["quarantined_nodes"] == [{"node": "node-0", "reason": "2 task attempts of this job failed there"}]
+    assert result["status"]["quarantined_nodes"] == [{"node": "node-0", "reason": "2 tasks of this job failed there"}]
     for n in range(1, 5):
         assert_frame_shows_textures(tmp_path / "out" / f"frame_{n:04d}.png", n)
     text = run_cli("status", result["job_id"]).stdout
-    assert "  node node-0 quarantined: 2 task attempts of this job failed there" in text
+    assert "  node node-0 quarantined: 2 tasks of this job failed there" in text
 
 
 def test_on_batch_the_nodes_over_the_limit_get_scheduling_disabled_and_status_names_them(client, recorder):  # noqa: F811

@@ -66,7 +66,7 @@ class Settings:
     hang_seconds: int | None = None  # a renderer silent this long is killed and retried (default: automatic)
     hang_floor_seconds: int = 300  # the automatic hang limit is never lower
     max_frame_seconds: int | None = None  # one frame taking longer is killed and retried
-    node_failure_limit: int = 3  # failed task attempts on one node before it gets no more of the job (0: never)
+    node_failure_limit: int = 3  # tasks failing on one node before it gets no more of the job (0: never)
     priority: int = 0  # job priority, -1000..1000
     max_parallel_tasks: int | None = None  # at most this many of a job's tasks at once
     slots_per_task: int | None = None  # requiredSlots (default on pools azrender creates: the whole node)

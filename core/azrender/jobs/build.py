@@ -166,7 +166,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
     the job whose output folder the frames go to (a retry's frames land beside the others);
     ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
-    ``node_failure_limit``: after that many failed task attempts on a node it gets no more of the
+    ``node_failure_limit``: after that many of its tasks failed on a node it gets no more of the
     job's tasks (recorded in the job's metadata); ``required_slots`` per task defaults, on a pool
     this call creates, to all of its slots (renderers use the whole machine); ``priority`` and
     ``max_parallel_tasks`` go to the job;

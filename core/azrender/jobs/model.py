@@ -18,7 +18,7 @@ COPY = "copy"  # the job preparation task syncs them into the node's shared fold
 BLOBFUSE = "blobfuse"  # the container mounted with blobfuse2 (by the pool, or by the preparation task)
 FILESHARE = "fileshare"  # an Azure Files share mounted by the pool (or `net use` on legacy Windows images)
 STORAGE_MODES = (COPY, BLOBFUSE, FILESHARE)
-# Job metadata: failed task attempts on one node before it gets no more of the job's tasks.
+# Job metadata: tasks failing on one node before it gets no more of the job's tasks.
 NODE_FAILURE_LIMIT_KEY = "azrender_node_failure_limit"
 
 

@@ -140,8 +140,8 @@ class Runner:
             self._watch_reboots()
             pending = [t for t in self._tasks() if t.state == "active" and t.id.lower() not in self.running]
             for task in pending:
-                if not self._start(task):
-                    break
+                if not self._start(task) and not self.quarantine.tried(task.id):
+                    break  # no free slot (a retry avoiding a node may wait while others start)
             with self.lock:
                 busy = bool(self.running)
             if not busy:
@@ -224,8 +224,11 @@ class Runner:
             for attempt in self.running.values():
                 load_per_node[attempt.node.node_id] += 1
         needed = task.spec.get("requiredSlots") or 1
+        # A retry waits for a usable node the task has not failed on, while there is one.
+        tried = self.quarantine.tried(task.id)
+        avoid = tried if self._usable() - tried else set()
         for node in sorted(self.nodes, key=lambda n: load_per_node[n.node_id]):
-            if node.node_id in self.unusable or node.node_id in self.quarantine:
+            if node.node_id in self.unusable or node.node_id in self.quarantine or node.node_id in avoid:
                 continue
             slots = []
             for slot in range(self.pool.task_slots):
@@ -380,17 +383,18 @@ class Runner:
         command_line = spec.command_line
         if self._node(node).fault == "fail":  # a broken node (injected): every task fails here
             command_line = shlex.join([sys.executable, "-c", f"import sys; sys.exit('{node.node_id}: injected node failure')"])
+        moved: list[bool] = []  # after each failed attempt: retry on another node?
         try:
             download_resource_files(spec.resource_files, task_dir / "wd")
             outcome, retries = self._attempts(
                 command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
                 on_start=lambda pgid: self._update_task(task_id, pgid=pgid),
                 on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None),
-                on_failure=lambda: self._quarantined(node, self.quarantine.task_failed(node.node_id)))
+                on_failure=lambda: moved.append(self._task_failed(node, task_id)) or moved[-1])
         except TransferError as exc:
             outcome, retries = Outcome(None, exc.failure), record.retry_count
-        if outcome.retryable and node.node_id in self.quarantine and (max_retries == -1 or retries < max_retries):
-            log.info("task %s requeued for another node: %s is quarantined", task_id, node.node_id)
+        if outcome.retryable and moved and moved[-1] and (max_retries == -1 or retries < max_retries):
+            log.info("task %s requeued to retry on another node than %s", task_id, node.node_id)
             self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries + 1)
             return
         if outcome.cancelled == "reboot":
@@ -410,6 +414,18 @@ class Runner:
                  f" ({failure.code})" if failure else "")
         if self._job_action(spec, outcome.exit_code, failure) == "terminate":
             self._request_termination("TaskFailed")
+
+    def _usable(self) -> set[str]:
+        return {n.node_id for n in self.nodes if n.node_id not in self.unusable and n.node_id not in self.quarantine}
+
+    def _elsewhere(self, node: NodeLayout, task_id: str) -> bool:
+        """Whether a job with a bad-node limit should retry ``task_id`` on another node."""
+        return self.quarantine.limit is not None and bool(self._usable() - self.quarantine.tried(task_id) - {node.node_id})
+
+    def _task_failed(self, node: NodeLayout, task_id: str) -> bool:
+        """Count a failed attempt; True: retry on another node rather than here."""
+        self._quarantined(node, self.quarantine.task_failed(node.node_id, task_id, self._usable()))
+        return node.node_id in self.quarantine or self._elsewhere(node, task_id)
 
     def _quarantined(self, node: NodeLayout, reason: str | None) -> bool:
         """Record a node newly quarantined (``reason``); whether ``node`` is quarantined."""
