@@ -2,8 +2,10 @@
 tests drive the real ``azure.batch.BatchClient`` and assert exactly what it would send.
 
 Knows: create/get pool (404 PoolNotFound for pools it was not told about), disable scheduling on a
-node, create/get/update/delete job, job preparation/release status, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over 100 tasks, per-task
-results with injected client errors), list tasks (states the test sets), task files, task counts.
+node, create/get/update/delete job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over
+100 tasks, per-task results with injected client errors), list tasks (states the test sets), task
+files, task counts, job preparation/release task status per node and node files (both as the test
+sets them).
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ class BatchRecorder:
     jobs: dict = field(default_factory=dict)  # id -> job JSON
     tasks: dict = field(default_factory=dict)  # job id -> {task id -> task JSON}
     files: dict = field(default_factory=dict)  # (job, task, name) -> bytes
+    preparation: dict = field(default_factory=dict)  # job id -> [BatchJobPreparationAndReleaseTaskStatus JSON]
+    node_files: dict = field(default_factory=dict)  # (pool, node, path) -> bytes
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
     busy: dict = field(default_factory=dict)  # task id -> how many more times to answer "servererror"
-    preparation: dict = field(default_factory=dict)  # job id -> [prep/release status entries]
     disabled: dict = field(default_factory=dict)  # (pool, node) -> disable-scheduling body
     deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
     requests: list = field(default_factory=list)
@@ -110,6 +113,11 @@ class BatchRecorder:
             if len(seg) == 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "disablescheduling":
                 self.disabled[(seg[1], seg[3])] = req.json
                 return 200, None
+            if len(seg) >= 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "files":
+                data = self.node_files.get((seg[1], seg[3], "/".join(seg[5:])))
+                if data is None:
+                    return self.error(404, "FileNotFound", "The specified file does not exist.")
+                return 200, data
             if len(seg) == 2 and seg[0] == "pools":
                 if seg[1] not in self.pools:
                     return self.error(404, "PoolNotFound", "The specified pool does not exist.")

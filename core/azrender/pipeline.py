@@ -44,6 +44,7 @@ class SubmitRequest:
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
     allow_missing: bool = False
+    allow_paths: tuple[Path, ...] = ()  # send files from these private locations anyway (--allow-path)
     dry_run: bool = False
     wait: bool = False
     download_dir: Path | None = None
@@ -123,7 +124,7 @@ class SubmitResult:
 
     @property
     def failed_tasks(self) -> list:
-        return list(self.status.failed) if self.status is not None else []
+        return list(self.status.failed) + list(self.status.preparation_failed) if self.status is not None else []
 
     def to_json(self) -> dict:
         if self.dry_run_requests is not None:
@@ -220,7 +221,9 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
         return blocked
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
-    problems = []
+    from azrender.private import scene_refusals
+
+    problems = [r.line() for r in scene_refusals(report, request.allow_paths)]
     for found in pm.hook.azrender_validate(submission=submission):
         for problem in found or ():
             (problems if problem.severity == "error" else warnings).append(problem.message)
@@ -267,7 +270,10 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     request, settings, job_id = plan.submission.request, plan.settings, plan.job_id
     store = open_store(plan.storage_url)
     progress("sync", 0, len(plan.uploads), f"to {store.display_url}")
-    synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+    try:
+        synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+    except engine.Interrupted as exc:
+        raise engine.Interrupted(f"{exc.message}; nothing was submitted") from None
     if synced.manifest is None:
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, output_tail
+from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
 from azrender.backends.base import Backend, PoolChoice
 from azrender.errors import JobError
 
@@ -228,7 +228,14 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):
             state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
-    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
+    prep_failed, prepared = (), 0
+    if not all(t.state == "completed" for t in states) or not states:
+        try:
+            prep_failed, prepared = preparation_status(client, job_id, stderr_lines)
+        except AzureError as exc:
+            raise _batch_error(f"could not read the preparation tasks of job {job_id}", exc) from None
+    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states),
+                     preparation_failed=prep_failed, prepared_nodes=prepared)
 
 
 def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
@@ -249,10 +256,9 @@ def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
             return status
         failed = Counter(t.node for t in status.tasks if t.unsuccessful and t.node)
         reasons = {node: f"{count} tasks of this job failed there" for node, count in failed.items() if count >= limit}
-        for entry in client.list_job_preparation_and_release_task_status(job_id):
-            prep = entry.job_preparation_task_execution_info
-            if prep is not None and str(getattr(prep.result, "value", prep.result)) == "failure" and entry.node_id:
-                reasons.setdefault(entry.node_id, "its job preparation task failed")
+        for prep in status.preparation_failed:
+            if prep.node:
+                reasons.setdefault(prep.node, "its job preparation task failed")
         for node in sorted(reasons):
             try:
                 client.disable_node_scheduling(job.pool_info.pool_id, node, m.BatchNodeDisableSchedulingOptions(
@@ -323,13 +329,15 @@ class BatchBackend(Backend):
         return record
 
     def wait(self, job_id: str, progress) -> JobStatus:
+        """Until every task completed, the job ended, or it is stuck (its preparation task failed
+        where no node can run its tasks: Batch would keep them active forever)."""
         import time
 
         while True:
             status = self.status(job_id)
             progress("render", status.count("completed"), len(status.tasks),
                      f"{len(status.failed)} failed" if status.failed else "")
-            if status.done or status.state in ("completed", "terminated", "deleted"):
+            if status.done or status.stuck or status.state in ("completed", "terminated", "deleted"):
                 return status
             time.sleep(self.POLL_SECONDS)
 

@@ -25,16 +25,35 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
-    c, retried = doc["counts"], len(doc["retried"])
-    print(f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
-          f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-          f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
+    print(summary_line(status))
+    for line in failure_lines(status):
+        print(line)
+    return 1 if status.failed or status.preparation_failed else 0
+
+
+def summary_line(status) -> str:
+    c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
+    retried = sum(1 for t in status.tasks if t.retried)
+    return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
+            f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
+            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
+
+
+def failure_lines(status) -> list[str]:
+    """What went wrong, for a terminal: each failed preparation task and task, then its output tail;
+    then the nodes the job no longer uses."""
+    lines = []
+    for task in status.preparation_failed:
+        lines.append(f"  job preparation failed on {task.node} (exit code {task.exit_code})"
+                     + (f": {task.failure}" if task.failure else ""))
+        lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
+    if status.stuck:
+        lines.append("  no node can run the job's tasks: they wait for a node whose preparation succeeds "
+                     "(fix the cause, then submit again)")
     for task in status.failed:
         where, why = f" (in {task.job})" if task.job else "", f": {task.reason}" if task.reason else ""
-        print(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries)"
-              + (f": {task.failure}" if task.failure else ""))
-        for line in task.stderr_tail.splitlines():
-            print(f"    | {line}")
-    for node, why in status.quarantined:
-        print(f"  node {node} quarantined: {why}")
-    return 1 if status.failed else 0
+        lines.append(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries)"
+                     + (f": {task.failure}" if task.failure else ""))
+        lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
+    lines += [f"  node {node} quarantined: {why}" for node, why in status.quarantined]
+    return lines
