@@ -5,6 +5,7 @@ attempts (or at once when its job preparation task fails); the job completes on 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from azure.batch import models as m
@@ -112,3 +113,27 @@ def _requests(spec):
     from azrender.jobs.batch_models import to_batch_models
 
     return to_batch_models(spec)
+
+
+def test_a_preempted_spot_node_requeues_its_task_without_using_a_retry_and_comes_back_empty(tmp_path):
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_pool(m.BatchPoolCreateOptions(id="spot", vm_size="local", target_low_priority_nodes=1,
+                                                start_task=m.BatchStartTask(command_line=bash("echo started >> ../starts"))))
+    client.create_job(job(pool="spot"))
+    leftover = client.node("spot", "node-0").shared / "from-the-old-vm"
+    once = bash('echo "$AZ_BATCH_NODE_IS_DEDICATED" >> $AZ_BATCH_NODE_SHARED_DIR/attempts; sleep 3')
+    client.create_tasks("job1", [task("chunk", once, constraints=m.BatchTaskConstraints(max_task_retry_count=0))])
+    attempts = client.node("spot", "node-0").shared / "attempts"
+    deadline = time.monotonic() + 30
+    while not attempts.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    leftover.write_text("x")
+    client.preempt_node("spot", "node-0")
+    status = client.wait("job1", timeout=60)
+    [chunk] = status.tasks
+    assert (chunk.exit_code, chunk.retries, chunk.failure) == (0, 0, ""), "a preemption is not a failed try"
+    assert client.get_task("job1", "chunk").execution_info.requeue_count == 1
+    assert attempts.read_text() == "false\n", "the new VM's disk starts empty (the first attempt's line is gone)"
+    assert not leftover.exists()
+    assert (client.node("spot", "node-0").startup / "starts").read_text() == "started\n", "start task ran on the new VM"

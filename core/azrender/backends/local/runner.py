@@ -85,7 +85,9 @@ class Runner:
         self.job_spec = load_model(root.job_private(job.id), BatchJobCreateOptions)
         self.pool = load(root.pool_file(job.pool_id), PoolRecord)
         self.pool_spec = load_model(root.pool_private(job.pool_id), BatchPoolCreateOptions)
-        self.nodes = [NodeLayout(self.pool.id, f"node-{i}", root.node_root(self.pool.id, f"node-{i}"))
+        spot = self.pool_spec.target_low_priority_nodes or 0  # the last nodes of the pool are its Spot ones
+        self.nodes = [NodeLayout(self.pool.id, f"node-{i}", root.node_root(self.pool.id, f"node-{i}"),
+                                 dedicated=i < self.pool.node_count - spot)
                       for i in range(self.pool.node_count)]
         self.prep_id = prep_task_id(self.job_spec)
         self.quarantine = Quarantine(failure_limit(self.job_spec), job.quarantined)
@@ -213,8 +215,9 @@ class Runner:
         with self.lock:
             attempts = list(self.running.values())
         for attempt in attempts:
-            if attempt.boot is not None and self._node(attempt.node).boot != attempt.boot:
-                attempt.cancel.set("reboot")
+            record = self._node(attempt.node)
+            if attempt.boot is not None and record.boot != attempt.boot:
+                attempt.cancel.set("preempt" if record.fresh else "reboot")
         for node in self.nodes:
             if node.node_id in self.unusable and self._node(node).boot != self.unusable[node.node_id][0]:
                 del self.unusable[node.node_id]
@@ -292,6 +295,12 @@ class Runner:
         start = self.pool_spec.start_task
         with locked(self.root.agent_dir(node.pool_id, node.node_id) / "node.lock"):
             record = self._node(node)
+            if record.fresh:  # a preempted node comes back as a new VM: nothing of the old disk
+                import shutil
+
+                shutil.rmtree(node.root, ignore_errors=True)
+                record = replace(record, fresh=False, start_task=None)
+                save(self.root.node_file(node.pool_id, node.node_id), record)
             run = record.start_task
             if run is None or run.boot != record.boot:
                 node.create()
@@ -412,8 +421,9 @@ class Runner:
             log.info("task %s requeued to retry on another node than %s", task_id, node.node_id)
             self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries + 1)
             return
-        if outcome.cancelled == "reboot":
-            log.info("task %s requeued: %s rebooted", task_id, node.node_id)
+        if outcome.cancelled in ("reboot", "preempt"):  # requeued: not a failed try
+            log.info("task %s requeued: %s %s", task_id, node.node_id,
+                     "was preempted" if outcome.cancelled == "preempt" else "rebooted")
             self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries,
                               requeue_count=record.requeue_count + 1)
             return

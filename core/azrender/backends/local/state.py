@@ -147,6 +147,7 @@ class NodeRecord:
     boot: int = 0  # incremented by each (simulated) reboot
     start_task: Run | None = None
     fault: str | None = None  # injected by tests: "fail" makes every task on the node fail
+    fresh: bool = False  # preempted: it comes back as a new VM (empty disk) at its next bring-up
 
 
 _NESTED = {"failure": Failure, "start_task": Run}
