@@ -133,7 +133,7 @@ def test_a_preempted_spot_node_requeues_its_task_without_using_a_retry_and_comes
     status = client.wait("job1", timeout=60)
     [chunk] = status.tasks
     assert (chunk.exit_code, chunk.retries, chunk.failure) == (0, 0, ""), "a preemption is not a failed try"
-    assert client.get_task("job1", "chunk").execution_info.requeue_count == 1
+    assert client.get_task("job1", "chunk").execution_info.requeue_count == 1 and chunk.requeues == 1
     assert attempts.read_text() == "false\n", "the new VM's disk starts empty (the first attempt's line is gone)"
     assert not leftover.exists()
     assert (client.node("spot", "node-0").startup / "starts").read_text() == "started\n", "start task ran on the new VM"

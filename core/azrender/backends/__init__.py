@@ -19,7 +19,8 @@ class TaskState:
     id: str
     state: str  # active | preparing | running | completed
     exit_code: int | None = None
-    retries: int = 0
+    retries: int = 0  # failed tries run again
+    requeues: int = 0  # times its node went away under it (preempted, rebooted): not failed tries
     node: str | None = None
     stderr_tail: str = ""  # last lines of stderr, for failed tasks
     failure: str = ""  # Batch's failureInfo "code: message" when the task did not succeed
@@ -38,8 +39,8 @@ class TaskState:
         return EXIT_REASONS.get(self.exit_code, "")
 
     def to_json(self) -> dict:
-        return {"id": self.id, "exit_code": self.exit_code, "retries": self.retries, "node": self.node,
-                "failure": self.failure, "stderr_tail": self.stderr_tail}
+        return {"id": self.id, "exit_code": self.exit_code, "retries": self.retries, "requeues": self.requeues,
+                "node": self.node, "failure": self.failure, "stderr_tail": self.stderr_tail}
 
 
 @dataclass(frozen=True)

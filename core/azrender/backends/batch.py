@@ -223,6 +223,7 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         failure = info.failure_info if info else None  # resource files, output upload, timeout...
         state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
                           retries=info.retry_count if info and info.retry_count else 0,
+                          requeues=info.requeue_count if info and info.requeue_count else 0,
                           node=task.node_info.node_id if task.node_info else None,
                           failure=f"{failure.code}: {failure.message}" if failure else "")
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):

@@ -34,9 +34,11 @@ def run(args) -> int:
 def summary_line(status) -> str:
     c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
     retried = sum(1 for t in status.tasks if t.retried)
+    requeued = sum(1 for t in status.tasks if t.requeues)
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
+            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else "")
+            + (f"; {requeued} requeued when their node was preempted or rebooted" if requeued else ""))
 
 
 def failure_lines(status) -> list[str]:

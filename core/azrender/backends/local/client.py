@@ -444,6 +444,7 @@ class LocalBatchClient:
                                    STDERR_TAIL_LINES)
             states.append(TaskState(
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
+                requeues=record.requeue_count,
                 node=record.node_id, stderr_tail=tail,
                 failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
         prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
