@@ -51,7 +51,7 @@ def test_a_node_whose_preparation_task_fails_gets_none_of_the_jobs_tasks(tmp_pat
     client.create_tasks("job1", [task(f"t{i}", bash("sleep 0.2")) for i in range(4)])
     status = client.wait("job1", timeout=60)
     assert status.failed == [] and {t.node for t in status.tasks} == {"node-1"}
-    assert status.quarantined == (("node-0", "its job preparation task failed"),)
+    assert [t.node for t in status.preparation_failed] == ["node-0"] and status.quarantined == ()
 
 
 def test_without_a_limit_nothing_is_quarantined(tmp_path):

@@ -34,11 +34,9 @@ def run(args) -> int:
 def summary_line(status) -> str:
     c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
     retried = sum(1 for t in status.tasks if t.retried)
-    requeued = sum(1 for t in status.tasks if t.requeues)
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else "")
-            + (f"; {requeued} requeued when their node was preempted or rebooted" if requeued else ""))
+            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
 
 
 def failure_lines(status) -> list[str]:
@@ -54,7 +52,8 @@ def failure_lines(status) -> list[str]:
                      "(fix the cause, then submit again)")
     for task in status.failed:
         where, why = f" (in {task.job})" if task.job else "", f": {task.reason}" if task.reason else ""
-        lines.append(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries)"
+        requeues = f", {task.requeues} requeued (node preempted or rebooted)" if task.requeues else ""
+        lines.append(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries{requeues})"
                      + (f": {task.failure}" if task.failure else ""))
         lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
     lines += [f"  node {node} quarantined: {why}" for node, why in status.quarantined]

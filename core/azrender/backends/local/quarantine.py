@@ -1,7 +1,8 @@
-"""Bad nodes: a node on which ``limit`` of a job's tasks failed, or its job preparation
-task, gets no more of that job's tasks (azrender's policy; on Batch the backend disables
-scheduling on such a node). The limit travels in the job's metadata, so the runner that plays
-the Batch service reads it from the job like everything else."""
+"""Bad nodes: a node on which ``limit`` of a job's tasks failed gets no more of that job's tasks
+(azrender's policy; on Batch the backend disables scheduling on such a node). The limit travels in
+the job's metadata, so the runner that plays the Batch service reads it from the job like
+everything else. A node whose job preparation task failed takes no task of the job anyway (until
+it reboots, as on Batch), and status shows that failure."""
 
 from __future__ import annotations
 
@@ -45,10 +46,4 @@ class Quarantine:
         if self.limit is None or node_id in self.reasons or len(tasks) < self.limit or not usable - {node_id}:
             return None
         self.reasons[node_id] = f"{len(tasks)} tasks of this job failed there"
-        return self.reasons[node_id]
-
-    def preparation_failed(self, node_id: str) -> str | None:
-        if node_id in self.reasons:
-            return None
-        self.reasons[node_id] = "its job preparation task failed"
         return self.reasons[node_id]

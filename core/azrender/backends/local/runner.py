@@ -356,7 +356,6 @@ class Runner:
                 last = run
         if last.succeeded or prep.wait_for_success is False:
             return True
-        self._quarantined(node, self.quarantine.preparation_failed(node.node_id))
         self.unusable[node.node_id] = (boot, Failure(
             "JobPreparationTaskFailed", f"the job preparation task failed on {node.node_id}: "
             f"{last.failure.message if last.failure else last.exit_code}"))
