@@ -16,10 +16,13 @@ try:
 except ImportError:
     from PySide2 import QtCore, QtGui, QtWidgets
 
+from azrender.enums import BackendKind, StorageMode
 from azrender.errors import AzrenderError
 from azrender.hosts.background import Background, ProgressDriver, error_line, submit_in_background
 
 POLL_MS = 200
+AUTOMATIC = "automatic"  # Batch when the profile has an account, else local
+FROM_PROFILE = "from profile"  # the profile's storage_mode (default copy)
 MISSING_COLOUR = "#e05050"
 
 
@@ -43,9 +46,9 @@ class SubmitDialog(QtWidgets.QDialog):
         form = QtWidgets.QFormLayout()
         self.profile = QtWidgets.QLineEdit()
         self.backend = QtWidgets.QComboBox()
-        self.backend.addItems(["automatic", "batch", "local"])
+        self.backend.addItems([AUTOMATIC, *BackendKind.values()])
         self.storage = QtWidgets.QComboBox()
-        self.storage.addItems(["copy", "blobfuse", "fileshare"])
+        self.storage.addItems([FROM_PROFILE, *StorageMode.values()])
         self.frames = QtWidgets.QLineEdit(host.default_frames())
         self.chunk = QtWidgets.QSpinBox()
         self.chunk.setRange(1, 10000)
@@ -102,7 +105,8 @@ class SubmitDialog(QtWidgets.QDialog):
         try:
             prepared = self.host.build_request(
                 frames=self.frames.text(), chunk=self.chunk.value(), profile=self.profile.text() or None,
-                backend=None if backend == "automatic" else backend, storage_mode=self.storage.currentText(),
+                backend=None if backend == AUTOMATIC else backend,
+                storage_mode=None if self.storage.currentText() == FROM_PROFILE else self.storage.currentText(),
                 allow_missing=self.allow_missing.isChecked())
         except AzrenderError as exc:
             self.status.setText(error_line(exc))

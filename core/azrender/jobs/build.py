@@ -18,9 +18,8 @@ from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, NODE_FAILURE_
                                  WatchSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
+from azrender.layout import check_id
 
-MAX_ID = 64
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MANIFEST_FILE = "manifest.json"
 ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
@@ -28,12 +27,6 @@ PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
 TASK_RETENTION_SECONDS = 2 * 3600  # frames and logs are in the store: free the node's disk soon
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
-
-
-def check_id(kind: str, value: str) -> str:
-    if not _ID.match(value):
-        raise UsageError(f"invalid {kind} id {value!r}: use at most {MAX_ID} letters, digits, '-' or '_'")
-    return value
 
 
 def task_id(first: int, last: int) -> str:
