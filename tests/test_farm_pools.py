@@ -88,7 +88,7 @@ def test_spot_is_refused_in_one_line_unless_the_account_is_in_user_subscription_
     assert managed.returncode == 2 and len(managed.stderr.strip().splitlines()) <= 2
     assert "Batch-managed mode, which has had no Spot or low-priority nodes since 30 September 2025" in managed.stderr
     typo = dry_run(run_cli, tmp_path, cube, extra='pool_allocation_mode = "Batch"', pool_extra="spot = true")
-    assert typo.returncode == 2 and "'Batch' is not a pool allocation mode" in typo.stderr
+    assert typo.returncode == 2 and "pool_allocation_mode: unknown pool allocation mode 'Batch'" in typo.stderr
     proc = dry_run(run_cli, tmp_path, cube, extra='pool_allocation_mode = "UserSubscription"', pool_extra="spot = true")
     assert proc.returncode == 0, proc.stderr
     pool = json.loads(proc.stdout)["pool"]
