@@ -113,7 +113,7 @@ def test_retry_failed_frames_from_the_blender_panel(addon_blender, run_cli, demo
 from azrender.backends import JobStatus, TaskState, with_retries  # noqa: E402
 from azrender.errors import UsageError  # noqa: E402
 from azrender.jobrecord import JobRecord  # noqa: E402
-from azrender.retry import plan_retry  # noqa: E402
+from azrender.backends.retry import plan_retry  # noqa: E402
 
 RECORD = JobRecord("shot", "local", "shot.blend", "file:///store", recipe={"frames": "1-8"})
 

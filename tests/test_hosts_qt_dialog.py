@@ -113,7 +113,7 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
     assert ("inViewMessage", (), {"assistMessage": window.status.text(), "position": "topCenter", "fade": True}) in maya.CALLS
 
     # Retry failed frames of the job just submitted (azrender retry itself is tested in test_farm_retry)
-    from azrender import retry
+    from azrender.backends import retry
 
     asked = []
 

@@ -13,17 +13,17 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
+from azrender.jobs.access import ACCESS_LIFETIME
 from azrender.progress import ProgressCallback, no_progress
 
 HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
-ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 MISSING_SHOWN = 10
 
 

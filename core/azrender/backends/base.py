@@ -75,7 +75,7 @@ class Backend(Protocol):
 
     def retry(self, job_id: str, *, frames: str | None = None, failed_only: bool = False, dry_run: bool = False):
         """Render ``job_id``'s failed and missing frames (or ``frames``) again in a follow-up job
-        whose frames land beside the others; returns the :class:`~azrender.retry.RetryPlan`."""
-        from azrender.retry import retry_job
+        whose frames land beside the others; returns the :class:`~azrender.backends.retry.RetryPlan`."""
+        from azrender.backends.retry import retry_job
 
         return retry_job(self, job_id, frames=frames, failed_only=failed_only, dry_run=dry_run)

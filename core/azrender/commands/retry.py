@@ -1,5 +1,5 @@
 """``azrender retry JOB [--frames 10-20] [--failed]``: render a job's failed or missing frames again
-(see :mod:`azrender.retry`); their files land beside the job's other frames."""
+(see :mod:`azrender.backends.retry`); their files land beside the job's other frames."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: st
 
 def retry_failed(job_id: str, *, profile: str | None = None, progress=None):
     """Render the job's failed and missing frames again (``azrender retry JOB``); returns the
-    :class:`~azrender.retry.RetryPlan` (its ``describe()`` is the line to show)."""
+    :class:`~azrender.backends.retry.RetryPlan` (its ``describe()`` is the line to show)."""
     if progress:
         progress("submit", 0, 1, f"retrying {job_id}")
     plan = _backend(job_id, None, profile).retry(job_id)

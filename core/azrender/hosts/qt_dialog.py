@@ -138,7 +138,7 @@ class SubmitDialog(QtWidgets.QDialog):
         self.retry_button.setEnabled(True)
         if snapshot.error is None:
             result = snapshot.result
-            from azrender.retry import RetryPlan
+            from azrender.backends.retry import RetryPlan
 
             if isinstance(result, RetryPlan):
                 message = f"azrender: {result.describe()}"

@@ -101,11 +101,10 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
     """Plan the retry of ``job_id`` (submitted from this machine) on ``backend`` (the one that ran
     it) and, unless ``dry_run`` or there is nothing to retry, send it; returns the plan."""
     from azrender import jobrecord, layout
-    from azrender.jobs.access import node_access
+    from azrender.jobs.access import ACCESS_LIFETIME, node_access
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, check_id, node_uploads
     from azrender.jobs.model import WatchSpec
-    from azrender.pipeline import ACCESS_LIFETIME
     from azrender.sync.stores import open_store
 
     check_id("job", job_id)
