@@ -8,24 +8,32 @@ HELP = "show a job's progress and its failed tasks"
 
 
 def register(parser) -> None:
+    """The arguments of every command about one job (``status``, ``wait``)."""
     from azrender.enums import BackendKind
 
     parser.add_argument("job", help="job id")
-    parser.add_argument("--backend", choices=BackendKind.values(), help="default: batch when configured, else local")
+    parser.add_argument("--backend", choices=BackendKind.values(), help="default: the job's, else batch when configured")
     parser.add_argument("--profile", help="settings profile (config.toml)")
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
 
-def run(args) -> int:
+def backend_for(args):
     from azrender.backends.choose import choose_backend
     from azrender.settings import load_settings
 
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
-    status = choose_backend(args.backend, settings, job_id=args.job).status(args.job)
-    doc = status.to_json()
-    if args.json:
-        print(json.dumps(doc, indent=2))
+    return choose_backend(args.backend, settings, job_id=args.job)
+
+
+def run(args) -> int:
+    return show(backend_for(args).status(args.job), as_json=args.json)
+
+
+def show(status, *, as_json: bool) -> int:
+    """Print ``status`` (one JSON object, or a summary line and what failed); 1 when anything failed."""
+    if as_json:
+        print(json.dumps(status.to_json(), indent=2))
         return 0
     print(summary_line(status))
     for line in failure_lines(status):
