@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from azrender import layout
