@@ -63,6 +63,7 @@ class Settings:
     node_os: NodeOS = NodeOS.LINUX
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
+    verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
     hang_seconds: int | None = None  # a renderer silent this long is killed and retried (default: automatic)
     hang_floor_seconds: int = 300  # the automatic hang limit is never lower
@@ -74,6 +75,8 @@ class Settings:
     task_retention_minutes: int = 120  # a finished task's folder stays on the node this long
     pool_allocation_mode: str | None = None  # "BatchService" | "UserSubscription" (Spot needs the latter)
     batch_account_resource_id: str | None = None  # the account's ARM id, to read its pool allocation mode
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
+    blender_sha256: str | None = None  # of the official build a pinned pool installs (azrender.jobs.provision)
     pool: PoolSettings | None = None
 
     def __post_init__(self):

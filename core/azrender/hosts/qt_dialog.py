@@ -139,11 +139,12 @@ class SubmitDialog(QtWidgets.QDialog):
         if snapshot.error is None:
             result = snapshot.result
             from azrender.backends.retry import RetryPlan
+            from azrender.hosts.jobs import outcome_line
 
             if isinstance(result, RetryPlan):
                 message = f"azrender: {result.describe()}"
             else:
-                message = f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))"
+                message = outcome_line(result)
                 self.job.setText(result.job_id)
             self.status.setText(message)
             self.host.notify(message)
