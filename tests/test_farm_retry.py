@@ -78,6 +78,8 @@ def test_retry_failed_frames_from_the_blender_panel(addon_blender, run_cli, demo
     crash_list = tmp_path / "crash-frames"
     crash_list.write_text("2\n")
     env = {"AZRENDER_BLENDER": str(crashing_blender(tmp_path, blender, crash_list))}
+    (tmp_path / "config").mkdir()  # inside Blender the submitting Blender renders, unless the profile names one
+    (tmp_path / "config" / "config.toml").write_text(f"[profiles.farm]\nblender = '{env['AZRENDER_BLENDER']}'\n")
     shot = tmp_path / "artist.blend"
     shot.write_bytes((demo / "demo.blend").read_bytes())
     for folder in (p for p in demo.iterdir() if p.is_dir()):

@@ -283,7 +283,7 @@ class AZRENDER_OT_retry(_OnSelectedJob, bpy.types.Operator):
         return lambda progress: retry_failed(job_id, profile=profile, progress=progress)
 
     def done_message(self, context, result):
-        return f"azrender: {result.describe()}"
+        return "INFO", f"azrender: {result.describe()}"
 
 
 CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_refresh_jobs, AZRENDER_OT_download,
