@@ -250,7 +250,8 @@ def test_task_models_equal_what_the_sdk_constructors_build():
     container = f"https://acct.blob.core.windows.net/renders?sv=2025-01-05&sp=cw&sig={WSIG}"
     expected = m.BatchTaskCreateOptions(
         id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
-        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24)),
+        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24),
+                                           retention_time=timedelta(hours=2)),
         output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
             container=m.OutputFileBlobContainerDestination(container_url=container, path=path)),
             upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))

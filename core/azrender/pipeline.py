@@ -20,10 +20,10 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
+from azrender.jobs.access import ACCESS_LIFETIME
 from azrender.progress import ProgressCallback, no_progress
 
 HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
-ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 MISSING_SHOWN = 10
 
 
@@ -103,6 +103,7 @@ class SubmissionPlan:
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     outputs_url: str = ""  # where tasks upload frames and logs, when not storage_url (a share cannot take them)
+    recipe: dict = field(default_factory=dict)  # how the tasks were built: a retry builds alike
 
     job_id = property(lambda self: self.submission.job_id)
     scene = property(lambda self: self.submission.scene)
@@ -280,7 +281,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.jobs.batch_models import to_batch_models
 
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
-                          to_batch_models(job), warnings=tuple(warnings),
+                          to_batch_models(job), warnings=tuple(warnings), recipe=job.recipe,
                           outputs_url=outputs_url if outputs_url != storage_url else "")
 
 
@@ -318,7 +319,8 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     outputs_url = plan.outputs_url or plan.storage_url
     outputs = store if outputs_url == plan.storage_url else open_store(outputs_url)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=outputs.display_url,
-                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count)
+                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
+                       recipe=plan.recipe)
     jobrecord.save(backend.submit(plan, record))
     pm.hook.azrender_after_submit(submission=plan.submission, job_id=job_id, backend=backend.kind)
     progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)")
@@ -488,7 +490,7 @@ def _node_access(storage_url: str, outputs_url: str, settings, *, dry_run: bool,
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
                renderer, backend, pm):
     from azrender.jobs.build import build_job, node_tool_path, problems_path
-    from azrender.jobs.model import COPY
+    from azrender.jobs.model import COPY, WatchSpec
     from azrender.jobs.mounts import with_store_mount
     from azrender.jobs.urls import parse_store_url
     from azrender.paths.mapping import node_path, store_node_base
@@ -539,6 +541,10 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      renderer=submission.request.renderer, executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
+                     watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
+                     node_failure_limit=settings.node_failure_limit, required_slots=settings.slots_per_task,
+                     retention_seconds=settings.task_retention_minutes * 60, priority=settings.priority,
+                     max_parallel_tasks=settings.max_parallel_tasks,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
                      store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes,
                      tool_on_mount=tool_on_mount, manifest_on_mount=manifest_on_mount)

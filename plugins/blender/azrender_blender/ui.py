@@ -102,7 +102,9 @@ class AZRENDER_PT_render(bpy.types.Panel):
                 row = box.row()
                 row.label(text=f"Outputs: {job.download_dir}", icon="FILE_FOLDER")
                 row.operator("wm.path_open", text="", icon="FILE_FOLDER").filepath = job.download_dir
-        box.operator("azrender.download", icon="IMPORT")
+        row = box.row()
+        row.operator("azrender.download", icon="IMPORT")
+        row.operator("azrender.retry", icon="FILE_REFRESH")
 
         from azrender.hosts.submission import plugins_line
 
