@@ -22,6 +22,7 @@ COMMANDS = {
     "submit": "azrender.commands.submit",
     "status": "azrender.commands.status",
     "download": "azrender.commands.download",
+    "release": "azrender.commands.release",
     "build-plugins": "azrender.commands.build_plugins",
 }
 

@@ -54,6 +54,8 @@ class SubmitRequest:
     wait: bool = False
     download_dir: Path | None = None
     job_name: str | None = None
+    scout: str | None = None  # "auto" or frames: render and check these first (None: the profile's)
+    budget: float | None = None  # past it no new task starts (None: the profile's)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class SubmitResult:
     dry_run_requests: dict | None = None  # {"pool", "job", "tasks"} REST JSON, redacted
     sync: dict | None = None  # the sync stage's counts
     status: object | None = None  # azrender.backends.JobStatus after --wait
+    watch: object | None = None  # azrender.watch.record.WatchRecord: gate state, estimate, usage
 
     @property
     def failed_tasks(self) -> list:
@@ -99,6 +102,10 @@ class SubmitResult:
             from azrender.commands.status import to_json as status_json
 
             doc["status"] = status_json(self.status)
+        if self.watch is not None:
+            from azrender.watch.view import watch_json
+
+            doc.update(watch_json(self.watch))
         return doc
 
 
@@ -235,6 +242,12 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     manifest_key = layout.manifest_key(job_id)
     requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
     client, record = _backend_client(backend, settings, submission, storage_url, store)
+    from azrender.watch import gate
+
+    requests, watched, held = gate.start(
+        requests, job_id=job_id, backend=backend, frames=frames, chunk=request.chunk,
+        scout=request.scout or settings.scout, budget=request.budget or settings.budget, client=client,
+        settings=settings, node_os=node_os, upload_bytes=report.total_size)
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
     synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
@@ -244,12 +257,15 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     _upload_node_files(store, job_id, access)
 
     progress("submit", 0, 1, job_id)
-    submit_batch(client, requests)
-    jobrecord.save(replace(record, task_count=len(requests.tasks)))
+    submit_batch(client, requests, complete=not held)
+    total = len(watched.tasks)
+    jobrecord.save(replace(record, task_count=total))
+    gate.submitted(watched, held)
     pm.hook.azrender_after_submit(submission=submission, job_id=job_id, backend=backend)
-    progress("submit", 1, 1, f"{job_id}: {len(requests.tasks)} task(s)")
+    progress("submit", 1, 1, f"{job_id}: {total} task(s)" + (f", {len(held)} held until the scouts pass"
+                                                             if held and watched.scout else ""))
 
-    result = SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings), sync=synced.to_json())
+    result = SubmitResult(job_id, backend, total, report, tuple(warnings), sync=synced.to_json(), watch=watched)
     if not request.wait:
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
@@ -262,8 +278,10 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     progress("download", 0, 1, str(dest))
     fetched = download_outputs(job_id, storage_url, dest)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
-    return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings), dest.resolve(),
-                        sync=synced.to_json(), status=status)
+    from azrender.watch import record as watch_record
+
+    return SubmitResult(job_id, backend, total, report, tuple(warnings), dest.resolve(),
+                        sync=synced.to_json(), status=status, watch=watch_record.load(job_id))
 
 
 def _content_keys(folder: Path, names) -> dict[str, str]:
@@ -464,14 +482,38 @@ def _cancelled(client, backend: str, job_id: str, storage_url: str, dest: Path) 
 
 
 def _wait(client, backend: str, job_id: str, progress: ProgressCallback):
-    if backend == "local":
-        return client.wait(job_id, progress=progress)
-    from azrender.backends.batch import batch_status
+    """Until the job ends or is held; the gate advances on every look (scouts, budget waves)."""
+    from azrender.watch import gate
+    from azrender.watch.record import DONE, HELD, RUNNING
 
     while True:
-        status = batch_status(client, job_id)
-        progress("render", status.count("completed"), len(status.tasks),
-                 f"{len(status.failed)} failed" if status.failed else "")
-        if status.done or status.state in ("completed", "terminated", "deleted"):
-            return status
-        time.sleep(15)
+        watched = gate.advance(job_id, client=client)
+        if watched is not None and watched.state == HELD:
+            status = gate.job_status(client, watched)
+            if all(t.state == "completed" for t in status.tasks):  # what started is done: its frames come home
+                return status
+        elif watched is None or (watched.state in (RUNNING, DONE) and not watched.held):
+            break
+        else:
+            status = gate.job_status(client, watched)
+        progress("render", status.count("completed"), len(watched.tasks), watched.state)
+        try:
+            time.sleep(0.5 if backend == "local" else 15)
+        except KeyboardInterrupt:
+            if backend == "local":
+                client.terminate_job(job_id)
+            raise
+    if backend == "local":
+        status = client.wait(job_id, progress=progress)
+    else:
+        from azrender.backends.batch import batch_status
+
+        while True:
+            status = batch_status(client, job_id)
+            progress("render", status.count("completed"), len(status.tasks),
+                     f"{len(status.failed)} failed" if status.failed else "")
+            if status.done or status.state in ("completed", "terminated", "deleted"):
+                break
+            time.sleep(15)
+    gate.advance(job_id, client=client, status=status)  # the end: usage, notification
+    return status

@@ -11,6 +11,10 @@ every value overridable per call (``--batch-url``, ``--storage-url``, ``--pool``
     pool_id = "blender-linux"
     storage_mode = "copy"              # copy | blobfuse | fileshare
     node_os = "linux"
+    vm_size = "Standard_D16s_v5"       # the existing pool's, for cost estimates
+    budget = 40.0                      # per job, in the price table's currency
+    scout = "auto"                     # first, middle, last frame first; or "1,50,100"
+    notify_webhook = "https://hooks.slack.com/services/..."
 
     [profiles.studio.pool]             # only to let azrender create the pool
     vm_size = "Standard_D16s_v5"
@@ -61,6 +65,11 @@ class Settings:
     task_timeout_seconds: int | None = None
     retries: int = 2
     pool: PoolSettings | None = None
+    vm_size: str | None = None  # of an existing pool, for the cost estimate (a [pool] gives its own)
+    budget: float | None = None  # per job: past it no new task starts and the job is held
+    scout: str | None = None  # "auto" (first, middle, last) or frames: render these first and check them
+    notify_webhook: str | None = None  # Slack/Teams-style incoming webhook, told when a job ends
+    notify_desktop: bool = True
 
     @property
     def has_batch(self) -> bool:
@@ -95,7 +104,8 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
             raise UsageError(f"{path}{_line_of(text, key)}: unknown setting {key!r} in [{where}]",
                              hint=f"known: {', '.join(sorted(k for k in known if k != 'profile'))}")
         expected = known[key].type
-        ok = (isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 if "float" in expected else
+              isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
               isinstance(value, bool) if expected == "bool" else
               isinstance(value, list) and all(isinstance(v, str) for v in value) if "tuple" in expected else
               isinstance(value, dict) if key == "pool" else isinstance(value, str))
@@ -125,7 +135,7 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: malformed TOML: {exc}") from None
-    unknown = set(doc) - {"default_profile", "profiles"}
+    unknown = set(doc) - {"default_profile", "profiles", "prices"}  # [prices]: azrender.cost.prices
     if unknown:
         key = sorted(unknown)[0]
         raise UsageError(f"{path}{_line_of(text, key)}: unknown top-level setting {key!r}",

@@ -20,6 +20,7 @@ class TaskState:
     node: str | None = None
     stderr_tail: str = ""  # last lines of stderr, for failed tasks
     failure: str = ""  # Batch's failureInfo "code: message" when the task did not succeed
+    seconds: float | None = None  # node time of its last attempt (so far, while running)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,19 @@ class JobStatus:
     @property
     def done(self) -> bool:
         return bool(self.tasks) and all(t.state == "completed" for t in self.tasks)
+
+
+def attempt_seconds(start, end) -> float | None:
+    """Seconds between a task attempt's start and end (now while it runs); datetimes or ISO text."""
+    from datetime import datetime, timezone
+
+    def parse(value):
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+    start, end = parse(start), parse(end) or datetime.now(timezone.utc)
+    if start is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
 
 
 def output_tail(read, lines: int) -> str:

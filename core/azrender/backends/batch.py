@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, output_tail
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,9 @@ def _add_collection(client, job_id: str, tasks: list) -> list[str]:
 
 
 def submit_batch(client, requests, *, max_concurrency: int = 4,
-                 progress: Callable[[int, int], None] | None = None) -> str:
-    """Create the pool (if any), the job, and all its tasks; return the job id.
+                 progress: Callable[[int, int], None] | None = None, complete: bool = True) -> str:
+    """Create the pool (if any), the job, and all its tasks; return the job id. ``complete`` False
+    leaves the job open for tasks added later (scout frames, budget waves: ``azrender.watch.gate``).
 
     Nothing is left half-created: a job whose tasks could not all be added is deleted, and so is a
     pool created by this call. ``progress(added, total)`` follows the task collections.
@@ -177,7 +178,7 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
                 added += len(collection) - len(collection_errors)
                 if progress:
                     progress(added, len(requests.tasks))
-        if not errors:
+        if not errors and complete:
             client.update_job(job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
     except BaseException as exc:  # Ctrl-C or a network failure mid-way: leave nothing behind
         _rollback(client, job_id, pool_id if created_pool else None)
@@ -223,7 +224,8 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
                           retries=info.retry_count if info and info.retry_count else 0,
                           node=task.node_info.node_id if task.node_info else None,
-                          failure=f"{failure.code}: {failure.message}" if failure else "")
+                          failure=f"{failure.code}: {failure.message}" if failure else "",
+                          seconds=attempt_seconds(info.start_time, info.end_time) if info else None)
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):
             state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)

@@ -58,6 +58,11 @@ def run(args) -> int:
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
     status = job_status(args.job, settings, args.backend)
     doc = to_json(status)
+    watched = _advance(args.job, status)
+    if watched is not None:
+        from azrender.watch.view import watch_json
+
+        doc.update(watch_json(watched))
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
@@ -70,4 +75,19 @@ def run(args) -> int:
               + (f": {task.failure}" if task.failure else ""))
         for line in task.stderr_tail.splitlines():
             print(f"    | {line}")
+    if watched is not None:
+        from azrender.watch.view import watch_lines
+
+        for line in watch_lines(watched):
+            print(line)
     return 1 if status.failed else 0
+
+
+def _advance(job_id: str, status):
+    """Looking at a watched job moves its gate on (scouts checked, waves added, usage at the end)."""
+    from azrender.watch import gate
+    from azrender.watch import record as watch
+
+    if watch.load(job_id) is None:
+        return None
+    return gate.advance(job_id, status=status)

@@ -29,6 +29,10 @@ def register(parser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="build everything, send nothing, print what would be sent")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--wait", action="store_true", help="wait for the job, showing progress, then download the outputs")
+    parser.add_argument("--scout", nargs="?", const="auto", metavar="FRAMES",
+                        help="render these frames first (default: first, middle, last), check them, then the rest")
+    parser.add_argument("--budget", type=float, metavar="AMOUNT",
+                        help="past this cost no new task starts and the job is held (price table's currency)")
     parser.add_argument("--download", type=Path, metavar="DIR", help="where --wait puts the outputs (default ./renders/<job id>/)")
 
 
@@ -44,13 +48,14 @@ def run(args) -> int:
             batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
             search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
             dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
+            scout=args.scout, budget=args.budget,
         )
         with ProgressReporter(enabled=not args.json) as progress:
             result = submit(request, progress=progress)
         results.append(result)
         if not args.json:
             _print_result(result)
-        if result.failed_tasks:
+        if result.failed_tasks or (result.watch is not None and result.watch.state == "held" and args.wait):
             exit_code = 1
     if args.json:
         payload = [r.to_json() for r in results]
@@ -67,9 +72,16 @@ def _print_result(result) -> None:
         return
     if result.status is None:
         print(f"job {result.job_id} submitted to {result.backend}: {result.task_count} task(s)")
+    elif result.watch is not None and result.watch.state == "held":
+        print(f"job {result.job_id} on {result.backend}: held")
     else:
         succeeded = result.status.count("completed") - len(result.status.failed)
         print(f"job {result.job_id} on {result.backend}: {succeeded} of {result.task_count} task(s) rendered")
+    if result.watch is not None:
+        from azrender.watch.view import watch_lines
+
+        for line in watch_lines(result.watch):
+            print(line)
     if result.download_dir:
         print(f"outputs: {result.download_dir}")
     for task in result.failed_tasks:

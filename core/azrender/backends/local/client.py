@@ -26,7 +26,7 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, output_tail
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail
 from azrender.errors import JobError
 
 from .locks import is_free, locked
@@ -398,7 +398,8 @@ class LocalBatchClient:
             states.append(TaskState(
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
                 node=record.node_id, stderr_tail=tail,
-                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
+                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else "",
+                seconds=attempt_seconds(record.start_time, record.end_time) if record.state != "active" else None))
         return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states))
 
     def wait(self, job_id: str, *, progress: Progress | None = None, timeout: float | None = None) -> JobStatus:
