@@ -23,6 +23,8 @@ COMMANDS = {
     "status": "azrender.commands.status",
     "download": "azrender.commands.download",
     "release": "azrender.commands.release",
+    "agent": "azrender.commands.agent",
+    "jobs": "azrender.commands.jobs",
     "build-plugins": "azrender.commands.build_plugins",
 }
 

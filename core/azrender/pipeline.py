@@ -56,6 +56,7 @@ class SubmitRequest:
     job_name: str | None = None
     scout: str | None = None  # "auto" or frames: render and check these first (None: the profile's)
     budget: float | None = None  # past it no new task starts (None: the profile's)
+    job_id: str | None = None  # given by azrender.agent.hand_over, so a restarted agent resumes the same job
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     if report.missing and not request.allow_missing:
         raise missing_assets_error(report)
     frames = parse_frames(request.frames or _scene_frames(scene, host) or "1")
-    job_id = make_job_id(request.job_name or scene.stem)
+    job_id = request.job_id or make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend, settings.storage_mode,
                             node_os, report, settings)
 
@@ -247,7 +248,8 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
     requests, watched, held = gate.start(
         requests, job_id=job_id, backend=backend, frames=frames, chunk=request.chunk,
         scout=request.scout or settings.scout, budget=request.budget or settings.budget, client=client,
-        settings=settings, node_os=node_os, upload_bytes=report.total_size)
+        settings=settings, node_os=node_os, upload_bytes=report.total_size,
+        download_dir=None if request.wait or request.download_dir is None else os.path.abspath(request.download_dir))
 
     progress("sync", 0, len(uploads), f"to {store.display_url}")
     synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
@@ -267,6 +269,10 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
 
     result = SubmitResult(job_id, backend, total, report, tuple(warnings), sync=synced.to_json(), watch=watched)
     if not request.wait:
+        if held:  # someone must check the scouts and add the waves: the agent, started on demand
+            from azrender import agent
+
+            agent.ensure_running()
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
     from azrender.commands.download import download_outputs

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# What every surface (CLI, Blender panel, Maya/3ds Max dialog) calls each backend.
+LABELS = {"local": "This machine", "batch": "Azure Batch"}
+
 
 @dataclass(frozen=True)
 class TaskState:

@@ -33,23 +33,21 @@ def register(parser) -> None:
                         help="render these frames first (default: first, middle, last), check them, then the rest")
     parser.add_argument("--budget", type=float, metavar="AMOUNT",
                         help="past this cost no new task starts and the job is held (price table's currency)")
+    parser.add_argument("--background", action="store_true",
+                        help="hand the submission to the background agent and return at once (it uploads, "
+                             "submits, and downloads the frames as they finish into --download or renders/JOB beside the scene)")
     parser.add_argument("--download", type=Path, metavar="DIR", help="where --wait puts the outputs (default ./renders/<job id>/)")
 
 
 def run(args) -> int:
-    from azrender.pipeline import SubmitRequest, submit
+    from azrender.pipeline import submit
     from azrender.progress import ProgressReporter
 
     results, exit_code = [], 0
+    if args.background:
+        return _hand_over(args)
     for scene in args.scenes:
-        request = SubmitRequest(
-            scene=Path(scene), frames=args.frames, chunk=args.chunk, backend=args.backend,
-            storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
-            batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
-            search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
-            dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
-            scout=args.scout, budget=args.budget,
-        )
+        request = _request(args, scene)
         with ProgressReporter(enabled=not args.json) as progress:
             result = submit(request, progress=progress)
         results.append(result)
@@ -62,6 +60,38 @@ def run(args) -> int:
         json.dump(payload[0] if len(payload) == 1 else payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return exit_code
+
+
+def _request(args, scene):
+    from azrender.pipeline import SubmitRequest
+
+    return SubmitRequest(
+        scene=Path(scene), frames=args.frames, chunk=args.chunk, backend=args.backend,
+        storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
+        batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
+        search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
+        dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
+        scout=args.scout, budget=args.budget,
+    )
+
+
+def _hand_over(args) -> int:
+    from azrender import agent
+    from azrender.errors import UsageError
+
+    if args.wait or args.dry_run:
+        raise UsageError("--background returns at once: it cannot be combined with --wait or --dry-run")
+    jobs = []
+    for scene in args.scenes:
+        if not Path(scene).is_file():
+            raise UsageError(f"{scene}: no such scene file")
+        jobs.append(agent.hand_over(_request(args, scene)))
+    if args.json:
+        print(json.dumps({"jobs": jobs}))
+    else:
+        for job in jobs:
+            print(f"job {job} handed to the background agent (azrender jobs shows its progress)")
+    return 0
 
 
 def _print_result(result) -> None:

@@ -294,7 +294,7 @@ def pool_size(client, requests, backend: str, settings) -> tuple[str, int]:
 
 
 def start(requests, *, job_id: str, backend: str, frames, chunk: int, scout: str | None, budget: float | None,
-          client, settings, node_os: str, upload_bytes: int):
+          client, settings, node_os: str, upload_bytes: int, download_dir: str | None = None):
     """Decide the gate for a job about to be submitted: (the requests to send now, its watch record).
     The held tasks' bodies are kept privately once :func:`submitted` is called."""
     tasks = task_frames(frames, chunk)
@@ -302,7 +302,7 @@ def start(requests, *, job_id: str, backend: str, frames, chunk: int, scout: str
     gate = plan_gate(tasks, scout=scout, budget=budget, nodes=nodes)
     record = WatchRecord(job_id=job_id, backend=backend, tasks=tasks, held=gate.held, scout=gate.scout,
                          state=SCOUTING if gate.scout else RUNNING, vm_size=vm_size, node_os=node_os, nodes=nodes,
-                         budget=budget, upload_bytes=upload_bytes)
+                         budget=budget, upload_bytes=upload_bytes, download_dir=download_dir)
     first = set(gate.first)
     return replace(requests, tasks=[t for t in requests.tasks if t.id in first]), record, \
         [t.as_dict() for t in requests.tasks if t.id not in first]

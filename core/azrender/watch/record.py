@@ -34,6 +34,7 @@ class WatchRecord:
     estimate: dict | None = None  # azrender.cost.estimate.Estimate.to_json()
     usage: dict | None = None  # after the job: {"node_hours", "cost", "currency"}
     notified: bool = False
+    download_dir: str | None = None  # where the agent brings finished frames as they appear
 
     def frames_of(self, task_ids) -> int:
         return sum(len(self.tasks.get(t, ())) for t in task_ids)
