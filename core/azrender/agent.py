@@ -170,7 +170,7 @@ def _progress_writer(job_id: str):
 def watch_step(record, failures: dict) -> None:
     """Move one watched job on and bring its new frames home."""
     from azrender import jobrecord
-    from azrender.commands.download import download_outputs
+    from azrender.backends.outputs import download_outputs
     from azrender.watch import gate
 
     try:

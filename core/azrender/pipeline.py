@@ -1,10 +1,9 @@
-"""The whole submission, one call: discover -> validate -> map paths -> sync -> build -> submit
-[-> wait -> download].
+"""A submission in two steps: :func:`plan_submission` decides everything (discover -> validate ->
+map paths -> build the job) and sends nothing; :func:`execute` carries a plan out with a backend
+(sync -> submit [-> wait -> download]). ``--dry-run`` is a plan, printed.
 
-Used by ``azrender submit`` and by every host plugin (which only adds what it collected through the
-host API). Each stage is its own package; this module only composes them, in the order a failure
-is cheapest: nothing is uploaded before discovery and validation pass, nothing is submitted before
-every file is in the store.
+Used by ``azrender submit`` and every host plugin. Each stage is its own package; this module only
+composes them, in the order a failure is cheapest.
 """
 
 from __future__ import annotations
@@ -16,19 +15,14 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 from azrender import layout
 from azrender.discovery.model import Dependency, SceneReport
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
-
-# progress(stage, done, total, message): stage is "discover" | "sync" | "submit" | "render" | "download"
-ProgressCallback = Callable[[str, float, float, str], None]
+from azrender.progress import ProgressCallback, no_progress
 
 HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
 ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
-LOCAL_STORE_ACCOUNT = "local"  # how the local backend's pools name the local store when mounting it
-LOCAL_STORE_CONTAINER = "store"
 MISSING_SHOWN = 10
 
 
@@ -76,6 +70,49 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class SubmissionPlan:
+    """Everything decided before anything is sent. A plan with ``problems`` is blocked: it has no
+    uploads and no requests, and :meth:`check` raises the error a user sees."""
+
+    submission: Submission
+    storage_url: str  # the store for assets and outputs, as configured (may carry a SAS)
+    store_display_url: str  # the same without credentials
+    paths: object | None = None  # azrender.paths.plan.PathPlan
+    uploads: tuple[tuple[str, str], ...] = ()  # (local file, store key): assets, scene copy, node files
+    manifest_key: str = ""
+    access: object | None = None  # azrender.jobs.model.NodeAccess: how nodes read and write the store
+    requests: object | None = None  # azrender.jobs.batch_models.BatchRequests: pool, job, tasks as sent
+    expected_outputs: tuple = ()  # the files a successful render leaves (filled by the render-settings stage)
+    gate: object | None = None  # azrender.watch.gate.JobGate: which tasks go first (scouts, budget waves)
+    warnings: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    job_id = property(lambda self: self.submission.job_id)
+    scene = property(lambda self: self.submission.scene)
+    report = property(lambda self: self.submission.report)
+    backend = property(lambda self: self.submission.backend)
+    storage_mode = property(lambda self: self.submission.storage_mode)
+    settings = property(lambda self: self.submission.settings)
+
+    @property
+    def task_count(self) -> int:
+        return len(self.requests.tasks) if self.requests is not None else 0
+
+    def check(self) -> None:
+        """Raise what blocks this plan: missing files (unless allowed), then every problem."""
+        request = self.submission.request
+        if self.report.missing and not request.allow_missing:
+            raise missing_assets_error(self.report)
+        if self.problems:
+            raise ValidationError(f"{self.scene.name}: submission blocked:\n  " + "\n  ".join(self.problems))
+
+    def to_json(self) -> dict:
+        """``{"pool", "job", "tasks"}``: the REST JSON :func:`execute` sends, signatures masked."""
+        self.check()
+        return self.requests.as_json(redacted=True)
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     job_id: str
     backend: str
@@ -100,9 +137,7 @@ class SubmitResult:
                "warnings": list(self.warnings), "sync": self.sync,
                "download_dir": str(self.download_dir) if self.download_dir else None}
         if self.status is not None:
-            from azrender.commands.status import to_json as status_json
-
-            doc["status"] = status_json(self.status)
+            doc["status"] = self.status.to_json()
         if self.watch is not None:
             from azrender.watch.view import watch_json
 
@@ -110,36 +145,11 @@ class SubmitResult:
         return doc
 
 
-def _noop(stage: str, done: float, total: float, message: str = "") -> None:
-    pass
-
-
 def make_job_id(name: str) -> str:
     """A valid, unique Batch job id from a scene or job name (<= 64 chars, [A-Za-z0-9_-])."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_") or "job"
     suffix = f"-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     return stem[: 64 - len(suffix)] + suffix
-
-
-def default_local_store() -> str:
-    from azrender.dirs import state_dir
-
-    folder = state_dir() / "store"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder.as_uri()
-
-
-def _host_of(scene: Path, host: str | None) -> str:
-    if host:
-        return host
-    try:
-        return HOSTS[scene.suffix.lower()]
-    except KeyError:
-        raise UsageError(f"{scene}: not a scene azrender can submit (.blend, .ma, .mb, .max)") from None
-
-
-def _this_os() -> str:
-    return "windows" if os.name == "nt" else "linux"
 
 
 def missing_assets_error(report: SceneReport, *, shown: int = MISSING_SHOWN, one_line: bool = False) -> MissingAssetsError:
@@ -156,118 +166,140 @@ def missing_assets_error(report: SceneReport, *, shown: int = MISSING_SHOWN, one
                               missing=missing, hint="fix the paths, or allow missing files to render without them")
 
 
-def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> SubmitResult:
-    """Run the pipeline for one scene; raise an :class:`~azrender.errors.AzrenderError` that says
-    what is wrong (and that nothing was submitted) when any stage refuses."""
+def submit(request: SubmitRequest, progress: ProgressCallback | None = None, *, plugin_manager=None) -> SubmitResult:
+    """Plan, then (unless a dry run) execute with the chosen backend; raise an
+    :class:`~azrender.errors.AzrenderError` that says what is wrong when any stage refuses."""
+    from azrender.backends.choose import choose_backend
+    from azrender.settings import load_settings
+
+    settings = _settings(request, load_settings)
+    backend = choose_backend(request.backend, settings)
+    plan = plan_submission(request, backend=backend, settings=settings, progress=progress,
+                           plugin_manager=plugin_manager)
+    if request.dry_run:
+        return SubmitResult(plan.job_id, plan.backend, plan.task_count, plan.report, plan.warnings,
+                            dry_run_requests=plan.to_json())
+    return execute(plan, backend, progress, plugin_manager=plugin_manager)
+
+
+def _settings(request: SubmitRequest, load_settings):
+    return load_settings(request.profile).with_overrides(
+        batch_url=request.batch_url, storage_url=request.storage_url, pool_id=request.pool_id,
+        storage_mode=request.storage_mode, node_os=request.node_os)
+
+
+def plan_submission(request: SubmitRequest, *, backend=None, settings=None, progress: ProgressCallback | None = None,
+                    plugin_manager=None) -> SubmissionPlan:
+    """Decide the whole submission of ``request``: nothing is uploaded or submitted. Writes the
+    scene copy and node files under the state folder (they are what would be uploaded). A
+    non-dry-run plan carries the nodes' real store access (SAS), so it needs storage credentials."""
+    from azrender.backends.choose import choose_backend
     from azrender.discovery.scan import scan_scene
     from azrender.jobs.frames import parse_frames
+    from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.plugins import get_plugin_manager
     from azrender.settings import load_settings
 
-    progress = progress or _noop
-    pm = get_plugin_manager()
+    progress = progress or no_progress
+    pm = plugin_manager or get_plugin_manager()
     # as discovery sees it (links kept); an unknown ~user stays as typed
     scene = Path(os.path.abspath(os.path.expanduser(request.scene)))
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
     host = _host_of(scene, request.host)
-    settings = load_settings(request.profile).with_overrides(
-        batch_url=request.batch_url, storage_url=request.storage_url, pool_id=request.pool_id,
-        storage_mode=request.storage_mode, node_os=request.node_os)
-    backend = request.backend or ("batch" if settings.has_batch else "local")
-    if backend == "batch" and not settings.has_batch and not request.dry_run:
-        raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")
-    node_os = settings.node_os
-    if backend == "local" and node_os != _this_os():
-        raise UsageError(f"the local backend renders on this machine ({_this_os()}), not on {node_os} nodes")
+    settings = settings or _settings(request, load_settings)
+    backend = backend or choose_backend(request.backend, settings)
+    storage_url = settings.storage_url or _default_store()
+    backend.check(host=host, node_os=settings.node_os, storage_mode=settings.storage_mode,
+                  storage_url=storage_url, dry_run=request.dry_run)
 
-    if backend == "local" and not request.dry_run:
-        local_renderer(host)  # before any work: a missing renderer is the first thing to say
     progress("discover", 0, 1, scene.name)
     report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     for dep in request.extra_dependencies:
         report.add(dep)
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
-    if report.missing and not request.allow_missing:
-        raise missing_assets_error(report)
-    frames = parse_frames(request.frames or _scene_frames(scene, host) or "1")
+    missing_blocks = bool(report.missing) and not request.allow_missing
+    frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
     job_id = request.job_id or make_job_id(request.job_name or scene.stem)
-    submission = Submission(request, scene, host, job_id, tuple(frames), backend, settings.storage_mode,
-                            node_os, report, settings)
+    submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
+                            settings.node_os, report, settings)
+    blocked = SubmissionPlan(submission, storage_url, storage_url.split("?")[0])
+    if missing_blocks:
+        return blocked
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
-    errors = []
-    for problems in pm.hook.azrender_validate(submission=submission):
-        for problem in problems or ():
-            (errors if problem.severity == "error" else warnings).append(problem.message)
-
-    storage_url = settings.storage_url or default_local_store()
+    problems = []
+    for found in pm.hook.azrender_validate(submission=submission):
+        for problem in found or ():
+            (problems if problem.severity == "error" else warnings).append(problem.message)
     store_prefix = _store_prefix(storage_url)
-    from azrender.paths.plan import plan_paths, write_submission_files
-
-    plan = plan_paths(report, storage_mode=settings.storage_mode, node_os=node_os, submission=submission,
-                      project=str(request.project) if request.project else None, store_prefix=store_prefix,
-                      plugin_manager=pm)
-    errors += list(plan.problems)
-    if errors:
-        raise ValidationError(f"{scene.name}: submission blocked:\n  " + "\n  ".join(errors))
+    paths = plan_paths(report, storage_mode=settings.storage_mode, node_os=settings.node_os, submission=submission,
+                       project=str(request.project) if request.project else None, store_prefix=store_prefix,
+                       plugin_manager=pm)
+    problems += list(paths.problems)
+    if problems:
+        return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
 
     from azrender.dirs import state_dir
 
     work = state_dir() / "submissions" / job_id
-    files = write_submission_files(plan, work)
+    files = write_submission_files(paths, work)
     job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
-    uploads = list(files.uploads) + [(str(work / name), key) for name, key in job_files.items()]
+    uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
+    manifest_key = layout.manifest_key(job_id)
+    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run)
+    job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
+                     backend=backend, pm=pm)
+    blocking = tuple(p.message for p in job.problems if p.severity == "error")
+    if blocking:
+        return replace(blocked, paths=paths, warnings=tuple(warnings), problems=blocking)
+    from azrender.jobs.batch_models import to_batch_models
+    from azrender.watch.gate import plan_for
 
-    def node(key: str) -> str:
-        from azrender.paths.mapping import node_path
+    requests = to_batch_models(job)
+    gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
+                    budget=request.budget or settings.budget, dry_run=request.dry_run)
+    return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
+                          requests, warnings=tuple(warnings), gate=gate)
 
-        return node_path(key, storage_mode=settings.storage_mode, node_os=node_os, store_prefix=store_prefix)
 
-    if request.dry_run:
-        requests = _build(submission, plan, node, job_files, manifest_key=layout.manifest_key(job_id),
-                          access=_dry_run_access(storage_url, settings), pm=pm)
-        return SubmitResult(job_id, backend, len(requests.tasks), report, tuple(warnings),
-                            dry_run_requests=requests.as_json(redacted=True))
-
+def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = None, *,
+            plugin_manager=None) -> SubmitResult:
+    """Carry out ``plan`` with ``backend`` (:class:`~azrender.backends.base.Backend`): upload what
+    the plan lists, then send exactly ``plan.requests``; with ``wait``, render and download."""
     from azrender import jobrecord
-    from azrender.backends.batch import submit_batch
-    from azrender.jobs.access import node_access
+    from azrender.jobrecord import JobRecord
+    from azrender.plugins import get_plugin_manager
     from azrender.sync import engine
     from azrender.sync.stores import open_store
 
-    # The whole job is built (and refused, if it must be) before anything is uploaded.
-    store = open_store(storage_url)
-    access = node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
-                         identity_resource_id=settings.identity_resource_id)
-    manifest_key = layout.manifest_key(job_id)
-    requests = _build(submission, plan, node, job_files, manifest_key=manifest_key, access=access, pm=pm)
-    client, record = _backend_client(backend, settings, submission, storage_url, store)
-    from azrender.watch import gate
-
-    requests, watched, held = gate.start(
-        requests, job_id=job_id, backend=backend, frames=frames, chunk=request.chunk,
-        scout=request.scout or settings.scout, budget=request.budget or settings.budget, client=client,
-        settings=settings, node_os=node_os, upload_bytes=report.total_size,
-        download_dir=None if request.wait or request.download_dir is None else os.path.abspath(request.download_dir))
-
-    progress("sync", 0, len(uploads), f"to {store.display_url}")
-    synced = engine.upload(uploads, store, progress=_sync_progress(progress, len(uploads)))
+    plan.check()
+    progress = progress or no_progress
+    pm = plugin_manager or get_plugin_manager()
+    request, settings, job_id = plan.submission.request, plan.settings, plan.job_id
+    store = open_store(plan.storage_url)
+    progress("sync", 0, len(plan.uploads), f"to {store.display_url}")
+    synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
     if synced.manifest is None:
-        raise JobError(f"{scene.name}: the sync produced no manifest; nothing was submitted")
-    store.write_bytes(manifest_key, synced.manifest.to_bytes())
-    _upload_node_files(store, job_id, access)
+        raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
+    store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
+    _upload_node_files(store, plan)
 
     progress("submit", 0, 1, job_id)
-    submit_batch(client, requests, complete=not held)
-    total = len(watched.tasks)
-    jobrecord.save(replace(record, task_count=total))
-    gate.submitted(watched, held)
-    pm.hook.azrender_after_submit(submission=submission, job_id=job_id, backend=backend)
-    progress("submit", 1, 1, f"{job_id}: {total} task(s)" + (f", {len(held)} held until the scouts pass"
-                                                             if held and watched.scout else ""))
+    record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
+                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count)
+    gate = plan.gate
+    jobrecord.save(backend.submit(replace(plan, requests=gate.first_requests(plan.requests)) if gate else plan, record))
+    watched = gate.record(plan.requests, job_id=job_id, backend=backend.kind, node_os=plan.submission.node_os,
+                          upload_bytes=plan.report.total_size,
+                          download_dir=None if request.wait or request.download_dir is None
+                          else os.path.abspath(request.download_dir)) if gate else None
+    pm.hook.azrender_after_submit(submission=plan.submission, job_id=job_id, backend=backend.kind)
+    held = len(watched.held) if watched else 0
+    progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)" + (f", {held} held for now" if held else ""))
 
-    result = SubmitResult(job_id, backend, total, report, tuple(warnings), sync=synced.to_json(), watch=watched)
+    result = SubmitResult(job_id, backend.kind, plan.task_count, plan.report, plan.warnings, sync=synced.to_json(),
+                          watch=watched)
     if not request.wait:
         if held:  # someone must check the scouts and add the waves: the agent, started on demand
             from azrender import agent
@@ -275,19 +307,54 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None) -> 
             agent.ensure_running()
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
-    from azrender.commands.download import download_outputs
-
     try:
-        status = _wait(client, backend, job_id, progress)
+        status = _wait(backend, job_id, progress)
     except KeyboardInterrupt:
-        raise _cancelled(client, backend, job_id, storage_url, dest) from None
+        raise _cancelled(backend, job_id, plan.storage_url, dest) from None
     progress("download", 0, 1, str(dest))
-    fetched = download_outputs(job_id, storage_url, dest)
+    fetched = backend.download(job_id, dest, store_url=plan.storage_url)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
     from azrender.watch import record as watch_record
 
-    return SubmitResult(job_id, backend, total, report, tuple(warnings), dest.resolve(),
-                        sync=synced.to_json(), status=status, watch=watch_record.load(job_id))
+    return replace(result, download_dir=dest.resolve(), status=status, watch=watch_record.load(job_id))
+
+
+def _wait(backend, job_id: str, progress: ProgressCallback):
+    """Until the job ends or is held; the gate advances on every look (scouts, budget waves), and
+    once more at the end (usage, notification)."""
+    from azrender.watch import gate
+    from azrender.watch.record import HELD
+
+    try:
+        while (watched := gate.advance(job_id)) is not None and watched.held:
+            status = backend.status(job_id)
+            if watched.state == HELD and all(t.state == "completed" for t in status.tasks):
+                return status  # what started is done: its frames come home, the rest waits for release
+            progress("render", status.count("completed"), len(watched.tasks), watched.state)
+            time.sleep(0.5 if backend.interrupt_cancels else 15)
+    except KeyboardInterrupt:
+        if backend.interrupt_cancels:
+            backend.cancel(job_id)
+        raise
+    status = backend.wait(job_id, progress)
+    gate.advance(job_id, status=status)
+    return status
+
+
+def _host_of(scene: Path, host: str | None) -> str:
+    if host:
+        return host
+    try:
+        return HOSTS[scene.suffix.lower()]
+    except KeyError:
+        raise UsageError(f"{scene}: not a scene azrender can submit (.blend, .ma, .mb, .max)") from None
+
+
+def _default_store() -> str:
+    """With no store configured, jobs use the local store (a folder under the user state folder)."""
+    from azrender.backends.local.backend import default_store
+
+    return default_store()
 
 
 def _content_keys(folder: Path, names) -> dict[str, str]:
@@ -327,37 +394,48 @@ def _sync_progress(progress: ProgressCallback, total: int):
     return report
 
 
-def _upload_node_files(store, job_id: str, access) -> None:
+def _upload_node_files(store, plan: SubmissionPlan) -> None:
     """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
     from azrender.jobs.build import node_uploads
 
     existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(job_id, access).items():
+    for key, data in node_uploads(plan.job_id, plan.access).items():
         if key not in existing:
             store.write_bytes(key, data)
 
 
-def _dry_run_access(storage_url: str, settings):
-    """Node access for --dry-run: needs no credentials; a placeholder signature stands where a SAS
-    would be (and is redacted like one)."""
+def _node_access(storage_url: str, settings, *, dry_run: bool):
+    """(How nodes reach the store, the store's URL without credentials). A dry run needs no
+    credentials: a placeholder signature stands where a SAS would be (and is redacted like one)."""
     from azrender.jobs.model import NodeAccess
     from azrender.jobs.urls import parse_store_url
 
+    if not dry_run:
+        from azrender.jobs.access import node_access
+        from azrender.sync.stores import open_store
+
+        store = open_store(storage_url)
+        return node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
+                           identity_resource_id=settings.identity_resource_id), store.display_url
     base = parse_store_url(storage_url)
     if settings.identity_resource_id or base.account is None:
-        return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id)
+        return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id), base.base
     url = f"{base.base}?sv=dry-run&sig=dry-run"
-    return NodeAccess(url, url)
+    return NodeAccess(url, url), base.base
 
 
-def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key: str, access, pm):
-    from azrender.jobs.batch_models import to_batch_models
+def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
+               backend, pm):
     from azrender.jobs.build import build_job, node_tool_path
+    from azrender.paths.mapping import node_path
+
+    def node(key: str) -> str:
+        return node_path(key, storage_mode=submission.storage_mode, node_os=submission.node_os,
+                         store_prefix=store_prefix)
 
     settings, node_os = submission.settings, submission.node_os
-    windows = node_os == "windows"
     tool = node_tool_path(node_os)
-    python = "python" if windows else "python3"
+    python = "python" if node_os == "windows" else "python3"
     pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
@@ -368,158 +446,27 @@ def _build(submission: Submission, plan, node, job_files: dict, *, manifest_key:
         extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
     elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
-    pool_id, pool, pool_has_mount = _pool_choice(submission, pm)
-    job = build_job(job_id=submission.job_id, host=submission.host, scene=plan.submitted_node_path,
-                    frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
-                    access=access, storage_mode=submission.storage_mode, node_os=node_os,
-                    pool_id=pool_id, pool=pool, pool_has_mount=pool_has_mount, renderer=submission.request.renderer,
-                    executable=local_renderer(submission.host) if submission.backend == "local" else None,
-                    pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
-                    retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
-                    display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
-    blocking = [p.message for p in job.problems if p.severity == "error"]
-    if blocking:
-        raise ValidationError(f"{submission.scene.name}: submission blocked:\n  " + "\n  ".join(blocking))
-    return to_batch_models(job)
-
-
-# The renderer each host needs on a local machine, and the variable that points at another one.
-LOCAL_RENDERERS = {"blender": ("blender", "AZRENDER_BLENDER", "apt install blender, or set AZRENDER_BLENDER"),
-                   "maya": ("Render", "AZRENDER_MAYA_RENDER", "install Maya, or set AZRENDER_MAYA_RENDER"),
-                   "max": ("3dsmaxcmdio.exe", "AZRENDER_3DSMAXCMD", "install 3ds Max, or set AZRENDER_3DSMAXCMD")}
-
-
-def local_renderer(host: str) -> str:
-    """The renderer's full path on this machine, or a clear error saying how to get one."""
-    import shutil
-
-    name, variable, how = LOCAL_RENDERERS[host]
-    found = os.environ.get(variable) or shutil.which(name)
-    if not found:
-        raise UsageError(f"the local backend renders with {name}, which is not installed here (not on PATH)", hint=how)
-    return found
-
-
-def _pool_choice(submission: Submission, pm):
-    """(pool id, pool spec to create or None, whether the pool mounts the store)."""
-    mode = submission.storage_mode
-    if submission.backend == "local":
-        from azrender.backends.local.client import IMPLICIT_POOL
-
-        return (IMPLICIT_POOL if mode == "copy" else f"{IMPLICIT_POOL}-{mode}"), None, mode != "copy"
-    from azrender.settings import pool_spec
-
-    chosen = pm.hook.azrender_choose_pool(submission=submission)
-    settings = submission.settings
-    if chosen:
-        return chosen, None, mode != "copy"
-    spec = pool_spec(settings)
-    if spec is not None:
-        return spec.id, spec, spec.mount is not None
-    return settings.pool_id, None, mode != "copy"
-
-
-def _backend_client(backend: str, settings, submission: Submission, storage_url: str, store):
-    from azrender.jobrecord import JobRecord
-
-    record = JobRecord(job_id=submission.job_id, backend=backend, scene=str(submission.scene),
-                       store_url=store.display_url, batch_url=settings.batch_url, profile=settings.profile)
-    if backend == "batch":
-        from azrender.backends.batch import make_client
-        from azrender.settings import batch_credential
-
-        return make_client(settings.batch_url, batch_credential(settings)), record
-    from azrender.backends.local import LocalBatchClient, default_root
-
-    root = default_root()
-    client = LocalBatchClient(root, store_roots=_local_store_roots(storage_url, submission.storage_mode))
-    if submission.storage_mode != "copy":
-        _ensure_local_mount_pool(client, submission.storage_mode, storage_url)
-    return client, replace(record, local_root=str(root))
-
-
-def _local_store_roots(storage_url: str, mode: str) -> dict:
-    if mode == "copy":
-        return {}
-    if not storage_url.startswith("file:"):
-        raise UsageError(f"--storage {mode} on the local backend needs a local folder store (file://...)",
-                         hint="use --storage copy with a blob store, or the default local store")
-    from urllib.parse import urlsplit
-    from urllib.request import url2pathname
-
-    folder = Path(url2pathname(urlsplit(storage_url).path))
-    return {f"{LOCAL_STORE_ACCOUNT}/{LOCAL_STORE_CONTAINER}": folder,
-            f"https://{LOCAL_STORE_ACCOUNT}.file.core.windows.net/{LOCAL_STORE_CONTAINER}": folder}
-
-
-def _ensure_local_mount_pool(client, mode: str, storage_url: str) -> None:
-    """The local pool that mounts the local store the way a Batch pool would mount the container."""
-    from azrender.backends.local.client import IMPLICIT_POOL
-    from azrender.jobs.batch_models import pool_model
-    from azrender.jobs.model import ImageRef, MountSpec, NodeAccess, PoolSpec
-
-    pool_id = f"{IMPLICIT_POOL}-{mode}"
-    if client.pool_exists(pool_id):
-        return
-    # Azure Files pools carry the account key in the mount; the local share has none to protect.
-    mount = MountSpec(kind=mode, account_name=LOCAL_STORE_ACCOUNT, container_or_share=LOCAL_STORE_CONTAINER,
-                      relative_mount_path=layout.DEFAULT_MOUNT_PATH,
-                      account_key="local-share-has-no-key" if mode == "fileshare" else None)
-    spec = PoolSpec(id=pool_id, vm_size="local", image=ImageRef("local", "local", "local"),
-                    node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount)
-    client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))
+    pool = backend.pool(submission, pm)
+    return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
+                     frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
+                     access=access, storage_mode=submission.storage_mode, node_os=node_os,
+                     pool_id=pool.pool_id, pool=pool.create, pool_has_mount=pool.mounts_store,
+                     renderer=submission.request.renderer, executable=backend.executable(submission.host),
+                     pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
+                     retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
+                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
 
 
 class Cancelled(JobError):
     exit_code = 130
 
 
-def _cancelled(client, backend: str, job_id: str, storage_url: str, dest: Path) -> Cancelled:
-    """Ctrl-C while waiting: the local job was terminated (a Batch job keeps running: the farm
-    is not the artist's terminal); say what was rendered and bring those frames home."""
-    from azrender.commands.download import download_outputs
-
-    status = client.status(job_id) if backend == "local" else None
-    fetched = download_outputs(job_id, storage_url, dest)
+def _cancelled(backend, job_id: str, storage_url: str, dest: Path) -> Cancelled:
+    """Ctrl-C while waiting: a local job was cancelled (a Batch job keeps running: the farm is not
+    the artist's terminal); say what was rendered and bring those frames home."""
+    status = backend.status(job_id) if backend.interrupt_cancels else None
+    fetched = backend.download(job_id, dest, store_url=storage_url)
     done = f"{status.count('completed') - len(status.failed)} of {len(status.tasks)} task(s) had finished; " if status else ""
-    what = "cancelled" if backend == "local" else "still running on Batch (stop waiting only)"
+    what = "cancelled" if backend.interrupt_cancels else f"still running on {backend.kind.capitalize()} (stop waiting only)"
     return Cancelled(f"job {job_id} {what}: {done}{fetched.get('files', 0)} output file(s) are in {dest}",
                      hint=f"azrender status {job_id}")
-
-
-def _wait(client, backend: str, job_id: str, progress: ProgressCallback):
-    """Until the job ends or is held; the gate advances on every look (scouts, budget waves)."""
-    from azrender.watch import gate
-    from azrender.watch.record import DONE, HELD, RUNNING
-
-    while True:
-        watched = gate.advance(job_id, client=client)
-        if watched is not None and watched.state == HELD:
-            status = gate.job_status(client, watched)
-            if all(t.state == "completed" for t in status.tasks):  # what started is done: its frames come home
-                return status
-        elif watched is None or (watched.state in (RUNNING, DONE) and not watched.held):
-            break
-        else:
-            status = gate.job_status(client, watched)
-        progress("render", status.count("completed"), len(watched.tasks), watched.state)
-        try:
-            time.sleep(0.5 if backend == "local" else 15)
-        except KeyboardInterrupt:
-            if backend == "local":
-                client.terminate_job(job_id)
-            raise
-    if backend == "local":
-        status = client.wait(job_id, progress=progress)
-    else:
-        from azrender.backends.batch import batch_status
-
-        while True:
-            status = batch_status(client, job_id)
-            progress("render", status.count("completed"), len(status.tasks),
-                     f"{len(status.failed)} failed" if status.failed else "")
-            if status.done or status.state in ("completed", "terminated", "deleted"):
-                break
-            time.sleep(15)
-    gate.advance(job_id, client=client, status=status)  # the end: usage, notification
-    return status

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Callable
+
+# progress(stage, done, total, message); stage is "discover" | "sync" | "submit" | "render" | "download"
+ProgressCallback = Callable[[str, float, float, str], None]
+
+
+def no_progress(stage: str, done: float, total: float, message: str = "") -> None:
+    pass
 
 
 class ProgressReporter:

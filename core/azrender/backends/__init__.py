@@ -1,9 +1,12 @@
-"""Stage 5: where a job runs. Both backends take the same azure-batch SDK models:
+"""Stage 5: where a job runs, behind one small protocol (:mod:`azrender.backends.base`), picked in
+one place (:func:`azrender.backends.choose.choose_backend`). Both backends send the same azure-batch
+SDK models:
 
 - ``batch``: the real ``azure.batch.BatchClient`` against an Azure Batch account;
 - ``local``: ``azrender.backends.local`` runs the same models on this machine (nodes as folders).
 
 Whatever works locally works on a pool, because the job spec is literally the same objects.
+This module holds what every backend reports: a job's status.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ class JobStatus:
     @property
     def done(self) -> bool:
         return bool(self.tasks) and all(t.state == "completed" for t in self.tasks)
+
+    def to_json(self) -> dict:
+        """What ``azrender status --json`` prints (and ``submit --wait --json`` under ``status``)."""
+        counts = {s: self.count(s) for s in ("active", "preparing", "running", "completed")}
+        return {"job_id": self.job_id, "backend": self.backend, "state": self.state, "counts": counts,
+                "failed": [{"id": t.id, "exit_code": t.exit_code, "retries": t.retries, "node": t.node,
+                            "failure": t.failure, "stderr_tail": t.stderr_tail} for t in self.failed],
+                "done": self.done}
 
 
 def attempt_seconds(start, end) -> float | None:

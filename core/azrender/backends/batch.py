@@ -1,4 +1,4 @@
-"""The Azure Batch backend: send :class:`~azrender.jobs.batch_models.BatchRequests` with the real
+"""The Azure Batch backend (:class:`BatchBackend`): send :class:`~azrender.jobs.batch_models.BatchRequests` with the real
 ``azure.batch.BatchClient``, read a job's status back.
 
 Submission is all or nothing: task ids are checked before anything is created, the pool must
@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Callable
 
 from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail
+from azrender.backends.base import Backend, PoolChoice
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,10 @@ def _add_collection(client, job_id: str, tasks: list) -> list[str]:
 
 
 def submit_batch(client, requests, *, max_concurrency: int = 4,
-                 progress: Callable[[int, int], None] | None = None, complete: bool = True) -> str:
-    """Create the pool (if any), the job, and all its tasks; return the job id. ``complete`` False
-    leaves the job open for tasks added later (scout frames, budget waves: ``azrender.watch.gate``).
+                 progress: Callable[[int, int], None] | None = None) -> str:
+    """Create the pool (if any), the job, and all its tasks; return the job id. Requests that are
+    not ``all_tasks_added`` leave the job open for tasks added later (scout frames, budget waves:
+    ``azrender.watch.gate``).
 
     Nothing is left half-created: a job whose tasks could not all be added is deleted, and so is a
     pool created by this call. ``progress(added, total)`` follows the task collections.
@@ -178,7 +180,7 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
                 added += len(collection) - len(collection_errors)
                 if progress:
                     progress(added, len(requests.tasks))
-        if not errors and complete:
+        if not errors and requests.all_tasks_added:
             client.update_job(job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
     except BaseException as exc:  # Ctrl-C or a network failure mid-way: leave nothing behind
         _rollback(client, job_id, pool_id if created_pool else None)
@@ -242,3 +244,93 @@ def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
             return None  # the node is gone: the log is in the store under jobs/<job>/logs/<task>/
 
     return output_tail(read, lines)
+
+
+class BatchBackend(Backend):
+    """Jobs on an Azure Batch account (``settings.batch_url``), through the real SDK client."""
+
+    kind = "batch"
+    interrupt_cancels = False
+    POLL_SECONDS = 15
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from azrender.settings import batch_credential
+
+            _require_account(self.settings)
+            self._client = make_client(self.settings.batch_url, batch_credential(self.settings))
+        return self._client
+
+    def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
+        if not dry_run:
+            _require_account(self.settings)
+
+    def pool(self, submission, plugin_manager) -> PoolChoice:
+        from azrender.settings import pool_spec
+
+        mounts = submission.storage_mode != "copy"
+        chosen = plugin_manager.hook.azrender_choose_pool(submission=submission)
+        if chosen:
+            return PoolChoice(chosen, None, mounts)
+        spec = pool_spec(self.settings)
+        if spec is not None:
+            return PoolChoice(spec.id, spec, spec.mount is not None)
+        return PoolChoice(self.settings.pool_id, None, mounts)
+
+    def executable(self, host: str) -> str | None:
+        return None
+
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        """The pool spec's size and nodes; else the profile's ``vm_size`` and the pool's nodes as
+        Batch reports them (one node when it cannot be read)."""
+        pool = requests.pool
+        if pool is not None:
+            nodes = (pool.target_dedicated_nodes or 0) + (pool.target_low_priority_nodes or 0)
+            return pool.vm_size, max(1, nodes) * (pool.task_slots_per_node or 1)
+        found = None
+        if not dry_run:
+            try:
+                found = self.client.get_pool(requests.job.pool_info.pool_id)
+            except Exception as exc:  # permissions, network: the estimate then assumes one node
+                log.info("could not read pool %s for the estimate: %s", requests.job.pool_info.pool_id, exc)
+        nodes = (getattr(found, "target_dedicated_nodes", None) or 0) + (getattr(found, "target_low_priority_nodes", None) or 0)
+        vm = self.settings.vm_size or getattr(found, "vm_size", None) or "unknown"
+        return vm, max(1, nodes) * (getattr(found, "task_slots_per_node", None) or 1)
+
+    def submit(self, plan, record):
+        submit_batch(self.client, plan.requests)
+        return record
+
+    def wait(self, job_id: str, progress) -> JobStatus:
+        import time
+
+        while True:
+            status = self.status(job_id)
+            progress("render", status.count("completed"), len(status.tasks),
+                     f"{len(status.failed)} failed" if status.failed else "")
+            if status.done or status.state in ("completed", "terminated", "deleted"):
+                return status
+            time.sleep(self.POLL_SECONDS)
+
+    def status(self, job_id: str) -> JobStatus:
+        return batch_status(self.client, job_id)
+
+    def cancel(self, job_id: str) -> None:
+        from azure.core.exceptions import AzureError
+
+        try:
+            self.client.begin_terminate_job(job_id)
+        except AzureError as exc:
+            raise _batch_error(f"could not cancel job {job_id}", exc) from None
+
+
+def _require_account(settings) -> None:
+    from azrender.errors import UsageError
+
+    if not settings.has_batch:
+        raise UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 HELP = "Upload folders (or files) to a store, sending only files whose content changed."
 
@@ -22,56 +20,9 @@ def register(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="parallel transfers (default 16)")
 
 
-def collect_entries(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """``(file, key)`` for every file under ``paths``, and the aliases synced as whole folders.
-
-    Keys are ``<alias>/<relative path>`` where the alias is the folder's name (a file given
-    directly uses its parent folder's name)."""
-    from azrender.errors import UsageError
-
-    entries: list[tuple[Path, str]] = []
-    folders: list[str] = []
-    owners: dict[str, Path] = {}
-    for text in paths:
-        path = Path(os.path.expanduser(text)).absolute()  # an unknown ~user stays as typed
-        if path.is_file():
-            alias, files = path.parent.name, [(path, path.name)]
-        elif path.is_dir():
-            alias, files = path.name, None
-            folders.append(alias)
-        else:
-            raise UsageError(f"{text}: no such file or folder")
-        if not alias:
-            raise UsageError(f"{text}: a filesystem root has no folder name to store it under")
-        if files is None:  # after the check: never walk a whole filesystem
-            files = _walk(path)
-        if owners.setdefault(alias, path.parent if path.is_file() else path) != (path.parent if path.is_file() else path):
-            raise UsageError(f"{owners[alias]} and {text} would both be stored under {alias}/; sync them separately")
-        entries.extend((file, f"{alias}/{relative}") for file, relative in files)
-    return entries, folders
-
-
-def _walk(folder: Path):
-    """``(file, relative posix path)`` under ``folder``, sorted; plain strings and scandir's
-    d_type until the end, since this runs for every file on every sync."""
-    stack = [("", str(folder))]
-    found = []
-    while stack:
-        relative, path = stack.pop()
-        with os.scandir(path) as it:
-            for entry in it:
-                rel = f"{relative}{entry.name}"
-                if entry.is_dir():
-                    if not entry.is_symlink():  # like os.walk: a link cycle cannot loop
-                        stack.append((rel + "/", entry.path))
-                elif entry.is_file():  # skips sockets, fifos and broken links
-                    found.append((entry.path, rel))
-    found.sort(key=lambda item: item[1])
-    return [(Path(p), rel) for p, rel in found]
-
-
 def run(args) -> int:
     from azrender.sync import engine
+    from azrender.sync.entries import collect_entries
     from azrender.sync.progress import terminal_bar
     from azrender.sync.stores import open_store
 

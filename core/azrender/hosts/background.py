@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from azrender.pipeline import ProgressCallback
+from azrender.progress import ProgressCallback
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,21 @@
 """A host's job list: the status of a submitted job and the download of its frames, through the
-same functions as ``azrender status`` and ``azrender download``."""
+same backend calls as ``azrender status`` and ``azrender download``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
+def _backend(job_id: str, backend: str | None, profile: str | None):
+    from azrender.backends.choose import choose_backend
+    from azrender.settings import load_settings
+
+    return choose_backend(backend, load_settings(profile), job_id=job_id)
+
 
 def job_status(job_id: str, *, backend: str | None = None, profile: str | None = None):
     """The job's :class:`~azrender.backends.JobStatus`."""
-    from azrender.commands.status import job_status as status_of
-    from azrender.settings import load_settings
-
-    return status_of(job_id, load_settings(profile), backend)
+    return _backend(job_id, backend, profile).status(job_id)
 
 
 def status_line(status) -> str:
@@ -25,15 +28,10 @@ def status_line(status) -> str:
 def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: str | None = None,
                      progress=None) -> Path:
     """Download the job's frames into ``dest`` (default ``./renders/<job>``); returns the folder."""
-    from azrender.commands.download import download_outputs as download
-    from azrender.commands.download import outputs_url
-    from azrender.settings import load_settings
-
-    url = outputs_url(job_id, load_settings(profile))
     dest = Path(dest) if dest else Path("renders") / job_id
     if progress:
         progress("download", 0, 1, job_id)
-    download(job_id, url, dest)
+    _backend(job_id, None, profile).download(job_id, dest)
     if progress:
         progress("download", 1, 1, job_id)
     return dest

@@ -11,8 +11,9 @@ from typing import Callable, Iterable
 
 from azrender.discovery.model import SceneReport
 from azrender.errors import SceneError
-from azrender.pipeline import ProgressCallback, SubmitRequest, SubmitResult
+from azrender.pipeline import SubmitRequest, SubmitResult
 from azrender.plugins import hookimpl
+from azrender.progress import ProgressCallback
 
 MISSING_SHOWN = 5
 

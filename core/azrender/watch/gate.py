@@ -278,37 +278,37 @@ def task_frames(frames, chunk: int) -> dict[str, tuple[int, ...]]:
     return {task_id(run[0], run[-1]): tuple(run) for run in chunk_frames(sorted(set(frames)), chunk)}
 
 
-def pool_size(client, requests, backend: str, settings) -> tuple[str, int]:
-    """(VM size, nodes) of the pool the job goes to: the pool spec, the profile, or the pool itself."""
-    pool = requests.pool
-    if pool is not None:
-        return pool.vm_size, max(1, (pool.target_dedicated_nodes or 0) + (pool.target_low_priority_nodes or 0))
-    try:
-        found = client.get_pool(requests.job.pool_info.pool_id)
-    except Exception:  # not readable (permissions, not created yet): the profile's word, one node
-        found = None
-    nodes = max(1, (getattr(found, "current_dedicated_nodes", None) or getattr(found, "target_dedicated_nodes", None) or 1)
-                * (getattr(found, "task_slots_per_node", None) or 1))
-    vm = "local" if backend == "local" else settings.vm_size or getattr(found, "vm_size", None) or "unknown"
-    return vm, nodes
+@dataclass(frozen=True)
+class JobGate:
+    """The gate decided while planning a submission: its task split, and what the estimate needs."""
+
+    split: GatePlan
+    tasks: dict  # task id -> frames
+    vm_size: str
+    nodes: int
+    budget: float | None
+
+    def first_requests(self, requests):
+        """The requests to send now: the first tasks, the job left open when more follow."""
+        if not self.split.held:
+            return requests
+        first = set(self.split.first)
+        return replace(requests, tasks=[t for t in requests.tasks if t.id in first], all_tasks_added=False)
+
+    def record(self, requests, *, job_id: str, backend: str, node_os: str, upload_bytes: int,
+               download_dir: str | None) -> WatchRecord:
+        """The watch record of the job once submitted; keeps the held tasks' bodies privately."""
+        held = [t.as_dict() for t in requests.tasks if t.id in set(self.split.held)]
+        if held:
+            watch.save_held_tasks(job_id, held)
+        return watch.save(WatchRecord(
+            job_id=job_id, backend=backend, tasks=self.tasks, held=self.split.held, scout=self.split.scout,
+            state=SCOUTING if self.split.scout else RUNNING, vm_size=self.vm_size, node_os=node_os, nodes=self.nodes,
+            budget=self.budget, upload_bytes=upload_bytes, download_dir=download_dir))
 
 
-def start(requests, *, job_id: str, backend: str, frames, chunk: int, scout: str | None, budget: float | None,
-          client, settings, node_os: str, upload_bytes: int, download_dir: str | None = None):
-    """Decide the gate for a job about to be submitted: (the requests to send now, its watch record).
-    The held tasks' bodies are kept privately once :func:`submitted` is called."""
-    tasks = task_frames(frames, chunk)
-    vm_size, nodes = pool_size(client, requests, backend, settings)
-    gate = plan_gate(tasks, scout=scout, budget=budget, nodes=nodes)
-    record = WatchRecord(job_id=job_id, backend=backend, tasks=tasks, held=gate.held, scout=gate.scout,
-                         state=SCOUTING if gate.scout else RUNNING, vm_size=vm_size, node_os=node_os, nodes=nodes,
-                         budget=budget, upload_bytes=upload_bytes, download_dir=download_dir)
-    first = set(gate.first)
-    return replace(requests, tasks=[t for t in requests.tasks if t.id in first]), record, \
-        [t.as_dict() for t in requests.tasks if t.id not in first]
-
-
-def submitted(record: WatchRecord, held_bodies: list[dict]) -> None:
-    if held_bodies:
-        watch.save_held_tasks(record.job_id, held_bodies)
-    watch.save(record)
+def plan_for(submission, requests, backend, *, scout: str | None, budget: float | None, dry_run: bool) -> JobGate:
+    """The gate of a planned submission (nothing sent): which tasks go first, on what pool size."""
+    tasks = task_frames(submission.frames, submission.request.chunk)
+    vm_size, nodes = backend.pool_size(requests, dry_run=dry_run)
+    return JobGate(plan_gate(tasks, scout=scout, budget=budget, nodes=nodes), tasks, vm_size, nodes, budget)

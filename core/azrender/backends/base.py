@@ -1,0 +1,80 @@
+"""The protocol every backend implements. The pipeline asks a backend what only it knows (can it
+run this, on which pool, with which renderer) while planning, then hands it the finished plan.
+Backends never import the pipeline: a plan reaches them as a value (see ``submit``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from azrender.backends import JobStatus
+from azrender.jobrecord import JobRecord
+from azrender.progress import ProgressCallback
+
+
+@dataclass(frozen=True)
+class PoolChoice:
+    """Where a job runs: a pool id, the pool to create first (or None) and whether the pool mounts
+    the store (blobfuse / Azure Files) rather than the preparation task copying assets."""
+
+    pool_id: str | None
+    create: object | None = None  # azrender.jobs.model.PoolSpec
+    mounts_store: bool = False
+
+
+class Backend(Protocol):
+    """A place jobs run; ``kind`` is "local" or "batch"."""
+
+    kind: str
+    settings: object  # azrender.settings.Settings
+    # Ctrl-C while waiting: True cancels the job (it runs on the artist's machine); False only
+    # stops waiting (a farm job is not the artist's terminal).
+    interrupt_cancels: bool = False
+
+    # ---- while planning (nothing sent) ---------------------------------------------------------
+
+    def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
+        """Raise :class:`~azrender.errors.UsageError` when this backend cannot run such a job;
+        called before any work (discovery included)."""
+
+    def pool(self, submission, plugin_manager) -> PoolChoice:
+        """The pool for ``submission`` (:class:`azrender.pipeline.Submission`)."""
+
+    def executable(self, host: str) -> str | None:
+        """The renderer's path for tasks, or None for the host command's default name."""
+        return None
+
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        """(VM size, tasks that run at once) of the pool ``requests`` go to, for the cost estimate
+        and budget waves; a dry run reads nothing remote."""
+        return "unknown", 1
+
+    # ---- acting ----------------------------------------------------------------------------------
+
+    def submit(self, plan, record: JobRecord) -> JobRecord:
+        """Send ``plan.requests`` (a :class:`~azrender.jobs.batch_models.BatchRequests`) exactly as
+        planned, all or nothing; return ``record`` completed with what this backend adds."""
+
+    def wait(self, job_id: str, progress: ProgressCallback) -> JobStatus:
+        """Until the job's tasks all completed, calling ``progress("render", done, total, msg)``."""
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's state and every task's, failed ones with their last output lines."""
+
+    def download(self, job_id: str, dest: Path, *, logs: bool = False, store_url: str | None = None) -> dict:
+        """Bring the job's outputs (and logs) into ``dest``; returns the sync stage's counts.
+        ``store_url``: the outputs store (default: the configured one, else the job record's)."""
+        from azrender.backends.outputs import download_outputs, outputs_url
+
+        return download_outputs(job_id, store_url or outputs_url(job_id, self.settings), dest, logs=logs)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the job: no new task starts, running ones are killed, release tasks run."""
+
+    def retry(self, job_id: str, task_ids: tuple[str, ...] = ()) -> None:
+        """Run failed tasks (``task_ids``, default every failed one) again."""
+        from azrender.errors import UsageError
+
+        raise UsageError(f"the {self.kind} backend cannot retry tasks yet")

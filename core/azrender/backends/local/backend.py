@@ -1,0 +1,125 @@
+"""The local backend (:class:`LocalBackend`): the same job spec, run by :class:`LocalBatchClient` on
+this machine, with this machine's renderers, against a local folder store by default."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from azrender import layout
+from azrender.backends import JobStatus
+from azrender.backends.base import Backend, PoolChoice
+from azrender.errors import UsageError
+
+from .client import IMPLICIT_POOL, LocalBatchClient, default_root
+
+STORE_ACCOUNT = "local"  # how the local pools name the local store when mounting it
+STORE_CONTAINER = "store"
+
+# The renderer each host needs on a local machine, and the variable that points at another one.
+RENDERERS = {"blender": ("blender", "AZRENDER_BLENDER", "apt install blender, or set AZRENDER_BLENDER"),
+             "maya": ("Render", "AZRENDER_MAYA_RENDER", "install Maya, or set AZRENDER_MAYA_RENDER"),
+             "max": ("3dsmaxcmdio.exe", "AZRENDER_3DSMAXCMD", "install 3ds Max, or set AZRENDER_3DSMAXCMD")}
+
+
+def this_os() -> str:
+    return "windows" if os.name == "nt" else "linux"
+
+
+def local_renderer(host: str) -> str:
+    """The renderer's full path on this machine, or a clear error saying how to get one."""
+    name, variable, how = RENDERERS[host]
+    found = os.environ.get(variable) or shutil.which(name)
+    if not found:
+        raise UsageError(f"the local backend renders with {name}, which is not installed here (not on PATH)", hint=how)
+    return found
+
+
+def default_store() -> str:
+    """The local store (a folder under the user state folder) as a ``file://`` URL."""
+    from azrender.dirs import state_dir
+
+    folder = state_dir() / "store"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.as_uri()
+
+
+class LocalBackend(Backend):
+    kind = "local"
+    interrupt_cancels = True  # the job runs on the artist's machine: Ctrl-C stops it
+
+    def __init__(self, settings, root: Path | None = None):
+        self.settings = settings
+        self.root = root
+
+    def client(self, store_roots: dict | None = None) -> LocalBatchClient:
+        return LocalBatchClient(self.root or default_root(), store_roots=store_roots or {})
+
+    def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
+        if node_os != this_os():
+            raise UsageError(f"the local backend renders on this machine ({this_os()}), not on {node_os} nodes")
+        if not dry_run:
+            local_renderer(host)  # a missing renderer is the first thing to say
+            _store_roots(storage_url, storage_mode)
+
+    def pool(self, submission, plugin_manager) -> PoolChoice:
+        mode = submission.storage_mode
+        return PoolChoice(IMPLICIT_POOL if mode == "copy" else f"{IMPLICIT_POOL}-{mode}", None, mode != "copy")
+
+    def executable(self, host: str) -> str | None:
+        return local_renderer(host)
+
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        # the implicit and the mounting pools get one node per core (LocalBatchClient)
+        return "local", os.cpu_count() or 1
+
+    def submit(self, plan, record):
+        from azrender.backends import batch
+
+        client = self.client(_store_roots(plan.storage_url, plan.storage_mode))
+        if plan.storage_mode != "copy":
+            _ensure_mount_pool(client, plan.storage_mode, plan.storage_url)
+        batch.submit_batch(client, plan.requests)
+        return replace(record, local_root=str(self.root or default_root()))
+
+    def wait(self, job_id: str, progress) -> JobStatus:
+        return self.client().wait(job_id, progress=progress)
+
+    def status(self, job_id: str) -> JobStatus:
+        return self.client().status(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        self.client().terminate_job(job_id)
+
+
+def _store_roots(storage_url: str, mode: str) -> dict:
+    """What the local pools mount for ``mode``: the folder behind a ``file://`` store."""
+    if mode == "copy":
+        return {}
+    if not storage_url.startswith("file:"):
+        raise UsageError(f"--storage {mode} on the local backend needs a local folder store (file://...)",
+                         hint="use --storage copy with a blob store, or the default local store")
+    folder = Path(url2pathname(urlsplit(storage_url).path))
+    return {f"{STORE_ACCOUNT}/{STORE_CONTAINER}": folder,
+            f"https://{STORE_ACCOUNT}.file.core.windows.net/{STORE_CONTAINER}": folder}
+
+
+def _ensure_mount_pool(client: LocalBatchClient, mode: str, storage_url: str) -> None:
+    """The local pool that mounts the local store the way a Batch pool would mount the container."""
+    from azrender.jobs.batch_models import pool_model
+    from azrender.jobs.model import ImageRef, MountSpec, NodeAccess, PoolSpec
+
+    pool_id = f"{IMPLICIT_POOL}-{mode}"
+    if client.pool_exists(pool_id):
+        return
+    # Azure Files pools carry the account key in the mount; the local share has none to protect.
+    mount = MountSpec(kind=mode, account_name=STORE_ACCOUNT, container_or_share=STORE_CONTAINER,
+                      relative_mount_path=layout.DEFAULT_MOUNT_PATH,
+                      account_key="local-share-has-no-key" if mode == "fileshare" else None)
+    spec = PoolSpec(id=pool_id, vm_size="local", image=ImageRef("local", "local", "local"),
+                    node_agent_sku="local", dedicated_nodes=os.cpu_count() or 1, mount=mount)
+    client.create_pool(pool_model(spec, NodeAccess(storage_url, storage_url)))

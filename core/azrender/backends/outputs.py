@@ -1,0 +1,37 @@
+"""A job's outputs: where they are stored and how they come home. Frames and logs go from the
+nodes to the outputs store (``jobs/<job>/outputs``, ``jobs/<job>/logs``) on every backend, so
+downloading them is the sync stage's incremental, resumable download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def download_outputs(job_id: str, outputs_url: str, dest: Path, *, logs: bool = False) -> dict:
+    """Download ``jobs/<job>/outputs`` (and ``logs``) of the store at ``outputs_url`` into ``dest``
+    (``dest/<task id>/...``, logs under ``dest/logs/<task id>/``); returns the sync stage's counts."""
+    from azrender import layout
+    from azrender.jobs.build import check_id
+    from azrender.sync import engine
+    from azrender.sync.stores import open_store
+
+    check_id("job", job_id)
+    store = open_store(outputs_url)
+    summary = engine.download(store, dest, prefix=layout.job_key(job_id, "outputs")).to_json()
+    if logs:
+        log_summary = engine.download(store, dest / "logs", prefix=layout.job_key(job_id, "logs")).to_json()
+        summary = {k: v + log_summary.get(k, 0) if isinstance(v, (int, float)) else v for k, v in summary.items()}
+    return summary
+
+
+def outputs_url(job_id: str, settings) -> str:
+    """Where ``job_id``'s outputs are: the configured outputs/storage URL, else the store this
+    machine submitted the job to (its job record)."""
+    from azrender import jobrecord
+    from azrender.errors import UsageError
+
+    record = jobrecord.load(job_id)
+    url = settings.outputs_url or settings.storage_url or (record.store_url if record else None)
+    if not url:
+        raise UsageError("no outputs store configured", hint="pass --storage-url or set storage_url in config.toml")
+    return url

@@ -1,0 +1,56 @@
+"""After the renderer exits: every file the task was expected to write must exist and not be empty.
+
+Renderers exit 0 after writing nothing (a wrong path, a muted node, a crash in a writer thread);
+this makes such a task fail, naming what is missing, instead of counting as a success::
+
+    python3 azrender_node.pyz verify outputs.json TASK_ID      # run in the task's working directory
+
+``outputs.json``: ``{"version": 1, "tasks": {"<task id>": ["render/sh010_0001.exr", ...]}}``,
+paths relative to ``out/``. Exit status 0 when all are there, 5 otherwise. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+VERSION = 1
+OUTPUT_DIR = "out"
+MISSING_OUTPUTS_EXIT_CODE = 5
+SHOWN = 20
+
+
+def register(parser) -> None:
+    parser.add_argument("outputs", help="JSON file of the files each task must write")
+    parser.add_argument("task", help="this task's id")
+
+
+def missing_outputs(expected, folder: str = OUTPUT_DIR) -> list[str]:
+    missing = []
+    for path in expected:
+        full = os.path.join(folder, *path.split("/"))
+        if not os.path.isfile(full) or os.path.getsize(full) == 0:
+            missing.append(path + (" (empty)" if os.path.isfile(full) else ""))
+    return missing
+
+
+def run(args) -> int:
+    try:
+        with open(args.outputs, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (OSError, ValueError) as exc:
+        print(f"azrender verify: cannot read {args.outputs}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+        print(f"azrender verify: {args.outputs} has an unknown format", file=sys.stderr)
+        return 2
+    expected = doc.get("tasks", {}).get(args.task, [])
+    missing = missing_outputs(expected)
+    if missing:
+        print(f"azrender verify: task {args.task} did not write {len(missing)} of its {len(expected)} expected "
+              f"file(s): {', '.join(missing[:SHOWN])}" + (f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""),
+              file=sys.stderr)
+        return MISSING_OUTPUTS_EXIT_CODE
+    print(f"azrender verify: all {len(expected)} expected file(s) written")
+    return 0

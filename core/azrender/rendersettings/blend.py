@@ -1,0 +1,154 @@
+"""Render settings of a ``.blend``, read headless with blender-asset-tracer's block reader (no
+Blender needed): the current scene's ``RenderData``, view layers, compositor File Output nodes and
+camera markers. Field and flag values are Blender's DNA (``DNA_scene_types.h``, ``DNA_node_types.h``).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from azrender.errors import SceneError
+from azrender.rendersettings.model import CameraMarker, FileOutput, ImageFormat, RenderLayer, RenderSettings
+
+# ImageFormatData.imtype -> (bpy file_format, extension, movie)
+IMAGE_TYPES = {
+    0: ("TARGA", "tga", False), 1: ("IRIS", "rgb", False), 4: ("JPEG", "jpg", False), 7: ("IRIZ", "rgb", False),
+    14: ("TARGA_RAW", "tga", False), 15: ("AVI_RAW", "avi", True), 16: ("AVI_JPEG", "avi", True),
+    17: ("PNG", "png", False), 20: ("BMP", "bmp", False), 21: ("HDR", "hdr", False), 22: ("TIFF", "tif", False),
+    23: ("OPEN_EXR", "exr", False), 24: ("FFMPEG", "mp4", True), 26: ("CINEON", "cin", False), 27: ("DPX", "dpx", False),
+    28: ("OPEN_EXR_MULTILAYER", "exr", False), 29: ("DDS", "dds", False), 30: ("JPEG2000", "jp2", False),
+    35: ("WEBP", "webp", False),
+}
+EXR_CODECS = {0: "NONE", 1: "PXR24", 2: "ZIP", 3: "PIZ", 4: "RLE", 5: "ZIPS", 6: "B44", 7: "B44A", 8: "DWAA", 9: "DWAB"}
+FFMPEG_CONTAINERS = {0: "mpg", 1: "mpg", 2: "avi", 3: "mov", 4: "dv", 5: "mp4", 6: "avi", 7: "flv", 8: "mkv",
+                     9: "ogv", 10: "webm", 11: "mp4"}  # FFMpegCodecData.type (FFMPEG_MPEG1 ...)
+COLOR_MODES = {1: "BW", 2: "RGB", 3: "RGBA"}  # planes 8/24/32 -> R_IMF_PLANES_*
+_PLANES = {8: "BW", 24: "RGB", 32: "RGBA"}
+R_EXTENSION, R_DOCOMP, R_SINGLE_LAYER = 1 << 4, 1 << 6, 1 << 9
+VIEW_LAYER_RENDER = 1
+NODE_MUTED = 1 << 9
+# ViewLayer.passflag bits (eScenePassType) -> the pass name as it appears in files
+PASSES = {0: "Combined", 1: "Depth", 6: "AO", 8: "Normal", 9: "Vector", 11: "IndexOB", 12: "UV", 14: "Mist",
+          16: "Emit", 17: "Env", 18: "IndexMA", 19: "DiffDir", 20: "DiffInd", 21: "DiffCol", 22: "GlossDir",
+          23: "GlossInd", 24: "GlossCol", 25: "TransDir", 26: "TransInd", 27: "TransCol", 28: "SubsurfaceDir",
+          29: "SubsurfaceInd", 30: "SubsurfaceCol", 5: "Shadow"}
+
+
+def _text(raw) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "surrogateescape") if raw is not None else ""
+
+
+def _listbase(block, path):
+    from blender_asset_tracer.blendfile import iterators
+
+    try:  # fields come and go between Blender versions (view_layers since 2.80)
+        first = block.get_pointer(path)
+    except KeyError:
+        return []
+    return list(iterators.listbase(first)) if first is not None else []
+
+
+def image_format(block, prefix: tuple[bytes, ...], ffmpeg_type: int | None = None) -> ImageFormat:
+    """The ImageFormatData at ``prefix`` inside ``block``."""
+    def get(name: bytes, default=None):
+        try:
+            return block.get((*prefix, name))
+        except KeyError:
+            return default
+
+    imtype = get(b"imtype", 17)
+    kind, extension, movie = IMAGE_TYPES.get(imtype, (f"imtype-{imtype}", "img", False))
+    if kind == "FFMPEG" and ffmpeg_type is not None:
+        extension = FFMPEG_CONTAINERS.get(ffmpeg_type, extension)
+    exr = kind.startswith("OPEN_EXR")
+    depth = get(b"depth")
+    return ImageFormat(kind=kind, extension=extension,
+                       color_depth=(("32" if depth == 32 else "16") if exr else str(depth)) if depth else None,
+                       codec=EXR_CODECS.get(get(b"exr_codec")) if exr else None,
+                       quality=get(b"quality") if kind in ("JPEG", "JPEG2000", "WEBP") else None,
+                       color_mode=_PLANES.get(get(b"planes")), movie=movie, multilayer=kind == "OPEN_EXR_MULTILAYER")
+
+
+def _passes(layer) -> tuple[str, ...]:
+    flags = layer.get(b"passflag") or 0
+    return tuple(name for bit, name in sorted(PASSES.items()) if flags & (1 << bit))
+
+
+def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
+    try:  # Blender 5 keeps the compositor in a node group instead
+        tree = scene.get_pointer(b"nodetree") if scene.get(b"use_nodes") else None
+    except KeyError:
+        tree = None
+    if tree is None:
+        return ()
+    found = []
+    for node in _listbase(tree, (b"nodes", b"first")):
+        if _text(node.get(b"idname")) != "CompositorNodeOutputFile" or node.get(b"flag") & NODE_MUTED:
+            continue
+        storage = node.get_pointer(b"storage")
+        base = _text(storage.get(b"base_path"))
+        node_format = image_format(storage, (b"format",))
+        if node_format.multilayer:  # one file for every input, named after the base path
+            found.append(FileOutput(_text(node.get(b"name")), (base,), node_format))
+            continue
+        paths = []
+        for socket in _listbase(node, (b"inputs", b"first")):
+            if socket.get_pointer(b"link") is None:
+                continue  # Blender writes nothing for an input with no link
+            slot = socket.get_pointer(b"storage")
+            paths.append((_join(base, _text(slot.get(b"path"))),
+                          node_format if slot.get(b"use_node_format") else image_format(slot, (b"format",))))
+        # Blender 3.x/4.x: each slot may have its own format; group slots by format
+        for fmt in dict.fromkeys(f for _, f in paths):
+            found.append(FileOutput(_text(node.get(b"name")), tuple(p for p, f in paths if f == fmt), fmt))
+    return tuple(found)
+
+
+def _join(base: str, name: str) -> str:
+    if not base:
+        return name
+    return base if not name else base.rstrip("/\\") + "/" + name
+
+
+def read_blend_settings(path: str | pathlib.Path) -> RenderSettings:
+    """The current scene's render settings as saved in ``path``."""
+    try:
+        from blender_asset_tracer import blendfile
+    except ImportError as exc:
+        raise SceneError(f"{path}: reading .blend files needs blender-asset-tracer (pip install 'azrender[blend]')") from exc
+    try:
+        bf = blendfile.open_cached(pathlib.Path(path))
+        try:
+            return _read(bf)
+        finally:
+            blendfile.close_all_cached()
+    except SceneError:
+        raise
+    except Exception as exc:  # BAT raises many types on a corrupt or unsupported file
+        raise SceneError(f"{path}: cannot read its render settings ({type(exc).__name__}: {exc})") from exc
+
+
+def _read(bf) -> RenderSettings:
+    glob = bf.find_blocks_from_code(b"GLOB")[0]
+    scene = glob.get_pointer(b"curscene")
+    r = (b"r",)
+    render_format = image_format(scene, (*r, b"im_format"), ffmpeg_type=scene.get((*r, b"ffcodecdata", b"type")))
+    layers = tuple(RenderLayer(_text(layer.get(b"name")), bool(layer.get(b"flag") & VIEW_LAYER_RENDER), _passes(layer))
+                   for layer in _listbase(scene, (b"view_layers", b"first")))
+    scemode = scene.get((*r, b"scemode"))
+    single = None
+    if scemode & R_SINGLE_LAYER:
+        active = glob.get_pointer(b"cur_view_layer")
+        single = _text(active.get(b"name")) if active is not None else (layers[0].name if layers else None)
+    camera = scene.get_pointer(b"camera")
+    markers = tuple(CameraMarker(int(m.get(b"frame")), _text(m.get_pointer(b"camera").id_name)[2:])
+                    for m in _listbase(scene, (b"markers", b"first")) if m.get_pointer(b"camera") is not None)
+    return RenderSettings(
+        host="blender", renderer=_text(scene.get((*r, b"engine"))),
+        frame_start=int(scene.get((*r, b"sfra"))), frame_end=int(scene.get((*r, b"efra"))),
+        frame_step=int(scene.get((*r, b"frame_step")) or 1), output_path=_text(scene.get((*r, b"pic"))),
+        image_format=render_format, resolution=(int(scene.get((*r, b"xsch"))), int(scene.get((*r, b"ysch")))),
+        resolution_percentage=int(scene.get((*r, b"size"))), layers=layers,
+        cameras=(_text(camera.id_name)[2:],) if camera is not None else (), camera_markers=markers,
+        file_outputs=_file_outputs(scene, render_format) if scemode & R_DOCOMP else (), single_layer=single,
+        use_extension=bool(scemode & R_EXTENSION))

@@ -1,0 +1,144 @@
+"""Render settings of a Maya ASCII scene, as Maya itself would report them: the current renderer,
+the animation flag and frame range (animation off: the current time), renderable render layers
+(legacy and Render Setup, those of the scene's own layer manager), renderable cameras, the image
+prefix with its tokens, the image format, the resolution and the project's images folder.
+
+Defaults are Maya's own for attributes a scene leaves unset (it writes only what differs).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from azrender.discovery.maya_ascii import _TOKEN, _statement, _unquote, decode
+from azrender.rendersettings.model import ImageFormat, RenderLayer, RenderSettings
+
+DEFAULT_LAYER = "defaultRenderLayer"
+# defaultRenderGlobals.imageFormat (outf) -> extension; 51 means "use imfPluginKey"
+IMAGE_FORMATS = {0: "gif", 1: "pic", 2: "rla", 3: "tif", 4: "als", 5: "rgb", 7: "iff", 8: "jpg", 9: "eps",
+                 10: "iff", 11: "cin", 12: "yuv", 13: "sgi", 19: "tga", 20: "bmp", 23: "avi", 31: "psd",
+                 32: "png", 35: "dds", 36: "psd", 40: "exr"}
+ARNOLD_DRIVERS = {"exr": "exr", "deepexr": "exr", "tif": "tif", "jpeg": "jpg", "png": "png", "maya": "iff"}
+PLUGIN_KEYS = {"jpeg": "jpg", "tiff": "tif", "targa": "tga"}
+_STATEMENT_START = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*", re.S)
+_WORKSPACE_IMAGES = re.compile(r'workspace\s+-fr\s+"images"\s+"([^"]*)"')
+
+
+class _Scene:
+    def __init__(self):
+        self.nodes: dict[str, tuple[str, str | None]] = {}  # name -> (type, parent)
+        self.values: dict[tuple[str, str], list[str]] = {}  # (node, attribute) -> tokens
+        self.connections: list[tuple[str, str]] = []
+        self.current: str | None = None
+
+    def value(self, node: str, attribute: str, default=None):
+        tokens = self.values.get((node, attribute))
+        return tokens[-1] if tokens else default
+
+    def flag(self, node: str, attribute: str, default: bool) -> bool:
+        value = self.value(node, attribute)
+        return default if value is None else value in ("yes", "true", "1", "on")
+
+    def number(self, node: str, attribute: str, default: float) -> float:
+        try:
+            return float(self.value(node, attribute, default))
+        except ValueError:
+            return default
+
+
+def _parse(text: str, path: str) -> _Scene:
+    scene = _Scene()
+    pos, size = 0, len(text)
+    while True:
+        pos = _STATEMENT_START.match(text, pos).end()
+        if pos >= size:
+            return scene
+        statement, pos = _statement(text, pos, path)
+        keyword = statement.split(None, 1)[0] if statement.strip() else ""
+        if keyword not in ("createNode", "select", "setAttr", "connectAttr"):
+            continue
+        tokens = _TOKEN.findall(statement)[1:]
+        if keyword == "createNode" and tokens:
+            name, parent = tokens[0].strip('"'), None
+            for flag, value in zip(tokens, tokens[1:]):
+                if flag in ("-n", "-name"):
+                    name = _unquote(value) or value
+                elif flag in ("-p", "-parent"):
+                    parent = _unquote(value) or value
+            scene.nodes[name] = (tokens[0].strip('"'), parent)
+            scene.current = name
+        elif keyword == "select" and ("-ne" in tokens or "-noExpand" in tokens):
+            scene.current = (_unquote(tokens[-1]) or tokens[-1]).lstrip(":")
+        elif keyword == "setAttr" and tokens:
+            target = _unquote(tokens[0]) or ""
+            node = scene.current if target.startswith(".") else target.split(".", 1)[0]
+            attribute = target.rsplit(".", 1)[-1]
+            values, skip = [], False
+            for token in tokens[1:]:
+                if skip:
+                    skip = False
+                elif token in ("-type", "-s", "-k", "-l", "-cb", "-av", "-size", "-keyable", "-lock", "-channelBox"):
+                    skip = token not in ("-av",)
+                else:
+                    values.append(_unquote(token) if token.startswith('"') else token)
+            if node:
+                scene.values[(node, attribute)] = values
+        elif keyword == "connectAttr" and len(tokens) >= 2:
+            plugs = [_unquote(t) for t in tokens if t.startswith('"')]
+            if len(plugs) >= 2:
+                scene.connections.append((plugs[0], plugs[1]))
+
+
+def _images_folder(scene_path: Path) -> tuple[str | None, str]:
+    """(project folder, its images folder): the nearest ``workspace.mel`` above the scene."""
+    for folder in scene_path.parents:
+        workspace = folder / "workspace.mel"
+        if workspace.is_file():
+            found = _WORKSPACE_IMAGES.search(workspace.read_text(encoding="utf-8", errors="replace"))
+            return str(folder), (found.group(1) if found else "images")
+    return None, "images"
+
+
+def read_maya_settings(path: str | Path) -> RenderSettings:
+    path = Path(path)
+    text, _warnings = decode(path.read_bytes(), str(path))
+    s = _parse(text, str(path))
+    globals_ = "defaultRenderGlobals"
+    renderer = s.value(globals_, "ren") or "mayaSoftware"
+    animation = s.flag(globals_, "an", False)
+    if animation:
+        start, end = int(s.number(globals_, "fs", 1)), int(s.number(globals_, "ef", 10))
+        step = max(int(s.number(globals_, "bf", 1)), 1)
+    else:  # animation off: Maya renders the current time
+        start = end = int(s.number("time1", "o", 1))
+        step = 1
+    layers = []
+    for source, destination in s.connections:
+        if source.startswith("renderLayerManager.rlmi[") and destination.endswith(".rlid"):
+            name = destination.rsplit(".", 1)[0]
+            layers.append(RenderLayer(name, s.flag(name, "rndr", True)))
+    if not layers:
+        layers = [RenderLayer(DEFAULT_LAYER)]
+    cameras = tuple((parent or name) for name, (kind, parent) in s.nodes.items()
+                    if kind == "camera" and s.flag(name, "rnd", name not in ("topShape", "frontShape", "sideShape")))
+    extension = _extension(s, renderer)
+    project, images = _images_folder(path)
+    return RenderSettings(
+        host="maya", renderer=renderer, frame_start=start, frame_end=end, frame_step=step, animation=animation,
+        output_path=s.value(globals_, "ifp") or "", image_format=ImageFormat(extension, extension),
+        resolution=(int(s.number("defaultResolution", "w", 960)), int(s.number("defaultResolution", "h", 540))),
+        layers=tuple(layers), cameras=cameras, separate_layers=True,
+        frame_padding=int(s.number(globals_, "pad", 1)), images_folder=images, project=project,
+        scene_name=path.stem)
+
+
+def _extension(s: _Scene, renderer: str) -> str:
+    if renderer == "arnold":
+        driver = s.value("defaultArnoldDriver", "ai_translator") or "exr"
+        return ARNOLD_DRIVERS.get(driver, driver)
+    key = s.value("defaultRenderGlobals", "imfkey")
+    outf = int(s.number("defaultRenderGlobals", "outf", 7 if not key else 51))
+    if outf == 51 and key:
+        return PLUGIN_KEYS.get(key, key)
+    return IMAGE_FORMATS.get(outf, "iff")

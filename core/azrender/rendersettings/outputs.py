@@ -1,0 +1,136 @@
+"""The files a task must produce, computed at plan time from the scene's own templates.
+
+Every path is relative to the task's output folder, in the scene's own layout: Blender's
+``//render/sh010_beauty_`` gives ``render/sh010_beauty_0001.exr``; an absolute output folder keeps
+only the file name (the node cannot write to the artist's disk). The same relative template is
+what the node points the renderer at, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+from azrender.rendersettings.model import ExpectedOutput, RenderSettings, TaskSet
+
+_HASHES = re.compile(r"#+")
+
+Namer = Callable[[RenderSettings, TaskSet, list[int]], list[ExpectedOutput]]
+_NAMERS: dict[str, Namer] = {}
+
+
+def namer(host: str) -> Callable[[Namer], Namer]:
+    def register(fn: Namer) -> Namer:
+        _NAMERS[host] = fn
+        return fn
+
+    return register
+
+
+def relative_template(path: str) -> str:
+    """The scene's output template made relative to the task's output folder (``//`` paths keep
+    their folders, ``..`` dropped; absolute ones keep only their file-name part)."""
+    text = path.replace("\\", "/")
+    if text.startswith("//"):
+        text = text[2:]
+    else:
+        text = text.rsplit("/", 1)[-1]
+    folders, _, name = text.rpartition("/")
+    kept = [part for part in folders.split("/") if part not in ("", ".", "..")]
+    return "/".join([*kept, name])
+
+
+def frame_name(template: str, frame: int, padding: int = 4) -> str:
+    """Blender's rule: the last run of ``#`` becomes the frame padded to its length, else the
+    frame is appended with ``padding`` digits."""
+    runs = list(_HASHES.finditer(template))
+    if not runs:
+        return template + _pad(frame, padding)
+    last = runs[-1]
+    return template[:last.start()] + _pad(frame, len(last.group())) + template[last.end():]
+
+
+def _pad(frame: int, width: int) -> str:
+    return f"-{-frame:0{max(width - 1, 1)}d}" if frame < 0 else f"{frame:0{width}d}"
+
+
+def expected_outputs(settings: RenderSettings | None, task_set: TaskSet, frames: Iterable[int]) -> list[ExpectedOutput]:
+    """What one task (``frames`` of ``task_set``) must write; empty when the host is unknown."""
+    if settings is None or settings.host not in _NAMERS:
+        return []
+    return _NAMERS[settings.host](settings, task_set, sorted(frames))
+
+
+@namer("blender")
+def blender_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int]) -> list[ExpectedOutput]:
+    found = []
+    fmt = settings.image_format
+    template = relative_template(settings.output_path)
+    ext = "." + fmt.extension if settings.use_extension else ""
+    if fmt.movie:  # one file for the chunk: name0001-0010.mp4
+        found.append(ExpectedOutput(frames[0], f"{template}{_pad(frames[0], 4)}-{_pad(frames[-1], 4)}{ext}"))
+    else:
+        found += [ExpectedOutput(f, frame_name(template, f) + ext) for f in frames]
+    for node in settings.file_outputs:
+        for path in node.paths:
+            node_template = relative_template(path)
+            found += [ExpectedOutput(f, frame_name(node_template, f) + "." + node.image_format.extension, source=node.name)
+                      for f in frames]
+    return found
+
+
+# Maya's default when the prefix is empty is the scene name; tokens are case-insensitive.
+_MAYA_TOKEN = re.compile(r"<(Scene|RenderLayer|Layer|Camera|RenderPass|Version|RenderPassType|Extension)>", re.I)
+
+
+def maya_prefix(settings: RenderSettings, scene_name: str, task_set: TaskSet, *, several_layers: bool,
+                several_cameras: bool) -> str:
+    """The image prefix with its tokens expanded for one layer and camera. As Maya does, several
+    renderable layers (or cameras) without their token in the prefix get a folder each."""
+    prefix = settings.output_path or "<Scene>"
+    lowered = prefix.lower()
+    if several_cameras and "<camera>" not in lowered:
+        prefix = "<Camera>/" + prefix
+    if several_layers and "<renderlayer>" not in lowered and "<layer>" not in lowered:
+        prefix = "<RenderLayer>/" + prefix
+    camera = (task_set.camera or "").rsplit("|", 1)[-1]
+    camera = camera[:-5] if camera.endswith("Shape") else camera
+    values = {"scene": scene_name, "renderlayer": maya_layer_name(task_set.layer), "layer": maya_layer_name(task_set.layer),
+              "camera": camera, "renderpass": "beauty", "renderpasstype": "beauty", "version": "",
+              "extension": settings.image_format.extension}
+    return relative_template("//" + _MAYA_TOKEN.sub(lambda m: values[m.group(1).lower()], prefix))
+
+
+def maya_layer_name(layer: str | None) -> str:
+    if layer in (None, "defaultRenderLayer"):
+        return "masterLayer"
+    return layer[3:] if layer.startswith("rs_") else layer
+
+
+@namer("maya")
+def maya_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int]) -> list[ExpectedOutput]:
+    name = maya_prefix(settings, settings.scene_name, task_set, several_layers=len(settings.renderable_layers) > 1,
+                       several_cameras=len(settings.cameras) > 1)
+    ext = settings.image_format.extension
+    if not settings.animation:
+        return [ExpectedOutput(frames[0], f"{name}.{ext}", task_set.layer, task_set.camera)]
+    return [ExpectedOutput(f, f"{name}.{_pad(f, settings.frame_padding)}.{ext}", task_set.layer, task_set.camera)
+            for f in frames]
+
+
+@namer("max")
+def max_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int]) -> list[ExpectedOutput]:
+    """3ds Max appends a 4-digit frame before the extension of the output file and of each render
+    element's own file."""
+    found = []
+    sources = [("beauty", settings.output_path)] + [(e.name, p) for e in settings.file_outputs for p in e.paths]
+    for source, path in sources:
+        if not path:
+            continue
+        stem, dot, ext = relative_template(path).rpartition(".")
+        stem, ext = (stem, "." + ext) if dot else (ext, "." + settings.image_format.extension)
+        if settings.animation:
+            found += [ExpectedOutput(f, f"{stem}{_pad(f, 4)}{ext}", source=source) for f in frames]
+        else:
+            found.append(ExpectedOutput(frames[0], f"{stem}{ext}", source=source))
+    return found

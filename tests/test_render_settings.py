@@ -1,0 +1,158 @@
+"""Render settings read from the scene (headless): Blender through its own saved file, Maya checked
+against what real Maya reported for the shared Deadline scenes, and the files each task must write."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from azrender.rendersettings.maya import read_maya_settings
+from azrender.rendersettings.model import TaskSet, task_sets
+from azrender.rendersettings.outputs import expected_outputs, frame_name, relative_template
+from conftest import REPO, SHARED_SCENES
+
+
+@pytest.fixture(scope="module")
+def settings_blend(blender, tmp_path_factory):
+    path = tmp_path_factory.mktemp("settings") / "shot.blend"
+    subprocess.run([blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python",
+                    str(REPO / "tests" / "blender_render_settings_scene.py"), "--", str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return path
+
+
+def test_blend_settings_are_the_scenes(settings_blend):
+    from azrender.rendersettings.blend import read_blend_settings
+
+    s = read_blend_settings(settings_blend)
+    assert (s.renderer, s.frames, s.output_path) == ("CYCLES", "3-7x2", "//render/sh010_beauty_")
+    fmt = s.image_format
+    assert (fmt.kind, fmt.extension, fmt.color_depth, fmt.codec, fmt.multilayer) == ("OPEN_EXR_MULTILAYER", "exr", "16", "ZIP", True)
+    assert [(layer.name, layer.renderable) for layer in s.layers] == [("fg", True), ("bg", True), ("off", False)]
+    assert s.layers[0].passes == ("Combined", "Depth", "Normal") and s.layers[1].passes == ("Combined", "Mist")
+    assert (s.resolution, s.resolution_percentage, s.cameras) == ((64, 48), 50, ("Camera",))
+    assert [(m.frame, m.camera) for m in s.camera_markers] == [(5, "Cam2")]
+    assert [(n.name, n.paths, n.image_format.kind) for n in s.file_outputs] == [
+        ("File Output", ("//comp/depth_", "//comp/alpha_"), "PNG")]
+    assert task_sets(s) == (TaskSet(),)  # Blender renders every view layer in one run
+    assert [e.path for e in expected_outputs(s, TaskSet(), [3, 5])] == [
+        "render/sh010_beauty_0003.exr", "render/sh010_beauty_0005.exr",
+        "comp/depth_0003.png", "comp/depth_0005.png", "comp/alpha_0003.png", "comp/alpha_0005.png"]
+
+
+def test_blender_file_names():
+    assert relative_template("//render/sh010_") == "render/sh010_"
+    assert relative_template("//../out/./x_") == "out/x_"
+    assert relative_template("/tmp/") == "" and relative_template("C:\\renders\\shot_") == "shot_"
+    assert frame_name("shot_##_v#.x", 7) == "shot_##_v7.x" and frame_name("f_###", 12) == "f_012"
+    assert frame_name("", 3) == "0003"
+
+
+def _deadline(scene_dir):
+    """What the AWS Deadline Cloud submitter wrote inside real Maya."""
+    bundle = scene_dir / "expected_job_bundle"
+    values = (bundle / "parameter_values.yaml").read_text()
+    template = (bundle / "template.yaml").read_text()
+
+    def value(name):
+        return re.search(rf"- name: {name}\n  value: '?([^'\n]*)'?", values).group(1)
+
+    return {"renderer": re.search(r"renderer: (\S+)", template).group(1),
+            "layer": re.search(r"render_layer: (\S+)", template).group(1),
+            "cameras": re.findall(r"- name: Camera\n      type: STRING\n      range:\n((?:      - \S+\n)+)", template)[0].split(),
+            "frames": value("Frames"), "prefix": value("OutputFilePrefix"),
+            "size": (int(value("ImageWidth")), int(value("ImageHeight")))}
+
+
+@pytest.mark.parametrize("name,scene", [("deadline_maya_cube", "cube.ma"),
+                                        ("deadline_maya_referenced_layers", "referenced_layers.ma")])
+def test_maya_settings_match_real_maya(name, scene):
+    truth = _deadline(SHARED_SCENES / name)
+    s = read_maya_settings(SHARED_SCENES / name / "scene" / scene)
+    from azrender.rendersettings.outputs import maya_layer_name
+
+    assert s.renderer == truth["renderer"]
+    assert s.frames == truth["frames"]
+    assert [maya_layer_name(layer.name) for layer in s.renderable_layers] == [truth["layer"]]
+    assert [c for c in truth["cameras"] if c != "-"] == list(s.cameras)
+    assert (s.output_path or "<Scene>") == truth["prefix"]
+    assert s.resolution == truth["size"]
+
+
+LAYERED_MA = """//Maya ASCII 2024 scene
+//Codeset: UTF-8
+requires maya "2024";
+createNode transform -s -n "persp";
+createNode camera -s -n "perspShape" -p "persp";
+\tsetAttr -k off ".v" no;
+\tsetAttr ".rnd" no;
+createNode transform -n "shotCam";
+createNode camera -n "shotCamShape" -p "shotCam";
+createNode transform -n "witness";
+createNode camera -n "witnessShape" -p "witness";
+createNode transform -s -n "top";
+createNode camera -s -n "topShape" -p "top";
+\tsetAttr ".rnd" no;
+createNode renderLayerManager -n "renderLayerManager";
+\tsetAttr -s 4 ".rlmi[1:3]"  1 2 3;
+createNode renderLayer -n "defaultRenderLayer";
+\tsetAttr ".g" yes;
+\tsetAttr ".rndr" no;
+createNode renderLayer -n "rs_chars";
+createNode renderLayer -n "rs_env";
+createNode renderLayer -n "rs_off";
+\tsetAttr ".rndr" no;
+createNode renderSetupLayer -n "chars";
+createNode renderSetupLayer -n "env";
+createNode renderLayerManager -n "ref:renderLayerManager";
+createNode renderLayer -n "ref:defaultRenderLayer";
+select -ne :time1;
+\tsetAttr ".o" 12;
+select -ne :defaultRenderGlobals;
+\tsetAttr ".ren" -type "string" "vray";
+\tsetAttr ".an" yes;
+\tsetAttr ".fs" 101;
+\tsetAttr ".ef" 104;
+\tsetAttr ".ifp" -type "string" "<RenderLayer>/<Scene>_<Camera>";
+\tsetAttr ".outf" 51;
+\tsetAttr ".imfkey" -type "string" "exr";
+\tsetAttr ".pad" 4;
+select -ne :defaultResolution;
+\tsetAttr ".w" 2048;
+\tsetAttr ".h" 858;
+connectAttr "renderLayerManager.rlmi[0]" "defaultRenderLayer.rlid";
+connectAttr "renderLayerManager.rlmi[1]" "rs_chars.rlid";
+connectAttr "renderLayerManager.rlmi[2]" "rs_env.rlid";
+connectAttr "renderLayerManager.rlmi[3]" "rs_off.rlid";
+connectAttr "ref:renderLayerManager.rlmi[0]" "ref:defaultRenderLayer.rlid";
+"""
+
+
+def test_maya_layers_and_cameras_give_one_task_set_each(tmp_path):
+    scene = tmp_path / "sh020.ma"
+    scene.write_text(LAYERED_MA)
+    s = read_maya_settings(scene)
+    assert (s.renderer, s.frames, s.resolution) == ("vray", "101-104", (2048, 858))
+    assert [layer.name for layer in s.renderable_layers] == ["rs_chars", "rs_env"]
+    assert s.cameras == ("shotCam", "witness")
+    sets = task_sets(s)
+    assert [(t.layer, t.camera) for t in sets] == [("rs_chars", "shotCam"), ("rs_chars", "witness"),
+                                                   ("rs_env", "shotCam"), ("rs_env", "witness")]
+    assert [e.path for e in expected_outputs(s, sets[1], [101, 102])] == [
+        "chars/sh020_witness.0101.exr", "chars/sh020_witness.0102.exr"]
+
+
+def test_verify_names_missing_and_empty_outputs(tmp_path):
+    (tmp_path / "out" / "render").mkdir(parents=True)
+    (tmp_path / "out" / "render" / "a_0001.exr").write_bytes(b"x")
+    (tmp_path / "out" / "render" / "a_0002.exr").write_bytes(b"")
+    (tmp_path / "outputs.json").write_text(json.dumps(
+        {"version": 1, "tasks": {"frames-0001-0003": ["render/a_0001.exr", "render/a_0002.exr", "render/a_0003.exr"]}}))
+    run = subprocess.run([sys.executable, "-m", "azrender.node", "verify", "outputs.json", "frames-0001-0003"],
+                         cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "core")})
+    assert run.returncode == 5
+    assert "did not write 2 of its 3 expected file(s): render/a_0002.exr (empty), render/a_0003.exr" in run.stderr
