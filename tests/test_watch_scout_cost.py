@@ -46,12 +46,14 @@ def test_scout_frames_render_first_then_the_rest_is_released(run_cli, demo, tmp_
     assert submitted["gate"]["state"] == "scouting" and submitted["gate"]["held_tasks"] == 5
     # only the first, middle and last frame are in the job until the scouts pass
     assert job_tasks(tmp_path, job) == ["frames-0001", "frames-0005", "frames-0008"]
-    # a look at the job after the scouts finished checks them and releases the rest
+    # the agent started for the job (or any look at it) checks the finished scouts and releases the rest
     for _ in range(120):
-        status = json.loads(run_cli("status", job, "--json").stdout)
+        proc = run_cli("status", job, "--json")
+        assert proc.returncode == 0, proc.stderr
+        status = json.loads(proc.stdout)
         if status["gate"]["state"] != "scouting":
             break
-    assert status["gate"]["state"] == "running", status
+    assert status["gate"]["state"] in ("running", "done"), status
     assert status["estimate"]["measured_frames"] == 3 and status["estimate"]["frames"] == 8
     assert len(job_tasks(tmp_path, job)) == 8
     proc = run_cli("download", job, "--dest", tmp_path / "frames")
@@ -93,6 +95,44 @@ def test_estimate_is_within_30_percent_of_the_measured_job(run_cli, demo, tmp_pa
     result = json.loads(proc.stdout)
     estimated, measured = result["estimate"]["node_hours"], result["usage"]["node_hours"]
     assert abs(estimated - measured) <= 0.3 * measured, (estimated, measured)
+    assert_report_shows_frames(tmp_path / "f", 8)
+
+
+def _mean(image) -> tuple[float, ...]:
+    from PIL import ImageStat
+
+    return tuple(ImageStat.Stat(image.convert("RGB")).mean)
+
+
+def assert_report_shows_frames(folder, count: int) -> None:
+    """The report beside the frames: its contact sheet holds every frame (each cell looks like its
+    frame), the chart and the numbers are there, in the HTML and in the PNG."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from azrender.report import CHART_HEIGHT, COLUMNS, THUMB
+
+    page = (folder / "azrender-report.html").read_text()
+    sheet_src = re.search(r'id="contact-sheet" alt="contact sheet" src="data:image/png;base64,([^"]+)"', page).group(1)
+    sheet = Image.open(io.BytesIO(base64.b64decode(sheet_src))).convert("RGB")
+    frames = sorted(folder.glob("frame_*.png"))
+    assert len(frames) == count
+    cell_h = sheet.height // -(-count // COLUMNS)
+    for i, frame_png in enumerate(frames):
+        frame = Image.open(frame_png)
+        frame.thumbnail((THUMB, THUMB))
+        x = (i % COLUMNS) * THUMB + (THUMB - frame.width) // 2
+        y = (i // COLUMNS) * cell_h
+        cell = sheet.crop((x, y, x + frame.width, y + frame.height))
+        assert all(abs(a - b) < 4 for a, b in zip(_mean(cell), _mean(frame))), (frame_png.name, _mean(cell), _mean(frame))
+    assert 'id="render-times"' in page and page.count("<tr><td>") == count  # a render time per frame
+    assert "node-hours" in page
+    png = Image.open(folder / "azrender-report.png").convert("RGB")
+    top = png.height - CHART_HEIGHT - sheet.height
+    assert _mean(png.crop((0, top, sheet.width, top + sheet.height))) == _mean(sheet)
 
 
 def test_a_budget_stops_new_tasks_and_holds_the_job(run_cli, demo, tmp_path, config):

@@ -172,12 +172,19 @@ def watch_step(record, failures: dict) -> None:
     from azrender import jobrecord
     from azrender.backends.outputs import download_outputs
     from azrender.watch import gate
+    from azrender.watch.record import DONE
 
     try:
-        gate.advance(record.job_id)
+        client = gate.open_client(record.job_id)
+        status = gate.job_status(client, record)
+        after = gate.advance(record.job_id, client=client, status=status)
         job = jobrecord.load(record.job_id)
         if record.download_dir and job is not None:
             download_outputs(record.job_id, job.store_url, Path(record.download_dir))
+            if after is not None and after.state == DONE:
+                from azrender.report import write_report
+
+                write_report(Path(record.download_dir), status, after)
         failures.pop(record.job_id, None)
     except Exception as exc:  # one unreachable job must not stop the others
         failures[record.job_id] = failures.get(record.job_id, 0) + 1

@@ -314,9 +314,13 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     progress("download", 0, 1, str(dest))
     fetched = backend.download(job_id, dest, store_url=plan.storage_url)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
+    from azrender.report import write_report
     from azrender.watch import record as watch_record
 
-    return replace(result, download_dir=dest.resolve(), status=status, watch=watch_record.load(job_id))
+    watched = watch_record.load(job_id)
+    if dest.is_dir():
+        write_report(dest, status, watched)
+    return replace(result, download_dir=dest.resolve(), status=status, watch=watched)
 
 
 def _wait(backend, job_id: str, progress: ProgressCallback):

@@ -25,10 +25,19 @@ def status_line(status) -> str:
     return f"{status.state}: {done}/{len(status.tasks)} tasks done{failed}"
 
 
+def default_download_dir(job_id: str) -> Path:
+    """``renders/<job>`` beside the scene the job was submitted from (this machine's job record),
+    else under the current folder."""
+    from azrender import jobrecord
+
+    record = jobrecord.load(job_id)
+    return (Path(record.scene).parent if record else Path()) / "renders" / job_id
+
+
 def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: str | None = None,
                      progress=None) -> Path:
-    """Download the job's frames into ``dest`` (default ``./renders/<job>``); returns the folder."""
-    dest = Path(dest) if dest else Path("renders") / job_id
+    """Download the job's frames into ``dest`` (default :func:`default_download_dir`); returns the folder."""
+    dest = Path(dest) if dest else default_download_dir(job_id)
     if progress:
         progress("download", 0, 1, job_id)
     _backend(job_id, None, profile).download(job_id, dest)

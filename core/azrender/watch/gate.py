@@ -85,7 +85,13 @@ def _add(client, record: WatchRecord, task_ids: list[str]) -> WatchRecord:
     if missing:
         raise JobError(f"job {record.job_id}: the held task(s) {', '.join(missing[:3])} are no longer on this "
                        "machine; they cannot be released")
-    client.create_tasks(record.job_id, [m.BatchTaskCreateOptions(bodies[t]) for t in task_ids])
+    try:
+        client.create_tasks(record.job_id, [m.BatchTaskCreateOptions(bodies[t]) for t in task_ids])
+    except m.CreateTasksError as exc:  # added already (a step cut short after sending): that is fine
+        refused = [r for r in exc.failure_tasks if not (r.error and r.error.code == "TaskExists")]
+        if refused or exc.pending_tasks:
+            raise JobError(f"job {record.job_id}: {len(refused) or len(exc.pending_tasks)} held task(s) could not be "
+                           f"added: {refused[0].error.code if refused and refused[0].error else 'not sent'}") from None
     held = tuple(t for t in record.held if t not in task_ids)
     if not held:  # every task is in: the job ends by itself once they are done
         client.update_job(record.job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
@@ -97,8 +103,21 @@ def _add(client, record: WatchRecord, task_ids: list[str]) -> WatchRecord:
 
 
 def advance(job_id: str, *, client=None, status=None) -> WatchRecord | None:
-    """One step of a watched job (None: not watched here). Safe to call from several processes:
-    adding a task twice is refused by the backend as TaskExists and changes nothing."""
+    """One step of a watched job (None: not watched here). Safe from several processes at once
+    (the agent, ``status``, a host panel): one step at a time per job."""
+    if watch.load(job_id) is None:
+        return None
+    with _locked(job_id):
+        return _advance(job_id, client, status)
+
+
+def _locked(job_id: str):
+    from azrender.backends.local.locks import locked
+
+    return locked(watch.folder() / f"{job_id}.lock")
+
+
+def _advance(job_id: str, client, status) -> WatchRecord | None:
     record = watch.load(job_id)
     if record is None or record.state == DONE:
         return record
@@ -122,14 +141,16 @@ def release(job_id: str, *, budget: float | None = None, no_budget: bool = False
         raise JobError(f"job {job_id} has no held tasks: every task was already released")
     if budget is not None and budget <= 0:
         raise UsageError(f"a budget must be more than 0, not {budget:g}")
-    record = watch.save(replace(record, state=RUNNING, reason="", budget=None if no_budget else budget or record.budget))
     client = open_client(job_id)
-    status = job_status(client, record)
-    if record.budget is not None and (reason := _over_budget(record, status)):
-        watch.save(replace(record, state=HELD, reason=reason))
-        raise UsageError(f"job {job_id} is still held: {reason}",
-                         hint=f"raise it: azrender release {job_id} --budget AMOUNT (or --no-budget)")
-    return advance(job_id, client=client, status=status)
+    with _locked(job_id):
+        record = watch.save(replace(watch.load(job_id), state=RUNNING, reason="",
+                                    budget=None if no_budget else budget or record.budget))
+        status = job_status(client, record)
+        if record.budget is not None and (reason := _over_budget(record, status)):
+            watch.save(replace(record, state=HELD, reason=reason))
+            raise UsageError(f"job {job_id} is still held: {reason}",
+                             hint=f"raise it: azrender release {job_id} --budget AMOUNT (or --no-budget)")
+        return _advance(job_id, client, status)
 
 
 def _prices():

@@ -15,22 +15,26 @@ def watch_lines(record: WatchRecord) -> list[str]:
     """What a person needs to know, one fact per line; hints on their own line."""
     from azrender.cost.estimate import money
 
-    lines = []
+    lines, hint = [], None
     if record.state == SCOUTING:
         lines.append(f"scouting: {len(record.scout)} task(s) render first; {len(record.held)} held until they pass")
     elif record.state == HELD:
         lines.append(f"held: {record.reason}")
         lines += [f"  {finding}" for finding in record.findings[1:5]]
-        lines.append(f"hint: azrender release {record.job_id}  (renders the {len(record.held)} held task(s))")
+        hint = f"hint: azrender release {record.job_id}  (renders the {len(record.held)} held task(s))"
     if record.estimate and record.state != DONE:
         e = record.estimate
         cost = money(e["total"], e["currency"]) if e.get("total") is not None else f"{e['vm_size']}: no price"
-        lines.append(f"estimate: {e['node_hours']:.2f} node-hours, {cost} for {e['frames']} frames "
+        lines.append(f"estimate: {hours(e['node_hours'])} node-hours, {cost} for {e['frames']} frames "
                      f"(from {e['measured_frames']} measured; prices of {e['prices_as_of']})")
     if record.budget is not None and record.state != DONE:
         lines.append(f"budget: {record.budget:g}")
     if record.usage:
         u = record.usage
         cost = money(u["cost"], u["currency"]) if u.get("cost") is not None else f"{record.vm_size}: no price"
-        lines.append(f"used: {u['node_hours']:.3f} node-hours, {cost} ({record.vm_size})")
-    return lines
+        lines.append(f"used: {hours(u['node_hours'])} node-hours, {cost} ({record.vm_size})")
+    return lines + ([hint] if hint else [])  # the hint last, on its own line
+
+
+def hours(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
