@@ -56,8 +56,8 @@ def test_agent_killed_mid_upload_and_restarted_finishes_the_job(run_cli, blender
                          if method == "PUT" and "comp=block" in path and status == 201)
     assert resumed_blocks < BIG // (4 * 2**20), "the staged blocks were reused, not sent again"
     renders = scene.parent / "renders" / job
-    assert sorted(p.name for p in renders.glob("*.png")) == ["azrender-report.png", "frame_0001.png", "frame_0002.png"]
-    assert (renders / "azrender-report.html").is_file()  # the agent's last word on the job
+    assert sorted(p.name for p in renders.glob("*.png")) == ["frame_0001.png", "frame_0002.png"]
+    assert (renders.parent / f"{job}.report.html").is_file()  # the agent's last word on the job
     status = json.loads(run_cli("status", job, "--json").stdout)
     assert status["counts"]["completed"] == 2 and not status["failed"] and status["gate"]["state"] == "done"
     stored = {b.name: b.size for b in azurite.blob_service().get_container_client(container).list_blobs()}

@@ -105,7 +105,7 @@ def _mean(image) -> tuple[float, ...]:
 
 
 def assert_report_shows_frames(folder, count: int) -> None:
-    """The report beside the frames: its contact sheet holds every frame (each cell looks like its
+    """The report beside the frames' folder: its contact sheet holds every frame (each cell looks like its
     frame), the chart and the numbers are there, in the HTML and in the PNG."""
     import base64
     import io
@@ -115,7 +115,7 @@ def assert_report_shows_frames(folder, count: int) -> None:
 
     from azrender.report import CHART_HEIGHT, COLUMNS, THUMB
 
-    page = (folder / "azrender-report.html").read_text()
+    page = folder.with_name(folder.name + ".report.html").read_text()
     sheet_src = re.search(r'id="contact-sheet" alt="contact sheet" src="data:image/png;base64,([^"]+)"', page).group(1)
     sheet = Image.open(io.BytesIO(base64.b64decode(sheet_src))).convert("RGB")
     frames = sorted(folder.glob("frame_*.png"))
@@ -130,7 +130,7 @@ def assert_report_shows_frames(folder, count: int) -> None:
         assert all(abs(a - b) < 4 for a, b in zip(_mean(cell), _mean(frame))), (frame_png.name, _mean(cell), _mean(frame))
     assert 'id="render-times"' in page and page.count("<tr><td>") == count  # a render time per frame
     assert "node-hours" in page
-    png = Image.open(folder / "azrender-report.png").convert("RGB")
+    png = Image.open(folder.with_name(folder.name + ".report.png")).convert("RGB")
     top = png.height - CHART_HEIGHT - sheet.height
     assert _mean(png.crop((0, top, sheet.width, top + sheet.height))) == _mean(sheet)
 

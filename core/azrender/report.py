@@ -1,6 +1,7 @@
-"""The job report, written beside the downloaded frames: a contact sheet of the frames, a chart of
-each frame's render time and the job's numbers, as one HTML file (images inlined, so it can be
-mailed) and one PNG (``azrender-report.html`` / ``azrender-report.png``)."""
+"""The job report, written beside the downloaded frames' folder: a contact sheet of the frames, a
+chart of each frame's render time and the job's numbers, as one HTML file (images inlined, so it
+can be mailed) and one PNG: ``renders/JOB/`` gets ``renders/JOB.report.html`` and
+``renders/JOB.report.png``. Outside the folder, so the folder holds exactly the job's outputs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-HTML_NAME, PNG_NAME = "azrender-report.html", "azrender-report.png"
 THUMB = 160  # contact sheet cell width, pixels
 COLUMNS = 6
 LABEL = 18  # caption height under each thumbnail
@@ -44,7 +44,7 @@ def frame_number(path: Path) -> int | None:
 
 def _frames(folder: Path) -> list[Path]:
     found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in READABLE
-             and not p.name.startswith("azrender-report") and "logs" not in p.relative_to(folder).parts]
+             and "logs" not in p.relative_to(folder).parts]
     return sorted(found, key=lambda p: (frame_number(p) is None, frame_number(p) or 0, p.name))
 
 
@@ -113,11 +113,18 @@ def numbers(record, status, frame_count: int) -> list[tuple[str, str]]:
     return rows
 
 
+def report_paths(folder: Path) -> tuple[Path, Path]:
+    """(html, png) of the report on the frames in ``folder``."""
+    folder = Path(folder).resolve()
+    return folder.with_name(folder.name + ".report.html"), folder.with_name(folder.name + ".report.png")
+
+
 def write_report(folder: Path, status, record=None) -> tuple[Path, Path]:
-    """Write the report beside the frames in ``folder``; returns (html, png)."""
+    """Write the report on the frames in ``folder`` beside it; returns (html, png)."""
     from PIL import Image, ImageDraw
 
     folder = Path(folder)
+    page_html, png = report_paths(folder)
     frames = _frames(folder)
     sheet = contact_sheet(frames)
     times = frame_times(record, status)
@@ -130,7 +137,6 @@ def write_report(folder: Path, status, record=None) -> tuple[Path, Path]:
         draw.text((8, 5 + 16 * i), f"{key}: {value}", fill=(0, 0, 0))
     page.paste(sheet, (0, text_h))
     page.paste(chart, (0, text_h + sheet.height))
-    png = folder / PNG_NAME
     page.save(png)
 
     def inline(image) -> str:
@@ -152,6 +158,5 @@ def write_report(folder: Path, status, record=None) -> tuple[Path, Path]:
 <table><tr><th>frame</th><th>seconds</th><th>task</th></tr>{timing}</table>
 </body></html>
 """
-    page_html = folder / HTML_NAME
     page_html.write_text(doc, encoding="utf-8")
     return page_html, png
