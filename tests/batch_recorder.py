@@ -3,7 +3,8 @@ tests drive the real ``azure.batch.BatchClient`` and assert exactly what it woul
 
 Knows: create/get pool (404 PoolNotFound for pools it was not told about), create/get/update/delete
 job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over 100 tasks, per-task
-results with injected client errors), list tasks (states the test sets), task files, task counts.
+results with injected client errors), list tasks (states the test sets), task files, task counts,
+job preparation/release task status per node and node files (both as the test sets them).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class BatchRecorder:
     jobs: dict = field(default_factory=dict)  # id -> job JSON
     tasks: dict = field(default_factory=dict)  # job id -> {task id -> task JSON}
     files: dict = field(default_factory=dict)  # (job, task, name) -> bytes
+    preparation: dict = field(default_factory=dict)  # job id -> [BatchJobPreparationAndReleaseTaskStatus JSON]
+    node_files: dict = field(default_factory=dict)  # (pool, node, path) -> bytes
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
     busy: dict = field(default_factory=dict)  # task id -> how many more times to answer "servererror"
     deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
@@ -105,6 +108,11 @@ class BatchRecorder:
                     return self.error(409, "PoolExists", "The specified pool already exists.")
                 self.pools[pool["id"]] = pool
                 return 201, None
+            if len(seg) >= 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "files":
+                data = self.node_files.get((seg[1], seg[3], "/".join(seg[5:])))
+                if data is None:
+                    return self.error(404, "FileNotFound", "The specified file does not exist.")
+                return 200, data
             if len(seg) == 2 and seg[0] == "pools":
                 if seg[1] not in self.pools:
                     return self.error(404, "PoolNotFound", "The specified pool does not exist.")
@@ -154,6 +162,8 @@ class BatchRecorder:
                 return 200, {"value": results}
             if len(seg) == 3 and seg[2] == "tasks":
                 return 200, {"value": list(self.tasks[seg[1]].values())}
+            if len(seg) == 3 and seg[2] == "jobpreparationandreleasetaskstatus":
+                return 200, {"value": self.preparation.get(seg[1], [])}
             if len(seg) == 3 and seg[2] == "taskcounts":
                 states = [t["state"] for t in self.tasks[seg[1]].values()]
                 return 200, {"taskCounts": {"active": states.count("active"), "running": states.count("running"),

@@ -298,3 +298,36 @@ def test_tasks_the_service_was_too_busy_for_are_sent_again(client, recorder):
     recorder.busy["frames-0001"] = 99
     with pytest.raises(JobError, match="frames-0001: the Batch service kept failing"):
         backend.submit_batch(client, to_batch_models(job("1-2", job_id="job2")))
+
+
+def test_a_failed_preparation_task_ends_the_wait_with_its_reason_and_stderr(client, recorder):
+    """Batch keeps a job's tasks active forever when its preparation task failed on the nodes:
+    status reads the preparation status and the node's stderr, and waiting ends with them."""
+    import threading
+
+    backend.submit_batch(client, to_batch_models(job("1-3")))
+    folder = "workitems/job1/job-1/jobpreparation"
+    recorder.preparation["job1"] = [{
+        "poolId": "pool1", "nodeId": "tvm-1", "nodeUrl": f"{recorder.url}/pools/pool1/nodes/tvm-1",
+        "jobPreparationTaskExecutionInfo": {
+            "state": "completed", "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-01T00:00:05Z",
+            "exitCode": 3, "retryCount": 0, "result": "failure", "taskRootDirectory": folder,
+            "taskRootDirectoryUrl": f"{recorder.url}/pools/pool1/nodes/tvm-1/files/{folder}",
+            "failureInfo": {"category": "usererror", "code": "FailureExitCode",
+                            "message": "The task exited with an exit code representing a failure"}}}]
+    recorder.node_files[("pool1", "tvm-1", f"{folder}/stderr.txt")] = \
+        b"checking 12 files\nmissing on the node: assets/show/tex/wood.png\n"
+    batch = backend.BatchBackend(settings=None)
+    batch._client, batch.POLL_SECONDS = client, 0.05  # the recorder's client; poll fast
+    ended = []
+    waiter = threading.Thread(target=lambda: ended.append(batch.wait("job1", lambda *progress: None)), daemon=True)
+    waiter.start()
+    waiter.join(timeout=20)
+    assert ended, "waiting on a job whose preparation failed never ended"
+    [status] = ended
+    assert status.stuck and status.count("active") == 3 and not status.failed
+    [prep] = status.preparation_failed
+    assert (prep.node, prep.exit_code) == ("tvm-1", 3)
+    assert prep.failure.startswith("FailureExitCode: The task exited")
+    assert prep.stderr_tail.splitlines()[-1] == "missing on the node: assets/show/tex/wood.png"
+    assert ("GET", "/jobs/job1/jobpreparationandreleasetaskstatus") in recorder.calls()

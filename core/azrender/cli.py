@@ -22,6 +22,7 @@ COMMANDS = {
     "submit": "azrender.commands.submit",
     "status": "azrender.commands.status",
     "download": "azrender.commands.download",
+    "wait": "azrender.commands.wait",
     "release": "azrender.commands.release",
     "agent": "azrender.commands.agent",
     "jobs": "azrender.commands.jobs",
@@ -74,6 +75,8 @@ def _setup_logging(verbosity: int) -> None:
     root.setLevel(level)
     # The Azure SDKs log request URLs and headers at INFO; keep them quiet unless debugging.
     logging.getLogger("azure").setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
+    # azure-identity logs every source it tried as a warning; azrender.credentials says it in one line.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR if verbosity < 2 else logging.DEBUG)
 
 
 def _command_in(argv: list[str]) -> str | None:
@@ -81,6 +84,14 @@ def _command_in(argv: list[str]) -> str | None:
         if not arg.startswith("-"):
             return arg if arg in COMMANDS else None
     return None
+
+
+def _exit_now(code: int) -> None:
+    """After Ctrl-C: leave without joining worker threads (an abandoned transfer or hash may
+    still be reading a large file; its partial file is swept by the next run)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(_load(args.command).run(args) or 0)
     except AzrenderError as exc:
         print(f"azrender {args.command}: error: {exc}", file=sys.stderr)
+        if exc.exit_code == 130:
+            _exit_now(130)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"azrender {args.command}: interrupted", file=sys.stderr)
-        return 130
+        _exit_now(130)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: a bug, reported without leaking secrets

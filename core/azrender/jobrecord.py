@@ -46,6 +46,11 @@ def save(record: JobRecord) -> Path:
     return path
 
 
+def known_ids() -> list[str]:
+    """The ids of the jobs submitted from this machine (records kept)."""
+    return sorted(p.stem for p in _path("x").parent.glob("*.json"))
+
+
 def load(job_id: str) -> JobRecord | None:
     """The record of ``job_id``, or None when this machine did not submit it."""
     path = _path(job_id)

@@ -44,6 +44,7 @@ class SubmitRequest:
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
     allow_missing: bool = False
+    allow_paths: tuple[Path, ...] = ()  # send files from these private locations anyway (--allow-path)
     dry_run: bool = False
     wait: bool = False
     download_dir: Path | None = None
@@ -127,7 +128,7 @@ class SubmitResult:
 
     @property
     def failed_tasks(self) -> list:
-        return list(self.status.failed) if self.status is not None else []
+        return list(self.status.failed) + list(self.status.preparation_failed) if self.status is not None else []
 
     def to_json(self) -> dict:
         if self.dry_run_requests is not None:
@@ -228,7 +229,9 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
         return blocked
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
-    problems = []
+    from azrender.private import scene_refusals
+
+    problems = [r.line() for r in scene_refusals(report, request.allow_paths)]
     for found in pm.hook.azrender_validate(submission=submission):
         for problem in found or ():
             (problems if problem.severity == "error" else warnings).append(problem.message)
@@ -279,7 +282,10 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     request, settings, job_id = plan.submission.request, plan.settings, plan.job_id
     store = open_store(plan.storage_url)
     progress("sync", 0, len(plan.uploads), f"to {store.display_url}")
-    synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+    try:
+        synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+    except engine.Interrupted as exc:
+        raise engine.Interrupted(f"{exc.message}; nothing was submitted") from None
     if synced.manifest is None:
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
@@ -308,7 +314,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
     try:
-        status = _wait(backend, job_id, progress)
+        status = wait_job(backend, job_id, progress)
     except KeyboardInterrupt:
         raise _cancelled(backend, job_id, plan.storage_url, dest) from None
     progress("download", 0, 1, str(dest))
@@ -323,16 +329,16 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     return replace(result, download_dir=dest.resolve(), status=status, watch=watched)
 
 
-def _wait(backend, job_id: str, progress: ProgressCallback):
-    """Until the job ends or is held; the gate advances on every look (scouts, budget waves), and
-    once more at the end (usage, notification)."""
+def wait_job(backend, job_id: str, progress: ProgressCallback):
+    """Until the job ends or is held (``submit --wait``, ``azrender wait``); the gate advances on
+    every look (scouts, budget waves), and once more at the end (usage, notification)."""
     from azrender.watch import gate
     from azrender.watch.record import HELD
 
     try:
         while (watched := gate.advance(job_id)) is not None and watched.held:
             status = backend.status(job_id)
-            if watched.state == HELD and all(t.state == "completed" for t in status.tasks):
+            if status.stuck or watched.state == HELD and all(t.state == "completed" for t in status.tasks):
                 return status  # what started is done: its frames come home, the rest waits for release
             progress("render", status.count("completed"), len(watched.tasks), watched.state)
             time.sleep(0.5 if backend.interrupt_cancels else 15)

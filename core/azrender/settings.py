@@ -179,9 +179,10 @@ def batch_credential(settings: Settings):
         return AzureNamedKeyCredential(account, key)
     if settings.batch_auth != "identity":
         raise UsageError(f"batch_auth must be 'identity' or 'key', not {settings.batch_auth!r}")
-    from azure.identity import DefaultAzureCredential
+    from azrender.credentials import IdentityCredential
 
-    return DefaultAzureCredential()
+    return IdentityCredential(settings.batch_url or "the Batch account",
+                              f"set batch_auth = \"key\" and {settings.batch_key_env} in the profile")
 
 
 def pool_spec(settings: Settings, *, mount=None):

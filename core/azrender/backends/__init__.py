@@ -28,6 +28,10 @@ class TaskState:
     failure: str = ""  # Batch's failureInfo "code: message" when the task did not succeed
     seconds: float | None = None  # node time of its last attempt (so far, while running)
 
+    def to_json(self) -> dict:
+        return {"id": self.id, "exit_code": self.exit_code, "retries": self.retries, "node": self.node,
+                "failure": self.failure, "stderr_tail": self.stderr_tail}
+
 
 @dataclass(frozen=True)
 class JobStatus:
@@ -35,9 +39,18 @@ class JobStatus:
     backend: str  # "batch" | "local"
     state: str  # active | completed | terminated | deleted
     tasks: tuple[TaskState, ...] = field(default_factory=tuple)
+    preparation_failed: tuple[TaskState, ...] = ()  # job preparation task per node where it failed
+    prepared_nodes: int = 0  # nodes where it succeeded
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
+
+    @property
+    def stuck(self) -> bool:
+        """The job preparation task failed and no node can run a task: Batch keeps such tasks
+        active forever, so waiting ends here, with the preparation failure."""
+        return (bool(self.preparation_failed) and not self.prepared_nodes and not self.done
+                and not any(t.state in ("preparing", "running") for t in self.tasks))
 
     @property
     def failed(self) -> list[TaskState]:
@@ -51,9 +64,9 @@ class JobStatus:
         """What ``azrender status --json`` prints (and ``submit --wait --json`` under ``status``)."""
         counts = {s: self.count(s) for s in ("active", "preparing", "running", "completed")}
         return {"job_id": self.job_id, "backend": self.backend, "state": self.state, "counts": counts,
-                "failed": [{"id": t.id, "exit_code": t.exit_code, "retries": t.retries, "node": t.node,
-                            "failure": t.failure, "stderr_tail": t.stderr_tail} for t in self.failed],
-                "done": self.done}
+                "failed": [t.to_json() for t in self.failed],
+                "preparation_failed": [t.to_json() for t in self.preparation_failed],
+                "stuck": self.stuck, "done": self.done}
 
 
 def attempt_seconds(start, end) -> float | None:
@@ -80,3 +93,40 @@ def output_tail(read, lines: int) -> str:
         if text:
             return redact("\n".join(text.splitlines()[-lines:]))
     return ""
+
+
+def preparation_status(client, job_id: str, lines: int) -> tuple[tuple[TaskState, ...], int]:
+    """(failed job preparation tasks with their output tail, nodes where it succeeded), from
+    Batch's preparation-and-release task status list and node files; the local backend's client
+    answers the same two calls."""
+    failed, prepared = [], 0
+    for entry in client.list_job_preparation_and_release_task_status(job_id):
+        info = entry.job_preparation_task_execution_info
+        if info is None or str(getattr(info.state, "value", info.state)) != "completed":
+            continue
+        failure = info.failure_info
+        if failure is None and info.exit_code == 0:
+            prepared += 1
+            continue
+        folder = _node_file_path(info)
+
+        def read(name: str, folder=folder, entry=entry) -> bytes | None:
+            try:
+                return b"".join(client.download_node_file(entry.pool_id, entry.node_id, f"{folder}/{name}"))
+            except Exception:  # noqa: BLE001 - the node is gone or the file never written: no tail
+                return None
+
+        failed.append(TaskState(id="job preparation", state="completed", exit_code=info.exit_code,
+                                retries=info.retry_count or 0, node=entry.node_id,
+                                failure=f"{failure.code}: {failure.message}" if failure else "",
+                                stderr_tail=output_tail(read, lines) if folder else ""))
+    return tuple(failed), prepared
+
+
+def _node_file_path(info) -> str:
+    """The task folder as the node file API names it (``workitems/<job>/job-1/<task>``)."""
+    url = info.task_root_directory_url or ""
+    if "/files/" in url:
+        return url.split("/files/", 1)[1].strip("/")
+    folder = (info.task_root_directory or "").replace("\\", "/")
+    return folder[folder.find("workitems/"):] if "workitems/" in folder else folder.strip("/")

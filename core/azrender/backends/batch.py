@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.backends.base import Backend, PoolChoice
 from azrender.errors import JobError
 
@@ -231,7 +231,14 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):
             state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
-    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states))
+    prep_failed, prepared = (), 0
+    if not all(t.state == "completed" for t in states) or not states:
+        try:
+            prep_failed, prepared = preparation_status(client, job_id, stderr_lines)
+        except AzureError as exc:
+            raise _batch_error(f"could not read the preparation tasks of job {job_id}", exc) from None
+    return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states),
+                     preparation_failed=prep_failed, prepared_nodes=prepared)
 
 
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
@@ -307,13 +314,15 @@ class BatchBackend(Backend):
         return record
 
     def wait(self, job_id: str, progress) -> JobStatus:
+        """Until every task completed, the job ended, or it is stuck (its preparation task failed
+        where no node can run its tasks: Batch would keep them active forever)."""
         import time
 
         while True:
             status = self.status(job_id)
             progress("render", status.count("completed"), len(status.tasks),
                      f"{len(status.failed)} failed" if status.failed else "")
-            if status.done or status.state in ("completed", "terminated", "deleted"):
+            if status.done or status.stuck or status.state in ("completed", "terminated", "deleted"):
                 return status
             time.sleep(self.POLL_SECONDS)
 

@@ -1,4 +1,5 @@
-"""``azrender deps SCENE``: list every file a scene needs, flag the missing ones."""
+"""``azrender deps SCENE``: list every file a scene needs, flag the missing ones and the ones that
+must not leave this machine (system and credential locations, see :mod:`azrender.private`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ def register(parser) -> None:
                         help="also look for files here (by relative path, then by name); repeatable")
     parser.add_argument("--project", metavar="DIR",
                         help="Maya project root (default: the folder holding workspace.mel above the scene)")
+    parser.add_argument("--allow-path", action="append", default=[], metavar="PATH",
+                        help="do not flag files under PATH (a system or credential location sent on purpose)")
 
 
 def run(args) -> int:
@@ -25,17 +28,24 @@ def run(args) -> int:
         if not os.path.isdir(directory):
             raise UsageError(f"{directory}: not a folder")
     report = scan_scene(args.scene, search_paths=args.search_path, project=args.project)
+    from azrender.private import scene_refusals
+
+    refused = {r.path: r.rule for r in scene_refusals(report, args.allow_path)}
     if args.json:
-        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        doc = report.to_json()
+        for dep in doc["dependencies"]:
+            dep["refused"] = refused.get(dep["path"])
+        doc["refused"] = [{"path": path, "rule": rule} for path, rule in refused.items()]
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
         if _has_surrogates(text):  # a file name that is not UTF-8: keep it exact as \udcXX escapes
-            text = json.dumps(report.to_json(), indent=2)
+            text = json.dumps(doc, indent=2)
         print(text)
     else:
         import sys
 
         sys.stdout.reconfigure(errors="backslashreplace")  # such a name must not crash the table
-        _print_table(report)
-    return 3 if report.missing else 0
+        _print_table(report, refused)
+    return 3 if report.missing else 6 if refused else 0
 
 
 def _has_surrogates(text: str) -> bool:
@@ -55,7 +65,7 @@ def _human(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _print_table(report) -> None:
+def _print_table(report, refused: dict) -> None:
     import sys
 
     from rich.console import Console
@@ -76,18 +86,21 @@ def _print_table(report) -> None:
         table.add_column("from", overflow="fold")
         table.add_column("resolved by", no_wrap=True)
         for dep in deps:
-            flag = "[green]ok[/]" if dep.exists else "[bold red]MISSING[/]"
+            flag = ("[bold red]REFUSED[/]" if dep.path in refused else "[green]ok[/]") if dep.exists else "[bold red]MISSING[/]"
             size = _human(dep.size) if dep.size is not None else "-"
             table.add_row(flag, _escape(dep.path), size, _escape(dep.source), dep.resolved_by)
         console.print(table)
         console.print()
+    for path, rule in refused.items():
+        console.print(f"[bold red]refused:[/] {_escape(path)}: {_escape(rule)} (--allow-path to send it anyway)")
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {_escape(warning)}")
     if report.best_effort:
         console.print("[yellow]note:[/] this scene format was read best effort; some dependencies may be missing")
     missing = len(report.missing)
     summary = (f"{len(report.dependencies)} files, {_human(report.total_size)}, "
-               + (f"[bold red]{missing} missing[/]" if missing else "none missing"))
+               + (f"[bold red]{missing} missing[/]" if missing else "none missing")
+               + (f", [bold red]{len(refused)} refused[/]" if refused else ""))
     console.print(f"{_escape(report.scene)}: {summary}")
 
 

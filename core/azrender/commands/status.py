@@ -30,21 +30,39 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
-    c = doc["counts"]
-    print(f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
-          f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-          f"{len(status.failed)} failed")
-    for task in status.failed:
-        print(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
-              + (f": {task.failure}" if task.failure else ""))
-        for line in task.stderr_tail.splitlines():
-            print(f"    | {line}")
+    print(summary_line(status))
+    for line in failure_lines(status):
+        print(line)
     if watched is not None:
         from azrender.watch.view import watch_lines
 
         for line in watch_lines(watched):
             print(line)
-    return 1 if status.failed else 0
+    return 1 if status.failed or status.preparation_failed else 0
+
+
+def summary_line(status) -> str:
+    c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
+    return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
+            f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
+            f"{len(status.failed)} failed")
+
+
+def failure_lines(status) -> list[str]:
+    """What went wrong, for a terminal: each failed preparation task and task, then its output tail."""
+    lines = []
+    for task in status.preparation_failed:
+        lines.append(f"  job preparation failed on {task.node} (exit code {task.exit_code})"
+                     + (f": {task.failure}" if task.failure else ""))
+        lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
+    if status.stuck:
+        lines.append("  no node can run the job's tasks: they wait for a node whose preparation succeeds "
+                     "(fix the cause, then submit again)")
+    for task in status.failed:
+        lines.append(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
+                     + (f": {task.failure}" if task.failure else ""))
+        lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
+    return lines
 
 
 def _advance(job_id: str, status):

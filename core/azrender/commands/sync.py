@@ -17,6 +17,8 @@ def register(parser) -> None:
                         help="also delete stored files under the same folders that no longer exist here")
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded and deleted; change nothing")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--allow-path", action="append", default=[], metavar="PATH",
+                        help="send files under PATH even though it is a system or credential location; repeatable")
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="parallel transfers (default 16)")
 
 
@@ -26,7 +28,7 @@ def run(args) -> int:
     from azrender.sync.progress import terminal_bar
     from azrender.sync.stores import open_store
 
-    entries, folders = collect_entries(args.paths)
+    entries, folders = collect_entries(args.paths, args.allow_path)
     store = open_store(args.to)
     if args.dry_run:
         plan = engine.preview_upload(entries, store, delete=args.delete)

@@ -79,10 +79,15 @@ def _name_problems(item: MappedDependency, node_os: str) -> list[str]:
     names = [n for n in re.split(r"[\\/]", key) if n] if key else _tail(item)
     problems = []
     for name in names:
-        if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        # surrogateescape: a name that is not UTF-8 (Latin-1 share) counts its raw bytes
+        if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
             problems.append(f"{item.local_path}: the name {name[:40]!r}... is over {MAX_NAME_BYTES} bytes")
         if node_os != "windows":
             continue  # Linux refuses only '/' and NUL, which a path component cannot hold here
+        if name != name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"):
+            problems.append(f"{item.local_path}: {name!r} is not UTF-8, which a Windows node cannot spell; "
+                            "rename it (convmv -f latin1 -t utf8)")
+            continue
         stem = name.split(".")[0].rstrip(" ").upper()
         if stem in WINDOWS_RESERVED:
             problems.append(f"{item.local_path}: {name!r} is a reserved device name on Windows")

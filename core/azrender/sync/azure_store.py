@@ -160,9 +160,10 @@ def _resolve_credential(loc: BlobLocation, connection_string: str | None, creden
     if not loc.account_url.startswith("https://"):
         raise UsageError(f"{loc.account_url}/{loc.container}: no credentials for a plain-http endpoint",
                          hint="set AZURE_STORAGE_CONNECTION_STRING or put a SAS in the URL")
-    from azure.identity import DefaultAzureCredential
+    from azrender.credentials import IdentityCredential
 
-    return "token", DefaultAzureCredential()
+    return "token", IdentityCredential(f"{loc.account_url}/{loc.container}",
+                                       "set AZURE_STORAGE_CONNECTION_STRING, or put a SAS in the URL")
 
 
 def _rest_auth(loc: BlobLocation, auth: str, credential):
@@ -247,6 +248,20 @@ class AzureBlobStore(Store):
             raise self._error(exc, "listing") from None
         return iter([StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified)
                      for b in blobs])
+
+    def access_problem(self, operation: str) -> str | None:
+        if self._account.auth != "sas":
+            return None
+        from azrender.sync import sas
+
+        return sas.parse(str(self._account.credential)).problem(operation)
+
+    def name_problem(self, key: str) -> str | None:
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:  # raw bytes of a Latin-1 share: a blob name is Unicode text
+            return "its name is not UTF-8, and Azure Blob Storage names must be; rename it (convmv -f latin1 -t utf8)"
+        return None
 
     def upload_file(self, path, key, content_hash, progress=None) -> Transfer:
         path = Path(path)

@@ -99,6 +99,17 @@ class TransferError(StoreError):
         self.result = result
 
 
+class Interrupted(StoreError):
+    """Ctrl-C stopped the transfers: queued ones were cancelled and in-flight ones abandoned as
+    partial files (the next run sweeps them); the message says what was and was not moved."""
+
+    exit_code = 130
+
+
+class _Abandoned(Exception):
+    """Raised inside a transfer (from its progress callback) once Ctrl-C was pressed."""
+
+
 @dataclass(frozen=True)
 class ProgressUpdate:
     files_done: int
@@ -120,8 +131,11 @@ class _Meter:
     files_done: int = 0
     bytes_done: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     def add_bytes(self, n: int) -> None:
+        if self.cancelled.is_set():  # every transfer reports as data moves: it stops here
+            raise _Abandoned()
         with self.lock:
             self.bytes_done += n
             self._report()
@@ -134,6 +148,33 @@ class _Meter:
     def _report(self) -> None:
         if self.progress:
             self.progress(ProgressUpdate(self.files_done, self.files_total, self.bytes_done, self.bytes_total))
+
+
+def _transfer_all(items: Sequence, transfer: Callable, on_done: Callable, meter: _Meter, workers: int | None) -> bool:
+    """``transfer(item)`` for every item, in parallel; ``on_done(item, result or exception)`` in
+    this thread as each ends. False when Ctrl-C stopped it: queued transfers are cancelled and
+    in-flight ones abandoned at their next block (never waited for)."""
+    pool = ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS)
+    try:
+        futures = {pool.submit(transfer, item): item for item in items}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except (AzrenderError, OSError) as exc:
+                outcome = exc
+            on_done(futures[future], outcome)
+    except KeyboardInterrupt:
+        meter.cancelled.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        return False
+    pool.shutdown()
+    return True
+
+
+def _interrupted(verb: str, ok: int, total: int, nbytes: int, unchanged: int) -> Interrupted:
+    return Interrupted(f"interrupted: {verb} {ok} of {total} files ({nbytes} bytes) before Ctrl-C, "
+                       f"{total - ok} not {verb}" + (f", {unchanged} already there" if unchanged else "")
+                       + "; run the same command again to finish")
 
 
 # ---- upload ------------------------------------------------------------------------------------
@@ -207,8 +248,24 @@ def _list_scope(store: Store, entry_keys: set[str],
 def preview_upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
                    cache: hashing.HashCache | None = None) -> UploadPlan:
     """What :func:`upload` would do (the listing it makes, then :func:`plan_upload`); changes nothing."""
+    _refuse_names(entries, store)
     remote, _ = _list_scope(store, {key for _, key in entries})
     return plan_upload(entries, remote, delete=delete, cache=cache)
+
+
+def _refuse_access(store: Store, operation: str) -> None:
+    if problem := store.access_problem(operation):
+        raise UsageError(f"{store.display_url}: {problem}")
+
+
+def _refuse_names(entries: Sequence[tuple[Path | str, str]], store: Store) -> None:
+    """Before any transfer: one line per file the store cannot name."""
+    _refuse_access(store, "upload")
+    refused = [f"{path}: {reason}" for path, key in entries if (reason := store.name_problem(key))]
+    if refused:
+        more = [f"... and {len(refused) - _NAMED_FAILURES} more"] if len(refused) > _NAMED_FAILURES else []
+        raise UsageError(f"{len(refused)} file(s) cannot be stored in {store.display_url}; nothing was sent:\n  "
+                         + "\n  ".join(refused[:_NAMED_FAILURES] + more))
 
 
 def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
@@ -226,30 +283,35 @@ def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: b
     (keys relative to the root). ``SyncResult.manifest`` always lists every entry.
     """
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=1) as lister:  # the store answers while local files are hashed
+    _refuse_names(entries, store)
+    lister = ThreadPoolExecutor(max_workers=1)  # the store answers while local files are hashed
+    try:
         listing = lister.submit(_list_scope, store, {key for _, key in entries}, root_manifests)
         local = _hash_entries(entries, cache)
         remote, stored_manifests = listing.result()
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted while comparing local files with the store; nothing was uploaded") from None
+    finally:
+        lister.shutdown(wait=False)
     store.describe_account()  # after the listing: an unreachable store fails once, on the listing
     plan = _diff(local, remote, delete)
     meter = _Meter(progress, len(plan.upload), plan.bytes_to_upload)
     done: dict[str, LocalFile] = {f.key: f for f in plan.skip}
     failed: list[str] = []
     sent = 0
-    with ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS) as pool:
-        futures = {pool.submit(_upload_one, store, f, meter, cache): f for f in plan.upload}
-        for future in as_completed(futures):
-            f = futures[future]
-            try:
-                final, transfer = future.result()
-            except AzrenderError as exc:
-                failed.append(f"{f.key}: {exc.message}")
-                continue
-            except OSError as exc:
-                failed.append(f"{f.key}: {exc.strerror or exc}")
-                continue
-            done[f.key] = final
-            sent += transfer.bytes_sent
+
+    def finished(f: LocalFile, outcome) -> None:
+        nonlocal sent
+        if isinstance(outcome, Exception):
+            failed.append(f"{f.key}: {getattr(outcome, 'message', None) or getattr(outcome, 'strerror', None) or outcome}")
+            return
+        final, transfer = outcome
+        done[f.key] = final
+        sent += transfer.bytes_sent
+
+    if not _transfer_all(plan.upload, lambda f: _upload_one(store, f, meter, cache), finished, meter, workers):
+        ok = len(done) - len(plan.skip)
+        raise _interrupted("uploaded", ok, len(plan.upload), sent, len(plan.skip))
     uploaded = len(plan.upload) - len(failed)
 
     def result(deleted: int = 0, manifest: Manifest | None = None) -> SyncResult:
@@ -359,6 +421,7 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     :class:`TransferError` names what was and was not downloaded when transfers fail.
     """
     started = time.monotonic()
+    _refuse_access(store, "download")
     dest_dir = Path(dest_dir)
     folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
     plan = plan_download(store.list(folder), dest_dir, prefix=folder, cache=cache)
@@ -368,16 +431,18 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     failed: list[str] = []
     received = 0
     cache = cache or hashing.default_cache()
-    with ThreadPoolExecutor(max_workers=workers or DEFAULT_WORKERS) as pool:
-        futures = {pool.submit(_download_one, store, obj, dest, meter, cache): obj for obj, dest in plan.download}
-        for future in as_completed(futures):
-            obj = futures[future]
-            try:
-                received += future.result().bytes_sent
-            except AzrenderError as exc:
-                failed.append(f"{obj.key}: {exc.message}")
-            except OSError as exc:
-                failed.append(f"{obj.key}: {exc.strerror or exc}")
+    ok = 0
+
+    def finished(item, outcome) -> None:
+        nonlocal received, ok
+        if isinstance(outcome, Exception):
+            failed.append(f"{item[0].key}: {getattr(outcome, 'message', None) or getattr(outcome, 'strerror', None) or outcome}")
+        else:
+            received += outcome.bytes_sent
+            ok += 1
+
+    if not _transfer_all(plan.download, lambda item: _download_one(store, *item, meter, cache), finished, meter, workers):
+        raise _interrupted("downloaded", ok, len(plan.download), received, len(plan.skip))
     downloaded = len(plan.download) - len(failed)
     result = FetchResult(len(plan.download) + len(plan.skip), downloaded, len(plan.skip), received,
                          time.monotonic() - started, tuple(sorted(failed)), plan.refused)

@@ -7,17 +7,23 @@ import os
 from pathlib import Path
 
 
-def collect_entries(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
+def collect_entries(paths: list[str], allowed: list[str] = ()) -> tuple[list[tuple[Path, str]], list[str]]:
     """``(file, key)`` for every file under ``paths``, and the aliases synced as whole folders.
 
     Keys are ``<alias>/<relative path>`` where the alias is the folder's name (a file given
-    directly uses its parent folder's name)."""
+    directly uses its parent folder's name). A system or credential location (given, or reached
+    through a link inside a folder) is refused unless ``allowed`` (see :mod:`azrender.private`)."""
     from azrender.errors import UsageError
+    from azrender.private import Guard
 
+    guard = Guard(allowed)
     entries: list[tuple[Path, str]] = []
     folders: list[str] = []
     owners: dict[str, Path] = {}
+    links: list[str] = []
     for text in paths:
+        if refused := guard.refusal(os.path.expanduser(text)):
+            raise UsageError(refused.line())
         path = Path(os.path.expanduser(text)).absolute()  # an unknown ~user stays as typed
         if path.is_file():
             alias, files = path.parent.name, [(path, path.name)]
@@ -29,16 +35,19 @@ def collect_entries(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]
         if not alias:
             raise UsageError(f"{text}: a filesystem root has no folder name to store it under")
         if files is None:  # after the check: never walk a whole filesystem
-            files = _walk(path)
+            files = _walk(path, links)
         if owners.setdefault(alias, path.parent if path.is_file() else path) != (path.parent if path.is_file() else path):
             raise UsageError(f"{owners[alias]} and {text} would both be stored under {alias}/; sync them separately")
         entries.extend((file, f"{alias}/{relative}") for file, relative in files)
+    if refused := guard.refusals(links):  # only a link can lead out of an allowed folder
+        more = [f"... and {len(refused) - 10} more"] if len(refused) > 10 else []
+        raise UsageError(f"{len(refused)} file(s) refused:\n  " + "\n  ".join([r.line() for r in refused[:10]] + more))
     return entries, folders
 
 
-def _walk(folder: Path):
-    """``(file, relative posix path)`` under ``folder``, sorted; plain strings and scandir's
-    d_type until the end, since this runs for every file on every sync."""
+def _walk(folder: Path, links: list):
+    """``(file, relative posix path)`` under ``folder``, sorted, and the linked files in ``links``;
+    plain strings and scandir's d_type until the end, since this runs for every file on every sync."""
     stack = [("", str(folder))]
     found = []
     while stack:
@@ -51,5 +60,7 @@ def _walk(folder: Path):
                         stack.append((rel + "/", entry.path))
                 elif entry.is_file():  # skips sockets, fifos and broken links
                     found.append((entry.path, rel))
+                    if entry.is_symlink():
+                        links.append(entry.path)
     found.sort(key=lambda item: item[1])
     return [(Path(p), rel) for p, rel in found]

@@ -234,7 +234,7 @@ class HashCache:
                 found = []
                 query = "SELECT size, mtime_ns, ino, hash FROM hashes WHERE path = ?"
                 for path, state in items:
-                    row = self._db.execute(query, (path,)).fetchone()
+                    row = self._db.execute(query, (_db_key(path),)).fetchone()
                     ok = row is not None and (row[0], row[1], row[2]) == (state.size, state.mtime_ns, state.ino)
                     found.append(row[3] if ok else None)
                 return found
@@ -244,7 +244,7 @@ class HashCache:
 
     def put_many(self, rows: Iterable[tuple[str, FileState, str]]) -> None:
         """Remember hashes; the caller vouches that each was computed from exactly that state."""
-        rows = [(p, s.size, s.mtime_ns, s.ino, h) for p, s, h in rows]
+        rows = [(_db_key(p), s.size, s.mtime_ns, s.ino, h) for p, s, h in rows]
         if not rows:
             return
         with self._lock:
@@ -262,6 +262,16 @@ class HashCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _db_key(path: str) -> str | bytes:
+    """The cache key of a path: its text, or its raw bytes for a name that is not UTF-8 (a
+    Latin-1 name from an old share); SQLite never takes a blob key for a text one."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
 
 
 _default: HashCache | None = None
@@ -296,8 +306,13 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
     misses = [i for i, r in enumerate(results) if r is None]
     if misses:
         started_ns = time.time_ns()
-        with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2)) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2))
+        try:
             hashed = list(pool.map(lambda i: hash_file(paths[i]), misses))
+        except KeyboardInterrupt:  # Ctrl-C: never wait for the queued files
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         fresh = []
         for i, (digest, state) in zip(misses, hashed):
             results[i] = HashedFile(paths[i], state.size, state.mtime_ns, digest)

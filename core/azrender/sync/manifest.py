@@ -44,7 +44,10 @@ class Manifest:
             "entries": [{"key": e.key, "size": e.size, "mtime_ns": e.mtime_ns, "hash": e.hash}
                         for e in sorted(self.entries, key=lambda e: e.key)],
         }
-        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        try:
+            return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a name that is not UTF-8 (Latin-1 share): exact as \udcXX escapes
+            return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "manifest") -> "Manifest":

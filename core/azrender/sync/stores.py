@@ -109,6 +109,15 @@ class Store(abc.ABC):
         secret (registered for redaction): put it in the job, never in a log.
         """
 
+    def access_problem(self, operation: str) -> str | None:
+        """Why this store's credential cannot ``upload`` or ``download``, when that can be told
+        without a request (an expired or read-only SAS), else None."""
+        return None
+
+    def name_problem(self, key: str) -> str | None:
+        """Why this store cannot hold an object named ``key``, or None (checked before any transfer)."""
+        return None
+
     def describe_account(self) -> AccountInfo | None:
         """The storage account's kind and SKU, read once per account and machine; logs a warning
         for general-purpose v1 accounts. ``None`` where there is no account (a local folder) or

@@ -86,11 +86,30 @@ class LocalBackend(Backend):
         batch.submit_batch(client, plan.requests)
         return replace(record, local_root=str(self.root or default_root()))
 
+    def resumed(self, job_id: str) -> LocalBatchClient:
+        """The client, once a dead runner of ``job_id`` (OOM, logout, reboot) was replaced; a
+        runner that failed is a JobError."""
+        client = self.client()
+        client.resume(job_id)
+        return client
+
     def wait(self, job_id: str, progress) -> JobStatus:
-        return self.client().wait(job_id, progress=progress)
+        return self.resumed(job_id).wait(job_id, progress=progress)
 
     def status(self, job_id: str) -> JobStatus:
-        return self.client().status(job_id)
+        return self.resumed(job_id).status(job_id)
+
+    def download(self, job_id: str, dest: Path, *, logs: bool = False, store_url: str | None = None) -> dict:
+        from azrender.jobs.build import check_id
+
+        from .client import NotFound
+
+        check_id("job", job_id)  # a bad id is the user's to fix (exit 2), before any lookup
+        try:
+            self.resumed(job_id)
+        except NotFound:
+            pass  # not a job of this machine's backend: the store may still hold it
+        return super().download(job_id, dest, logs=logs, store_url=store_url)
 
     def cancel(self, job_id: str) -> None:
         self.client().terminate_job(job_id)

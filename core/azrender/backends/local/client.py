@@ -26,7 +26,7 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.errors import JobError
 
 from .locks import is_free, locked
@@ -384,6 +384,41 @@ class LocalBatchClient:
             raise NotFound(f"task {task_id!r} of job {job.id!r} has no file {file_path!r} (FileNotFound)")
         return iter([path.read_bytes()])
 
+    def list_job_preparation_and_release_task_status(self, job_id: str, **_service_options):
+        """Per node where the job ran: its preparation and release task runs, as Batch lists them."""
+        from azure.batch.models import (BatchJobPreparationAndReleaseTaskStatus,
+                                        BatchJobPreparationTaskExecutionInfo, BatchJobReleaseTaskExecutionInfo)
+
+        job = self._job(job_id)
+        spec = BatchJobCreateOptions(job.spec)
+        prep_id, release_id = prep_task_id(spec), release_task_id(spec)
+
+        def info(model, run, task_id):
+            if run is None:
+                return None
+            failure = run.failure
+            extra = {"retry_count": run.retry_count} if model is BatchJobPreparationTaskExecutionInfo else {}
+            return model(start_time=_time(run.start_time), end_time=_time(run.end_time), state=run.state,
+                         task_root_directory=f"workitems/{job.id}/job-1/{task_id}", exit_code=run.exit_code,
+                         result=("success" if run.succeeded else "failure") if run.state == "completed" else None,
+                         failure_info=BatchTaskFailureInfo(category=failure.category, code=failure.code,
+                                                           message=failure.message) if failure else None, **extra)
+
+        return [BatchJobPreparationAndReleaseTaskStatus(
+            pool_id=job.pool_id, node_id=node_id,
+            job_preparation_task_execution_info=info(BatchJobPreparationTaskExecutionInfo,
+                                                     job.preparation.get(node_id), prep_id),
+            job_release_task_execution_info=info(BatchJobReleaseTaskExecutionInfo, job.release.get(node_id), release_id))
+            for node_id in sorted({*job.preparation, *job.release})]
+
+    def download_node_file(self, pool_id: str, node_id: str, file_path: str, **_service_options):
+        """A file under the node's root (e.g. ``workitems/<job>/job-1/<task>/stderr.txt``), as bytes chunks."""
+        root = self.node(pool_id, node_id).root
+        path = Path(os.path.normpath(root / file_path))
+        if root not in path.parents or not path.is_file():
+            raise NotFound(f"node {node_id!r} of pool {pool_id!r} has no file {file_path!r} (FileNotFound)")
+        return iter([path.read_bytes()])
+
     # ---- status and waiting ------------------------------------------------------------------
 
     def status(self, job_id: str) -> JobStatus:
@@ -400,7 +435,14 @@ class LocalBatchClient:
                 node=record.node_id, stderr_tail=tail,
                 failure=f"{record.failure.code}: {record.failure.message}" if record.failure else "",
                 seconds=attempt_seconds(record.start_time, record.end_time) if record.state != "active" else None))
-        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states))
+        prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
+        return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
+                         preparation_failed=prep_failed, prepared_nodes=prepared)
+
+    def resume(self, job_id: str) -> None:
+        """Detect a dead runner (OOM, logout, reboot) of an unfinished job: start a new one, which
+        requeues what the dead one left running; a runner that failed is a JobError."""
+        self._revive(job_id)
 
     def wait(self, job_id: str, *, progress: Progress | None = None, timeout: float | None = None) -> JobStatus:
         """Until every task completed (and, for a job that terminates itself, its release tasks
@@ -433,7 +475,7 @@ class LocalBatchClient:
             raise
 
     def _settled(self, job_id: str, status: JobStatus) -> bool:
-        if status.state == "completed" or not status.tasks:
+        if status.state == "completed" or not status.tasks or status.stuck:
             return True
         return status.done and status.state == "active" and self._job(job_id).all_tasks_complete_mode == "noaction"
 

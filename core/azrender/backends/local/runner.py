@@ -28,6 +28,7 @@ from azrender.errors import JobError
 from azrender.redact import redact
 
 from .execute import Cancel, Outcome, run_command
+from .identity import process_identity, still_the_same
 from .locks import locked, try_lock
 from .node import NodeLayout
 from .state import (Failure, JobRecord, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, load_model,
@@ -142,7 +143,11 @@ class Runner:
                 busy = bool(self.running)
             if not busy:
                 if pending and len(self.unusable) == len(self.nodes):
-                    self._fail_unschedulable(pending)
+                    if all(f.code == "JobPreparationTaskFailed" for _, f in self.unusable.values()):
+                        if self._hand_back():  # as on Batch, the tasks stay active; status tells why
+                            return
+                    else:
+                        self._fail_unschedulable(pending)
                 elif not pending and self._finished(job):
                     return
             self.wake.wait(TICK)
@@ -158,6 +163,15 @@ class Runner:
             if self._job().state != "active" or any(t.state == "active" for t in self._tasks()):
                 return False
             os.close(self.runner_fd)  # inside the job lock: a client adding tasks now starts a new runner
+            return True
+
+    def _hand_back(self) -> bool:
+        """Exit with work left that no node can take (until a reboot or termination, which start
+        a new runner): release the runner lock under the job lock."""
+        with locked(self.root.job_lock(self.job_id)):
+            if self._job().state != "active":
+                return False
+            os.close(self.runner_fd)
             return True
 
     def _request_termination(self, reason: str) -> None:
@@ -180,7 +194,7 @@ class Runner:
         does when a node is lost (a requeue does not count as a retry)."""
         for task in self._tasks():
             if task.state in ("preparing", "running"):
-                if task.pgid:
+                if task.pgid and still_the_same(task.pgid, task.pgid_identity):  # never a reused pid's group
                     try:
                         os.killpg(task.pgid, signal.SIGKILL)
                     except (ProcessLookupError, PermissionError):
@@ -371,7 +385,7 @@ class Runner:
             download_resource_files(spec.resource_files, task_dir / "wd")
             outcome, retries = self._attempts(
                 spec.command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
-                on_start=lambda pgid: self._update_task(task_id, pgid=pgid),
+                on_start=lambda pgid: self._update_task(task_id, pgid=pgid, pgid_identity=process_identity(pgid)),
                 on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None))
         except TransferError as exc:
             outcome, retries = Outcome(None, exc.failure), record.retry_count

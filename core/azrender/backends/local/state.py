@@ -107,6 +107,7 @@ class TaskRecord:
     requeue_count: int = 0
     failure: Failure | None = None
     pgid: int | None = None  # process group of the running attempt
+    pgid_identity: str | None = None  # its leader's boot id and start time (identity.process_identity)
 
     @property
     def result(self) -> str | None:
