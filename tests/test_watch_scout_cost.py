@@ -16,11 +16,12 @@ from pngpixels import pixel
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
+from test_main_job import demo as demo_folder  # noqa: F401  (the example scene, built by real Blender)
+
+
 @pytest.fixture(scope="module")
-def demo(blender, tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "shot"
-    run_blender(blender, "--python", str(REPO / "examples" / "build_demo.py"), "--", str(out))
-    return out / "demo.blend"
+def demo(demo_folder):  # noqa: F811
+    return demo_folder / "demo.blend"
 
 
 @pytest.fixture
