@@ -1,5 +1,7 @@
-"""The Maya plug-in against the maya.cmds stand-in (tests/standins), which answers from real
-Maya ASCII scenes read by the core: Maya itself cannot be installed here."""
+"""The Maya plug-in against the maya.cmds stand-in (tests/standins), which answers from hand-written
+tables of what Maya holds for each scene, never from the core's readers: Maya itself cannot be
+installed here. What the plug-in collects is compared with ``azrender deps`` (the core's headless
+reader) and with the asset lists real Maya produced."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from conftest import REPO, SHARED_SCENES
 SCENES = ["deadline_maya_cube/scene/cube.ma", "deadline_maya_referenced_layers/scene/referenced_layers.ma",
           "mayausd_rel_project/scenes/TextureTest.ma", "mayausd_udim/UsdExportUDIMTest.ma",
           "mayausd_stage/sceneWithStage.ma"]
-STUDIO_NODE = 'createNode studioCache -n "sim1";\n\tsetAttr ".cachePath" -type "string" "caches/sim.abc";\n'
 
 
 @pytest.fixture
@@ -61,10 +62,10 @@ def test_a_studio_node_is_found_by_the_file_path_editor_then_typed_by_a_td_row(m
     shutil.copytree(SHARED_SCENES / "deadline_maya_cube" / "scene", scene.parent)
     (tmp_path / "shot" / "caches").mkdir()
     (tmp_path / "shot" / "caches" / "sim.abc").write_bytes(b"abc")
-    scene.write_text(scene.read_text(encoding="cp1252").replace("createNode file", STUDIO_NODE + "createNode file", 1),
-                     encoding="cp1252")
     studio_row = ("studioCache", "cachePath", "cache")
-    maya.open_scene(str(scene), file_attributes=[studio_row])  # the studio's Maya plug-in is loaded
+    # the studio's Maya plug-in is loaded and the scene has one of its nodes
+    maya.open_scene(str(scene), plugin_nodes={"sim1": ("studioCache", {"cachePath": "caches/sim.abc"})},
+                    file_attributes=[studio_row])
     from azrender_maya import submission
 
     found = {d.source: (d.kind.value, d.exists) for d in submission.scene_report().dependencies}
@@ -103,7 +104,7 @@ def test_the_request_carries_the_saved_scene_the_render_settings_and_the_collect
     assert request.renderer == "arnold"
     assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes
     assert request.project == SHARED_SCENES / "mayausd_rel_project"
-    assert [d.path for d in request.extra_dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
+    assert [d.path for d in request.report.dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
 
 
 def test_unsaved_changes_are_refused_rather_than_silently_left_out(maya):
@@ -157,3 +158,17 @@ def test_headless_submit_builds_maya_render_tasks(maya, monkeypatch, tmp_path):
     assert len(lines) == 2
     assert ["Render -r arnold -s 1 -e 2" in lines[0], "Render -r arnold -s 3 -e 4" in lines[1]] == [True, True]
     assert all("mayausd_rel_project/scenes/TextureTest" in line for line in lines)
+
+
+@pytest.mark.parametrize("bundle, scene", [("deadline_maya_cube", "cube.ma"),
+                                           ("deadline_maya_referenced_layers", "referenced_layers.ma")])
+def test_the_plugin_collects_what_real_maya_listed(maya, bundle, scene):
+    listed = (SHARED_SCENES / bundle / "expected_job_bundle" / "asset_references.yaml").read_text()
+    inputs = listed.split("inputs:", 1)[1].split("outputs:", 1)[0]
+    expected = sorted(line.strip()[2:].rsplit("/", 1)[-1] for line in inputs.splitlines() if line.strip().startswith("- "))
+    maya.open_scene(str(SHARED_SCENES / bundle / "scene" / scene))
+    from azrender_maya import submission
+
+    report = submission.scene_report()
+    assert all(d.exists for d in report.dependencies)
+    assert sorted([scene] + [d.path.rsplit("/", 1)[-1] for d in report.dependencies]) == expected

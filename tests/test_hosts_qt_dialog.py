@@ -109,7 +109,7 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
     assert window.status.text() == "azrender: job texturetest-1 submitted to This machine (2 task(s))"
     [request] = received
     assert (request.frames, request.chunk, request.backend, request.host) == ("1-20", 10, "local", "maya")
-    assert [d.path for d in request.extra_dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
+    assert [d.path for d in request.report.dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
     progress = [flags for name, _, flags in maya.CALLS if name == "progressWindow"]
     assert progress[0]["title"] == "azrender" and progress[-1] == {"endProgress": True}
     assert any(flags.get("edit") for flags in progress)

@@ -157,3 +157,91 @@ def test_the_profile_storage_mode_and_node_os_hold_unless_the_command_line_says_
     write_config(tmp_path, storage_mode="blobfuse")
     assert "${AZ_BATCH_NODE_MOUNTS_DIR}/azrender/assets/" in command(maya_cube)
     assert "${AZ_BATCH_NODE_MOUNTS_DIR}" not in command(maya_cube, "--storage", "copy")
+
+
+def test_a_wrong_choice_in_config_toml_is_one_line_before_any_work(run_cli, maya_cube, tmp_path):
+    write_config(tmp_path, pool_id="p", storage_mode="nfs")
+    proc = run_cli("submit", maya_cube, "--dry-run", "--backend", "batch")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"azrender submit: error: {tmp_path / 'config' / 'config.toml'}, line 3: storage_mode "
+                                   "in [profiles.studio]: unknown storage mode 'nfs'; use one of: copy, blobfuse, fileshare")
+    assert not (tmp_path / "state" / "submissions").exists(), "nothing was planned"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("storage_mode", "nfs", "unknown storage mode 'nfs'; use one of: copy, blobfuse, fileshare"),
+    ("node_os", "macos", "unknown node OS 'macos'; use one of: linux, windows"),
+    ("backend", "aws", "unknown backend 'aws'; use one of: local, batch"),
+])
+def test_a_wrong_choice_from_a_host_panel_or_script_is_refused_where_it_enters(field, value, message):
+    from azrender.errors import UsageError
+    from azrender.pipeline import SubmitRequest
+
+    with pytest.raises(UsageError) as info:
+        SubmitRequest(scene="shot.blend", **{field: value})
+    assert str(info.value) == message
+    assert SubmitRequest(scene="shot.blend", storage_mode="BlobFuse").storage_mode == "blobfuse"
+
+
+def test_a_host_submission_discovers_once(maya_cube, tmp_path, monkeypatch):
+    """The host's collected report is the plan's report: the scene is not scanned again headless
+    and a studio's dependency hooks run once."""
+    import textwrap
+
+    from azrender.backends.local.backend import LocalBackend
+    from azrender.discovery.model import Kind
+    from azrender.discovery.resolve import RawReference
+    from azrender.hosts.submission import prepare_request
+    from azrender.pipeline import plan_submission
+    from azrender.plugins import new_plugin_manager
+    from azrender.settings import Settings
+
+    (tmp_path / "counting_plugin.py").write_text(textwrap.dedent("""
+        import azrender
+        CALLS = []
+
+        @azrender.hookimpl
+        def azrender_add_dependencies(scene, report):
+            CALLS.append(scene)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("AZRENDER_PLUGINS", "counting_plugin")
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_MAYA_RENDER", "/bin/true")  # the local backend's renderer check
+    import counting_plugin
+
+    texture = maya_cube.parent / "only_the_host_knows.png"
+    texture.write_bytes(b"png")
+    prepared = prepare_request(maya_cube, [RawReference(str(texture), Kind.TEXTURE, "file1.ftn", str(maya_cube),
+                                                        host="maya")], host="maya", frames="1", dry_run=True)
+    settings = Settings(storage_url=(tmp_path / "store").as_uri())
+    plan = plan_submission(prepared.request, backend=LocalBackend(settings), settings=settings,
+                           plugin_manager=new_plugin_manager())
+    assert counting_plugin.CALLS == [str(maya_cube)]
+    assert [d.path for d in plan.report.dependencies] == [str(texture)], "what the host found, nothing scanned again"
+    assert any(key.endswith("cube/only_the_host_knows.png") for _, key in plan.uploads)
+
+
+def test_the_local_backend_cancels_a_running_job_through_the_protocol(tmp_path):
+    import time
+
+    from azure.batch import models as m
+
+    from azrender.backends.local.backend import LocalBackend
+    from azrender.progress import no_progress
+    from azrender.settings import Settings
+
+    backend = LocalBackend(Settings(), root=tmp_path / "batch")
+    client = backend.client()
+    client.create_job(m.BatchJobCreateOptions(id="j1", pool_info=m.BatchPoolInfo(pool_id="local")))
+    client.create_tasks("j1", [m.BatchTaskCreateOptions(id="t1", command_line="/bin/bash -c 'sleep 120'")])
+    deadline = time.monotonic() + 60
+    while backend.status("j1").count("running") == 0:
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.2)
+    started = time.monotonic()
+    backend.cancel("j1")
+    status = backend.wait("j1", no_progress)
+    assert time.monotonic() - started < 30, "cancelling must not wait for the task to end by itself"
+    assert status.state == "completed" and [t.id for t in status.failed] == ["t1"]
+    assert backend.status("j1").to_json()["done"] is True

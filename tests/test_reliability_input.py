@@ -116,7 +116,7 @@ def valid_state_docs():
     return {
         state.PoolRecord: {"kind": "pool", "version": state.VERSION, **_fields_of(state.PoolRecord)},
         state.NodeRecord: {"kind": "node", "version": state.VERSION, **_fields_of(state.NodeRecord)},
-        state.JobRecord: {"kind": "job", "version": state.VERSION, **_fields_of(state.JobRecord)},
+        state.JobState: {"kind": "job", "version": state.VERSION, **_fields_of(state.JobState)},
         state.TaskRecord: {"kind": "task", "version": state.VERSION, **_fields_of(state.TaskRecord)},
     }
 
@@ -145,7 +145,7 @@ def test_local_backend_state_reader(tmp_path_factory, data):
     docs = valid_state_docs()
     path = tmp_path_factory.mktemp("st") / "record.json"
     if data is None:
-        cls, raw = state.JobRecord, DEEP
+        cls, raw = state.JobState, DEEP
     else:
         cls = data.draw(st.sampled_from(sorted(docs, key=lambda c: c.__name__)))
         doc = dict(docs[cls])

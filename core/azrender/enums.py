@@ -26,7 +26,7 @@ class Choice(str, Enum):
             return cls(value.lower() if isinstance(value, str) else value)
         except ValueError:
             prefix = f"{where}: " if where else ""
-            raise UsageError(f"{prefix}{value!r} is not a {_LABELS[cls.__name__]}; use one of: {', '.join(cls.values())}") from None
+            raise UsageError(f"{prefix}unknown {_LABELS[cls.__name__]} {value!r}; use one of: {', '.join(cls.values())}") from None
 
 
 class StorageMode(Choice):

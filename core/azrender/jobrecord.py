@@ -9,10 +9,11 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from azrender.enums import BackendKind
 from azrender.errors import JobError
 
 VERSION = 1
-BACKENDS = ("local", "batch")
+BACKENDS = BackendKind.values()
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class JobRecord:
 
 def _path(job_id: str) -> Path:
     from azrender.dirs import state_dir
+    from azrender.layout import check_id
 
+    check_id("job", job_id)  # it names a file
     folder = state_dir() / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{job_id}.json"

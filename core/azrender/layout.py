@@ -24,6 +24,10 @@ Node (blobfuse / Azure Files on Linux)::
 
 from __future__ import annotations
 
+import re
+
+from azrender.errors import UsageError
+
 HASH_METADATA_KEY = "azrender_xxh3"  # blob metadata: xxh3-128 hex digest of the content
 ASSETS = "assets"
 MANIFESTS = "manifests"
@@ -50,3 +54,14 @@ def manifest_key(manifest_id: str) -> str:
 
 def job_key(job_id: str, *rest: str) -> str:
     return join(JOBS, job_id, *rest)
+
+MAX_ID = 64
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_id(kind: str, value: str) -> str:
+    """A Batch id (job, task, pool): 1-64 letters, digits, '-' or '_'. Ids name store prefixes and
+    folders, so nothing else may reach a path."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise UsageError(f"invalid {kind} id {value!r}: use at most {MAX_ID} letters, digits, '-' or '_'")
+    return value

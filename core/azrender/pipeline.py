@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from azrender import layout
-from azrender.discovery.model import Dependency, SceneReport
+from azrender.discovery.model import SceneReport
+from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
 from azrender.progress import ProgressCallback, no_progress
 
@@ -31,16 +32,16 @@ class SubmitRequest:
     scene: Path
     frames: str | None = None  # None: the scene's own range when the reader knows it, else 1
     chunk: int = 1
-    backend: str | None = None  # "local" | "batch"; None: batch when configured, else local
-    storage_mode: str | None = None  # copy | blobfuse | fileshare; None: the profile's (default copy)
-    node_os: str | None = None  # None: the profile's (default linux)
+    backend: BackendKind | None = None  # None: batch when configured, else local
+    storage_mode: StorageMode | None = None  # None: the profile's (default copy)
+    node_os: NodeOS | None = None  # None: the profile's (default linux)
     pool_id: str | None = None
     profile: str | None = None
     batch_url: str | None = None
     storage_url: str | None = None
     host: str | None = None  # blender | maya | max; None: from the scene's extension
     renderer: str | None = None  # e.g. CYCLES, arnold, vray
-    extra_dependencies: tuple[Dependency, ...] = ()  # collected in-app by a host plugin
+    report: SceneReport | None = None  # what a host plugin collected in-app: the report, not scanned again
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
     allow_missing: bool = False
@@ -53,6 +54,11 @@ class SubmitRequest:
     budget: float | None = None  # past it no new task starts (None: the profile's)
     job_id: str | None = None  # given by azrender.agent.hand_over, so a restarted agent resumes the same job
 
+    def __post_init__(self):  # plain strings from a host panel or a script are checked here
+        for name, choice in (("backend", BackendKind), ("storage_mode", StorageMode), ("node_os", NodeOS)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, choice.parse(getattr(self, name)))
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -63,11 +69,19 @@ class Submission:
     host: str
     job_id: str
     frames: tuple[int, ...]
-    backend: str
-    storage_mode: str
-    node_os: str
+    backend: BackendKind
+    storage_mode: StorageMode
+    node_os: NodeOS
     report: SceneReport
     settings: object  # azrender.settings.Settings
+
+    @classmethod
+    def paths_only(cls, request: SubmitRequest, report: SceneReport) -> "Submission":
+        """What the path-mapping hooks see from ``azrender paths``: no job yet (no job id, frames,
+        backend or settings)."""
+        scene = Path(report.scene)
+        return cls(request, scene, request.host or HOSTS.get(scene.suffix.lower(), ""), "", (), None,
+                   request.storage_mode, request.node_os, report, None)
 
 
 @dataclass(frozen=True)
@@ -215,9 +229,10 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                   storage_url=storage_url, dry_run=request.dry_run)
 
     progress("discover", 0, 1, scene.name)
-    report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
-    for dep in request.extra_dependencies:
-        report.add(dep)
+    if request.report is not None:  # discovered once, in the host: the dependency hooks have run
+        report = _for_scene(request.report, scene)
+    else:
+        report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     missing_blocks = bool(report.missing) and not request.allow_missing
     frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
@@ -358,6 +373,17 @@ def _host_of(scene: Path, host: str | None) -> str:
         return HOSTS[scene.suffix.lower()]
     except KeyError:
         raise UsageError(f"{scene}: not a scene azrender can submit (.blend, .ma, .mb, .max)") from None
+
+
+def _for_scene(report: SceneReport, scene: Path) -> SceneReport:
+    """A host's report for the submission copy it saved beside the scene (same folder, so every
+    relative path holds)."""
+    if report.scene == str(scene):
+        return report
+    copy = SceneReport(scene=str(scene), warnings=list(report.warnings), best_effort=report.best_effort)
+    for dep in report.dependencies:
+        copy.add(dep)
+    return copy
 
 
 def _default_store() -> str:

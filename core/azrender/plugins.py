@@ -36,7 +36,7 @@ PLUGINS_ENV = "AZRENDER_PLUGINS"
 DISABLE_ENV = "AZRENDER_DISABLE_PLUGINS"
 
 # Modules inside the core that implement hooks (the built-in host knowledge).
-BUILTIN_PLUGINS: list[str] = []
+BUILTIN_PLUGINS: list[str] = ["azrender.discovery.builtin"]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from azrender.enums import NodeOS, StorageMode
 from azrender.errors import UsageError
 
 CONFIG_FILE = "config.toml"
@@ -59,8 +60,8 @@ class Settings:
     storage_url: str | None = None
     outputs_url: str | None = None
     pool_id: str | None = None
-    storage_mode: str = "copy"
-    node_os: str = "linux"
+    storage_mode: StorageMode = StorageMode.COPY
+    node_os: NodeOS = NodeOS.LINUX
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
     retries: int = 2
@@ -70,6 +71,10 @@ class Settings:
     scout: str | None = None  # "auto" (first, middle, last) or frames: render these first and check them
     notify_webhook: str | None = None  # Slack/Teams-style incoming webhook, told when a job ends
     notify_desktop: bool = True
+
+    def __post_init__(self):
+        for name, choice in _CHOICES.items():
+            object.__setattr__(self, name, choice.parse(getattr(self, name)))
 
     @property
     def has_batch(self) -> bool:
@@ -81,6 +86,7 @@ class Settings:
 
 
 _TYPES = {f.name: f.type for f in fields(Settings)}
+_CHOICES = {"storage_mode": StorageMode, "node_os": NodeOS}  # checked when config.toml is read
 
 
 def config_path() -> Path:
@@ -112,6 +118,8 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
         if not ok:
             raise UsageError(f"{path}{_line_of(text, key)}: {key} in [{where}] has the wrong type "
                              f"({type(value).__name__}; expected {expected.split(' |')[0]})")
+        if key in _CHOICES:
+            value = _CHOICES[key].parse(value, f"{path}{_line_of(text, key)}: {key} in [{where}]")
         out[key] = tuple(value) if isinstance(value, list) else value
     return out
 

@@ -1,9 +1,11 @@
-"""Stand-in for 3ds Max's ``pymxs``, answering from a real ``.max`` file read by the azrender core.
+"""Stand-in for 3ds Max's ``pymxs``, answering from hand-written tables of each test scene's asset
+list, never from azrender's own readers.
 
-``open_scene(path)`` plays the part of opening the file in 3ds Max: the asset list comes from the
-file's ``FileAssetMetaData`` stream through the core's reader, as the AssetManager holds it (type,
-path as stored, path 3ds Max resolved it to). Render settings answer 3ds Max's defaults unless
-set with ``set_render(...)``. Progress and prompt calls are appended to ``CALLS``.
+``open_scene(path)`` plays the part of opening the file in 3ds Max: :data:`SCENES` (by file name)
+gives the AssetManager's assets as 3ds Max holds them (type, path as stored, path 3ds Max resolved
+it to), written by hand from the UTF-16 strings of each file's ``FileAssetMetaData2/3`` stream.
+Render settings answer 3ds Max's defaults unless set with ``set_render(...)``. Progress and prompt
+calls are appended to ``CALLS``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,24 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 CALLS: list[tuple] = []
+
+_BARK_USER = "C:\\Users\\JohnDoe\\Desktop\\max_reverse\\max_files\\BARK5.jpg"
+_XOLIUL = "C:\\Users\\vados\\AppData\\Local\\Autodesk\\3dsMax\\2012 - 32bit\\enu\\scripts\\XoliulShaderUI\\"
+_GIRL = "C:\\Users\\vados\\Desktop\\3D models\\CrimeCraft\\Girl\\"
+_CHECKER = "E:\\Autodesk\\17\\3ds Max 2017\\maps\\uvwunwrap\\UV_Checker.png"
+# scene file name -> [(asset type, path as stored, path 3ds Max resolved it to or "")]
+SCENES = {
+    "01-teapot_no_cams_vray.max": [
+        ("Bitmap", "C:\\Users\\Vadim\\Documents\\3dsMax\\sceneassets\\images\\BARK5.jpg", _BARK_USER),
+        ("Bitmap", _BARK_USER, _BARK_USER)],
+    "07-standard-17_physical_cameras.max": [],
+    "08-extended_header_length_alysson_claret.max": [  # two "Bitmap" entries are material names
+        ("Bitmap", "M_CH_FNPCbotAlyssonClaret", ""), ("Bitmap", _XOLIUL + "fx\\Xoliulshader_2.0.fx", ""),
+        ("Bitmap", _GIRL + "T_CH_FNPCbot01_ns.tga", ""), ("Bitmap", "M_CH_FNPCAlyssonClaretHair", ""),
+        ("Bitmap", _XOLIUL + "images\\NoImage.png", ""), ("Bitmap", _GIRL + "T_CH_FNPCbot01_cm.tga", "")],
+    "2017_many_cams_and_other_stuff.max": [("Bitmap", _CHECKER, _CHECKER)],
+    "MiniHouse.max": [],
+}
 
 
 def byref(value):
@@ -105,21 +125,14 @@ runtime = _Runtime()
 
 
 def open_scene(path: str, *, modified: bool = False) -> None:
-    """Open a real .max file: its asset list, read by the core, becomes the AssetManager's;
-    ``modified`` plays the artist having edited it since."""
-    import olefile
-
-    from azrender.discovery import max_assets
-
-    with olefile.OleFileIO(path) as ole:
-        stream = next(((name, n) for name, n in max_assets._STREAMS if ole.exists(name)), None)
-        records = max_assets.parse_records(ole.openstream(stream[0]).read(), stream[1]) if stream else []
+    """Open ``path`` (its table in :data:`SCENES`); ``modified`` plays the artist having edited it
+    since it was saved."""
     runtime.__init__()
     runtime.maxFilePath = os.path.dirname(os.path.abspath(path)) + os.sep
     runtime.maxFileName = os.path.basename(path)
     runtime.modified = modified
     runtime.AssetManager.assets = [
-        AssetUser(f"{{{index:08X}-0000-0000-0000-000000000000}}", asset_type, paths[0], (paths[1:] or [""])[0])
-        for index, (asset_type, paths) in enumerate(records, start=1)]
+        AssetUser(f"{{{index:08X}-0000-0000-0000-000000000000}}", asset_type, stored, resolved)
+        for index, (asset_type, stored, resolved) in enumerate(SCENES[os.path.basename(path)], start=1)]
     runtime.ATSOps.files = [os.path.abspath(path)] + [a.stored for a in runtime.AssetManager.assets]
     CALLS.clear()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from azrender.backends import JobStatus
+from azrender.enums import BackendKind
 from azrender.jobrecord import JobRecord
 from azrender.progress import ProgressCallback
 
@@ -25,9 +26,9 @@ class PoolChoice:
 
 
 class Backend(Protocol):
-    """A place jobs run; ``kind`` is "local" or "batch"."""
+    """A place jobs run."""
 
-    kind: str
+    kind: BackendKind
     settings: object  # azrender.settings.Settings
     # Ctrl-C while waiting: True cancels the job (it runs on the artist's machine); False only
     # stops waiting (a farm job is not the artist's terminal).

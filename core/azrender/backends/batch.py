@@ -17,6 +17,7 @@ from typing import Callable
 
 from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.backends.base import Backend, PoolChoice
+from azrender.enums import BackendKind
 from azrender.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def make_client(batch_url: str, credential):
 
 def check_task_ids(tasks) -> None:
     """Batch task ids: 1-64 letters, digits, '-' or '_', unique ignoring case."""
-    from azrender.jobs.build import check_id
+    from azrender.layout import check_id
 
     seen: dict[str, str] = {}
     for task in tasks:
@@ -256,7 +257,7 @@ def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
 class BatchBackend(Backend):
     """Jobs on an Azure Batch account (``settings.batch_url``), through the real SDK client."""
 
-    kind = "batch"
+    kind = BackendKind.BATCH
     interrupt_cancels = False
     POLL_SECONDS = 15
 

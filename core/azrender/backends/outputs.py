@@ -12,7 +12,7 @@ def download_outputs(job_id: str, outputs_url: str, dest: Path, *, logs: bool = 
     (``dest/<task id>/...``, logs under ``dest/logs/<task id>/``); returns the sync stage's counts.
     A job this machine did not submit and the store has nothing of is a mistyped id: an error."""
     from azrender import jobrecord, layout
-    from azrender.jobs.build import check_id
+    from azrender.layout import check_id
     from azrender.sync import engine
     from azrender.sync.stores import open_store
 

@@ -23,11 +23,13 @@ def run(args) -> int:
 
     from azrender.discovery.scan import scan_scene
     from azrender.errors import UsageError
+    from azrender.plugins import get_plugin_manager
 
     for directory in args.search_path + ([args.project] if args.project else []):
         if not os.path.isdir(directory):
             raise UsageError(f"{directory}: not a folder")
-    report = scan_scene(args.scene, search_paths=args.search_path, project=args.project)
+    report = scan_scene(args.scene, search_paths=args.search_path, project=args.project,
+                        plugin_manager=get_plugin_manager())
     from azrender.private import scene_refusals
 
     refused = {r.path: r.rule for r in scene_refusals(report, args.allow_path)}

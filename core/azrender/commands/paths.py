@@ -7,11 +7,12 @@ HELP = "show each dependency's local path, storage key and node path for a stora
 
 def register(parser) -> None:
     from azrender import layout
+    from azrender.enums import NodeOS, StorageMode
 
     parser.add_argument("scene", help="the scene file (.blend, .ma, .mb, .max)")
-    parser.add_argument("--storage", choices=("copy", "blobfuse", "fileshare"), default="copy",
+    parser.add_argument("--storage", choices=StorageMode.values(), default="copy",
                         help="how assets reach the node (default: copy)")
-    parser.add_argument("--os", dest="node_os", choices=("linux", "windows"), default="linux",
+    parser.add_argument("--os", dest="node_os", choices=NodeOS.values(), default="linux",
                         help="the render node's OS (default: linux)")
     parser.add_argument("--mount-path", default=layout.DEFAULT_MOUNT_PATH,
                         help="relativeMountPath of the pool's blobfuse / Azure Files mount (default: %(default)s)")
@@ -32,17 +33,21 @@ def run(args) -> int:
     from azrender.discovery.scan import scan_scene
     from azrender.errors import MissingAssetsError, UsageError, ValidationError
     from azrender.paths.plan import plan_paths, write_submission_files
-    from azrender.pipeline import SubmitRequest
+    from azrender.pipeline import Submission, SubmitRequest
+    from azrender.plugins import get_plugin_manager
 
     scene = Path(args.scene).resolve()
     if not scene.is_file():
         raise UsageError(f"{args.scene}: no such scene file")
     project = Path(args.project).resolve() if args.project else None
-    report = scan_scene(scene, search_paths=tuple(Path(p) for p in args.search_path), project=project)
-    submission = SubmitRequest(scene=scene, storage_mode=args.storage, node_os=args.node_os, project=project)
+    pm = get_plugin_manager()
+    report = scan_scene(scene, search_paths=tuple(Path(p) for p in args.search_path), project=project,
+                        plugin_manager=pm)
+    request = SubmitRequest(scene=scene, storage_mode=args.storage, node_os=args.node_os, project=project)
+    submission = Submission.paths_only(request, report)
     plan = plan_paths(report, storage_mode=args.storage, node_os=args.node_os, submission=submission,
                       project=str(project) if project else None, mount_path=args.mount_path,
-                      store_prefix=args.prefix, share=args.share)
+                      store_prefix=args.prefix, share=args.share, plugin_manager=pm)
     written = write_submission_files(plan, Path(args.write)) if args.write else None
     if args.json:
         print(json.dumps({

@@ -8,8 +8,10 @@ HELP = "show a job's progress and its failed tasks"
 
 
 def register(parser) -> None:
+    from azrender.enums import BackendKind
+
     parser.add_argument("job", help="job id")
-    parser.add_argument("--backend", choices=["batch", "local"], help="default: batch when configured, else local")
+    parser.add_argument("--backend", choices=BackendKind.values(), help="default: batch when configured, else local")
     parser.add_argument("--profile", help="settings profile (config.toml)")
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")

@@ -10,14 +10,16 @@ HELP = "discover, sync, map and submit scenes; --wait renders and downloads the 
 
 
 def register(parser) -> None:
+    from azrender.enums import BackendKind, NodeOS, StorageMode
+
     parser.add_argument("scenes", nargs="+", metavar="SCENE", help="scene file(s): .blend, .ma, .mb, .max")
     parser.add_argument("--frames", help="frames to render, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
     parser.add_argument("--chunk", type=int, default=1, help="frames per task (default 1)")
-    parser.add_argument("--backend", choices=["batch", "local"], help="default: batch when a Batch account is configured, else local")
-    parser.add_argument("--storage", dest="storage_mode", choices=["copy", "blobfuse", "fileshare"],
+    parser.add_argument("--backend", choices=BackendKind.values(), help="default: batch when a Batch account is configured, else local")
+    parser.add_argument("--storage", dest="storage_mode", choices=StorageMode.values(),
                         help="how nodes see the assets (default: the profile's, else copy: synced into the node's "
                              "shared folder)")
-    parser.add_argument("--os", dest="node_os", choices=["linux", "windows"],
+    parser.add_argument("--os", dest="node_os", choices=NodeOS.values(),
                         help="render node OS (default: the profile's, else linux)")
     parser.add_argument("--pool", dest="pool_id", help="Batch pool id (overrides the profile)")
     parser.add_argument("--profile", help="settings profile in config.toml")

@@ -15,8 +15,8 @@ import os
 import pathlib
 
 from azrender.discovery.model import Kind
+from azrender.discovery.readers import Reading, ScanContext, Scanner
 from azrender.discovery.resolve import RawReference
-from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 # Uncompressed, gzip (Blender < 3) and zstd (Blender >= 3) .blend files.

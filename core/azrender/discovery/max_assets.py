@@ -12,8 +12,8 @@ import re
 import struct
 
 from azrender.discovery.model import Kind
+from azrender.discovery.readers import Reading, ScanContext, Scanner
 from azrender.discovery.resolve import RawReference
-from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 _STREAMS = (("FileAssetMetaData3", 2), ("FileAssetMetaData2", 1))  # stream, paths per record

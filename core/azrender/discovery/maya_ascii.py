@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from azrender.discovery import maya_nodes
 from azrender.discovery.model import Kind
+from azrender.discovery.readers import Reading, ScanContext, Scanner
 from azrender.discovery.resolve import RawReference
-from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'

@@ -13,8 +13,8 @@ import struct
 
 from azrender.discovery import maya_nodes
 from azrender.discovery.model import Kind
+from azrender.discovery.readers import Reading, ScanContext, Scanner
 from azrender.discovery.resolve import RawReference
-from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 # Node types by their MTypeId, the form type of the node's group (Maya's built-in ids are four

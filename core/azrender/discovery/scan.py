@@ -1,7 +1,7 @@
 """Headless discovery: pick a reader by file extension, resolve what it found, follow nested scenes.
 
-Readers are :class:`Scanner` objects in a registry (the built-ins plus any a plugin returns from
-``azrender_scanners``). A reader only lists the paths one file holds (:class:`RawReference`);
+Readers are :class:`~azrender.discovery.readers.Scanner` objects that plugins return from
+``azrender_scanners`` (the built-in readers are a plugin too: :mod:`azrender.discovery.builtin`). A reader only lists the paths one file holds (:class:`RawReference`);
 resolution is :mod:`azrender.discovery.resolve`, the same code the in-app collectors use. Nested
 scenes (Maya references, USD layers) are read too, each file once, so reference loops end.
 """
@@ -10,60 +10,21 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from azrender.discovery.model import Dependency, Kind, SceneReport
+from azrender.discovery.readers import Reading, ScanContext, Scanner  # noqa: F401  (also importable from here)
 from azrender.discovery.resolve import RawReference, ResolveContext, add_references
 from azrender.errors import SceneError
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What a reader found in one file."""
-
-    references: tuple[RawReference, ...]
-    warnings: tuple[str, ...] = ()
-    best_effort: bool = False  # the format could not be read exhaustively (Maya Binary)
-
-
-@dataclass(frozen=True)
-class ScanContext:
-    """What a reader may consult besides the file: the plugins (e.g. extra Maya table rows) and
-    the user's resolution settings."""
-
-    plugin_manager: Any
-    resolve: ResolveContext
-
-
-@dataclass(frozen=True)
-class Scanner:
-    """A scene reader: ``scan(path, context) -> Reading``; raises :class:`SceneError` for a bad file.
-
-    extensions: lower-case, with the dot (``(".ma",)``).
-    follows_nested: the reader already reads the nested files it needs (Blender libraries through
-        blender-asset-tracer), so discovery must not queue them again.
-    """
-
-    name: str
-    extensions: tuple[str, ...]
-    scan: Callable[[str, ScanContext], Reading]
-    follows_nested: bool = False
-
-
-def _builtin_scanners() -> list[Scanner]:
-    from azrender.discovery import blend, max_assets, maya_ascii, maya_binary, usd
-
-    return [blend.SCANNER, maya_ascii.SCANNER, maya_binary.SCANNER, max_assets.SCANNER, usd.SCANNER]
-
-
 def scanner_registry(plugin_manager) -> dict[str, Scanner]:
-    """Extension -> scanner; a plugin's scanner replaces the built-in one for its extensions."""
+    """Extension -> scanner; a plugin's scanner replaces a built-in one (or an older plugin's)
+    for its extensions."""
     registry: dict[str, Scanner] = {}
-    plugin_scanners = [s for result in plugin_manager.hook.azrender_scanners() for s in (result or ())]
-    # pluggy answers newest plugin first: register in reverse so the newest one wins.
-    for scanner in [*_builtin_scanners(), *reversed(plugin_scanners)]:
+    scanners = [s for result in plugin_manager.hook.azrender_scanners() for s in (result or ())]
+    # pluggy answers newest plugin first (the built-ins last): register in reverse so the newest wins.
+    for scanner in reversed(scanners):
         for extension in scanner.extensions:
             registry[extension.lower()] = scanner
     return registry

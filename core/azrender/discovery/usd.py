@@ -12,8 +12,8 @@ import os
 import re
 
 from azrender.discovery.model import Kind
+from azrender.discovery.readers import Reading, ScanContext, Scanner
 from azrender.discovery.resolve import RawReference
-from azrender.discovery.scan import Reading, ScanContext, Scanner
 from azrender.errors import SceneError
 
 _LAYER_EXTENSIONS = {".usd", ".usda", ".usdc", ".usdz"}

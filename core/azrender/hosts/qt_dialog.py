@@ -17,13 +17,16 @@ try:
 except ImportError:
     from PySide2 import QtCore, QtGui, QtWidgets
 
-from azrender.errors import AzrenderError
+from azrender.enums import BackendKind, StorageMode
 from azrender.backends import LABELS
+from azrender.errors import AzrenderError
 from azrender.hosts.background import Background, ProgressDriver, error_text, submit_in_background
 
 POLL_MS = 200
+FROM_PROFILE = "from profile"  # the profile's storage_mode (default copy)
 MISSING_COLOUR = "#e05050"
-BACKENDS = (("Automatic", None), (LABELS["batch"], "batch"), (LABELS["local"], "local"))
+# Batch when the profile has an account, else local; then each backend by its one name everywhere
+BACKENDS = (("Automatic", None), *((LABELS[kind], kind) for kind in (BackendKind.BATCH.value, BackendKind.LOCAL.value)))
 JOBS_SHOWN = 15
 
 
@@ -50,7 +53,7 @@ class SubmitDialog(QtWidgets.QDialog):
         for label, kind in BACKENDS:
             self.backend.addItem(label, kind)
         self.storage = QtWidgets.QComboBox()
-        self.storage.addItems(["copy", "blobfuse", "fileshare"])
+        self.storage.addItems([FROM_PROFILE, *StorageMode.values()])
         self.frames = QtWidgets.QLineEdit(host.default_frames())
         self.chunk = QtWidgets.QSpinBox()
         self.chunk.setRange(1, 10000)
@@ -129,7 +132,8 @@ class SubmitDialog(QtWidgets.QDialog):
         try:
             prepared = self.host.build_request(
                 frames=self.frames.text(), chunk=self.chunk.value(), profile=self.profile.text() or None,
-                backend=self.backend.currentData(), storage_mode=self.storage.currentText(),
+                backend=self.backend.currentData(),
+                storage_mode=None if self.storage.currentText() == FROM_PROFILE else self.storage.currentText(),
                 allow_missing=self.allow_missing.isChecked(), scout="auto" if self.scout.isChecked() else None,
                 budget=self.budget.value() or None)
         except AzrenderError as exc:

@@ -1,6 +1,6 @@
 """The in-app submission, host-neutral: the raw references a plugin collected through its host API
-become one report (resolved by the same resolver as the headless scanners), which is checked and
-handed to the pipeline with the request."""
+become one report (resolved by the same resolver as the headless scanners, the dependency hooks
+run once), which is checked and handed to the pipeline with the request as the report."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class _InAppReader:
     The host already saw inside libraries and references, so nothing nested is read again."""
 
     def __init__(self, scene: str, refs: tuple):
-        from azrender.discovery.scan import Reading, Scanner
+        from azrender.discovery.readers import Reading, Scanner
 
         self.scanner = Scanner(name="in-app", extensions=(os.path.splitext(scene)[1].lower(),),
                                scan=lambda path, context: Reading(refs), follows_nested=True)
@@ -118,7 +118,7 @@ def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Pa
             raise SceneError(f"cannot save the submission copy {copy}: {exc}",
                              hint="the scene's folder must be writable") from exc
         fields.setdefault("job_name", scene.stem)
-    request = SubmitRequest(scene=copy or scene, host=host, extra_dependencies=tuple(report.dependencies), **fields)
+    request = SubmitRequest(scene=copy or scene, host=host, report=report, **fields)
     return Prepared(request, copy)
 
 

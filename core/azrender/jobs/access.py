@@ -14,7 +14,7 @@ OUTPUTS_PERMISSIONS = "cw"
 
 
 def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str | None = None) -> NodeAccess:
-    """``assets`` / ``outputs``: :class:`azrender.sync.stores.Store` objects (their prefixes
+    """``assets`` / ``outputs``: :class:`azrender.sync.store.Store` objects (their prefixes
     included in the URLs). ``expires``: when the job's SAS tokens stop working."""
 
     def url(store, permissions: str) -> str:

@@ -6,7 +6,6 @@ dry run and the tests see exactly what would be submitted.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 
 from azrender import layout
@@ -17,21 +16,14 @@ from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES
                                  NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
+from azrender.layout import check_id
 
-MAX_ID = 64
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MANIFEST_FILE = "manifest.json"
 ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
 PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
-
-
-def check_id(kind: str, value: str) -> str:
-    if not _ID.match(value):
-        raise UsageError(f"invalid {kind} id {value!r}: use at most {MAX_ID} letters, digits, '-' or '_'")
-    return value
 
 
 def task_id(first: int, last: int) -> str:

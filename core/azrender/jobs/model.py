@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LINUX = "linux"
-WINDOWS = "windows"
+from azrender.enums import NodeOS, StorageMode
 
-# Storage modes: how assets reach the renderer on the node.
-COPY = "copy"  # the job preparation task syncs them into the node's shared folder
-BLOBFUSE = "blobfuse"  # the container mounted with blobfuse2 (by the pool, or by the preparation task)
-FILESHARE = "fileshare"  # an Azure Files share mounted by the pool (or `net use` on legacy Windows images)
-STORAGE_MODES = (COPY, BLOBFUSE, FILESHARE)
+LINUX, WINDOWS = NodeOS.LINUX, NodeOS.WINDOWS
+# How assets reach the renderer: copied by the preparation task, blobfuse2 (mounted by the pool or
+# the preparation task), Azure Files (mounted by the pool, or `net use` on legacy Windows images).
+COPY, BLOBFUSE, FILESHARE = StorageMode.COPY, StorageMode.BLOBFUSE, StorageMode.FILESHARE
+STORAGE_MODES = StorageMode.values()
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from . import retry
+
 HASH_METADATA_KEY = "azrender_xxh3"  # mirrors azrender.layout.HASH_METADATA_KEY
 API_VERSION = "2021-08-06"
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
-RETRIES = 4
 CHUNK = 1 << 20
 # Writes the node's own disk refused for lack of room (EFBIG: a file-size limit): not the store's fault.
 DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
@@ -104,7 +105,8 @@ class BlobStore:
 
     def _open(self, key: str):
         """GET a blob, retrying transient failures with backoff."""
-        for attempt in range(RETRIES + 1):
+        tries = retry.retries()
+        for attempt in range(tries + 1):
             try:
                 return urllib.request.urlopen(urllib.request.Request(self._url(key), headers=self._headers()),
                                               timeout=60)
@@ -113,13 +115,13 @@ class BlobStore:
                     raise StoreError(f"{key} is not in the store") from None
                 if exc.code in (401, 403):
                     raise StoreError(f"the store refused {key} (HTTP {exc.code}): access expired or not granted") from None
-                if exc.code < 500 and exc.code != 429 or attempt == RETRIES:
+                if exc.code not in retry.RETRY_STATUS or attempt == tries:
                     raise StoreError(f"cannot read {key}: HTTP {exc.code}") from None
             except (urllib.error.URLError, OSError) as exc:
-                if attempt == RETRIES:
+                if attempt == tries:
                     reason = getattr(exc, "reason", exc)
                     raise StoreError(f"cannot reach the store for {key}: {reason}") from None
-            time.sleep(min(0.5 * 2 ** attempt, 8))
+            time.sleep(retry.delay(attempt))
         raise AssertionError("unreachable")
 
     def read(self, key: str) -> bytes:

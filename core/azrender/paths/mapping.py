@@ -13,9 +13,9 @@ import re
 
 from azrender import layout
 from azrender.discovery.model import SceneReport
+from azrender.enums import NodeOS, StorageMode
 from azrender.errors import UsageError
 from azrender.node import pathtext
-from azrender.jobs.model import BLOBFUSE, COPY, LINUX, STORAGE_MODES, WINDOWS
 from azrender.paths.model import MappedDependency, MappingRule, map_local
 from azrender.paths.portability import check_portability  # noqa: F401  (part of this module's API)
 from azrender.paths.roots import storage_key
@@ -26,15 +26,12 @@ __all__ = ["node_base", "node_path", "build_rules", "map_dependencies", "check_p
 def node_base(storage_mode: str, node_os: str, *, mount_path: str = layout.DEFAULT_MOUNT_PATH,
               store_prefix: str = "", share: str | None = None) -> str:
     """The node folder that holds the store layout (``assets/...``) in this mode."""
-    if storage_mode not in STORAGE_MODES:
-        raise UsageError(f"unknown storage mode {storage_mode!r} (choose {', '.join(STORAGE_MODES)})")
-    if node_os not in (LINUX, WINDOWS):
-        raise UsageError(f"unknown node OS {node_os!r} (choose {LINUX} or {WINDOWS})")
-    windows = node_os == WINDOWS
-    if storage_mode == COPY:  # the preparation task copies the assets, without the store prefix
+    storage_mode, node_os = StorageMode.parse(storage_mode), NodeOS.parse(node_os)
+    windows = node_os == NodeOS.WINDOWS
+    if storage_mode == StorageMode.COPY:  # the preparation task copies the assets, without the store prefix
         return _join(node_os, "%AZ_BATCH_NODE_SHARED_DIR%" if windows else "$AZ_BATCH_NODE_SHARED_DIR",
                      layout.NODE_CACHE_DIR)
-    if storage_mode == BLOBFUSE:
+    if storage_mode == StorageMode.BLOBFUSE:
         if windows:
             raise UsageError("blobfuse mounts exist on Linux pools only; use --storage copy or fileshare for Windows")
         return _join(node_os, "$AZ_BATCH_NODE_MOUNTS_DIR", mount_path, store_prefix)

@@ -1,4 +1,4 @@
-"""Azure Blob storage (and Azurite) as a :class:`~azrender.sync.stores.Store`.
+"""Azure Blob storage (and Azurite) as a :class:`~azrender.sync.store.Store`.
 
 Blob names mirror the keys under the URL's prefix, so the container can be mounted with blobfuse
 or read by path on a node; each blob's metadata carries its content hash.
@@ -33,10 +33,12 @@ from urllib.parse import unquote, urlsplit
 from azrender import layout
 from azrender.errors import StoreError, UsageError
 from azrender.layout import HASH_METADATA_KEY
+from azrender.node import retry
 from azrender.redact import register_secret
 from azrender.sync import hashing
 from azrender.sync.blob_rest import Bearer, BlobContainer, BlobHttpError, Sas, SharedKey, Unreachable
-from azrender.sync.stores import AccountInfo, ByteProgress, Store, StoredObject, Transfer, writing_partial
+from azrender.sync.partial import writing_partial
+from azrender.sync.store import AccountInfo, ByteProgress, Store, StoredObject, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +188,7 @@ class AzureBlobStore(Store):
     def open(cls, url: str, *, connection_string: str | None = None, credential=None) -> "AzureBlobStore":
         loc = parse_blob_url(url)
         auth, cred = _resolve_credential(loc, connection_string, credential)
-        retries = int(os.environ.get("AZRENDER_STORE_RETRIES", "4"))
+        retries = retry.retries()
         timeout = float(os.environ.get("AZRENDER_STORE_TIMEOUT", "60"))  # seconds without an answer: retried
         blobs = BlobContainer(loc.account_url, loc.container, _rest_auth(loc, auth, cred), retries=retries,
                               timeout=timeout)
@@ -339,6 +341,7 @@ class AzureBlobStore(Store):
                 blobs.drop_connection()
                 if attempt == blobs.retries:
                     raise self._error(Unreachable(f"{type(exc).__name__}: {exc}"), f"downloading {key}") from None
+                blobs._backoff(attempt)  # the same policy as every other request
         raise AssertionError("unreachable")
 
     def _download_once(self, key: str, dest: Path, progress: ByteProgress | None) -> Transfer:

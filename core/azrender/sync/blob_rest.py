@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import http.client
-import random
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -24,8 +23,9 @@ from datetime import datetime, timezone
 from typing import Iterator
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from azrender.node import retry
+
 API_VERSION = "2021-08-06"
-RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _SIGNED_HEADERS = ("Content-Encoding", "Content-Language", "Content-Length", "Content-MD5", "Content-Type", "Date",
                    "If-Modified-Since", "If-Match", "If-None-Match", "If-Unmodified-Since", "Range")
 
@@ -140,7 +140,7 @@ class BlobContainer:
                     response.body = response.read()  # type: ignore[attr-defined]
                 return response
             data = response.read()
-            if response.status in RETRY_STATUS and attempt < self.retries:
+            if response.status in retry.RETRY_STATUS and attempt < self.retries:
                 self._backoff(attempt, response.getheader("Retry-After"))
                 continue
             code = response.getheader("x-ms-error-code")
@@ -149,10 +149,7 @@ class BlobContainer:
 
     @staticmethod
     def _backoff(attempt: int, retry_after: str | None = None) -> None:
-        delay = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.8, 1.2)
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, float(retry_after))
-        time.sleep(delay)
+        time.sleep(retry.delay(attempt, retry_after))
 
     # ---- operations ---------------------------------------------------------------------------
 

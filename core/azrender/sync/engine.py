@@ -20,7 +20,8 @@ from typing import Callable, Collection, Iterable, Sequence
 from azrender.errors import AzrenderError, StoreError, UsageError
 from azrender.sync import hashing, keys
 from azrender.sync.manifest import Manifest, ManifestEntry
-from azrender.sync.stores import Store, StoredObject, Transfer, remove_orphaned_partials
+from azrender.sync.partial import remove_orphaned_partials
+from azrender.sync.store import Store, StoredObject, Transfer
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Iterator
 from azrender import layout
 from azrender.errors import StoreError
 from azrender.sync import hashing, keys
-from azrender.sync.stores import (PARTIAL_PREFIX, ByteProgress, Store, StoredObject, Transfer,
-                                  remove_orphaned_partials, writing_partial)
+from azrender.sync.partial import PARTIAL_PREFIX, remove_orphaned_partials, writing_partial
+from azrender.sync.store import ByteProgress, Store, StoredObject, Transfer
 
 
 class LocalStore(Store):

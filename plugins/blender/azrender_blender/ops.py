@@ -122,7 +122,7 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(settings, prepared.request.extra_dependencies)
+        fill_dependencies(settings, prepared.request.report.dependencies)
         self.report({"INFO"}, f"azrender: submitting {bpy.path.basename(bpy.data.filepath)} in the background")
         work = submit_in_background(prepared)
         _submitting[:] = [work]

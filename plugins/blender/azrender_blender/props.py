@@ -27,7 +27,8 @@ class AZRENDER_PG_settings(bpy.types.PropertyGroup):
         ("BATCH", "Azure Batch", "Render on an Azure Batch pool"),
         ("LOCAL", "This machine", "Render here with the local backend (no Azure needed)"),
     ])
-    storage_mode: EnumProperty(name="Storage", default="COPY", items=[
+    storage_mode: EnumProperty(name="Storage", default="PROFILE", items=[
+        ("PROFILE", "From Profile", "The profile's storage_mode in azrender's config.toml (default: Copy)"),
         ("COPY", "Copy", "Nodes copy the assets from Blob storage into their cache"),
         ("BLOBFUSE", "Blobfuse", "Nodes mount the Blob container"),
         ("FILESHARE", "Azure Files", "Nodes mount an Azure Files share"),

@@ -38,7 +38,8 @@ def build_request(settings=None, **overrides) -> Prepared:
               "renderer": scene.render.engine}
     if settings is not None:
         fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
-                      storage_mode=settings.storage_mode.lower(), profile=settings.profile or None,
+                      storage_mode=None if settings.storage_mode == "PROFILE" else settings.storage_mode.lower(),
+                      profile=settings.profile or None,
                       allow_missing=settings.allow_missing)
         if not settings.use_scene_frames:
             fields["frames"] = settings.frames

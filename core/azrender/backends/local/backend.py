@@ -13,6 +13,7 @@ from urllib.request import url2pathname
 from azrender import layout
 from azrender.backends import JobStatus
 from azrender.backends.base import Backend, PoolChoice
+from azrender.enums import BackendKind
 from azrender.errors import UsageError
 
 from .client import IMPLICIT_POOL, LocalBatchClient, default_root
@@ -49,7 +50,7 @@ def default_store() -> str:
 
 
 class LocalBackend(Backend):
-    kind = "local"
+    kind = BackendKind.LOCAL
     interrupt_cancels = True  # the job runs on the artist's machine: Ctrl-C stops it
 
     def __init__(self, settings, root: Path | None = None):
@@ -100,7 +101,7 @@ class LocalBackend(Backend):
         return self.resumed(job_id).status(job_id)
 
     def download(self, job_id: str, dest: Path, *, logs: bool = False, store_url: str | None = None) -> dict:
-        from azrender.jobs.build import check_id
+        from azrender.layout import check_id
 
         from .client import NotFound
 

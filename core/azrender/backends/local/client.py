@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, BatchJob,
                                 BatchJobCreateOptions, BatchJobExecutionInfo, BatchJobUpdateOptions,
@@ -27,12 +27,14 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
 from azure.core.exceptions import ResourceNotFoundError
 
 from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
-from azrender.errors import JobError
+from azrender.errors import JobError, UsageError
+from azrender.layout import check_id
+from azrender.progress import ProgressCallback
 
 from .locks import is_free, locked
 from .node import NodeLayout
 from .runner import mount_source, prep_task_id, release_task_id, remove_private
-from .state import (JobRecord, NodeRecord, PoolRecord, Root, TaskRecord, check_id, load, load_model,
+from .state import (JobState, NodeRecord, PoolRecord, Root, TaskRecord, load, load_model,
                     save, scrub, write_json)
 
 MAX_COLLECTION_TASKS = 100  # Batch's limits for one add-task-collection request
@@ -40,8 +42,6 @@ MAX_COLLECTION_BYTES = 1_000_000
 IMPLICIT_POOL = "local"  # a job on pool "local" needs no create_pool: one node per core, 1 slot each
 STDERR_TAIL_LINES = 20
 POLL = 0.2
-
-Progress = Callable[[str, float, float, str], None]
 
 
 class NotFound(JobError, ResourceNotFoundError):
@@ -190,7 +190,7 @@ class LocalBatchClient:
             if self.root.job_file(job.id).exists():
                 raise JobError(f"job {job.id!r} already exists (JobExists; ids ignore case)")
             write_json(self.root.job_private(job.id), job.as_dict(), private=True)
-            save(self.root.job_file(job.id), JobRecord(
+            save(self.root.job_file(job.id), JobState(
                 id=job.id, spec=scrub(job.as_dict()), pool_id=pool.id,
                 all_tasks_complete_mode=(job.all_tasks_complete_mode or "noaction").lower()))
 
@@ -204,10 +204,10 @@ class LocalBatchClient:
                  replace(record, all_tasks_complete_mode=job.all_tasks_complete_mode.lower()))
             self._ensure_runner(record)
 
-    def _job(self, job_id: str) -> JobRecord:
+    def _job(self, job_id: str) -> JobState:
         check_id("job", job_id)
         try:
-            return load(self.root.job_file(job_id), JobRecord)
+            return load(self.root.job_file(job_id), JobState)
         except FileNotFoundError:
             raise NotFound(f"job {job_id!r} does not exist (JobNotFound)") from None
 
@@ -321,7 +321,7 @@ class LocalBatchClient:
                  slots: int) -> tuple[str, str] | None:
         try:
             check_id("task", task.id)
-        except JobError as exc:
+        except UsageError as exc:
             return "InvalidPropertyValue", exc.message
         if not task.command_line:
             return "MissingRequiredProperty", f"task {task.id!r} has no command line"
@@ -343,7 +343,7 @@ class LocalBatchClient:
         records = [load(path, TaskRecord) for path in self.root.tasks_dir(job_id).glob("*.json")]
         return sorted(records, key=lambda t: t.creation_time)
 
-    def _task_model(self, job: JobRecord, record: TaskRecord) -> BatchTask:
+    def _task_model(self, job: JobState, record: TaskRecord) -> BatchTask:
         task = BatchTask(record.spec)
         task.state = record.state
         task.creation_time = _time(record.creation_time)
@@ -358,7 +358,7 @@ class LocalBatchClient:
                                            task_root_directory=str(self._task_dir(job, record)))
         return task
 
-    def _task_dir(self, job: JobRecord, record: TaskRecord) -> Path:
+    def _task_dir(self, job: JobState, record: TaskRecord) -> Path:
         return self.node(job.pool_id, record.node_id).task_dir(job.id, record.id)
 
     def list_tasks(self, job_id: str, **_service_options) -> list[BatchTask]:
@@ -444,7 +444,7 @@ class LocalBatchClient:
         requeues what the dead one left running; a runner that failed is a JobError."""
         self._revive(job_id)
 
-    def wait(self, job_id: str, *, progress: Progress | None = None, timeout: float | None = None) -> JobStatus:
+    def wait(self, job_id: str, *, progress: ProgressCallback | None = None, timeout: float | None = None) -> JobStatus:
         """Until every task completed (and, for a job that terminates itself, its release tasks
         ran). ``progress("render", done, total, message)`` on each change. Ctrl-C terminates the
         job (running tasks killed, release tasks run), then KeyboardInterrupt propagates; the
@@ -481,7 +481,7 @@ class LocalBatchClient:
 
     # ---- the runner --------------------------------------------------------------------------
 
-    def _ensure_runner(self, job: JobRecord) -> None:
+    def _ensure_runner(self, job: JobState) -> None:
         """Start the job's runner unless one runs. Called with the job lock held: a runner only
         decides to exit under that lock, so work added here is never left without a runner."""
         if not is_free(self.root.runner_lock(job.id)):
@@ -514,4 +514,4 @@ class LocalBatchClient:
                 self._ensure_runner(job)
 
     def list_jobs(self, **_service_options) -> list[BatchJob]:
-        return [self.get_job(load(path, JobRecord).id) for path in sorted((self.root.root / "jobs").glob("*/job.json"))]
+        return [self.get_job(load(path, JobState).id) for path in sorted((self.root.root / "jobs").glob("*/job.json"))]

@@ -31,9 +31,9 @@ from .execute import Cancel, Outcome, run_command
 from .identity import process_identity, still_the_same
 from .locks import locked, try_lock
 from .node import NodeLayout
-from .state import (Failure, JobRecord, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, load_model,
+from .state import (Failure, JobState, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, load_model,
                     now, save)
-from .transfer import TransferError, download_resource_files, upload_output_files
+from .transfer import TaskFileError, download_resource_files, upload_output_files
 
 log = logging.getLogger("azrender.local.runner")
 
@@ -93,10 +93,10 @@ class Runner:
 
     # ---- records ----------------------------------------------------------------------------
 
-    def _job(self) -> JobRecord:
-        return load(self.root.job_file(self.job_id), JobRecord)
+    def _job(self) -> JobState:
+        return load(self.root.job_file(self.job_id), JobState)
 
-    def _update_job(self, change) -> JobRecord:
+    def _update_job(self, change) -> JobState:
         with locked(self.root.job_lock(self.job_id)):
             job = change(self._job())
             save(self.root.job_file(self.job_id), job)
@@ -153,7 +153,7 @@ class Runner:
             self.wake.wait(TICK)
             self.wake.clear()
 
-    def _finished(self, job: JobRecord) -> bool:
+    def _finished(self, job: JobState) -> bool:
         """Nothing to run: terminate the job if it asks for it, else hand back the runner lock."""
         tasks = self._tasks()
         if job.all_tasks_complete_mode == "terminatejob" and tasks and all(t.state == "completed" for t in tasks):
@@ -175,14 +175,14 @@ class Runner:
             return True
 
     def _request_termination(self, reason: str) -> None:
-        def terminate(job: JobRecord) -> JobRecord:
+        def terminate(job: JobState) -> JobState:
             if job.state != "active":
                 return job
             return replace(job, state="terminating", termination_reason=reason)
 
         self._update_job(terminate)
 
-    def _check_job_wall_clock(self, job: JobRecord) -> None:
+    def _check_job_wall_clock(self, job: JobState) -> None:
         limit = self.job_spec.constraints and _seconds(self.job_spec.constraints.max_wall_clock_time)
         if limit is not None:
             age = (datetime.now(timezone.utc) - datetime.fromisoformat(job.creation_time)).total_seconds()
@@ -347,7 +347,7 @@ class Runner:
         run = Run(boot=boot)
         try:
             download_resource_files(resource_files, task_dir / "wd")
-        except TransferError as exc:
+        except TaskFileError as exc:
             return replace(run, state="completed", end_time=now(), failure=exc.failure)
         outcome, retries = self._attempts(command_line, task_dir, {**agent_env(), **env}, max_retries, wall,
                                           cancel)
@@ -387,7 +387,7 @@ class Runner:
                 spec.command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
                 on_start=lambda pgid: self._update_task(task_id, pgid=pgid, pgid_identity=process_identity(pgid)),
                 on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None))
-        except TransferError as exc:
+        except TaskFileError as exc:
             outcome, retries = Outcome(None, exc.failure), record.retry_count
         if outcome.cancelled == "reboot":
             log.info("task %s requeued: %s rebooted", task_id, node.node_id)
@@ -397,7 +397,7 @@ class Runner:
         failure = outcome.failure
         try:
             upload_output_files(spec.output_files, working_dir=task_dir / "wd", env=env, succeeded=failure is None)
-        except TransferError as exc:
+        except TaskFileError as exc:
             (task_dir / "fileuploaderr.txt").write_text(str(exc) + "\n")
             failure = failure or exc.failure  # the files stay on the node
         self._update_task(task_id, state="completed", end_time=now(), exit_code=outcome.exit_code,

@@ -7,7 +7,7 @@ Root layout::
     pools/<pool>/private/pool.json          the pool exactly as created (0600; may hold keys/SAS)
     pools/<pool>/nodes/<node>/              AZ_BATCH_NODE_ROOT_DIR of each simulated node
     pools/<pool>/agent/<node>/node.json     NodeRecord: boot count, start task run; slot locks
-    jobs/<job>/job.json                     JobRecord (secrets scrubbed)
+    jobs/<job>/job.json                     JobState (secrets scrubbed)
     jobs/<job>/tasks/<task>.json            TaskRecord per task (secrets scrubbed)
     jobs/<job>/private/job.json, tasks/...  the job and tasks exactly as created (0600), deleted
                                             when the job completes
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -34,19 +33,11 @@ from azrender.errors import JobError
 from azrender.redact import MASK, redact_obj
 
 VERSION = 1
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SECRET_FIELDS = {"accountKey", "sasKey", "password", "sshPrivateKey"}
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def check_id(kind: str, value: str) -> str:
-    """Batch ids: letters, digits, hyphens, underscores, at most 64 characters (they become folders)."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise JobError(f"invalid {kind} id {value!r}: use at most 64 letters, digits, hyphens or underscores")
-    return value
 
 
 def scrub(rest: dict) -> dict:
@@ -117,7 +108,7 @@ class TaskRecord:
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class JobState:
     id: str
     spec: dict  # BatchJobCreateOptions REST JSON, scrubbed
     pool_id: str
@@ -183,7 +174,7 @@ def _build(cls, data):
     return cls(**kwargs)
 
 
-_KINDS = {"pool": PoolRecord, "node": NodeRecord, "job": JobRecord, "task": TaskRecord}
+_KINDS = {"pool": PoolRecord, "node": NodeRecord, "job": JobState, "task": TaskRecord}
 
 
 def save(path: Path, record, *, private: bool = False) -> None:

@@ -1,7 +1,7 @@
 """Resource file downloads and output file uploads, as the Batch node agent does them, against
 ``file:///`` folders (the local store) or http(s) blob URLs with a SAS (Azure Storage, Azurite).
 
-Errors are :class:`TransferError` carrying Batch's failure code; their messages are redacted.
+Errors are :class:`TaskFileError` carrying Batch's failure code; their messages are redacted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .patterns import output_files
 from .state import Failure
 
 
-class TransferError(Exception):
+class TaskFileError(Exception):
     """str() is the whole redacted story (for fileuploaderr.txt); the failure keeps its first line."""
 
     def __init__(self, code: str, message: str):
@@ -132,7 +132,7 @@ def download_resource_files(resource_files, working_dir: Path) -> None:
                 os.chmod(path, mode)
         except Exception as exc:  # any failure is the task's pre-processing error, like Batch
             source = resource.http_url or resource.storage_container_url or "?"
-            raise TransferError("BlobDownloadMiscError",
+            raise TaskFileError("BlobDownloadMiscError",
                                 f"resource file {source} -> {resource.file_path or '.'}: {exc}") from None
 
 
@@ -156,6 +156,6 @@ def upload_output_files(outputs, *, working_dir: Path, env: dict[str, str], succ
                 container.upload(name, local)
                 uploaded += 1
         except Exception as exc:
-            raise TransferError("FileUploadMiscError",
+            raise TaskFileError("FileUploadMiscError",
                                 f"output {output.file_pattern} -> {destination.container_url}: {exc}") from None
     return uploaded

@@ -1,0 +1,43 @@
+"""What Maya holds for each test scene, written by hand from the scene files: node names, types and
+path attribute values as ``maya.cmds`` returns them, and each reference node's path as written.
+Checked against the asset lists real Maya produced for the Deadline scenes
+(``../shared/scenes/deadline_maya_*/expected_job_bundle/asset_references.yaml``). Nothing here comes
+from azrender's readers, so a reader bug shows up as a difference instead of agreeing with itself.
+"""
+
+from __future__ import annotations
+
+DEADLINE_CUBE = "D:/deadline-clients/deadline-cloud-for-maya/job_bundle_output_tests//cube/"
+RENDERMAN = "/Users/rmvh/work/deadline/deadline-cloud-for-maya/job_bundle_output_tests/renderman/scene/"
+
+# scene file name -> {"nodes": {name: (type, {long attribute name: value})}, "references": {node: path}}
+SCENES = {
+    "cube.ma": {
+        "nodes": {"file1": ("file", {"fileTextureName": DEADLINE_CUBE + "deadline_logo_48x48.png"})},
+        "references": {"scene_file_to_referenceRN": DEADLINE_CUBE + "scene_file_to_reference.mb"},
+    },
+    "referenced_layers.ma": {
+        "nodes": {},
+        "references": {"imported_scene_refRN": "ref.ma",
+                       "scene_file_to_referenceRN": RENDERMAN + "scene_file_to_reference.ma"},
+    },
+    "TextureTest.ma": {"nodes": {"file1": ("file", {"fileTextureName": "sourceimages/grid.png"})}},
+    "UsdExportUDIMTest.ma": {
+        "nodes": {"file1": ("file", {"fileTextureName": "UdimTest_1001_color.png", "uvTilingMode": 3})},
+    },
+    "sceneWithStage.ma": {"nodes": {"stageShape1": ("mayaUsdProxyShape", {"filePath": "stage.usda"})}},
+}
+
+# Maya's attributes (long name -> short name, default value) of the node types these scenes use,
+# and whether Maya's file path editor lists the attribute.
+ATTRIBUTES = {
+    "file": {"fileTextureName": ("ftn", "", True), "uvTilingMode": ("uvt", 0, False),
+             "useFrameExtension": ("ufe", False, False)},
+    "mayaUsdProxyShape": {"filePath": ("fp", "", True)},
+    "imagePlane": {"imageName": ("imn", "", True), "useFrameExtension": ("ufe", False, False)},
+    "audio": {"filename": ("f", "", True)},
+    "gpuCache": {"cacheFileName": ("cfn", "", True)},
+    "AlembicNode": {"abc_File": ("fn", "", True), "abc_layerFiles": ("fns", [], False)},
+    "reference": {},
+}
+OTHER_TYPES = {"transform", "mesh", "camera", "place2dTexture", "shadingEngine"}
