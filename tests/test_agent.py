@@ -42,7 +42,8 @@ def test_agent_killed_mid_upload_and_restarted_finishes_the_job(run_cli, blender
         if blocks >= 2:
             break
         time.sleep(0.1)
-    assert blocks >= 2, proxy.requests[-5:]
+    log = agent_dir / "agent.log"
+    assert blocks >= 2, (proxy.requests[-5:], log.read_text() if log.exists() else "no agent log")
     os.kill(int((agent_dir / "agent.pid").read_text()), signal.SIGKILL)
     time.sleep(0.5)
     assert (agent_dir / "inbox" / f"{job}.json").exists(), "the killed agent's submission is still to do"

@@ -15,36 +15,34 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+from azrender.watch.agentproc import ensure_running, folder, inbox_items, progress_file, running, write_private
+
+__all__ = ["ensure_running", "folder", "hand_over", "inbox_items", "progress_file", "run", "running"]
 log = logging.getLogger(__name__)
 VERSION = 1
 POLL_SECONDS = {"local": 1.0, "batch": 15.0}
 GIVE_UP_AFTER = 20  # consecutive failures to reach a job before the agent stops watching it
 
 
-def folder() -> Path:
-    from azrender.dirs import state_dir
-
-    path = state_dir() / "agent"
-    (path / "inbox").mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
 # ---- handing a submission over -----------------------------------------------------------------
 
 
 def request_to_json(request) -> dict:
+    """A :class:`~azrender.pipeline.SubmitRequest` as JSON (a host's collected report included)."""
+    from enum import Enum
+
     doc = {}
     for f in fields(request):
         value = getattr(request, f.name)
-        if f.name == "extra_dependencies":
-            value = [{**d.to_json(), "scene": d.scene} for d in value]
+        if f.name == "report" and value is not None:
+            value = {"scene": value.scene, "warnings": list(value.warnings), "best_effort": value.best_effort,
+                     "dependencies": [{**d.to_json(), "scene": d.scene} for d in value.dependencies]}
+        elif isinstance(value, Enum):
+            value = value.value
         elif isinstance(value, Path):
             value = str(value)
         elif isinstance(value, tuple):
@@ -54,7 +52,7 @@ def request_to_json(request) -> dict:
 
 
 def request_from_json(doc: dict):
-    from azrender.discovery.model import Dependency, Kind
+    from azrender.discovery.model import Dependency, Kind, SceneReport
     from azrender.pipeline import SubmitRequest
 
     known = {f.name for f in fields(SubmitRequest)}
@@ -62,11 +60,16 @@ def request_from_json(doc: dict):
     for name in ("scene", "project", "download_dir"):
         if values.get(name) is not None:
             values[name] = Path(values[name])
-    values["search_paths"] = tuple(Path(p) for p in values.get("search_paths") or ())
-    values["extra_dependencies"] = tuple(
-        Dependency(path=d["path"], exists=d["exists"], kind=Kind(d["kind"]), source=d.get("source", ""),
-                   size=d.get("size"), resolved_by=d.get("resolved_by", "absolute"), pattern=d.get("pattern"),
-                   scene=d.get("scene")) for d in values.get("extra_dependencies") or ())
+    for name in ("search_paths", "allow_paths"):
+        if name in values:
+            values[name] = tuple(Path(p) for p in values[name] or ())
+    if values.get("report") is not None:
+        report = values["report"]
+        values["report"] = SceneReport(scene=report["scene"], warnings=list(report["warnings"]),
+                                       best_effort=report["best_effort"], dependencies=[
+            Dependency(path=d["path"], exists=d["exists"], kind=Kind(d["kind"]), source=d.get("source", ""),
+                       size=d.get("size"), resolved_by=d.get("resolved_by", "absolute"), pattern=d.get("pattern"),
+                       scene=d.get("scene")) for d in report["dependencies"]])
     return SubmitRequest(**values)
 
 
@@ -81,52 +84,13 @@ def hand_over(request, *, remove_after: Path | None = None, start: bool = True) 
                       download_dir=Path(os.path.abspath(request.download_dir or scene.parent / "renders" / job_id)))
     doc = {"version": VERSION, "request": request_to_json(request),
            "remove_after": str(remove_after) if remove_after else None}
-    _write_private(folder() / "inbox" / f"{job_id}.json", json.dumps(doc))
+    write_private(folder() / "inbox" / f"{job_id}.json", json.dumps(doc))
     if start:
         ensure_running()
     return job_id
 
 
-def _write_private(path: Path, text: str) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temp, path)
-
-
-def running() -> bool:
-    from azrender.backends.local.locks import is_free
-
-    return not is_free(folder() / "agent.lock")
-
-
-def ensure_running() -> None:
-    """Start a detached agent unless one holds the lock (a second one would exit at once anyway)."""
-    if running():
-        return
-    core = Path(__file__).resolve().parents[1]
-    import azure.batch
-
-    env = dict(os.environ)  # a host's own sys.path additions reach the agent, as for the local runner
-    env["PYTHONPATH"] = os.pathsep.join([str(core), str(Path(azure.batch.__file__).resolve().parents[2]),
-                                         *filter(None, [env.get("PYTHONPATH")])])
-    from azrender.backends.local.client import _python
-
-    with open(folder() / "agent.log", "ab") as out:
-        subprocess.Popen([_python(), "-m", "azrender", "agent"], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                         env=env, cwd=folder(), start_new_session=True)
-
-
 # ---- the agent ---------------------------------------------------------------------------------
-
-
-def inbox_items() -> list[Path]:
-    return sorted((folder() / "inbox").glob("*.json"))
-
-
-def progress_file(job_id: str) -> Path:
-    return folder() / f"{job_id}.progress"
 
 
 def submit_item(path: Path) -> None:
@@ -143,9 +107,9 @@ def submit_item(path: Path) -> None:
     try:
         if jobrecord.load(job_id) is None:
             submit(request, progress=_progress_writer(job_id))
-        _write_private(progress_file(job_id), json.dumps({"stage": "submitted", "done": 1, "total": 1, "message": ""}))
+        write_private(progress_file(job_id), json.dumps({"stage": "submitted", "done": 1, "total": 1, "message": ""}))
     except AzrenderError as exc:
-        _write_private(folder() / f"{job_id}.error", error_line(exc))
+        write_private(folder() / f"{job_id}.error", error_line(exc))
         log.warning("job %s was not submitted: %s", job_id, error_line(exc))
     finally:
         if doc.get("remove_after"):
@@ -161,7 +125,7 @@ def _progress_writer(job_id: str):
         if now - last[0] < 0.2 and done < total:
             return
         last[0] = now
-        _write_private(progress_file(job_id), json.dumps({"stage": stage, "done": done, "total": total,
+        write_private(progress_file(job_id), json.dumps({"stage": stage, "done": done, "total": total,
                                                           "message": message}))
 
     return progress

@@ -38,7 +38,7 @@ def _host(scene: str) -> str:
 
 
 def _pending(limit: int) -> list[JobRow]:
-    from azrender import agent
+    from azrender.watch import agentproc as agent
 
     rows = []
     for item in agent.inbox_items()[:limit]:

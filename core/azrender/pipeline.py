@@ -323,9 +323,9 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
                           watch=watched)
     if not request.wait:
         if held:  # someone must check the scouts and add the waves: the agent, started on demand
-            from azrender import agent
+            from azrender.watch.agentproc import ensure_running
 
-            agent.ensure_running()
+            ensure_running()
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
     try:

@@ -14,8 +14,27 @@ def _backend(job_id: str, backend: str | None, profile: str | None):
 
 
 def job_status(job_id: str, *, backend: str | None = None, profile: str | None = None):
-    """The job's :class:`~azrender.backends.JobStatus`."""
-    return _backend(job_id, backend, profile).status(job_id)
+    """The job's :class:`~azrender.backends.JobStatus`; the look moves a watched job's gate on."""
+    from azrender.watch import gate
+
+    status = _backend(job_id, backend, profile).status(job_id)
+    gate.advance(job_id, status=status)
+    return status
+
+
+def job_lines(job_id: str) -> list[str]:
+    """What a host panel shows under a selected job, one fact a line, the hint last: scouting or
+    held and why, the estimate, the budget, and after the job its node-hours and cost. Empty for
+    a job azrender does not watch (or whose record cannot be read: the panel must still draw)."""
+    from azrender.errors import AzrenderError
+    from azrender.watch import record as watch
+    from azrender.watch.view import watch_lines
+
+    try:
+        watched = watch.load(job_id)
+    except AzrenderError:
+        return []
+    return watch_lines(watched) if watched is not None else []
 
 
 def status_line(status) -> str:

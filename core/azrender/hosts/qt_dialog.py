@@ -180,16 +180,13 @@ class SubmitDialog(QtWidgets.QDialog):
         if not 0 <= index < len(self.job_rows):
             self.job_details.setText("")
             return
-        from azrender.watch import record as watch
-        from azrender.watch.view import watch_lines
+        from azrender.hosts.jobs import job_lines
 
         row = self.job_rows[index]
         lines = [f"{row.job_id} ({row.host} {row.scene}) on {row.where or 'the background agent'}: {row.state}"]
         if row.progress:
             lines.append(row.progress)
-        watched = watch.load(row.job_id)
-        if watched is not None:
-            lines += [line for line in watch_lines(watched) if line.strip() != (f"held: {row.progress}")]
+        lines += [line for line in job_lines(row.job_id) if line != f"held: {row.progress}"]
         self.job_details.setText("\n".join(lines))
 
     def _downloaded(self, folder):

@@ -30,7 +30,9 @@ class AZRENDER_UL_jobs(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index):
         row = layout.row(align=True)
         row.label(text=item.job_id, icon="RENDER_ANIMATION")
-        row.label(text=f"{item.backend}: {item.state}")
+        from azrender.backends import LABELS
+
+        row.label(text=f"{LABELS.get(item.backend.lower(), item.backend)}: {item.state}")
 
 
 class AZRENDER_PT_render(bpy.types.Panel):
@@ -61,6 +63,13 @@ class AZRENDER_PT_render(bpy.types.Panel):
         header.label(text="Jobs")
         header.operator("azrender.refresh_jobs", text="", icon="FILE_REFRESH")
         box.template_list("AZRENDER_UL_jobs", "", settings, "jobs", settings, "job_index", rows=3)
+        if 0 <= settings.job_index < len(settings.jobs):  # scouting/held and why, estimate, cost
+            from azrender.hosts.jobs import job_lines
+
+            for line in job_lines(settings.jobs[settings.job_index].job_id):
+                row = box.row()
+                row.alert = line.startswith("held:")
+                row.label(text=line)
         box.operator("azrender.download", icon="IMPORT")
 
         from azrender.hosts.submission import plugins_line
