@@ -5,6 +5,8 @@
 2. A .blend with 5,000 images built by real Blender: ``scan_scene`` versus opening the file in
    Blender and calling ``bpy.utils.blend_paths()`` (what an in-app tool would do), timed both as a
    whole Blender run and inside Blender (load + blend_paths only). Target: at least 5x faster.
+3. ``azrender deps`` on 100,000 dependencies: the table (piped, as a script or pager reads it)
+   against ``--json`` of the same scene, as a CPU ratio. Target: at most 2x.
 
     .venv/bin/python benchmarks/bench_discovery.py [--nodes 50000] [--images 5000]
 """
@@ -145,6 +147,24 @@ def bench_blend(folder: Path, images: int, blender: str) -> None:
           f" -> {min(inside) / ours_wall:.2f}x (Blender wins once it is running)")
 
 
+def bench_deps_table(folder: Path, nodes: int) -> None:
+    scene = write_maya_scene(folder / "deps", nodes)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "core"),
+           "AZRENDER_STATE_DIR": str(folder / "state"), "AZRENDER_CACHE_DIR": str(folder / "cache"),
+           "AZRENDER_CONFIG_DIR": str(folder / "config")}
+
+    def deps(*extra):
+        return lambda: subprocess.run([sys.executable, "-m", "azrender", "deps", str(scene), *extra], env=env,
+                                      stdout=subprocess.DEVNULL, check=True)
+
+    json_wall, json_cpu, _ = best_of(2, deps("--json"))
+    table_wall, table_cpu, _ = best_of(2, deps())
+    print(f"azrender deps, {nodes} dependencies, piped:\n"
+          f"  --json  {json_wall:.2f} s wall, {json_cpu:.2f} s CPU\n"
+          f"  table   {table_wall:.2f} s wall, {table_cpu:.2f} s CPU -> {table_cpu / json_cpu:.2f}x --json "
+          "(target: at most 2x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=50_000)
@@ -153,6 +173,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="azrender-bench-"))
     try:
         bench_maya(folder, args.nodes)
+        bench_deps_table(folder, 100_000)
         blender = os.environ.get("AZRENDER_BLENDER") or shutil.which("blender")
         if blender:
             bench_blend(folder, args.images, blender)

@@ -107,3 +107,13 @@ def test_bad_search_path_is_a_usage_error(tmp_path, run_cli):
     scene = touch(tmp_path / "s.ma", b"//Maya ASCII 2023 scene\n")
     proc = run_cli("deps", scene, "--search-path", tmp_path / "nope")
     assert proc.returncode == 2 and "not a folder" in proc.stderr
+
+
+def test_the_builtin_readers_are_a_plugin_like_any_other(tmp_path):
+    scene = touch(tmp_path / "shot.ma", b"//Maya ASCII 2023 scene\n")
+    pm = plugins.new_plugin_manager(load_entry_points=False)
+    assert ("azrender.discovery.builtin", "builtin") in [(p.name, p.origin) for p in plugins.describe_plugins(pm)]
+    assert scan_scene(scene, plugin_manager=pm).dependencies == []
+    pm.unregister(name="azrender.discovery.builtin")
+    with pytest.raises(SceneError, match=r"unknown scene type '\.ma' \(known: \)"):
+        scan_scene(scene, plugin_manager=pm)

@@ -190,7 +190,8 @@ def test_no_azure_credentials_is_one_line(run_cli, tmp_path):
 
 
 def test_no_batch_credentials_is_one_line(run_cli, tmp_path):
-    scene = maya_scene(tmp_path / "shot.ma")
+    (tmp_path / "show").mkdir()
+    scene = maya_scene(tmp_path / "show" / "shot.ma")
     proc = run_cli("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
                    "--pool", "p", "--storage-url", (tmp_path / "store").as_uri(), "--json",
                    env=no_azure_login(tmp_path), timeout=120)
@@ -468,3 +469,143 @@ def test_recovery_never_kills_a_process_group_it_cannot_prove_is_the_tasks(tmp_p
     finally:
         bystander.kill()
         bystander.wait()
+
+
+# ---- least privilege for nodes ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def textured_shot(tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    return maya_scene(show / "shot.ma", "wood.png")
+
+
+def test_a_sas_broader_than_nodes_need_is_refused_before_anything_is_sent(run_cli, textured_shot, azurite, container):
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    env = {"AZRENDER_MAYA_RENDER": "/bin/true"}
+    broad = generate_account_sas(azurite.account, azurite.key, ResourceTypes(service=True, container=True, object=True),
+                                 AccountSasPermissions.from_string("rwdlacup"),
+                                 expiry=datetime.now(timezone.utc) + timedelta(days=365))
+    url = azurite.container_url(container, "show")
+    proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1", "--storage-url", f"{url}?{broad}",
+                   env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if "error" in x]
+    assert line.startswith(f"azrender submit: error: {url}: the SAS in the store URL is an account SAS (every "
+                           "container of the account) and grants delete, update, process (sp=rwdlacup) and is valid until ")
+    assert line.endswith("or pass --allow-broad-sas") and "sig=" not in proc.stderr
+    assert list(azurite.blob_service().get_container_client(container).list_blobs()) == []
+
+    narrow = sas_url(azurite, container, "racwl", datetime.now(timezone.utc) + timedelta(days=1))
+    proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1", "--storage-url",
+                   narrow.replace(f"/{container}?", f"/{container}/show?"), "--wait", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_node_secrets_are_gone_after_release_and_azrender_folders_are_private(run_cli, textured_shot, tmp_path,
+                                                                             azurite, container):
+    import stat
+
+    proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1-2", "--wait", "--storage-url",
+                   azurite.container_url(container, "show"),
+                   env={"AZRENDER_MAYA_RENDER": "/bin/true", "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    nodes = tmp_path / "state" / "local-batch" / "pools"
+    prep_dirs = list(nodes.glob("*/nodes/*/workitems/*/job-1/*prep*/wd"))
+    assert prep_dirs, "no preparation task ran"
+    assert [p for p in nodes.rglob("access.json")] == [], "a node kept the store SAS after the job's release"
+    for name in ("state", "cache", "config"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o700, f"{name} folder is {oct(mode)}: other users can read job records and logs"
+
+
+# ---- limits checked where they are cheap ------------------------------------------------------------
+
+
+def test_a_name_leaving_no_room_for_the_nodes_temporary_suffix_fails_at_plan_time(run_cli, tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    long_name = "plate_" + "x" * 235 + ".exr"  # 245 bytes: fits here, not as <name>.azrtmp-<pid> on a node
+    (show / long_name).write_bytes(b"exr")
+    scene = maya_scene(show / "shot.ma", long_name)
+    proc = run_cli("submit", scene, "--dry-run", "--backend", "local", env={"AZRENDER_MAYA_RENDER": "/bin/true"},
+                   timeout=60)
+    assert proc.returncode == 6, proc.stderr
+    assert (f"  {show / long_name}: its name is 245 bytes, and a node downloads it as <name>.azrtmp-<pid> (up to "
+            "260 bytes), over the 255 a file name may have; shorten it by 5") in proc.stderr.splitlines()
+
+
+def test_a_million_frames_in_chunks_of_one_is_refused_at_once(run_cli, tmp_path):
+    import time
+
+    scene = maya_scene(tmp_path / "shot.ma")
+    started = time.monotonic()
+    proc = run_cli("submit", scene, "--dry-run", "--frames", "1-1000000", env={"AZRENDER_MAYA_RENDER": "/bin/true"},
+                   timeout=120)
+    took = time.monotonic() - started
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert proc.stderr.splitlines()[-2:] == [
+        "azrender submit: error: 1,000,000 frames in chunks of 1 make 1,000,000 tasks, over the 10,000 one job may have",
+        "  hint: use --chunk 100 or more, or split the range"]
+    assert took < 60 and proc.stdout == ""
+
+
+def test_a_store_inside_the_folder_it_stores_is_refused(run_cli, tmp_path):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"wood")
+    store = show / "store"
+    proc = run_cli("sync", show, "--to", store.as_uri(), timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"azrender sync: error: the store {store.as_uri()} is inside {show}, which it stores: each run would store "
+        "the store into itself; keep it outside the folders it stores"]
+    assert not store.exists()
+
+
+# ---- the local backend keeps one copy of the assets ------------------------------------------------
+
+
+def disk_use(*folders: Path) -> int:
+    """Bytes the files under ``folders`` occupy, each inode once (hard links share their blocks)."""
+    seen, total = set(), 0
+    for folder in folders:
+        for path in folder.rglob("*"):
+            info = path.lstat()
+            if path.is_file() and not path.is_symlink() and (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
+    return total
+
+
+@pytest.mark.timeout(300)
+def test_a_two_node_local_job_keeps_one_copy_of_the_assets(run_cli, tmp_path):
+    from azrender.backends.local import LocalBatchClient
+
+    show = tmp_path / "show"
+    (show / "tex").mkdir(parents=True)
+    names = []
+    for i in range(4):
+        (show / "tex" / f"plate_{i}.exr").write_bytes(os.urandom(4 << 20))
+        names.append(f"tex/plate_{i}.exr")
+    assets = 16 << 20
+    scene = maya_scene(show / "shot.ma", *names)
+    state = tmp_path / "state"
+    LocalBatchClient(state / "local-batch", node_count=2).get_pool("local")  # two nodes on this one disk
+    proc = run_cli("submit", scene, "--backend", "local", "--frames", "1-2", "--wait", "--json",
+                   env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    nodes = state / "local-batch" / "pools" / "local" / "nodes"
+    prepared = sorted(p.parts[-5] for p in nodes.glob("*/workitems/*/job-1/*prep*"))
+    assert prepared == ["node-0", "node-1"], "the job did not run on both nodes"
+    store = disk_use(state / "store")
+    everything = disk_use(state)
+    assert store >= assets
+    assert everything <= 1.1 * assets + store, f"{everything / assets:.2f}x the assets with a {store / assets:.2f}x store"
+    assert not (state / "submissions" / json.loads(proc.stdout)["job_id"]).exists(), "the scene copy was kept"

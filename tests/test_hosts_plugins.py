@@ -149,3 +149,20 @@ def test_through_azrender_submit_the_installed_plugin_wraps_every_task_and_block
     proc = run_cli("submit", wip, *args, env=env)
     assert proc.returncode == 6  # ValidationError
     assert "sphere_wip.blend is a work-in-progress file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_hook_documents_each_parameter_and_its_return():
+    """hookspecs.py is the reference a TD reads (pytest's hookspec.py style): every parameter has
+    a ``:param name:`` line and every hook an annotated return."""
+    import inspect
+
+    from azrender import hookspecs
+
+    hooks = [f for name, f in vars(hookspecs).items() if name.startswith("azrender_") and callable(f)]
+    assert len(hooks) >= 11
+    for hook in hooks:
+        signature = inspect.signature(hook)
+        missing = [p for p in signature.parameters if f":param {p}:" not in (hook.__doc__ or "")]
+        assert not missing, f"{hook.__name__}: parameters without a :param line: {missing}"
+        assert signature.return_annotation is not inspect.Signature.empty, f"{hook.__name__}: no return annotation"
+        assert all(p.annotation is not inspect.Parameter.empty for p in signature.parameters.values()), hook.__name__

@@ -15,7 +15,12 @@ def _dir(env: str, kind: str) -> Path:
         import platformdirs
 
         path = Path(getattr(platformdirs, f"user_{kind}_dir")("azrender", appauthor=False))
+    created = not path.is_dir()
     path.mkdir(parents=True, exist_ok=True)
+    # Job records, logs and the local backend's nodes are this user's alone (a folder given by
+    # variable is left as the studio made it, unless azrender made it).
+    if os.name != "nt" and (created or not override) and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
 
 

@@ -46,6 +46,7 @@ class SubmitRequest:
     project: Path | None = None
     allow_missing: bool = False
     allow_paths: tuple[Path, ...] = ()  # send files from these private locations anyway (--allow-path)
+    allow_broad_sas: bool = False  # pass a store SAS broader than nodes need to them as given
     dry_run: bool = False
     wait: bool = False
     download_dir: Path | None = None
@@ -210,7 +211,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     non-dry-run plan carries the nodes' real store access (SAS), so it needs storage credentials."""
     from azrender.backends.choose import choose_backend
     from azrender.discovery.scan import scan_scene
-    from azrender.jobs.frames import parse_frames
+    from azrender.jobs.frames import check_task_count, parse_frames
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.plugins import get_plugin_manager
     from azrender.settings import load_settings
@@ -236,6 +237,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     missing_blocks = bool(report.missing) and not request.allow_missing
     frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
+    check_task_count(list(frames), request.chunk)  # before a single task is built
     job_id = request.job_id or make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
                             settings.node_os, report, settings)
@@ -260,12 +262,14 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
 
     from azrender.dirs import state_dir
 
+    _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
     job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
     manifest_key = layout.manifest_key(job_id)
-    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run)
+    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run,
+                                         allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
                      backend=backend, pm=pm)
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
@@ -305,6 +309,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
     _upload_node_files(store, plan)
+    _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
@@ -430,6 +435,30 @@ def _sync_progress(progress: ProgressCallback, total: int):
     return report
 
 
+SUBMISSION_FILES_KEPT = timedelta(days=1)  # a plan not executed (dry run, dialog left open) keeps its files this long
+
+
+def _forget_submission_files(job_id: str) -> None:
+    import shutil
+
+    from azrender.dirs import state_dir
+
+    shutil.rmtree(state_dir() / "submissions" / job_id, ignore_errors=True)
+
+
+def _prune_submissions(folder: Path) -> None:
+    """Scene copies of plans never executed (dry runs), once older than :data:`SUBMISSION_FILES_KEPT`."""
+    import shutil
+
+    cutoff = time.time() - SUBMISSION_FILES_KEPT.total_seconds()
+    try:
+        old = [entry.path for entry in os.scandir(folder) if entry.is_dir() and entry.stat().st_mtime < cutoff]
+    except OSError:
+        return
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _upload_node_files(store, plan: SubmissionPlan) -> None:
     """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
     from azrender.jobs.build import node_uploads
@@ -440,7 +469,7 @@ def _upload_node_files(store, plan: SubmissionPlan) -> None:
             store.write_bytes(key, data)
 
 
-def _node_access(storage_url: str, settings, *, dry_run: bool):
+def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: bool = False):
     """(How nodes reach the store, the store's URL without credentials). A dry run needs no
     credentials: a placeholder signature stands where a SAS would be (and is redacted like one)."""
     from azrender.jobs.model import NodeAccess
@@ -452,7 +481,8 @@ def _node_access(storage_url: str, settings, *, dry_run: bool):
 
         store = open_store(storage_url)
         return node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
-                           identity_resource_id=settings.identity_resource_id), store.display_url
+                           identity_resource_id=settings.identity_resource_id,
+                           allow_broad_sas=allow_broad_sas), store.display_url
     base = parse_store_url(storage_url)
     if settings.identity_resource_id or base.account is None:
         return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id), base.base

@@ -32,6 +32,8 @@ def register(parser) -> None:
     parser.add_argument("--allow-missing", action="store_true", help="submit even when assets are missing")
     parser.add_argument("--allow-path", action="append", default=[], type=Path, metavar="PATH",
                         help="send files under PATH even though it is a system or credential location; repeatable")
+    parser.add_argument("--allow-broad-sas", action="store_true",
+                        help="give nodes the store URL's SAS as given even when it grants more than they need")
     parser.add_argument("--dry-run", action="store_true", help="build everything, send nothing, print what would be sent")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--wait", action="store_true", help="wait for the job, showing progress, then download the outputs")
@@ -76,7 +78,7 @@ def _request(args, scene):
         storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
         batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
         search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
-        allow_paths=tuple(args.allow_path),
+        allow_paths=tuple(args.allow_path), allow_broad_sas=args.allow_broad_sas,
         dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
         scout=args.scout, budget=args.budget,
     )

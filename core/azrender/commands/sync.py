@@ -24,12 +24,15 @@ def register(parser) -> None:
 
 def run(args) -> int:
     from azrender.sync import engine
-    from azrender.sync.entries import collect_entries
+    from azrender.errors import UsageError
+    from azrender.sync.entries import collect_entries, store_inside
     from azrender.sync.progress import terminal_bar
     from azrender.sync.stores import open_store
 
     entries, folders = collect_entries(args.paths, args.allow_path)
     store = open_store(args.to)
+    if inside := store_inside(store, args.paths):
+        raise UsageError(inside)
     if args.dry_run:
         plan = engine.preview_upload(entries, store, delete=args.delete)
         if args.json:

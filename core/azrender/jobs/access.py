@@ -7,15 +7,23 @@ from __future__ import annotations
 import urllib.parse
 from datetime import datetime
 
+from azrender.errors import UsageError
 from azrender.jobs.model import NodeAccess
 
 ASSETS_PERMISSIONS = "rl"
 OUTPUTS_PERMISSIONS = "cw"
 
 
-def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str | None = None) -> NodeAccess:
+def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str | None = None,
+                allow_broad_sas: bool = False) -> NodeAccess:
     """``assets`` / ``outputs``: :class:`azrender.sync.store.Store` objects (their prefixes
-    included in the URLs). ``expires``: when the job's SAS tokens stop working."""
+    included in the URLs). ``expires``: when the job's SAS tokens stop working.
+
+    A store opened with a SAS can only pass that SAS on: it is refused when it grants nodes more
+    than they need (another container, delete..., a life past the job's) unless ``allow_broad_sas``."""
+    if not identity_resource_id and not allow_broad_sas:
+        for store in {id(s): s for s in (assets, outputs)}.values():
+            _refuse_broad_sas(store, expires)
 
     def url(store, permissions: str) -> str:
         if identity_resource_id:
@@ -26,3 +34,16 @@ def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str
         return f"{base}?{query}" if query else base
 
     return NodeAccess(url(assets, ASSETS_PERMISSIONS), url(outputs, OUTPUTS_PERMISSIONS), identity_resource_id)
+
+
+def _refuse_broad_sas(store, until: datetime) -> None:
+    from azrender.sync import sas
+
+    given = store.given_sas
+    found = sas.parse(given).beyond(ASSETS_PERMISSIONS + OUTPUTS_PERMISSIONS + "a", until) if given else []
+    if found:
+        raise UsageError(
+            f"{store.display_url}: the SAS in the store URL {' and '.join(found)}, and render nodes would get it "
+            "as given; use an account key or az login (nodes then get a read/list and a create/write SAS "
+            f"minted for the job), a container SAS with sp=racwl valid until {until:%Y-%m-%d}, "
+            "or pass --allow-broad-sas")

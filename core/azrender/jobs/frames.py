@@ -33,6 +33,28 @@ def parse_frames(text: str) -> list[int]:
     return sorted(frames)
 
 
+MAX_TASKS = 10_000  # one job's tasks; beyond, the job spec alone runs into gigabytes
+
+
+def check_task_count(frames: list[int], chunk: int) -> int:
+    """How many tasks ``frames`` in chunks of ``chunk`` make (without building them); a
+    :class:`UsageError` naming a chunk size that fits when over :data:`MAX_TASKS`."""
+    if chunk < 1:
+        raise UsageError(f"chunk size must be at least 1, not {chunk}")
+    tasks, run, previous = 0, 0, None
+    for frame in frames:
+        if run and run < chunk and frame == previous + 1:
+            run += 1
+        else:
+            tasks, run = tasks + 1, 1
+        previous = frame
+    if tasks > MAX_TASKS:
+        fits = -(-len(frames) // MAX_TASKS)
+        raise UsageError(f"{len(frames):,} frames in chunks of {chunk} make {tasks:,} tasks, over the "
+                         f"{MAX_TASKS:,} one job may have", hint=f"use --chunk {fits} or more, or split the range")
+    return tasks
+
+
 def chunk_frames(frames: list[int], chunk: int) -> list[list[int]]:
     """Split frames into consecutive runs of at most ``chunk`` frames (a gap starts a new run)."""
     if chunk < 1:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from . import cache, mount, store
 
 MANIFEST_VERSION = 1
+TEMP_SUFFIX = ".azrtmp-"  # + the pid: a cached file while it downloads
+TEMP_SUFFIX_MAX_BYTES = len(TEMP_SUFFIX) + 7  # Linux pids reach 4194304
 JOB_DIR = "jobs"  # <root>/jobs/<job id>/: this job's own files on the node (removed by release)
 EXIT_NO_SPACE = 3
 EXIT_STORE = 4
@@ -105,8 +107,8 @@ def _mb(n: int) -> str:
 def _download(source, root: str, entry: Entry) -> int:
     path = cache.local_path(root, entry.key)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.azrtmp-{os.getpid()}"
-    for stale in glob.glob(f"{glob.escape(path)}.azrtmp-*"):  # a killed earlier prep's (we hold the cache lock)
+    tmp = f"{path}{TEMP_SUFFIX}{os.getpid()}"
+    for stale in glob.glob(f"{glob.escape(path)}{TEMP_SUFFIX}*"):  # a killed earlier prep's (we hold the cache lock)
         os.remove(stale)
     try:
         got = source.download(entry.key, tmp, size=entry.size, digest=entry.digest)
@@ -154,6 +156,7 @@ def read_access(path: str | None) -> str | None:
     """The SAS query string from the access file (a resource file, never a command-line argument)."""
     if not path:
         return None
+    os.chmod(path, 0o600)  # the task folder is group-readable; the SAS is this task's alone
     with open(path, encoding="utf-8") as f:
         return json.load(f).get("sas") or None
 

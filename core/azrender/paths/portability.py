@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from azrender.node import pathtext
+from azrender.node.prep import TEMP_SUFFIX, TEMP_SUFFIX_MAX_BYTES
 from azrender.paths.model import MappedDependency
 
 # Typical expansions of the Batch variables azrender writes (used only to estimate lengths).
@@ -80,8 +81,13 @@ def _name_problems(item: MappedDependency, node_os: str) -> list[str]:
     problems = []
     for name in names:
         # surrogateescape: a name that is not UTF-8 (Latin-1 share) counts its raw bytes
-        if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        size = len(name.encode("utf-8", "surrogateescape"))
+        if size > MAX_NAME_BYTES:
             problems.append(f"{item.local_path}: the name {name[:40]!r}... is over {MAX_NAME_BYTES} bytes")
+        elif item.key and size + TEMP_SUFFIX_MAX_BYTES > MAX_NAME_BYTES:
+            problems.append(f"{item.local_path}: its name is {size} bytes, and a node downloads it as "
+                            f"<name>{TEMP_SUFFIX}<pid> (up to {size + TEMP_SUFFIX_MAX_BYTES} bytes), over the "
+                            f"{MAX_NAME_BYTES} a file name may have; shorten it by {size + TEMP_SUFFIX_MAX_BYTES - MAX_NAME_BYTES}")
         if node_os != "windows":
             continue  # Linux refuses only '/' and NUL, which a path component cannot hold here
         if name != name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"):

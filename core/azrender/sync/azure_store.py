@@ -251,6 +251,10 @@ class AzureBlobStore(Store):
         return iter([StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified)
                      for b in blobs])
 
+    @property
+    def given_sas(self) -> str | None:
+        return str(self._account.credential) if self._account.auth == "sas" else None
+
     def access_problem(self, operation: str) -> str | None:
         if self._account.auth != "sas":
             return None

@@ -64,3 +64,18 @@ def _walk(folder: Path, links: list):
                         links.append(entry.path)
     found.sort(key=lambda item: item[1])
     return [(Path(p), rel) for p, rel in found]
+
+
+def store_inside(store, folders) -> str | None:
+    """Why a local folder ``store`` must not be used with ``folders`` (it lies inside one: each
+    sync would upload the store into itself), or None."""
+    where = getattr(store, "root", None)  # only a folder store has one
+    if where is None:
+        return None
+    where = os.path.realpath(where)
+    for folder in folders:
+        real = os.path.realpath(os.path.expanduser(os.fspath(folder)))
+        if os.path.isdir(real) and (where == real or where.startswith(real.rstrip(os.sep) + os.sep)):
+            return (f"the store {store.display_url} is inside {folder}, which it stores: each run would store the "
+                    "store into itself; keep it outside the folders it stores")
+    return None

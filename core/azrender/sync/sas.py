@@ -5,7 +5,7 @@ line before any transfer, not an "access denied" per file after retries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 
 NAMES = {"r": "read", "a": "add", "c": "create", "w": "write", "d": "delete", "l": "list", "x": "delete versions",
@@ -20,6 +20,19 @@ class Grant:
     permissions: str
     expiry: datetime | None
     start: datetime | None
+    account: bool = False  # an account SAS (ss/srt): every container of the account, maybe other services
+
+    def beyond(self, needed: str, until: datetime) -> list[str]:
+        """How this SAS grants more than ``needed`` permissions on one container until ``until``."""
+        extra = [NAMES.get(x, x) for x in self.permissions if x not in needed]
+        found = []
+        if self.account:
+            found.append("is an account SAS (every container of the account)")
+        if extra:
+            found.append(f"grants {', '.join(extra)} (sp={self.permissions})")
+        if self.expiry is None or self.expiry > until + timedelta(days=1):
+            found.append(f"is valid until {self.expiry:%Y-%m-%d}" if self.expiry else "has no expiry of its own")
+        return found
 
     def problem(self, operation: str, now: datetime | None = None) -> str | None:
         """Why this SAS cannot do ``operation`` (``upload`` | ``download``), or None."""
@@ -59,4 +72,5 @@ def _time(text: str | None) -> datetime | None:
 
 def parse(token: str) -> Grant:
     fields = dict(parse_qsl(token.lstrip("?"), keep_blank_values=True))
-    return Grant(fields.get("sp", ""), _time(fields.get("se")), _time(fields.get("st")))
+    return Grant(fields.get("sp", ""), _time(fields.get("se")), _time(fields.get("st")),
+                 account="ss" in fields or "srt" in fields)

@@ -94,6 +94,11 @@ class Store(abc.ABC):
         secret (registered for redaction): put it in the job, never in a log.
         """
 
+    @property
+    def given_sas(self) -> str | None:
+        """The SAS this store was opened with (which :meth:`node_access_url` passes on as given), or None."""
+        return None
+
     def access_problem(self, operation: str) -> str | None:
         """Why this store's credential cannot ``upload`` or ``download``, when that can be told
         without a request (an expired or read-only SAS), else None."""

@@ -13,6 +13,8 @@ import getpass
 from dataclasses import dataclass
 from pathlib import Path
 
+from azrender.layout import NODE_CACHE_DIR
+
 ACCOUNT_NAME = "local"
 _FOLDERS = ("applications", "fsmounts", "shared", "startup/wd", "volatile", "workitems")
 
@@ -41,6 +43,13 @@ class NodeLayout:
     def create(self) -> None:
         for folder in _FOLDERS:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+        # Unlike pool nodes, these share one disk: one asset cache for the pool, not a copy per node
+        # (the node tool locks it, as it does for several jobs on one node).
+        cache = self.root.parents[1] / "node-cache"
+        cache.mkdir(exist_ok=True)
+        link = self.shared / NODE_CACHE_DIR
+        if not link.is_symlink():
+            link.symlink_to(cache, target_is_directory=True)
 
     def _node_env(self) -> dict[str, str]:
         return {
