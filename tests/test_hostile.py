@@ -306,7 +306,7 @@ def test_ctrl_c_stops_sync_and_fetch_within_2_s_and_says_what_moved(run_cli, tmp
     blobs = azurite.blob_service().get_container_client(container)
     url = azurite.container_url(container)
     sync = start_cli(tmp_path, "sync", large_folder, "--to", url, "--workers", "2", env=env)
-    took = interrupt_when(sync, lambda: sum(1 for _ in blobs.list_blobs(name_starts_with="plates/")) >= 20)
+    took = interrupt_when(sync, lambda: sum(1 for _ in blobs.list_blobs(name_starts_with="content/")) >= 20)
     stderr = sync.stderr.read()
     assert sync.returncode == 130, stderr
     assert took < 2.0, f"sync took {took:.1f} s to stop after Ctrl-C"
@@ -315,13 +315,13 @@ def test_ctrl_c_stops_sync_and_fetch_within_2_s_and_says_what_moved(run_cli, tmp
     assert moved, stderr
     uploaded, not_uploaded = int(moved.group(1)), int(moved.group(2))
     assert uploaded + not_uploaded == 1502 and not_uploaded > 500, "queued transfers were not cancelled"
-    stored = sum(1 for _ in blobs.list_blobs(name_starts_with="plates/"))
+    stored = sum(1 for _ in blobs.list_blobs(name_starts_with="content/"))  # each file's bytes, stored by hash
     assert uploaded <= stored <= uploaded + 2 + 2, "transfers went on after Ctrl-C"  # in flight at 2 workers
 
     rerun = run_cli("sync", large_folder, "--to", url, "--json", env=env, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout)["skipped"] >= uploaded
-    assert sum(1 for _ in blobs.list_blobs(name_starts_with="plates/")) == 1502
+    assert sum(1 for _ in blobs.list_blobs(name_starts_with="content/")) == 1502
 
     dest = tmp_path / "back"
     fetch = start_cli(tmp_path, "fetch", f"{url}/plates", "--dest", dest, "--workers", "2", env=env)

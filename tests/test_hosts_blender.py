@@ -122,8 +122,10 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert out["operator"] == "Render on Azure…"
     assert out["panel_context"] == "render"
     assert out["second_submit_while_busy"] is False and out["submit_after"] is True
-    for shown in ("profile", "backend", "storage_mode", "frames", "chunk", "list:dependencies", "azrender.submit",
-                  "list:jobs", "azrender.download", "label:Plugins: none"):
+    # The greyed frames show the scene's own range (factory startup: 1-250), and where it renders.
+    for shown in ("profile", "backend", "storage_mode", "label:Frames: 1-250", "chunk", "list:dependencies",
+                  "azrender.submit", "list:jobs", "azrender.download", "label:Plugins: none",
+                  "label:Renders on: This machine (no Azure account configured)"):
         assert shown in out["panel"]
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
         assert name in out["settings"]
@@ -277,3 +279,25 @@ def test_a_studio_plugin_rewrites_task_command_lines_and_blocks_wip_scenes(addon
         print("RESULT " + json.dumps(outcome))
     """))
     assert isinstance(blocked, str) and "demo_wip.azrender-submit.blend is a work-in-progress file" in blocked
+
+
+@pytest.mark.slow
+def test_a_job_whose_tasks_fail_is_reported_failed_with_the_first_failures_last_lines(addon_blender, demo, tmp_path):
+    fake = tmp_path / "bin" / "blender"  # says it is Blender 3.4.1, then fails every render
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Blender 3.4.1"; exit 0; }\n'
+                    'echo "Read blend: scene"; echo "Error: Not freed memory blocks: out of memory" >&2; exit 1\n')
+    fake.chmod(0o755)
+    shot = tmp_path / "artist" / "demo.blend"
+    shutil.copytree(demo.parent, shot.parent)
+    proc = addon_blender(str(shot), script=f"""
+        import json, azrender_blender
+        result = azrender_blender.submit(frames="1", backend="local", wait=True, blender={str(fake)!r},
+                                         download_dir={str(tmp_path / 'frames')!r})
+        print("RESULT " + json.dumps([t.id for t in result.failed_tasks]))
+    """)
+    assert results(proc) == ["frames-0001"]
+    said = [line for line in proc.stderr.splitlines() if line.startswith("azrender: job ")]
+    assert len(said) == 1 and " FAILED on This machine: 1 of 1 task(s) failed; task frames-0001 failed (exit 1): " in said[0]
+    assert said[0].endswith("Error: Not freed memory blocks: out of memory")
+    assert "submitted" not in proc.stdout + proc.stderr.replace(said[0], "")

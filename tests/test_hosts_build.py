@@ -30,7 +30,11 @@ def test_the_blender_zip_installs_and_enables_in_real_blender_on_its_own(blender
     with zipfile.ZipFile(zip_path) as archive:
         manifest = archive.read("azrender_blender/blender_manifest.toml").decode()
         names = archive.namelist()
-    listed = [line.strip().strip('",')[len("./"):] for line in manifest.splitlines() if line.strip().startswith('"./wheels/')]
+    import tomllib
+
+    parsed = tomllib.loads(manifest)  # the keys Blender reads are top-level, not inside [permissions]
+    assert sorted(parsed["permissions"]) == ["files", "network"] and parsed["platforms"] == ["linux-x64"]
+    listed = [w[len("./"):] for w in parsed["wheels"]]
     assert listed and sorted(f"azrender_blender/{w}" for w in listed) == sorted(n for n in names if n.endswith(".whl"))
     assert any(w.startswith("wheels/azrender-0.1.0-") for w in listed)
 
@@ -102,3 +106,22 @@ def test_dependencies_are_chosen_for_the_hosts_python_not_the_builders(python, n
     names = [r.split(">")[0].split("<")[0].split("=")[0] for r in requirements_for(PLATFORMS["windows-x64"], python)]
     assert ("tomli" in names) is needs_tomli  # azrender reads TOML with tomli before Python 3.11
     assert "pluggy" in names and "azure-batch" in names
+
+
+def test_build_plugins_works_from_a_plain_install_and_shows_pips_own_error(tmp_path):
+    """No dev extra (no wheel, no recent setuptools): the build still works; a failing pip is quoted."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    installed = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", str(REPO)],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr
+    build = [python, "-m", "azrender", "build-plugins", "--dest", str(tmp_path / "dist")]
+    proc = subprocess.run(build, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "dist" / "azrender_blender-0.1.0.zip").is_file()
+
+    failed = subprocess.run([*build, "--python-version", "3.2"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert failed.returncode != 0
+    assert "pip download failed" in failed.stderr and "ERROR: " in failed.stderr, failed.stderr
+    assert "See above" not in failed.stderr

@@ -98,3 +98,13 @@ def test_a_submission_copy_that_cannot_be_saved_is_one_clear_error(tmp_path):
 
     with pytest.raises(SceneError, match="cannot save the submission copy .*shot.azrender-submit.blend: .*Permission denied"):
         prepare_request(scene, [], host="blender", save_copy=refuse)
+
+
+def test_a_host_error_points_an_artist_at_the_config_file_and_creates_its_folder(tmp_path, monkeypatch):
+    from azrender.errors import UsageError
+    from azrender.hosts.background import error_line
+
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
+    line = error_line(UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml"))
+    assert line == f"no Batch account configured hint: set batch_url in {tmp_path / 'config' / 'config.toml'}"
+    assert (tmp_path / "config").is_dir()  # the artist can save the file there right away

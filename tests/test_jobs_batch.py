@@ -145,9 +145,9 @@ def test_pool_with_each_mount_type(client, recorder, mount):
         assert mounts == []
         task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
         assert task["commandLine"].startswith('cmd /c "(if not exist S:\\ net use S: \\\\acct.file.core.windows.net\\share')
-    # Mounted pools need no preparation sync: the preparation task only brings the node tool.
+    # Mounted pools download nothing: the preparation task links the job's view into the mount.
     prep = bodies(recorder, "/jobs")[0].json["jobPreparationTask"]
-    assert "--mounted" in prep["commandLine"] and "manifest.json" not in json.dumps(prep)
+    assert "--mounted" in prep["commandLine"] and "--content-dir" in prep["commandLine"]
     for request in recorder.requests:
         if request.body:
             assert not secret_leaks(request.json, [SIG, WSIG, ACCOUNT_KEY, BATCH_KEY])

@@ -14,6 +14,7 @@ import xxhash
 
 from azrender import layout
 from azrender.jobs.nodetool import build_node_tool
+from azrender.sync.content import content_key
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def digest(data: bytes) -> str:
 
 def manifest(path, files: dict[str, bytes], alias="proj"):
     """A submission manifest as the sync stage writes it."""
-    doc = {"version": 1, "entries": [{"key": layout.asset_key(alias, rel), "size": len(data), "mtime_ns": 1,
+    doc = {"version": 2, "entries": [{"key": layout.asset_key(alias, rel), "size": len(data), "mtime_ns": 1,
                                       "hash": digest(data)} for rel, data in files.items()]}
     path.write_text(json.dumps(doc))
     return path
@@ -37,12 +38,21 @@ def manifest(path, files: dict[str, bytes], alias="proj"):
 
 def prep(tool, root, store_url, manifest_path, job, *extra, access=None):
     argv = [sys.executable, str(tool), "prep", "--store", store_url, "--manifest", str(manifest_path),
-            "--job", job, "--root", str(root), "--reserve", "0", "--json", *extra]
+            "--job", job, "--root", str(root), "--view", str(view_of(root, job)), "--reserve", "0", "--json", *extra]
     if access:
         argv += ["--access", str(access)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
     return proc, summary
+
+
+def view_of(root, job):
+    """Where a job's view is built in these tests (on a node: its preparation task's folder)."""
+    return root.parent / "prep" / job / "view"
+
+
+def cached(root, data: bytes):
+    return root / content_key(digest(data))
 
 
 def release(tool, root, job):
@@ -59,7 +69,7 @@ class FolderStore:
         return self.root.as_uri()
 
     def put(self, rel, data, alias="proj"):
-        path = self.root / layout.asset_key(alias, rel)
+        path = self.root / content_key(digest(data))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
@@ -83,7 +93,8 @@ def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool
     assert proc.returncode == 0, proc.stderr
     assert first["downloaded"] == 3
     for rel, data in FILES.items():
-        assert (root / "assets" / "proj" / rel).read_bytes() == data
+        assert (view_of(root, "job1") / "assets" / "proj" / rel).read_bytes() == data
+        assert cached(root, data).read_bytes() == data
     assert (root / "jobs" / "job1" / "manifest.json").exists()
 
     proc, again = prep(tool, root, store.url, m, "job1")
@@ -94,7 +105,9 @@ def test_folder_store_second_run_downloads_nothing_and_a_changed_file_alone(tool
     proc, third = prep(tool, root, store.url, manifest(tmp_path / "m2.json", changed), "job2")
     assert proc.returncode == 0, proc.stderr
     assert third["downloaded"] == 1 and third["bytes_downloaded"] == 301
-    assert (root / "assets" / "proj" / "tex" / "metal.png").read_bytes() == b"M" * 301
+    assert (view_of(root, "job2") / "assets" / "proj" / "tex" / "metal.png").read_bytes() == b"M" * 301
+    # job1's view still holds its own version: two jobs on one node never replace each other's files
+    assert (view_of(root, "job1") / "assets" / "proj" / "tex" / "metal.png").read_bytes() == FILES["tex/metal.png"]
     assert not list(root.rglob("*.azrtmp-*"))
 
 
@@ -102,10 +115,10 @@ def test_a_file_edited_on_the_node_is_restored(tool, tmp_path):
     store, root = filled_store(tmp_path)
     m = manifest(tmp_path / "m.json", FILES)
     assert prep(tool, root, store.url, m, "j")[0].returncode == 0
-    (root / "assets" / "proj" / "scene.blend").write_bytes(b"corrupt")
+    cached(root, FILES["scene.blend"]).write_bytes(b"corrupt")
     proc, summary = prep(tool, root, store.url, m, "j")
     assert summary["downloaded"] == 1
-    assert (root / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
+    assert (view_of(root, "j") / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
 
 
 def test_full_cache_evicts_least_recently_used_then_fails_clearly(tool, tmp_path):
@@ -124,7 +137,7 @@ def test_full_cache_evicts_least_recently_used_then_fails_clearly(tool, tmp_path
                          "jcd", *limit)
     assert proc.returncode == 0, proc.stderr
     assert summary["evicted"] == 1
-    assert not (root / "assets" / "proj" / "a").exists() and (root / "assets" / "proj" / "b").exists()
+    assert not cached(root, blobs["a"]).exists() and cached(root, blobs["b"]).exists()
 
     # jcd still runs (pinned): a job needing a, b and x cannot evict c/d and must fail before downloading.
     big = {"a": blobs["a"], "b": blobs["b"], "x": b"x" * 1000}
@@ -132,7 +145,7 @@ def test_full_cache_evicts_least_recently_used_then_fails_clearly(tool, tmp_path
     proc, _ = prep(tool, root, store.url, manifest(tmp_path / "big.json", big), "jbig", *limit)
     assert proc.returncode == 3
     assert "not enough space" in proc.stderr and "cache limit" in proc.stderr
-    assert (root / "assets" / "proj" / "c").exists() and not (root / "assets" / "proj" / "x").exists()
+    assert cached(root, blobs["c"]).exists() and not cached(root, big["x"]).exists()
 
 
 def test_hostile_manifest_names_are_refused(tool, tmp_path):
@@ -140,7 +153,7 @@ def test_hostile_manifest_names_are_refused(tool, tmp_path):
     root = tmp_path / "node" / "azrender"
     for bad in ("../../escape.txt", "/etc/passwd", "assets/../../escape.txt", "assets/nul\0byte", "C:/x",
                 "assets\\..\\..\\escape.txt"):
-        doc = {"version": 1, "entries": [{"key": bad, "size": 1, "mtime_ns": 1, "hash": "0"}]}
+        doc = {"version": 2, "entries": [{"key": bad, "size": 1, "mtime_ns": 1, "hash": "0" * 32}]}
         (tmp_path / "bad.json").write_text(json.dumps(doc))
         proc, _ = prep(tool, root, store.url, tmp_path / "bad.json", "j")
         assert proc.returncode == 5 and "unsafe" in proc.stderr, (bad, proc.stderr)
@@ -156,7 +169,7 @@ def test_release_keeps_the_shared_cache(tool, tmp_path):
     proc = release(tool, root, "job1")
     assert proc.returncode == 0, proc.stderr
     assert not (root / "jobs" / "job1").exists()
-    assert (root / "assets" / "proj" / "scene.blend").exists()
+    assert cached(root, FILES["scene.blend"]).exists()
     assert json.loads((root / "cache-state.json").read_text())["pins"] == {}
 
 
@@ -167,7 +180,7 @@ def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, co
     service = azurite.blob_service()
     client = service.get_container_client(container)
     for rel, data in FILES.items():
-        client.upload_blob(layout.join("pfx", layout.asset_key("proj", rel)), data,
+        client.upload_blob(layout.join("pfx", content_key(digest(data))), data,
                            metadata={layout.HASH_METADATA_KEY: digest(data)})
     sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
                                  permission=ContainerSasPermissions(read=True),
@@ -181,21 +194,29 @@ def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, co
     proc, first = prep(tool, root, url, m, "j1", access=access)
     assert proc.returncode == 0, proc.stderr
     assert first["downloaded"] == 3
-    assert (root / "assets" / "proj" / "tex" / "wood grain é.png").read_bytes() == FILES["tex/wood grain é.png"]
+    assert (view_of(root, "j1") / "assets/proj/tex/wood grain é.png").read_bytes() == FILES["tex/wood grain é.png"]
     assert prep(tool, root, url, m, "j1", access=access)[1]["downloaded"] == 0
 
     new = b"n" * 42
-    client.upload_blob(layout.join("pfx", layout.asset_key("proj", "tex/metal.png")), new, overwrite=True,
-                       metadata={layout.HASH_METADATA_KEY: digest(new)})
+    client.upload_blob(layout.join("pfx", content_key(digest(new))), new, metadata={layout.HASH_METADATA_KEY: digest(new)})
     proc, third = prep(tool, root, url, manifest(tmp_path / "m2.json", dict(FILES, **{"tex/metal.png": new})),
                        "j2", access=access)
     assert proc.returncode == 0 and third["downloaded"] == 1 and third["bytes_downloaded"] == 42
 
-    # The store changed behind the manifest's back: refused, named, no SAS in the message.
+    # A stored object that is not what its name says (written by another tool, tagged or not):
+    # named, fetched again once, then left out of the view and listed for the tasks' check.
     stale = dict(FILES, **{"tex/metal.png": b"old" * 10})
-    proc, _ = prep(tool, root, url, manifest(tmp_path / "m3.json", stale), "j3", access=access)
-    assert proc.returncode == 4 and "another version" in proc.stderr
-    assert sas.split("sig=")[1].split("&")[0] not in proc.stderr + proc.stdout
+    for n, tag in enumerate((digest(b"old" * 10), None)):
+        client.upload_blob(layout.join("pfx", content_key(digest(b"old" * 10))), b"OLD" * 10, overwrite=True,
+                           metadata={layout.HASH_METADATA_KEY: tag} if tag else {})
+        proc, summary = prep(tool, root, url, manifest(tmp_path / "m3.json", stale), f"j3{n}", access=access)
+        assert proc.returncode == 0 and summary["bad"] == 1, proc.stderr
+        assert proc.stderr.count("assets/proj/tex/metal.png") == 2 and "fetching it again" in proc.stderr
+        problems = json.loads((view_of(root, f"j3{n}").parent / "problems.json").read_text())["problems"]
+        assert len(problems) == 1 and problems[0].startswith("assets/proj/tex/metal.png: ")
+        assert not (view_of(root, f"j3{n}") / "assets/proj/tex/metal.png").exists()
+        assert not cached(root, b"old" * 10).exists()
+        assert sas.split("sig=")[1].split("&")[0] not in proc.stderr + proc.stdout
 
     # Without the SAS the store refuses, and prep says so in one line.
     proc, _ = prep(tool, tmp_path / "node2", url, m, "j4")
@@ -215,10 +236,10 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
     from azrender.sync.stores import open_store
 
     client = azurite.blob_service().get_container_client(container)
-    manifest_doc = {"version": 1, "entries": []}
+    manifest_doc = {"version": 2, "entries": []}
     for rel, data in FILES.items():
         key = layout.asset_key("proj", rel)
-        client.upload_blob(f"show/{key}", data, metadata={layout.HASH_METADATA_KEY: digest(data)})
+        client.upload_blob(f"show/{content_key(digest(data))}", data, metadata={layout.HASH_METADATA_KEY: digest(data)})
         manifest_doc["entries"].append({"key": key, "size": len(data), "mtime_ns": 1, "hash": digest(data)})
     client.upload_blob("show/manifests/m1.json", json.dumps(manifest_doc).encode())
     # As the submit pipeline does: the sync stage's stores give least-privilege SAS URLs, and the
@@ -231,7 +252,7 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
     for key, data in node_uploads("job1", access).items():
         assets.write_bytes(key, data)
 
-    spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/proj/scene.blend",
+    spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/proj/scene.blend",
                      frames="1", chunk=1, manifest_key="manifests/m1.json", access=access, pool_id="pool1")
     prep = to_batch_models(spec).job.job_preparation_task
     assert sas not in prep.command_line
@@ -244,14 +265,14 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
     env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(node / "shared"), AZ_BATCH_JOB_PREP_WORKING_DIR=str(prep_dir))
     proc = subprocess.run(shlex.split(prep.command_line), cwd=prep_dir, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
+    assert (prep_dir / "view" / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
 
     release = to_batch_models(spec).job.job_release_task
     proc = subprocess.run(shlex.split(release.command_line), cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert not (node / "shared" / "azrender" / "jobs" / "job1").exists()
-    assert (node / "shared" / "azrender" / "assets" / "proj" / "scene.blend").exists()
+    assert (node / "shared" / "azrender" / content_key(digest(FILES["scene.blend"]))).exists()
 
 
 def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_release(tmp_path, monkeypatch):
@@ -275,9 +296,13 @@ def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_relea
     access.write_text(json.dumps({"version": 1, "sas": "sv=1&sp=rl&sig=abc"}))
     target = str(tmp_path / "fsmounts" / "azrender")
 
+    empty = tmp_path / "manifest.json"
+    empty.write_text(json.dumps({"version": 2, "entries": []}))
+
     def prep_mount(job):
         return node_main.main(["prep", "--mount", "blobfuse", "--account", "acct", "--container", "assets",
-                               "--store", "https://acct.blob.core.windows.net/assets",
+                               "--store", "https://acct.blob.core.windows.net/assets", "--manifest", str(empty),
+                               "--content-dir", target, "--view", str(tmp_path / job / "view"),
                                "--job", job, "--root", str(root), "--access", str(access),
                                "--mount-cache", str(tmp_path / "cache")])
 
@@ -323,3 +348,41 @@ def test_the_zipapp_runs_the_pre_render_check_and_imports_as_azrender_node(tool,
                            "from azrender_node import blender_remap, prep; print(prep.__file__)"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip().startswith(str(tool)), proc.stderr
+
+
+def test_mounted_content_is_linked_into_the_view_and_checked_up_to_the_size_cap(tool, tmp_path):
+    mount = tmp_path / "fsmounts" / "azrender"  # what the pool mounts: the store's content/
+    files = {"small.png": b"s" * 100, "big.exr": b"B" * 5000, "cut.png": b"c" * 300}
+    for data in files.values():
+        (mount / content_key(digest(data))).parent.mkdir(parents=True, exist_ok=True)
+        (mount / content_key(digest(data))).write_bytes(data)
+    m = manifest(tmp_path / "m.json", files)
+    root = tmp_path / "node" / "azrender"
+
+    def prep_mounted(job):
+        view = view_of(root, job)
+        proc = subprocess.run([sys.executable, str(tool), "prep", "--store", "https://acct.blob.core.windows.net/c",
+                               "--manifest", str(m), "--job", job, "--root", str(root), "--view", str(view),
+                               "--mounted", "--content-dir", str(mount), "--verify-max-bytes", "1000", "--json"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        problems = json.loads((view.parent / "problems.json").read_text())["problems"]
+        return view, json.loads(proc.stdout.strip().splitlines()[-1]), problems, proc.stderr
+
+    view, summary, problems, _ = prep_mounted("j1")
+    assert summary["bad"] == 0 and problems == []
+    small = view / "assets" / "proj" / "small.png"
+    assert small.is_symlink() and small.read_bytes() == files["small.png"]
+
+    # another tool rewrote stored objects: same size (hashed only under the cap), or shorter
+    (mount / content_key(digest(files["small.png"]))).write_bytes(b"S" * 100)
+    (mount / content_key(digest(files["big.exr"]))).write_bytes(b"b" * 5000)
+    (mount / content_key(digest(files["cut.png"]))).write_bytes(b"c" * 10)
+    view, summary, problems, stderr = prep_mounted("j2")
+    assert summary["bad"] == 2 and "reading it again" in stderr
+    assert [p.split(":")[0] for p in problems] == ["assets/proj/cut.png", "assets/proj/small.png"]
+    assert "10 bytes" in problems[0] and "not the submitted file" in problems[1]
+    assert not (view / "assets/proj/small.png").exists() and (view / "assets/proj/big.exr").exists()  # over the cap
+    check = subprocess.run([sys.executable, str(tool), "check", "-", "--problems", str(view.parent / "problems.json")],
+                           input="[]", capture_output=True, text=True)
+    assert check.returncode == 3 and "assets/proj/small.png" in check.stderr and "did not arrive intact" in check.stderr

@@ -100,7 +100,7 @@ def test_rewritten_submission_copy_renders_its_moved_textures(blender, artist_sc
     scene, report = artist_scene
     roots = derive_roots([d.path for d in report.dependencies], str(scene))
     rules = build_rules(roots, storage_mode="copy", node_os="linux")
-    node_env = {"AZ_BATCH_NODE_SHARED_DIR": str(tmp_path / "node" / "shared")}
+    node_env = {"AZ_BATCH_JOB_PREP_WORKING_DIR": str(tmp_path / "node" / "prep")}
 
     plan = blend_copy.plan_blend_copy(scene, rules)
     new_paths = sorted(r.new for r in plan.rewrites)
@@ -121,7 +121,7 @@ def test_node_remap_maps_absolute_paths_left_in_the_scene(blender, artist_scene,
     scene, report = artist_scene
     roots = derive_roots([d.path for d in report.dependencies], str(scene))
     rules = build_rules(roots, storage_mode="copy", node_os="linux")
-    node_env = {"AZ_BATCH_NODE_SHARED_DIR": str(tmp_path / "node" / "shared")}
+    node_env = {"AZ_BATCH_JOB_PREP_WORKING_DIR": str(tmp_path / "node" / "prep")}
     deliver_to_node(report, roots, rules, node_env)
     on_node = Path(_expand(map_local(str(scene), rules)[1], node_env))
     shutil.copyfile(scene, on_node)  # the artist's file, its absolute paths untouched
@@ -148,15 +148,15 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     files = [artist / "textures" / "wood.png", artist / "lib" / "props.blend", artist / "lib" / "maps" / "prop.png",
              *sorted((artist / "textures" / "seq").glob("flame.*.png")), *sorted((artist / "textures" / "udim").glob("*.png"))]
     report = SceneReport(str(scene), [Dependency(str(f), True, Kind.TEXTURE) for f in files])
-    mounts = tmp_path / "node" / "fsmounts"
-    node_env = {"AZ_BATCH_NODE_MOUNTS_DIR": str(mounts)}
+    prep = tmp_path / "node" / "prep"  # the job's view is built there from the mount
+    node_env = {"AZ_BATCH_JOB_PREP_WORKING_DIR": str(prep)}
 
     plan = plan_paths(report, storage_mode="blobfuse", node_os="linux", store_prefix="studio")
     assert {r.new for r in blend_copy.plan_blend_copy(scene, plan.rules).rewrites} == {
         "//textures/wood.png", "//textures/seq/flame.0001.png", "//textures/udim/tiles.<UDIM>.png", "//lib/props.blend"}
     files = write_submission_files(plan, tmp_path / "submission")
-    for local, key in files.uploads:  # what sync uploads and the blobfuse mount shows
-        target = mounts / "azrender" / "studio" / key
+    for local, key in files.uploads:  # what sync uploads and the preparation task links into the view
+        target = prep / "view" / key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, target)
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
@@ -173,12 +173,12 @@ def test_demo_with_absolute_sequence_udim_and_library_paths_renders_from_a_blobf
     # alone: sequence, UDIM and a library reloaded from its node path.
     original_on_node = Path(_expand(map_local(str(scene), plan.rules)[1], node_env))
     shutil.copyfile(tmp_path / "artist-gone" / "shot" / "demo.blend", original_on_node)
-    shutil.copyfile(files.rules_json, mounts / "rules.json")
+    shutil.copyfile(files.rules_json, prep / "rules.json")
     out = tmp_path / "out-remapped"
     run_blender(blender, str(original_on_node), "--python", str(REMAP),
                 "--python-expr", "import bpy; bpy.context.scene.cycles.use_denoising=False",
                 "-o", str(out / "frame_####"), "-F", "PNG", "-f", "3",
-                env={**node_env, "AZRENDER_PATH_RULES": "$AZ_BATCH_NODE_MOUNTS_DIR/rules.json"})  # expanded on the node
+                env={**node_env, "AZRENDER_PATH_RULES": "$AZ_BATCH_JOB_PREP_WORKING_DIR/rules.json"})  # expanded on the node
     for card, (x, y) in build_demo.CARD_PIXELS.items():
         assert close(pixel(out / "frame_0003.png", x, y), expected[card]), card
 
@@ -187,13 +187,14 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     """plan_paths + write_submission_files, files placed by key as sync and an Azure Files mount
     would, then on the 'node': the pre-render check, the remap and the render."""
     scene, report = artist_scene
-    share = tmp_path / "node" / "share"  # a Linux node's mount point of the share
-    plan = plan_paths(report, storage_mode="fileshare", node_os="linux", share=str(share), store_prefix="studio")
+    prep = tmp_path / "node" / "prep"  # the job's view, linked into the share's mount point
+    share = prep / "view"
+    plan = plan_paths(report, storage_mode="fileshare", node_os="linux", share="/mnt/share", store_prefix="studio")
     assert plan.problems == ()
     files = write_submission_files(plan, tmp_path / "submission")
     for local, key in files.uploads + ((str(files.rules_json), "submission/rules.json"),
                                        (str(files.needed_json), "submission/needed.json")):
-        target = share / "studio" / key
+        target = share / key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, target)
     shutil.move(tmp_path / "artist", tmp_path / "artist-gone")
@@ -201,14 +202,14 @@ def test_submission_plan_end_to_end_check_then_render_and_check_fails_when_an_as
     # On the node, both run from the shipped node tool (the azrender_node.pyz zipapp).
     tool = tmp_path / "azrender_node.pyz"
     tool.write_bytes(build_node_tool())
-    check = [sys.executable, str(tool), "check", str(share / "studio" / "submission" / "needed.json")]
-    env = {"PATH": os.environ["PATH"]}
+    check = [sys.executable, str(tool), "check", str(share / "submission" / "needed.json")]
+    env = {"PATH": os.environ["PATH"], "AZ_BATCH_JOB_PREP_WORKING_DIR": str(prep)}
     assert subprocess.run(check, env=env, capture_output=True, text=True).returncode == 0
-    frame = render(blender, Path(plan.submitted_node_path), tmp_path / "out", {},
-                   remap=remap_arguments(str(tool), str(share / "studio" / "submission" / "rules.json")))
+    frame = render(blender, Path(_expand(plan.submitted_node_path, env)), tmp_path / "out", env,
+                   remap=remap_arguments(str(tool), str(share / "submission" / "rules.json")))
     assert shows_red_and_green(frame)
 
-    texture = next(Path(m.node_path) for m in plan.mapped if m.local_path.endswith("green.png"))
+    texture = next(Path(_expand(m.node_path, env)) for m in plan.mapped if m.local_path.endswith("green.png"))
     texture.unlink()
     failed = subprocess.run(check, env=env, capture_output=True, text=True)
     assert failed.returncode == 3 and str(texture) in failed.stderr
@@ -281,7 +282,7 @@ def test_node_remap_covers_modifier_caches_and_ies_lights(blender, tmp_path):
     rules_file = tmp_path / "rules.json"
     rules_file.write_text(json.dumps(rules_to_json(build_rules(roots, storage_mode="copy", node_os="linux"))))
     proc = run_blender(blender, str(scene), "--python", str(REMAP), "--python-expr", PRINT_CACHE_AND_IES,
-                       "--", str(rules_file), env={"AZ_BATCH_NODE_SHARED_DIR": "/node/shared"})
+                       "--", str(rules_file), env={"AZ_BATCH_JOB_PREP_WORKING_DIR": "/node/prep"})
     line = next(l for l in proc.stdout.splitlines() if l.startswith("PATHS "))
-    assert line.split()[1:] == ["/node/shared/azrender/assets/proj/sim/cloth.pc2",
-                                "/node/shared/azrender/assets/proj/ies/spot.ies"]
+    assert line.split()[1:] == ["/node/prep/view/assets/proj/sim/cloth.pc2",
+                                "/node/prep/view/assets/proj/ies/spot.ies"]

@@ -19,7 +19,7 @@ def run_check(needed, shared_dir, tmp_path):
     listing.write_text(json.dumps(needed))
     # -I: no user site, no PYTHONPATH: only the standard library and the node package itself.
     code = f"import sys; sys.path.insert(0, {str(REPO / 'core')!r}); from azrender.node import check; sys.exit(check.main([{str(listing)!r}]))"
-    env = {"AZ_BATCH_NODE_SHARED_DIR": str(shared_dir), "PATH": "/usr/bin:/bin"}
+    env = {"AZ_BATCH_JOB_PREP_WORKING_DIR": str(shared_dir), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -34,14 +34,14 @@ def node_paths_for(tmp_path):
 def test_check_fails_the_task_and_names_every_missing_file(tmp_path):
     shared = tmp_path / "shared"
     needed = node_paths_for(tmp_path)
-    present = shared / "azrender" / "assets" / "proj" / "tex" / "wood.png"
+    present = shared / "view" / "assets" / "proj" / "tex" / "wood.png"
     present.parent.mkdir(parents=True)
     present.write_bytes(b"png")
     proc = run_check(needed, shared, tmp_path)
     assert proc.returncode == 3
     assert "2 of 3 files" in proc.stderr
-    assert str(shared / "azrender/assets/d-lib/sky.exr") in proc.stderr
-    assert str(shared / "azrender/assets/proj/tex/udim.1001.exr") in proc.stderr
+    assert str(shared / "view/assets/d-lib/sky.exr") in proc.stderr
+    assert str(shared / "view/assets/proj/tex/udim.1001.exr") in proc.stderr
     assert str(present) not in proc.stderr
 
 
@@ -49,7 +49,7 @@ def test_check_passes_when_everything_arrived(tmp_path):
     shared = tmp_path / "shared"
     needed = node_paths_for(tmp_path)
     for rel in ("proj/tex/wood.png", "d-lib/sky.exr", "proj/tex/udim.1001.exr"):
-        target = shared / "azrender" / "assets" / rel
+        target = shared / "view" / "assets" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(b"x")
     proc = run_check(needed, shared, tmp_path)

@@ -19,7 +19,7 @@ def test_json_lists_every_dependency_with_key_and_node_path_and_exits_3_for_miss
     by_name = {d["local_path"].rsplit("/", 1)[-1]: d for d in result["dependencies"]}
     base = by_name["01_Textured_Sphere_BaseColor.png"]
     assert base["key"] == "assets/gltfio_blend/01_Textured_Sphere_BaseColor.png"
-    assert base["node_path"] == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/gltfio_blend/01_Textured_Sphere_BaseColor.png"
+    assert base["node_path"] == "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/gltfio_blend/01_Textured_Sphere_BaseColor.png"
     assert any(m.endswith("field.hdr") for m in result["missing"])
 
 
@@ -29,7 +29,7 @@ def test_udim_tiles_each_map_into_the_blobfuse_mount(run_cli):
     nodes = [line.split(None, 1)[1] for line in proc.stdout.splitlines() if line.strip().startswith("node ")]
     tiles = [n for n in nodes if n.endswith(".png")]
     assert len(tiles) == 16
-    assert "$AZ_BATCH_NODE_MOUNTS_DIR/azrender/studio/assets/gltfio_blend/test2.1012.png" in tiles
+    assert "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/gltfio_blend/test2.1012.png" in tiles
 
 
 def test_maya_project_on_a_windows_file_share(run_cli):
@@ -37,7 +37,7 @@ def test_maya_project_on_a_windows_file_share(run_cli):
     proc = run_cli("paths", scene, "--storage", "fileshare", "--os", "windows", "--share", "S:", "--json")
     assert proc.returncode == 0, proc.stderr
     [grid] = json.loads(proc.stdout)["dependencies"]
-    assert grid["node_path"] == r"S:\assets\mayausd_rel_project\sourceimages\grid.png"
+    assert grid["node_path"] == r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\mayausd_rel_project\sourceimages\grid.png"
 
 
 def test_impossible_combinations_and_collisions_are_one_line_errors(run_cli, tmp_path):
@@ -70,5 +70,5 @@ def test_write_produces_the_submission_copy_and_node_files(run_cli, tmp_path):
     blendfile.close_all_cached()
     assert written == [f"//test{n}.<UDIM>.png" for n in ("", "2", "3", "4")]  # beside the scene: relative as before
     needed = json.loads((out / "needed.json").read_text())
-    assert needed[0] == r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\gltfio_blend\33_udim.azrender.blend"
+    assert needed[0] == r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\gltfio_blend\33_udim.azrender.blend"
     assert len(needed) == 1 + 16  # the scene copy and every UDIM tile

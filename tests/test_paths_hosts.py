@@ -47,13 +47,13 @@ def test_ma_copy_points_the_artists_stale_paths_at_the_node_files(tmp_path, monk
     assert changed == [7, 10, 191]  # every other byte (cp1252 text included) is untouched
 
     # On a node where the files arrived, every rewritten path exists once the variable expands.
-    monkeypatch.setenv("AZ_BATCH_NODE_SHARED_DIR", str(tmp_path / "shared"))
+    monkeypatch.setenv("AZ_BATCH_JOB_PREP_WORKING_DIR", str(tmp_path / "prep"))
     for item in mapped:
         target = expand(item.node_path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(item.local_path, target)
     for line in changed:
-        [written] = re.findall(r'"(\$AZ_BATCH_NODE_SHARED_DIR/[^"]+)"', rewritten[line - 1].decode())
+        [written] = re.findall(r'"(\$AZ_BATCH_JOB_PREP_WORKING_DIR/[^"]+)"', rewritten[line - 1].decode())
         assert os.path.isfile(expand(written))
 
 
@@ -68,7 +68,7 @@ def test_ma_copy_leaves_relative_paths_and_follows_a_reference_found_elsewhere()
     plan = plan_ma_copy(scene, map_dependencies(report, roots, storage_mode="blobfuse", node_os="linux"), rules)
     assert [r.old for r in plan.rewrites] == [
         "/Users/rmvh/work/deadline/deadline-cloud-for-maya/job_bundle_output_tests/renderman/scene/scene_file_to_reference.ma"] * 2
-    assert {r.new for r in plan.rewrites} == {"$AZ_BATCH_NODE_MOUNTS_DIR/azrender/assets/scene/scene_file_to_reference.ma"}
+    assert {r.new for r in plan.rewrites} == {"$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/scene/scene_file_to_reference.ma"}
     assert '"ref.ma"' in plan.text  # relative: Maya resolves it beside the scene on the node too
 
 
@@ -76,14 +76,14 @@ def test_dirmap_mel_maps_artist_folders_with_node_variables_read_at_run_time():
     roots = derive_roots([r"D:\lib\wood.png"], r"C:\proj\shot.mb")
     mel = dirmap_mel(build_rules(roots, storage_mode="copy", node_os="windows"))
     assert mel.splitlines()[1] == "dirmap -en true;"
-    assert 'dirmap -m "C:/proj" (getenv("AZ_BATCH_NODE_SHARED_DIR") + "/azrender/assets/proj");' in mel
-    assert 'dirmap -m "D:/lib" (getenv("AZ_BATCH_NODE_SHARED_DIR") + "/azrender/assets/d-lib");' in mel
+    assert 'dirmap -m "C:/proj" (getenv("AZ_BATCH_JOB_PREP_WORKING_DIR") + "/view/assets/proj");' in mel
+    assert 'dirmap -m "D:/lib" (getenv("AZ_BATCH_JOB_PREP_WORKING_DIR") + "/view/assets/d-lib");' in mel
     fileshare = dirmap_mel(build_rules(roots, storage_mode="fileshare", node_os="windows", share="S:"))
-    assert 'dirmap -m "D:/lib" "S:/assets/d-lib";' in fileshare
+    assert fileshare == mel  # every mode reads the job's view
 
 
 def test_maya_paths_use_dollar_variables_and_forward_slashes_on_every_os():
-    assert maya_path(r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\a\b.png") == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/a/b.png"
+    assert maya_path(r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\a\b.png") == "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/a/b.png"
     assert maya_path(r"\\acct.file.core.windows.net\renders\assets\a.png") == "//acct.file.core.windows.net/renders/assets/a.png"
 
 
@@ -95,10 +95,10 @@ def test_max_retarget_script_and_command_arguments():
     mapped = map_dependencies(report, roots, storage_mode="copy", node_os="windows")
     script = retarget_maxscript(mapped)
     assert ('#("C:\\\\Users\\\\JohnDoe\\\\Desktop\\\\max_reverse\\\\max_files\\\\BARK5.jpg", '
-            '((systemTools.getEnvVariable "AZ_BATCH_NODE_SHARED_DIR") + "\\\\azrender\\\\assets\\\\max_files"))') in script
+            '((systemTools.getEnvVariable "AZ_BATCH_JOB_PREP_WORKING_DIR") + "\\\\view\\\\assets\\\\max_files"))') in script
     assert "ATSOps.RetargetSelection folder" in script
     args = max_command_args(mapped, node_os="windows")
-    assert args == [r"-bitmapPath:%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\max_files"]
+    assert args == [r"-bitmapPath:%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\max_files"]
     with pytest.raises(UsageError, match="Windows nodes only"):
         max_command_args(mapped, node_os="linux")
 
@@ -115,5 +115,5 @@ def test_ma_copy_rewrites_paths_built_on_the_artists_variables(tmp_path):
     roots = derive_roots([str(wood)], str(scene))
     rules = build_rules(roots, storage_mode="copy", node_os="windows")
     plan = plan_ma_copy(scene, map_dependencies(report, roots, storage_mode="copy", node_os="windows"), rules)
-    assert [(r.old, r.new) for r in plan.rewrites] == [("$TEXDIR/wood.png", f"$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/{roots[0].alias}/tex/wood.png")]
+    assert [(r.old, r.new) for r in plan.rewrites] == [("$TEXDIR/wood.png", f"$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/{roots[0].alias}/tex/wood.png")]
     assert '"sourceimages/grid.png"' in plan.text

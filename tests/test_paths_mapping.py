@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED_SCENES
 from azrender.discovery.model import Dependency, Kind, SceneReport
 from azrender.errors import UsageError
-from azrender.paths.mapping import build_rules, check_portability, map_dependencies, node_path, rules_for
+from azrender.paths.mapping import build_rules, check_portability, map_dependencies, node_path, rules_for, store_node_base
 from azrender.paths.model import MappingRule, map_local, parse_local_path, rules_from_json, rules_to_json
 from azrender.paths.roots import asset_roots, derive_roots, storage_key
 from azrender.plugins import hookimpl, new_plugin_manager
@@ -82,13 +82,15 @@ SCENES = {  # scene, one texture outside the project folder
     "posix": ("/home/me/proj/shot.blend", "/srv/lib/wood.png"),
 }
 KEYS = {"windows": "assets/d-lib/wood.png", "unc": "assets/nas-lib/wood.png", "posix": "assets/srv-lib/wood.png"}
-EXPECTED = {
-    ("copy", "linux"): "$AZ_BATCH_NODE_SHARED_DIR/azrender/{key}",
-    ("copy", "windows"): r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\{key}",
-    ("blobfuse", "linux"): "$AZ_BATCH_NODE_MOUNTS_DIR/azrender/studio/{key}",
-    ("fileshare", "linux"): "$AZ_BATCH_NODE_MOUNTS_DIR/azrender/studio/{key}",
-    ("fileshare", "windows"): r"S:\studio\{key}",
+STORE_ON_NODE = {  # where the job's view links to
+    ("copy", "linux"): "$AZ_BATCH_NODE_SHARED_DIR/azrender",
+    ("copy", "windows"): r"%AZ_BATCH_NODE_SHARED_DIR%\azrender",
+    ("blobfuse", "linux"): "$AZ_BATCH_NODE_MOUNTS_DIR/azrender/studio",
+    ("fileshare", "linux"): "$AZ_BATCH_NODE_MOUNTS_DIR/azrender/studio",
+    ("fileshare", "windows"): r"S:\studio",
 }
+EXPECTED = {mode_os: (r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\{key}" if mode_os[1] == "windows"
+                      else "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/{key}") for mode_os in STORE_ON_NODE}
 
 
 @pytest.mark.parametrize("origin", sorted(SCENES))
@@ -104,12 +106,13 @@ def test_every_origin_maps_for_every_mode_and_node_os(origin, mode, node_os):
     assert mapped.key == expected_key
     assert mapped.node_path == EXPECTED[mode, node_os].format(key=expected_key.replace("/", sep))
     assert mapped.node_path == node_path(mapped.key, storage_mode=mode, node_os=node_os, store_prefix="studio", share=share)
+    assert store_node_base(mode, node_os, store_prefix="studio", share=share) == STORE_ON_NODE[mode, node_os]
 
 
 def test_windows_fileshare_by_unc_path_and_refusals():
-    assert node_path("assets/a/b.png", storage_mode="fileshare", node_os="windows",
-                     share="//acct.file.core.windows.net/renders") == r"\\acct.file.core.windows.net\renders\assets\a\b.png"
-    assert node_path("assets/a/b.png", storage_mode="fileshare", node_os="windows", mount_path="T") == r"T:\assets\a\b.png"
+    assert store_node_base("fileshare", "windows",
+                           share="//acct.file.core.windows.net/renders") == r"\\acct.file.core.windows.net\renders"
+    assert store_node_base("fileshare", "windows", mount_path="T") == "T:"
     with pytest.raises(UsageError, match="Linux pools only"):
         node_path("assets/a/b.png", storage_mode="blobfuse", node_os="windows")
     with pytest.raises(UsageError, match="drive letter or a UNC"):
@@ -123,7 +126,7 @@ def test_rules_round_trip_through_json_and_map_like_the_node():
     rules = build_rules(roots, storage_mode="copy", node_os="linux")
     again = rules_from_json(json.loads(json.dumps(rules_to_json(rules))))
     assert again == rules
-    assert map_local(r"d:/LIB/sub/wood.png", again)[1] == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/d-lib/sub/wood.png"
+    assert map_local(r"d:/LIB/sub/wood.png", again)[1] == "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/d-lib/sub/wood.png"
     assert map_local("/elsewhere/wood.png", again) is None
     with pytest.raises(ValueError, match="version"):
         rules_from_json({"version": 99, "rules": []})
@@ -146,7 +149,7 @@ def test_hooks_rename_a_root_and_add_a_rule_for_files_the_node_has():
     roots = asset_roots(report.scene, report.dependencies, plugin_manager=pm)
     rules = rules_for(None, roots, storage_mode="copy", node_os="linux", plugin_manager=pm)
     wood, ocio = map_dependencies(report, roots, storage_mode="copy", node_os="linux", rules=rules)
-    assert (wood.key, wood.node_path) == ("assets/studio-lib/wood.png", "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/studio-lib/wood.png")
+    assert (wood.key, wood.node_path) == ("assets/studio-lib/wood.png", "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/studio-lib/wood.png")
     assert (ocio.key, ocio.node_path) == (None, "/opt/studio/ocio/config.ocio")  # nothing to upload
 
 
@@ -203,14 +206,14 @@ def test_shared_scenes_known_dependencies_map_under_their_roots():
     roots = derive_roots([d.path for d in report.dependencies], report.scene)
     assert roots[0].prefix == str(SHARED_SCENES / "deadline_maya_cube")  # its workspace.mel marks the project
     mapped = map_dependencies(report, roots, storage_mode="fileshare", node_os="windows", share="S:")
-    assert [m.node_path for m in mapped] == [r"S:\assets\deadline_maya_cube\scene\scene_file_to_reference.mb",
-                                             r"S:\assets\deadline_maya_cube\scene\deadline_logo_48x48.png"]
+    assert [m.node_path for m in mapped] == [r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\deadline_maya_cube\scene\scene_file_to_reference.mb",
+                                             r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\deadline_maya_cube\scene\deadline_logo_48x48.png"]
     # The .max stores the artist's Windows path; mapped as written, for a Linux node and a Windows node.
     max_report = SceneReport(r"C:\Users\JohnDoe\Desktop\max_reverse\max_files\01-teapot_no_cams_vray.max",
                              [Dependency(r"C:\Users\Vadim\Documents\3dsMax\sceneassets\images\BARK5.jpg", False, Kind.TEXTURE)])
     roots = derive_roots([d.path for d in max_report.dependencies], max_report.scene)
     [bark] = map_dependencies(max_report, roots, storage_mode="copy", node_os="windows")
-    assert bark.node_path == r"%AZ_BATCH_NODE_SHARED_DIR%\azrender\assets\c-users\Vadim\Documents\3dsMax\sceneassets\images\BARK5.jpg"
+    assert bark.node_path == r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\c-users\Vadim\Documents\3dsMax\sceneassets\images\BARK5.jpg"
 
 
 def test_a_storage_key_over_the_blob_name_limit_is_reported():
@@ -239,11 +242,11 @@ def test_maya_submission_plan_writes_the_copy_dirmap_rules_and_check_list(tmp_pa
         str(tmp_path / "cube.azrender.ma"): keys + "cube.azrender.ma",
     }  # the missing file is not uploaded, and not required on the node either
     needed = json.loads(files.needed_json.read_text())
-    assert needed[0] == "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube/scene/cube.azrender.ma"
+    assert needed[0] == "$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/deadline_maya_cube/scene/cube.azrender.ma"
     assert len(needed) == 3 and not any("gone.png" in p for p in needed)
     script = files.host_script.read_text()
     compile(script, "dirmap.py", "exec")  # valid Python for Maya's interpreter (-preRender exec)
-    assert "('" + str(cube.parent.as_posix()) + "', '$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/deadline_maya_cube')" in script
+    assert "('" + str(cube.parent.as_posix()) + "', '$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/deadline_maya_cube')" in script
     assert rules_from_json(json.loads(files.rules_json.read_text())) == list(plan.rules)
 
 
@@ -257,7 +260,7 @@ def test_max_submission_plan_keeps_the_scene_and_writes_the_retarget_script(tmp_
     plan = plan_paths(report, storage_mode="fileshare", node_os="windows", share="S:")
     files = write_submission_files(plan, tmp_path)
     assert files.scene_copy is None and files.uploads == ((str(scene), "assets/max_dump/01-teapot_no_cams_vray.max"),)
-    assert plan.submitted_node_path == r"S:\assets\max_dump\01-teapot_no_cams_vray.max"
+    assert plan.submitted_node_path == r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\max_dump\01-teapot_no_cams_vray.max"
     assert files.host_script.name == "retarget.ms" and "ATSOps.GetFiles" in files.host_script.read_text()
 
 
@@ -266,7 +269,7 @@ def test_a_windows_scene_plans_its_copy_beside_it_on_the_node():
 
     report = SceneReport(r"\\nas\show\seq\shot.ma", [Dependency(r"\\nas\show\seq\tex\wood.png", True, Kind.TEXTURE)])
     plan = plan_paths(report, storage_mode="fileshare", node_os="windows", share="S:")
-    assert plan.submitted_node_path == r"S:\assets\seq\shot.azrender.ma"
+    assert plan.submitted_node_path == r"%AZ_BATCH_JOB_PREP_WORKING_DIR%\view\assets\seq\shot.azrender.ma"
     assert plan.uploads == ((r"\\nas\show\seq\tex\wood.png", "assets/seq/tex/wood.png"),)
 
 

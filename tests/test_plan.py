@@ -64,6 +64,8 @@ def test_planning_sends_nothing_and_execute_sends_the_plan(maya_cube, tmp_path, 
     from azrender.backends.local.backend import LocalBackend
     from azrender.pipeline import SubmitRequest, execute, plan_submission
     from azrender.settings import Settings
+    from azrender.sync.content import content_key
+    from azrender.sync.manifest import Manifest
     from azrender.sync.stores import open_store
 
     monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
@@ -90,7 +92,8 @@ def test_planning_sends_nothing_and_execute_sends_the_plan(maya_cube, tmp_path, 
     result = execute(plan, backend)
     assert sent == [plan.requests], "execute sends the planned requests, not new ones"
     stored = {obj.key for obj in open_store(store.as_uri()).list("")}
-    assert keys <= stored and plan.manifest_key in stored
+    manifest = Manifest.from_bytes((store / plan.manifest_key).read_bytes())  # each planned file, pinned by hash
+    assert {e.key for e in manifest.entries} == keys and {content_key(e.hash) for e in manifest.entries} <= stored
     assert (result.job_id, result.backend, result.task_count) == (plan.job_id, "local", 3)
     from azrender import jobrecord
 
@@ -155,8 +158,14 @@ def test_the_profile_storage_mode_and_node_os_hold_unless_the_command_line_says_
     refused = submit(max_scene, "--os", "linux")
     assert refused.returncode == 2 and "Windows nodes only" in refused.stderr
     write_config(tmp_path, storage_mode="blobfuse")
-    assert "${AZ_BATCH_NODE_MOUNTS_DIR}/azrender/assets/" in command(maya_cube)
-    assert "${AZ_BATCH_NODE_MOUNTS_DIR}" not in command(maya_cube, "--storage", "copy")
+
+    def preparation(scene, *args) -> str:  # tasks read the job's view in every mode; its preparation differs
+        proc = submit(scene, *args)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["job"]["jobPreparationTask"]["commandLine"]
+
+    assert '--content-dir "${AZ_BATCH_NODE_MOUNTS_DIR}/azrender' in preparation(maya_cube)
+    assert "${AZ_BATCH_NODE_MOUNTS_DIR}" not in preparation(maya_cube, "--storage", "copy")
 
 
 def test_a_wrong_choice_in_config_toml_is_one_line_before_any_work(run_cli, maya_cube, tmp_path):

@@ -23,7 +23,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from azrender import layout
-from test_jobs_node import FolderStore, digest, manifest, tool  # noqa: F401  (tool: the node zipapp fixture)
+from azrender.sync.content import content_key
+from test_jobs_node import FolderStore, digest, manifest, tool, view_of  # noqa: F401  (tool: the node zipapp fixture)
 
 LIMIT = 1 << 20
 FILES = {**{f"tex/t{i}.png": bytes([i]) * 50_000 for i in range(6)}, "cache/sim.vdb": b"v" * (3 * LIMIT)}
@@ -40,7 +41,7 @@ DIE_ON_LIMIT = ("import runpy, signal, sys; signal.signal(signal.SIGXFSZ, signal
 
 def run_prep(tool, root, url, manifest_path, access=None, preexec=None, die_on_limit=False):  # noqa: F811
     argv = [str(tool), "prep", "--store", url, "--manifest", str(manifest_path), "--job", "j1",
-            "--root", str(root), "--reserve", "0", "--json"] + (["--access", str(access)] if access else [])
+            "--root", str(root), "--view", str(view_of(root, "j1")), "--reserve", "0", "--json"] + (["--access", str(access)] if access else [])
     launcher = [sys.executable, "-c", DIE_ON_LIMIT] if die_on_limit else [sys.executable]
     return subprocess.run(launcher + argv, capture_output=True, text=True, timeout=120, preexec_fn=preexec)
 
@@ -58,7 +59,7 @@ def source(request, tmp_path):
     azurite, container = request.getfixturevalue("azurite"), request.getfixturevalue("container")
     client = azurite.blob_service().get_container_client(container)
     for rel, data in FILES.items():
-        client.upload_blob(layout.asset_key("proj", rel), data, metadata={layout.HASH_METADATA_KEY: digest(data)})
+        client.upload_blob(content_key(digest(data)), data, metadata={layout.HASH_METADATA_KEY: digest(data)})
     sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
                                  permission=ContainerSasPermissions(read=True, list=True),
                                  expiry=datetime.now(timezone.utc) + timedelta(hours=1))
@@ -69,7 +70,8 @@ def source(request, tmp_path):
 
 def assert_cache_complete(root) -> None:
     for rel, data in FILES.items():
-        assert (root / "assets" / "proj" / rel).read_bytes() == data, rel
+        assert (root / content_key(digest(data))).read_bytes() == data, rel
+        assert (view_of(root, "j1") / "assets" / "proj" / rel).read_bytes() == data, rel
     leftovers = [p.name for p in root.rglob("*") if ".azrtmp-" in p.name]
     assert not leftovers, f"partial downloads left in the node cache: {leftovers}"
 
@@ -84,7 +86,7 @@ def test_disk_filling_during_preparation_fails_clearly_then_the_rerun_finishes(t
     assert proc.stderr.startswith(f"azrender prep: cannot write the node cache {root}: File too large"), proc.stderr
     assert not [p for p in root.rglob("*") if ".azrtmp-" in p.name], "the failed download left its partial file"
     state = json.loads((root / "cache-state.json").read_text())
-    assert "assets/proj/cache/sim.vdb" not in state["files"]
+    assert digest(FILES["cache/sim.vdb"]) not in state["files"]
 
     again = run_prep(tool, root, url, m, access)  # room again
     assert again.returncode == 0, again.stderr

@@ -111,6 +111,23 @@ def without_manifests(objects: dict[str, bytes]) -> dict[str, bytes]:
     return {k: v for k, v in objects.items() if not k.endswith(".manifest.json")}
 
 
+def stored_files(objects: dict[str, bytes]) -> dict[str, bytes]:
+    """What a content-addressed store holds as files: every path of every folder manifest, with the
+    bytes of the content it names. Each content object's bytes hash to its name."""
+    from azrender.sync.content import content_key, digest_of
+    from azrender.sync.manifest import Manifest
+
+    for key, data in objects.items():
+        if key.startswith("content/"):
+            assert digest_of(key) == xxh(data), f"{key}: its bytes are not what its name says"
+    files = {}
+    for key, data in objects.items():
+        if "/" not in key and key.endswith(".manifest.json"):
+            for e in Manifest.from_bytes(data).entries:
+                files[f"{key[:-len('.manifest.json')]}/{e.key}"] = objects[content_key(e.hash)]
+    return files
+
+
 @pytest.fixture(autouse=True)
 def own_dirs(tmp_path, monkeypatch):
     from azrender.sync import hashing
@@ -164,7 +181,7 @@ def test_sync_killed_at_random_points_then_rerun_stores_exactly_the_source_local
     objects = folder_objects(store_root)
     partials = [k for k in objects if PARTIAL in k]
     assert not partials, f"interrupted writes left behind in the store: {partials}"
-    assert without_manifests(objects) == expected_store(tree)
+    assert stored_files(objects) == expected_store(tree)
     assert json.loads(out)["files"] == len(tree)
 
 
@@ -178,11 +195,11 @@ def test_sync_killed_at_random_points_then_rerun_stores_exactly_the_source_azuri
                              earliest=0.3, latest=1.5, between=keep_editing(tmp_path / "proj", tree), slow_disk=True)
     assert killed >= 2, "too few runs were interrupted to test anything"
     # after the kills: whatever is committed carries the hash of its own bytes (checked in azure_objects)
-    assert all(key.startswith("proj") for key in azure_objects(azurite, container))
+    assert all(key.startswith(("content/", "proj.")) for key in azure_objects(azurite, container))
     final = spawn(["sync", tmp_path / "proj", "--to", url, "--json"], env)
     out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
-    assert without_manifests(azure_objects(azurite, container)) == expected_store(tree)
+    assert stored_files(azure_objects(azurite, container)) == expected_store(tree)
 
 
 @pytest.fixture(params=["local", "azurite"])
@@ -242,7 +259,7 @@ def test_azurite_stopped_mid_upload_and_restarted(tmp_path):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err  # retried through the outage: nothing left for a rerun
         assert time.monotonic() - started < 60
-        assert without_manifests(azure_objects(server, "box")) == expected_store(tree)
+        assert stored_files(azure_objects(server, "box")) == expected_store(tree)
     finally:
         server.stop()
 
@@ -370,7 +387,7 @@ def test_hash_cache_locked_by_another_process_costs_time_not_correctness(tmp_pat
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["uploaded"] == 1
     tree["scene.blend"] = b"changed while the cache is locked"
-    assert without_manifests(folder_objects(tmp_path / "store")) == expected_store(tree)
+    assert stored_files(folder_objects(tmp_path / "store")) == expected_store(tree)
 
 
 def test_two_overlapping_syncs_at_once_both_succeed_and_agree(tmp_path, cli_store):
@@ -384,7 +401,7 @@ def test_two_overlapping_syncs_at_once_both_succeed_and_agree(tmp_path, cli_stor
         assert proc.returncode == 0, err
     expected = {**expected_store(tree), **expected_store(other, "proj2")}
     objects = stored_objects()
-    assert without_manifests(objects) == expected
+    assert stored_files(objects) == expected
     from azrender.sync.manifest import Manifest
 
     manifest = Manifest.from_bytes(objects["proj.manifest.json"])

@@ -12,6 +12,7 @@ import time
 import pytest
 import xxhash
 
+from azrender.sync.content import content_key
 from conftest import AZURITE_KEY, cli_env, free_port
 
 pytestmark = pytest.mark.azurite
@@ -41,18 +42,25 @@ def test_sync_then_fetch_json_and_no_change(tmp_path, run_cli, azurite, containe
     assert json.loads(run_cli("fetch", url, "--dest", tmp_path / "back", "--json", env=env).stdout)["downloaded"] == 0
 
 
-def test_a_folder_gets_a_manifest_and_single_files_do_not(tmp_path, run_cli):
+def test_a_folder_gets_a_manifest_and_single_files_join_theirs(tmp_path, run_cli):
+    from azrender.sync.content import content_key
     from azrender.sync.manifest import Manifest
 
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "a.txt").write_text("a")
     (tmp_path / "loose").mkdir()
     (tmp_path / "loose" / "b.txt").write_text("b")
+    (tmp_path / "loose" / "c.txt").write_text("c")
     store = tmp_path / "store"
     assert run_cli("sync", tmp_path / "proj", tmp_path / "loose" / "b.txt", "--to", store.as_uri()).returncode == 0
     manifest = Manifest.from_bytes((store / "proj.manifest.json").read_bytes())
     assert [(e.key, e.size, e.hash) for e in manifest.entries] == [("a.txt", 1, xxhash.xxh3_128_hexdigest(b"a"))]
-    assert (store / "loose" / "b.txt").read_text() == "b" and not (store / "loose.manifest.json").exists()
+    assert (store / content_key(xxhash.xxh3_128_hexdigest(b"a"))).read_text() == "a"
+    # a file given alone is added to its folder's manifest; the folder's other stored files stay listed
+    assert run_cli("sync", tmp_path / "loose" / "c.txt", "--to", store.as_uri()).returncode == 0
+    loose = Manifest.from_bytes((store / "loose.manifest.json").read_bytes())
+    assert [e.key for e in loose.entries] == ["b.txt", "c.txt"]
+    assert (store / content_key(xxhash.xxh3_128_hexdigest(b"b"))).read_text() == "b"
 
 
 def test_dry_run_lists_without_uploading(tmp_path, run_cli):
@@ -61,7 +69,7 @@ def test_dry_run_lists_without_uploading(tmp_path, run_cli):
     store = (tmp_path / "store").as_uri()
     proc = run_cli("sync", tmp_path / "proj", "--to", store, "--dry-run")
     assert proc.returncode == 0 and "upload proj/a.txt" in proc.stdout
-    assert not (tmp_path / "store" / "proj").exists()
+    assert not (tmp_path / "store").exists()
 
 
 @pytest.mark.parametrize("args,message", [
@@ -96,7 +104,9 @@ def test_killed_mid_upload_leaves_the_old_blob_then_resumes(tmp_path, run_cli, a
     new = os.urandom(1 << 20) * (size >> 20)
     big.write_bytes(new)
 
-    blob = azurite.blob_service().get_blob_client(container, "caches/sim.vdb")
+    blob = azurite.blob_service().get_blob_client(container, content_key(xxhash.xxh3_128_hexdigest(new)))
+    head = azurite.blob_service().get_blob_client(container, "caches.manifest.json")
+    old = head.download_blob().readall()
     proc = subprocess.Popen([sys.executable, "-m", "azrender", "sync", str(big.parent), "--to", url],
                             env=cli_env(AZRENDER_CACHE_DIR=str(tmp_path / "cache"), **env),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -106,7 +116,7 @@ def test_killed_mid_upload_leaves_the_old_blob_then_resumes(tmp_path, run_cli, a
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the upload finished before it could be interrupted"
-    assert blob.download_blob().readall() == b"old version"  # nothing half-written looks complete
+    assert not blob.exists() and head.download_blob().readall() == old  # nothing half-written looks complete
 
     rerun = run_cli("sync", big.parent, "--to", url, "--json", env=env)
     assert rerun.returncode == 0, rerun.stderr
@@ -114,6 +124,7 @@ def test_killed_mid_upload_leaves_the_old_blob_then_resumes(tmp_path, run_cli, a
     assert out["uploaded"] == 1 and out["bytes_uploaded"] < size  # staged blocks were reused
     assert blob.get_blob_properties().metadata["azrender_xxh3"] == xxhash.xxh3_128_hexdigest(new)
     assert blob.download_blob().readall() == new
+    assert xxhash.xxh3_128_hexdigest(new).encode() in head.download_blob().readall()
 
 
 def test_fetch_refuses_hostile_blob_names(tmp_path, run_cli, azurite, container):

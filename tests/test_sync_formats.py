@@ -19,7 +19,7 @@ ENTRIES = [ManifestEntry("tex/b.png", 3, 10, "b" * 32), ManifestEntry("a.blend",
 def test_manifest_is_canonical_and_round_trips():
     data = Manifest.of(ENTRIES).to_bytes()
     assert data == Manifest.of(reversed(ENTRIES)).to_bytes()
-    assert data.startswith(b'{"entries":[{"hash":"aaaa') and b'"version":1' in data and b" " not in data
+    assert data.startswith(b'{"entries":[{"hash":"aaaa') and b'"version":2' in data and b" " not in data
     assert Manifest.from_bytes(data) == Manifest.of(ENTRIES)
 
 

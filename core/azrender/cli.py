@@ -17,6 +17,8 @@ import sys
 COMMANDS = {
     "deps": "azrender.commands.deps",
     "sync": "azrender.commands.sync",
+    "gc": "azrender.commands.gc",
+    "migrate": "azrender.commands.migrate",
     "fetch": "azrender.commands.fetch",
     "paths": "azrender.commands.paths",
     "submit": "azrender.commands.submit",

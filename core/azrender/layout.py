@@ -4,22 +4,31 @@ must run with the standard library alone).
 
 Store (a container plus an optional prefix ``P``)::
 
-    P/assets/<root-alias>/<relative path>     scene files and assets, metadata azrender_xxh3
-    P/manifests/<manifest-id>.json            what one submission needs (versioned JSON)
-    P/submissions/<content hash>/<name>       node-side files of a submission (path rules, check list)
+    P/content/<hh>/<xxh3-128 hash>            every file's bytes once (azrender.sync.content), metadata azrender_xxh3
+    P/manifests/<job-id>.json                 what one submission reads: key -> hash (versioned JSON)
+    P/<folder>.manifest.json                  a folder synced with `azrender sync`: what it is now
+    P/gc.json                                 a running `azrender gc` (syncs wait for it to end)
     P/jobs/<job-id>/outputs/...               rendered frames of every task (on task success)
     P/jobs/<job-id>/logs/<task-id>/...        stdout/stderr of every task (on task completion)
     P/jobs/<job-id>/job.json                  the job record (versioned JSON)
     P/tools/azrender_node-<hash>.pyz          the node-side helper (zipapp), fetched as one resource file
 
+A manifest's keys (``assets/<root-alias>/<relative path>``, ``submissions/<hash>/<name>``) are
+paths in the job's view, not store keys. Older stores hold the bytes at those keys (manifest
+version 1); ``azrender migrate`` moves them.
+
+Node (every mode): the job's view, built by the preparation task::
+
+    $AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/<root-alias>/...  links (or copies) to the content
+
 Node (copy mode)::
 
-    $AZ_BATCH_NODE_SHARED_DIR/azrender/assets/<root-alias>/...   kept across jobs (LRU-evicted)
-    $AZ_BATCH_NODE_SHARED_DIR/azrender/cache-state.json         what is cached, last use per file
+    $AZ_BATCH_NODE_SHARED_DIR/azrender/content/<hh>/<hash>      kept across jobs (LRU-evicted)
+    $AZ_BATCH_NODE_SHARED_DIR/azrender/cache-state.json         what is cached, last use, pins
 
 Node (blobfuse / Azure Files on Linux)::
 
-    $AZ_BATCH_NODE_MOUNTS_DIR/<relative mount path>/P/assets/<root-alias>/...
+    $AZ_BATCH_NODE_MOUNTS_DIR/<relative mount path>/P/content/...
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ TOOLS = "tools"
 NODE_TOOL = "azrender_node.pyz"  # its name on the node, in the job preparation task's folder
 NODE_CACHE_DIR = "azrender"  # under AZ_BATCH_NODE_SHARED_DIR
 DEFAULT_MOUNT_PATH = "azrender"  # relativeMountPath of blobfuse / Azure Files mounts
+NODE_VIEW_DIR = "view"  # the job's view, in the preparation task's working directory (node/prep.py)
 
 
 def join(*parts: str) -> str:

@@ -51,6 +51,9 @@ class SubmitRequest:
     wait: bool = False
     download_dir: Path | None = None
     job_name: str | None = None
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH; None: the profile's
+    scene_version: str | None = None  # the Blender that saved the scene, as the host recorded it
+    submitting_blender: str | None = None  # the host's own Blender (or a bpy wheel's Python)
     scout: str | None = None  # "auto" or frames: render and check these first (None: the profile's)
     budget: float | None = None  # past it no new task starts (None: the profile's)
     job_id: str | None = None  # given by azrender.agent.hand_over, so a restarted agent resumes the same job
@@ -228,6 +231,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     storage_url = settings.storage_url or _default_store()
     backend.check(host=host, node_os=settings.node_os, storage_mode=settings.storage_mode,
                   storage_url=storage_url, dry_run=request.dry_run)
+    renderer = _renderer(request, settings, scene, host, backend)  # a too old Blender: said before any work
 
     progress("discover", 0, 1, scene.name)
     if request.report is not None:  # discovered once, in the host: the dependency hooks have run
@@ -271,6 +275,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run,
                                          allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
+                     renderer=renderer,
                      backend=backend, pm=pm)
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
     if blocking:
@@ -293,6 +298,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender.jobrecord import JobRecord
     from azrender.plugins import get_plugin_manager
     from azrender.sync import engine
+    from azrender.sync.gc import generation as gc_generation
     from azrender.sync.stores import open_store
 
     plan.check()
@@ -301,13 +307,16 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     request, settings, job_id = plan.submission.request, plan.settings, plan.job_id
     store = open_store(plan.storage_url)
     progress("sync", 0, len(plan.uploads), f"to {store.display_url}")
+    # Content-addressed: the manifest pins each file's bytes, which nothing later can change.
+    since = gc_generation(store)
     try:
-        synced = engine.upload(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
+        synced = engine.upload_content(list(plan.uploads), store, progress=_sync_progress(progress, len(plan.uploads)))
     except engine.Interrupted as exc:
         raise engine.Interrupted(f"{exc.message}; nothing was submitted") from None
     if synced.manifest is None:
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
+    engine.settle(store, list(plan.uploads), synced.manifest, since)
     _upload_node_files(store, plan)
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
@@ -430,7 +439,11 @@ def _store_prefix(storage_url: str) -> str:
 
 def _sync_progress(progress: ProgressCallback, total: int):
     def report(update) -> None:
-        progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
+        if update.bytes_total:  # bytes, not files: one large file is most of the wait
+            progress("sync", update.bytes_done, update.bytes_total,
+                     f"{update.files_done}/{update.files_total} files, {update.bytes_done / 1e6:.1f} MB")
+        else:
+            progress("sync", update.files_done, total, f"{update.bytes_done / 1e6:.1f} MB")
 
     return report
 
@@ -491,9 +504,10 @@ def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: 
 
 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
-               backend, pm):
-    from azrender.jobs.build import build_job, node_tool_path
-    from azrender.paths.mapping import node_path
+               renderer, backend, pm):
+    from azrender.jobs.build import build_job, node_tool_path, problems_path
+    from azrender.jobs.model import COPY
+    from azrender.paths.mapping import node_path, store_node_base
 
     def node(key: str) -> str:
         return node_path(key, storage_mode=submission.storage_mode, node_os=submission.node_os,
@@ -501,8 +515,14 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
 
     settings, node_os = submission.settings, submission.node_os
     tool = node_tool_path(node_os)
-    python = "python" if node_os == "windows" else "python3"
-    pre_commands = ((python, tool, "check", node(job_files["needed.json"])),)
+    python = backend.node_python(node_os)
+    pre_commands = ((python, tool, "check", node(job_files["needed.json"]), "--problems", problems_path(node_os)),)
+    if renderer is not None and renderer.scene_version:  # the node's Blender must open the scene, checked first
+        pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
+                          renderer.scene_version, submission.scene.name),)
+    # mounted modes: where the pool mounts the store, for the preparation task to link the job's view to
+    store_on_node = (None if submission.storage_mode == COPY
+                     else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix))
     extra_args, pre_scripts = (), ()
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
@@ -513,14 +533,37 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     pool = backend.pool(submission, pm)
+    executable = renderer.executable if renderer is not None else backend.executable(submission.host)
     return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                      access=access, storage_mode=submission.storage_mode, node_os=node_os,
                      pool_id=pool.pool_id, pool=pool.create, pool_has_mount=pool.mounts_store,
-                     renderer=submission.request.renderer, executable=backend.executable(submission.host),
+                     renderer=submission.request.renderer, executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
-                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm)
+                     display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
+                     store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes)
+
+
+@dataclass(frozen=True)
+class _Renderer:
+    executable: str | None  # None: the node's default for the host
+    scene_version: str | None = None  # "4.5": the Blender that saved the scene (Blender scenes)
+
+
+def _renderer(request: SubmitRequest, settings, scene: Path, host: str, backend) -> _Renderer | None:
+    """What renders the job; for Blender, the version that saved the scene (recorded by the
+    add-on, else read from the file), which the backend's Blender must open."""
+    if host != "blender":
+        return None  # the backend's renderer, asked when the job is built
+    from azrender.jobs.blender import scene_version
+    from azrender.node.blender_version import parse, text
+
+    version = parse(request.scene_version) if request.scene_version else scene_version(scene)
+    executable = backend.blender_executable(explicit=request.blender or settings.blender,
+                                            submitting=request.submitting_blender, scene=version,
+                                            scene_name=scene.name)
+    return _Renderer(executable, text(version[:2]) if version else None)
 
 
 class Cancelled(JobError):

@@ -64,7 +64,10 @@ class Settings:
     node_os: NodeOS = NodeOS.LINUX
     identity_resource_id: str | None = None
     task_timeout_seconds: int | None = None
+    verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
+    blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
+    blender_sha256: str | None = None  # of the official build a pinned pool installs (azrender.jobs.provision)
     pool: PoolSettings | None = None
     vm_size: str | None = None  # of an existing pool, for the cost estimate (a [pool] gives its own)
     budget: float | None = None  # per job: past it no new task starts and the job is held

@@ -47,6 +47,17 @@ class Backend(Protocol):
         """The renderer's path for tasks, or None for the host command's default name."""
         return None
 
+    def node_python(self, node_os: str) -> str:
+        """The interpreter that runs the node tool on this backend's nodes."""
+        return "python" if node_os == "windows" else "python3"
+
+    def blender_executable(self, *, explicit: str | None, submitting: str | None, scene: tuple | None,
+                           scene_name: str) -> str | None:
+        """The Blender for tasks: ``explicit`` is ``--blender VERSION|PATH`` (or the profile's),
+        ``submitting`` the Blender (or bpy wheel's Python) submitting, ``scene`` the (major, minor)
+        that saved the scene. Raise one clear line when this backend's Blender cannot open it."""
+        return self.executable("blender")
+
     def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
         """(VM size, tasks that run at once) of the pool ``requests`` go to, for the cost estimate
         and budget waves; a dry run reads nothing remote."""

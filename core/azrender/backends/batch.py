@@ -18,7 +18,7 @@ from typing import Callable
 from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.backends.base import Backend, PoolChoice
 from azrender.enums import BackendKind
-from azrender.errors import JobError
+from azrender.errors import JobError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -287,10 +287,37 @@ class BatchBackend(Backend):
             return PoolChoice(chosen, None, mounts)
         spec = pool_spec(self.settings)
         if spec is not None:
+            pinned = self._pinned_blender(submission.request.blender) if submission.host == "blender" else None
+            if pinned and spec.node_os == "linux":  # the pool's start task installs that Blender
+                from azrender.jobs.provision import blender_start_task
+
+                spec = replace(spec, start_task=blender_start_task(pinned, self.settings.blender_sha256))
             return PoolChoice(spec.id, spec, spec.mount is not None)
         return PoolChoice(self.settings.pool_id, None, mounts)
 
     def executable(self, host: str) -> str | None:
+        return None
+
+    def _pinned_blender(self, explicit: str | None) -> str | None:
+        from azrender.jobs.provision import full_version
+
+        return full_version(explicit or self.settings.blender or "")
+
+    def blender_executable(self, *, explicit, submitting, scene, scene_name) -> str | None:
+        """A pinned X.Y.Z (``--blender`` or the profile's): the Blender the start task installs;
+        a path: that Blender on the nodes (a custom image); else ``blender`` on the nodes' PATH.
+        Each task checks its Blender against the scene's version before rendering."""
+        from azrender.jobs.provision import node_executable
+        from azrender.node.blender_version import opens, parse, refusal
+
+        choice = explicit or self.settings.blender
+        pinned = self._pinned_blender(explicit)
+        if pinned:
+            if scene is not None and not opens(parse(pinned), scene):
+                raise UsageError(refusal(parse(pinned), scene, scene_name, where="the pool's pinned Blender"))
+            return node_executable(pinned)
+        if choice and any(sep in choice for sep in "/\\"):
+            return choice
         return None
 
     def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:

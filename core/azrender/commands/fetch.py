@@ -24,13 +24,13 @@ def run(args) -> int:
     from azrender.sync.progress import terminal_bar
     from azrender.sync.stores import open_store
 
-    store = open_store(args.store_url)
+    store, prefix = _synced_folder(args.store_url) or (open_store(args.store_url), "")
     root = getattr(store, "root", None)  # a folder store: a mistyped path must not look like "0 files"
     if root is not None and not root.is_dir():
         raise StoreError(f"{store.display_url}: no such store folder")
     dest = Path(os.path.expanduser(args.dest))  # an unknown ~user stays as typed
     with terminal_bar("fetch", enabled=not args.json) as progress:
-        result = engine.download(store, dest, progress=progress, workers=args.workers)
+        result = engine.download(store, dest, prefix=prefix, progress=progress, workers=args.workers)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -42,3 +42,20 @@ def run(args) -> int:
         shown = "; ".join(result.refused[:5]) + (f" (and {len(result.refused) - 5} more)" if len(result.refused) > 5 else "")
         raise StoreError(f"refused {len(result.refused)} stored name(s) that would be written outside {dest}: {shown}")
     return 0
+
+
+def _synced_folder(url: str):
+    """``(the store above, folder name)`` when ``url`` names a folder synced by content (its files
+    are listed by ``<folder>.manifest.json`` beside it, not stored under it), else None."""
+    from azrender.errors import AzrenderError
+    from azrender.sync.stores import open_store
+
+    base, sep, query = url.partition("?")
+    parent, _, name = base.rstrip("/").rpartition("/")
+    if not name or parent.endswith(":") or parent.endswith(":/") or "/" not in parent.partition("://")[2]:
+        return None
+    try:
+        store = open_store(parent + sep + query)
+        return (store, name) if store.stat(f"{name}.manifest.json") is not None else None
+    except AzrenderError:  # the parent is no store (an account URL) or cannot be read: fetch the URL as given
+        return None

@@ -8,39 +8,51 @@ HELP = "show a job's progress and its failed tasks"
 
 
 def register(parser) -> None:
+    """The arguments of every command about one job (``status``, ``wait``)."""
     from azrender.enums import BackendKind
 
     parser.add_argument("job", help="job id")
-    parser.add_argument("--backend", choices=BackendKind.values(), help="default: batch when configured, else local")
+    parser.add_argument("--backend", choices=BackendKind.values(), help="default: the job's, else batch when configured")
     parser.add_argument("--profile", help="settings profile (config.toml)")
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
 
-def run(args) -> int:
+def backend_for(args):
     from azrender.backends.choose import choose_backend
     from azrender.settings import load_settings
 
     settings = load_settings(args.profile).with_overrides(batch_url=args.batch_url)
-    status = choose_backend(args.backend, settings, job_id=args.job).status(args.job)
-    doc = status.to_json()
-    watched = _advance(args.job, status)
-    if watched is not None:
-        from azrender.watch.view import watch_json
+    return choose_backend(args.backend, settings, job_id=args.job)
 
-        doc.update(watch_json(watched))
-    if args.json:
-        print(json.dumps(doc, indent=2))
+
+def run(args) -> int:
+    status = backend_for(args).status(args.job)
+    return show(status, as_json=args.json, watched=_advance(args.job, status))
+
+
+def show(status, *, as_json: bool, watched=None) -> int:
+    """Print ``status`` (one JSON object, or a summary line and what failed) with a watched job's
+    gate, estimate and usage; 1 when anything failed."""
+    from azrender.watch.view import watch_json, watch_lines
+
+    if as_json:
+        print(json.dumps({**status.to_json(), **(watch_json(watched) if watched else {})}, indent=2))
         return 0
     print(summary_line(status))
-    for line in failure_lines(status):
+    for line in failure_lines(status) + (watch_lines(watched) if watched else []):
         print(line)
-    if watched is not None:
-        from azrender.watch.view import watch_lines
-
-        for line in watch_lines(watched):
-            print(line)
     return 1 if status.failed or status.preparation_failed else 0
+
+
+def _advance(job_id: str, status):
+    """Looking at a watched job moves its gate on (scouts checked, waves added, usage at the end)."""
+    from azrender.watch import gate
+    from azrender.watch import record as watch
+
+    if watch.load(job_id) is None:
+        return None
+    return gate.advance(job_id, status=status)
 
 
 def summary_line(status) -> str:
@@ -65,13 +77,3 @@ def failure_lines(status) -> list[str]:
                      + (f": {task.failure}" if task.failure else ""))
         lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
     return lines
-
-
-def _advance(job_id: str, status):
-    """Looking at a watched job moves its gate on (scouts checked, waves added, usage at the end)."""
-    from azrender.watch import gate
-    from azrender.watch import record as watch
-
-    if watch.load(job_id) is None:
-        return None
-    return gate.advance(job_id, status=status)

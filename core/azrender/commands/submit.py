@@ -26,6 +26,9 @@ def register(parser) -> None:
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--storage-url", help="store URL for assets and outputs (overrides the profile)")
     parser.add_argument("--renderer", help="renderer (Blender engine, Maya -r, ...)")
+    parser.add_argument("--blender", metavar="VERSION|PATH",
+                        help="the Blender that renders: a version (4.5) or a path (an executable, or a bpy "
+                             "wheel's Python); default: the profile's, else the one on PATH")
     parser.add_argument("--job-name", help="job id prefix (default: the scene name)")
     parser.add_argument("--search-path", action="append", default=[], type=Path, help="extra folder to find assets in")
     parser.add_argument("--project", type=Path, help="Maya project folder (default: found from workspace.mel)")
@@ -80,7 +83,7 @@ def _request(args, scene):
         search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,
         allow_paths=tuple(args.allow_path), allow_broad_sas=args.allow_broad_sas,
         dry_run=args.dry_run, wait=args.wait, download_dir=args.download, job_name=args.job_name,
-        scout=args.scout, budget=args.budget,
+        blender=args.blender, scout=args.scout, budget=args.budget,
     )
 
 

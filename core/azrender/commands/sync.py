@@ -1,4 +1,6 @@
-"""``azrender sync PATH... --to STORE_URL``: upload asset folders, only files whose content changed."""
+"""``azrender sync PATH... --to STORE_URL``: store asset folders by content (each distinct file once,
+see :mod:`azrender.sync.content`), sending only content the store does not hold; ``--verify``
+reads back what the folders' manifests list and repairs it."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ def register(parser) -> None:
                         help="file:///folder, https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] or an Azurite URL; "
                              "credentials from AZURE_STORAGE_CONNECTION_STRING, a SAS in the URL, or az login")
     parser.add_argument("--delete", action="store_true",
-                        help="also delete stored files under the same folders that no longer exist here")
+                        help="drop files that no longer exist here from the stored folders (gc frees their bytes)")
+    parser.add_argument("--verify", action="store_true",
+                        help="read back every stored file the folders list, check its hash, upload bad ones again")
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded and deleted; change nothing")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--allow-path", action="append", default=[], metavar="PATH",
@@ -33,8 +37,10 @@ def run(args) -> int:
     store = open_store(args.to)
     if inside := store_inside(store, args.paths):
         raise UsageError(inside)
+    if args.verify:
+        return _verify(entries, store, args)
     if args.dry_run:
-        plan = engine.preview_upload(entries, store, delete=args.delete)
+        plan = engine.preview_content(entries, store, folders=folders, delete=args.delete)
         if args.json:
             print(json.dumps({"upload": [f.key for f in plan.upload], "delete": list(plan.delete),
                               "skip": len(plan.skip), "bytes": plan.bytes_to_upload}))
@@ -49,15 +55,36 @@ def run(args) -> int:
                   f"delete {len(plan.delete)}, leave {len(plan.skip)} unchanged in {store.display_url}")
         return 0
     with terminal_bar("sync", enabled=not args.json) as progress:
-        result = engine.upload(entries, store, delete=args.delete, progress=progress, workers=args.workers,
-                               root_manifests=folders)
+        result = engine.sync_folders(entries, store, folders=folders, delete=args.delete, progress=progress,
+                                     workers=args.workers)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
         from rich.filesize import decimal as size
 
-        deleted = f", {result.deleted} deleted" if result.deleted else ""
+        deleted = f", {result.deleted} dropped" if result.deleted else ""
         print(f"{result.files} files in {store.display_url}: {result.uploaded} uploaded "
               f"({size(result.bytes_uploaded)}), {result.skipped} unchanged{deleted} "
               f"in {result.seconds:.1f} s")
+    return 0
+
+
+def _verify(entries, store, args) -> int:
+    from azrender.errors import StoreError
+    from azrender.sync import engine
+    from azrender.sync.progress import terminal_bar
+
+    with terminal_bar("verify", enabled=not args.json) as progress:
+        result = engine.verify_folders(entries, store, workers=args.workers, progress=progress)
+    if args.json:
+        print(json.dumps({"checked": result.checked, "repaired": list(result.repaired),
+                          "unrepairable": list(result.unrepairable)}))
+    else:
+        for key in result.repaired:
+            print(f"repaired {key} (the stored copy was missing or corrupt)")
+        print(f"verified {result.checked} stored files in {store.display_url}: {len(result.repaired)} repaired, "
+              f"{len(result.unrepairable)} cannot be repaired from here")
+    if result.unrepairable:
+        raise StoreError("cannot repair: " + "; ".join(result.unrepairable[:5])
+                         + (f" (and {len(result.unrepairable) - 5} more)" if len(result.unrepairable) > 5 else ""))
     return 0

@@ -27,6 +27,7 @@ class Snapshot:
     result: Any = None
     error: str | None = None  # one line for the user, secrets redacted
     error_detail: str | None = None  # the same with its listed items and hint each on their own line
+    exception: BaseException | None = None  # what failed, for a host that reacts to its kind
 
     @property
     def fraction(self) -> float:
@@ -49,7 +50,8 @@ def error_line(exc: BaseException) -> str:
 
     if not isinstance(exc, AzrenderError):
         return f"internal error: {type(exc).__name__}: {redact(str(exc))}"
-    head, *rest = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    text = exc.message + (f"\nhint: {host_hint(exc.hint)}" if exc.hint else "")
+    head, *rest = [line.strip() for line in text.splitlines() if line.strip()] or [type(exc).__name__]
     return f"{head} {'; '.join(rest)}" if rest else head
 
 
@@ -61,6 +63,25 @@ def error_text(exc: BaseException) -> str:
     if not isinstance(exc, AzrenderError):
         return error_line(exc)
     return "\n".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def host_hint(hint: str) -> str:
+    """A hint for an artist in a host, who has no command line: "pass --batch-url or set
+    batch_url in config.toml" becomes "set batch_url in /home/me/.config/azrender/config.toml"
+    (whose folder is created, so the file can be saved there)."""
+    import re
+
+    shown = re.sub(r"(,\s*)?(or )?pass --[\w-]+(?: [A-Z][\w:]*)?( or |, )?", lambda m: "", hint).strip(" ,")
+    if "config.toml" in shown:
+        from azrender.settings import config_path
+
+        path = config_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the hint still names the file
+        shown = shown.replace("config.toml", str(path))
+    return shown or hint
 
 
 class Background:
@@ -95,7 +116,7 @@ class Background:
         try:
             result = self._call(self._progress)
         except BaseException as exc:  # the worker always ends with something the host can show
-            self._set(finished=True, error=error_line(exc), error_detail=error_text(exc))
+            self._set(finished=True, error=error_line(exc), error_detail=error_text(exc), exception=exc)
         else:
             self._set(finished=True, result=result)
 
@@ -123,5 +144,6 @@ class ProgressDriver:
 
 
 def submit_in_background(prepared) -> Background:
-    """Start a host's :class:`~azrender.hosts.submission.Prepared` submission on a worker thread."""
+    """Start a host's submission (:class:`~azrender.hosts.submission.Prepared`, or
+    :class:`~azrender.hosts.submission.Captured`, resolved on the worker) on a worker thread."""
     return Background(prepared.run).start()

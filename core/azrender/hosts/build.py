@@ -17,6 +17,7 @@ installed in the host's Python instead).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -126,9 +127,17 @@ def _pip(*args: str, cwd: Path | None = None) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check"],
                           capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise UsageError(f"pip {args[0]} failed: {tail}", hint="check network access to the package index, "
-                         "or build with --no-wheels")
+        raise UsageError(f"pip {args[0]} failed:\n  " + "\n  ".join(pip_error(proc.stdout + "\n" + proc.stderr)),
+                         hint="check network access to the package index, or build with --no-wheels")
+
+
+def pip_error(output: str, keep: int = 12) -> list[str]:
+    """The lines of pip's output that say why it failed: its ``ERROR:`` lines and what a failing
+    build printed before them, without pip's "see above" pointers (there is no "above" here)."""
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    useful = [line for line in lines if "See above for" not in line and "ignored: it is neither" not in line
+              and not line.lstrip().startswith("WARNING: Location")]
+    return useful[-keep:] or ["(pip printed nothing)"]
 
 
 def _fetch_wheels(build: BuildPlan, work: Path) -> dict[str, list[Path]]:
@@ -139,18 +148,23 @@ def _fetch_wheels(build: BuildPlan, work: Path) -> dict[str, list[Path]]:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, source / name)
     shutil.copytree(REPO / "core", source / "core", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    _pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(own), str(source), cwd=work)
+    # Build isolation: pip fetches the build backend itself, so a plain install (no dev extra) builds.
+    _pip("wheel", "--no-deps", "-q", "-w", str(own), str(source), cwd=work)
     result = {}
     for name in build.wheel_platforms:
         folder = work / name
         tags = [arg for tag in PLATFORMS[name].pip_tags for arg in ("--platform", tag)]
-        _pip("download", "-q", "--only-binary=:all:", "--python-version", build.python_version, *tags,
-             "-d", str(folder), *requirements_for(PLATFORMS[name], build.python_version), cwd=work)
+        download = ("download", "-q", "--only-binary=:all:", "--python-version", build.python_version, *tags)
+        _pip(*download, "-d", str(folder), *requirements_for(PLATFORMS[name], build.python_version), cwd=work)
         result[name] = sorted(own.glob("*.whl")) + sorted(folder.glob("*.whl"))
+        if name in build.platforms:  # the Blender add-on (GPL) also reads and rewrites .blend files
+            _pip(*download, "-d", str(folder / "blend"),
+                 *requirements_for(PLATFORMS[name], build.python_version, extra="blend"), cwd=work)
+            result[f"{name}+blend"] = sorted((folder / "blend").glob("*.whl"))
     return result
 
 
-def requirements_for(platform: Platform, python_version: str) -> list[str]:
+def requirements_for(platform: Platform, python_version: str, extra: str | None = None) -> list[str]:
     """azrender's requirements whose markers hold on the target: pip evaluates markers against the
     Python running it, not against ``--python-version``/``--platform`` (so ``tomli; python_version
     < '3.11'`` would be left out of a build for Python 3.10). The markers of the dependencies' own
@@ -162,7 +176,8 @@ def requirements_for(platform: Platform, python_version: str) -> list[str]:
               "sys_platform": system[0], "platform_system": system[1], "os_name": "nt" if system[0] == "win32" else "posix",
               "implementation_name": "cpython", "platform_python_implementation": "CPython"}
     found = []
-    for text in _project()["dependencies"]:
+    project = _project()
+    for text in project["optional-dependencies"][extra] if extra else project["dependencies"]:
         requirement = Requirement(text)
         if requirement.marker is None or requirement.marker.evaluate(target):
             requirement.marker = None
@@ -184,16 +199,22 @@ def _copy_sources(source: Path, target: Path) -> None:
 
 
 def _manifest(source: Path, wheel_names: list[str], platforms: tuple[str, ...]) -> str:
+    """The manifest with the bundled wheels: ``platforms`` and ``wheels`` are top-level keys, so
+    they go before the first table (after ``[permissions]`` TOML would put them inside it)."""
     text = source.read_text()
-    lines = [f'platforms = [{", ".join(repr(p) for p in platforms)}]'] if wheel_names else []
-    if wheel_names:
-        lines.append("wheels = [\n" + "".join(f'  "./wheels/{name}",\n' for name in wheel_names) + "]")
-    return text.rstrip() + "\n\n" + "\n".join(lines) + ("\n" if lines else "")
+    if not wheel_names:
+        return text
+    keys = (f"platforms = {json.dumps(list(platforms))}\n"
+            "wheels = [\n" + "".join(f'  "./wheels/{name}",\n' for name in wheel_names) + "]\n\n")
+    table = re.search(r"^\[", text, re.MULTILINE)
+    at = table.start() if table else len(text)
+    return text[:at] + keys + text[at:]
 
 
 def build_blender(build: BuildPlan, wheels: dict[str, list[Path]]) -> Path:
     source = PLUGINS / "blender" / "azrender_blender"
-    chosen = list(dict.fromkeys(w for p in build.platforms for w in wheels.get(p, ())))
+    # One copy of each wheel (pure-Python ones are fetched once per platform).
+    chosen = list({w.name: w for p in build.platforms for key in (p, f"{p}+blend") for w in wheels.get(key, ())}.values())
     build.blender_zip.parent.mkdir(parents=True, exist_ok=True)
     top = source.name  # one top folder: Blender 3.x add-on zips need it, 4.2+ extensions find the manifest in it
     with zipfile.ZipFile(build.blender_zip, "w", zipfile.ZIP_DEFLATED) as archive:

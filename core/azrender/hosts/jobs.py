@@ -38,10 +38,39 @@ def job_lines(job_id: str) -> list[str]:
 
 
 def status_line(status) -> str:
-    """One line for a job list: ``running: 3/8 tasks done, 1 failed``."""
+    """One line for a job list: ``running: 3/8 tasks done, 1 failed``; a job whose tasks all ended
+    with some failed says ``failed``, never ``completed``."""
     done = status.count("completed") - len(status.failed)
     failed = f", {len(status.failed)} failed" if status.failed else ""
-    return f"{status.state}: {done}/{len(status.tasks)} tasks done{failed}"
+    state = "failed" if status.done and status.failed else status.state
+    return f"{state}: {done}/{len(status.tasks)} tasks done{failed}"
+
+
+def first_failure(status, lines: int = 3) -> str:
+    """The first failed task and the last lines it printed, on one line ("" when none failed)."""
+    if not status.failed:
+        return ""
+    task = status.failed[0]
+    said = " | ".join(line.strip() for line in (task.stderr_tail or task.failure).splitlines()[-lines:] if line.strip())
+    return f"task {task.id} failed (exit {task.exit_code})" + (f": {said}" if said else "")
+
+
+def outcome_line(result) -> str:
+    """What a host says when a submission returns: submitted (still rendering), rendered, or
+    failed with the first failure's last lines; never "submitted" for a job whose tasks failed."""
+    from azrender.backends import LABELS
+
+    backend = LABELS.get(result.backend, result.backend)  # one name per backend in every host
+    if result.dry_run_requests is not None:
+        return f"azrender: job {result.job_id} would be submitted to {backend} ({result.task_count} task(s), dry run)"
+    status = result.status
+    if status is None:
+        return f"azrender: job {result.job_id} submitted to {backend} ({result.task_count} task(s))"
+    if status.failed:
+        return (f"azrender: job {result.job_id} FAILED on {backend}: {len(status.failed)} of "
+                f"{len(status.tasks)} task(s) failed; {first_failure(status)}")
+    where = f"; outputs in {result.download_dir}" if result.download_dir else ""
+    return f"azrender: job {result.job_id} rendered on {backend}: {len(status.tasks)} task(s){where}"
 
 
 def default_download_dir(job_id: str) -> Path:

@@ -220,8 +220,9 @@ class SubmitDialog(QtWidgets.QDialog):
         self.submit_button.setEnabled(True)
         if snapshot.error is None:
             result = snapshot.result
-            where = LABELS.get(result.backend, result.backend)
-            message = f"azrender: job {result.job_id} submitted to {where} ({result.task_count} task(s))"
+            from azrender.hosts.jobs import outcome_line
+
+            message = outcome_line(result)
             self.status.setText(message)
             self.host.notify(message)
             self.refresh_jobs()

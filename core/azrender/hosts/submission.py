@@ -5,6 +5,7 @@ run once), which is checked and handed to the pipeline with the request as the r
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -106,16 +107,45 @@ class Prepared:
                 self.copy.unlink(missing_ok=True)
 
 
-def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None] | None = None,
-                    **fields) -> Prepared:
-    """The submission of a host plugin: ``refs`` (collected through the host API) resolved and
-    checked (missing files raise unless ``allow_missing``). With ``save_copy(path)``, the scene as
-    the host has it now is saved to :func:`submission_copy_path` and that copy is submitted (under
-    the scene's own job name); without, the saved scene itself. ``fields`` are any other
+@dataclass(frozen=True)
+class Captured:
+    """A host's scene as its UI thread captured it: what the host API listed and the copy it
+    saved. :meth:`prepare` resolves and checks it, which may run on a worker thread (a UI thread
+    must only touch the host; resolving stats every file)."""
+
+    scene: Path
+    refs: tuple
+    host: str
+    copy: Path | None
+    fields: dict
+
+    def prepare(self) -> Prepared:
+        """Resolve and check (missing files raise unless ``allow_missing``; the copy is removed)."""
+        fields = dict(self.fields)
+        try:
+            report = collected_report(self.scene, self.refs, search_paths=fields.get("search_paths", ()),
+                                      project=fields.get("project"))
+            if not fields.get("allow_missing"):
+                check_complete(report)
+        except BaseException:
+            if self.copy is not None:
+                self.copy.unlink(missing_ok=True)
+            raise
+        if self.copy is not None:
+            fields.setdefault("job_name", self.scene.stem)
+        request = SubmitRequest(scene=self.copy or self.scene, host=self.host, report=report, **fields)
+        return Prepared(request, self.copy)
+
+    def run(self, progress: ProgressCallback | None = None) -> SubmitResult:
+        return self.prepare().run(progress)
+
+
+def capture_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None] | None = None,
+                    **fields) -> Captured:
+    """The host-thread half of a submission: with ``save_copy(path)``, the scene as the host has
+    it now is saved to :func:`submission_copy_path` and that copy is submitted (under the scene's
+    own job name); without, the saved scene itself. ``fields`` are any other
     :class:`SubmitRequest` fields (frames, chunk, backend...)."""
-    report = collected_report(scene, refs, search_paths=fields.get("search_paths", ()), project=fields.get("project"))
-    if not fields.get("allow_missing"):
-        check_complete(report)
     scene, copy = Path(scene), None
     if save_copy is not None:
         copy = submission_copy_path(scene)
@@ -124,9 +154,13 @@ def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Pa
         except (OSError, RuntimeError) as exc:  # RuntimeError: how Blender's operators fail
             raise SceneError(f"cannot save the submission copy {copy}: {exc}",
                              hint="the scene's folder must be writable") from exc
-        fields.setdefault("job_name", scene.stem)
-    request = SubmitRequest(scene=copy or scene, host=host, report=report, **fields)
-    return Prepared(request, copy)
+    return Captured(scene, tuple(refs), host, copy, fields)
+
+
+def prepare_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None] | None = None,
+                    **fields) -> Prepared:
+    """:func:`capture_request` then :meth:`Captured.prepare`, in one go (a host's batch mode)."""
+    return capture_request(scene, refs, host=host, save_copy=save_copy, **fields).prepare()
 
 
 def submit_headless(prepared: Prepared):
@@ -134,8 +168,9 @@ def submit_headless(prepared: Prepared):
     ``blender -b``, ``mayapy``, ``3dsmaxbatch``); returns the SubmitResult."""
     from azrender.progress import ProgressReporter
 
+    from azrender.hosts.jobs import outcome_line
+
     with ProgressReporter() as progress:
         result = prepared.run(progress)
-    done = "would be submitted (dry run)" if result.dry_run_requests is not None else "submitted"
-    print(f"azrender: job {result.job_id} {done} to {result.backend} ({result.task_count} task(s))")
+    print(outcome_line(result), file=sys.stderr if result.failed_tasks else sys.stdout)
     return result

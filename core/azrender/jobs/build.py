@@ -72,40 +72,56 @@ def node_tool_path(node_os: str) -> str:
     return f"$AZ_BATCH_JOB_PREP_WORKING_DIR/{TOOL_FILE}"
 
 
+def problems_path(node_os: str) -> str:
+    """The preparation task's list of files that did not arrive intact (``check --problems``)."""
+    if node_os == WINDOWS:
+        return "%AZ_BATCH_JOB_PREP_WORKING_DIR%\\problems.json"
+    return "$AZ_BATCH_JOB_PREP_WORKING_DIR/problems.json"
+
+
 def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
-                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None) -> NodeTaskSpec:
-    """Brings the node tool to each node, and then: copy mode, the node sync; blobfuse without a
-    pool mount, the mount; assets on a pool mount, only this job's folder."""
+                     storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None,
+                     store_on_node: str | None = None, python: str | None = None,
+                     verify_max_bytes: int | None = None) -> NodeTaskSpec:
+    """Brings the node tool and the submission's manifest to each node, and builds the job's view
+    from it: copy mode, from the node's content cache (downloading what is missing); blobfuse
+    without a pool mount, after mounting; otherwise through the pool's mount at ``store_on_node``."""
     store = parse_store_url(access.assets_url)
-    files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key))]
-    argv = [_python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id]
+    files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key)),
+             ResourceFileSpec(MANIFEST_FILE, http_url=store.blob_url(manifest_key))]
+    argv = [python or _python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id,
+            "--manifest", MANIFEST_FILE]
     if access.identity_resource_id:
         argv += ["--identity", access.identity_resource_id]
     elif access_file(access) is not None:
         files.append(ResourceFileSpec(ACCESS_FILE, http_url=store.blob_url(access_key(job_id))))
         argv += ["--access", ACCESS_FILE]
     if storage_mode == COPY:
-        files.append(ResourceFileSpec(MANIFEST_FILE, http_url=store.blob_url(manifest_key)))
-        argv += ["--manifest", MANIFEST_FILE]
         if cache_limit is not None:
             argv += ["--cache-limit", str(cache_limit)]
         elevated = False
-    elif storage_mode == BLOBFUSE and mount_in_prep:
-        if node_os != LINUX:
-            raise UsageError("blobfuse mounts need Linux nodes", hint="use --storage copy or fileshare on Windows")
-        argv += ["--mount", "blobfuse", "--account", store.account or "", "--container", store.container,
-                 "--mount-path", layout.DEFAULT_MOUNT_PATH]
-        elevated = True  # mounting needs root
     else:
-        argv += ["--mounted"]
-        elevated = False
+        if not store_on_node:
+            raise UsageError(f"--storage {storage_mode}: where the pool mounts the store is not known")
+        argv += ["--content-dir", store_on_node]
+        if verify_max_bytes is not None:
+            argv += ["--verify-max-bytes", str(verify_max_bytes)]
+        if storage_mode == BLOBFUSE and mount_in_prep:
+            if node_os != LINUX:
+                raise UsageError("blobfuse mounts need Linux nodes", hint="use --storage copy or fileshare on Windows")
+            argv += ["--mount", "blobfuse", "--account", store.account or "", "--container", store.container,
+                     "--mount-path", layout.DEFAULT_MOUNT_PATH]
+            elevated = True  # mounting needs root
+        else:
+            argv += ["--mounted"]
+            elevated = False
     return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
 
-def release_task(*, job_id: str, node_os: str, unmount: bool) -> NodeTaskSpec:
+def release_task(*, job_id: str, node_os: str, unmount: bool, python: str | None = None) -> NodeTaskSpec:
     # The release task runs in its own folder: reach the tool in the preparation task's folder.
-    argv = [_python(node_os), node_tool_path(node_os), "release", "--job", job_id]
+    argv = [python or _python(node_os), node_tool_path(node_os), "release", "--job", job_id]
     if unmount:
         argv += ["--unmount", layout.DEFAULT_MOUNT_PATH]
     return NodeTaskSpec(commands.command_line([argv], node_os), elevated=unmount,
@@ -118,14 +134,18 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               executable: str | None = None, project: str | None = None, pre_scripts: tuple[str, ...] = (),
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
-              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None) -> JobSpec:
+              cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
+              store_on_node: str | None = None, python: str | None = None,
+              verify_max_bytes: int | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
-    ``pool_has_mount`` says the existing pool already mounts the store. The
+    ``pool_has_mount`` says the existing pool already mounts the store, ``store_on_node`` where
+    (mounted modes; see :func:`azrender.paths.mapping.store_node_base`); ``python`` runs the node
+    tool (default ``python3``/``python``); ``verify_max_bytes`` caps what mounted modes hash. The
     ``azrender_task_command_line`` hook may replace each task's command line and
     ``azrender_adjust_job`` may change the finished spec.
     """
@@ -148,14 +168,22 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         problems.append(Problem("error", f"--storage fileshare needs a pool that mounts the share; pool {pool_id} "
                                          "is not known to mount it (give a pool spec with a fileshare mount, or set pool_has_mount)"))
     mount_in_prep = storage_mode == BLOBFUSE and not pool_has_mount
+    if store_on_node is None and storage_mode != COPY:  # the pool's mount, holding the store's prefix
+        from azrender.paths.mapping import store_node_base
+
+        mount = pool.mount if pool is not None else None
+        where = (mount.drive if mount.kind == "windows-net-use" else mount.relative_mount_path) if mount else None
+        store_on_node = store_node_base(storage_mode, node_os, mount_path=where or layout.DEFAULT_MOUNT_PATH,
+                                        store_prefix=parse_store_url(access.assets_url).prefix)
     if tool_key is None:
         from azrender.jobs.nodetool import node_tool_key
 
         tool_key = node_tool_key()
     prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
                             node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
-                            cache_limit=cache_limit)
-    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep)
+                            cache_limit=cache_limit, store_on_node=store_on_node, python=python,
+                            verify_max_bytes=verify_max_bytes)
+    release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep, python=python)
 
     hook = None
     if submission is not None or plugins is not None:

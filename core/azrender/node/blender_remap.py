@@ -52,7 +52,8 @@ def path_slots(bpy):
     for scene in bpy.data.scenes:
         if scene.sequence_editor is None:
             continue
-        for strip in scene.sequence_editor.sequences_all:
+        editor = scene.sequence_editor
+        for strip in editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all:  # renamed in 4.4
             for attribute in ("directory", "filepath"):
                 if hasattr(strip, attribute):
                     yield strip, attribute, f"strip:{scene.name}/{strip.name}"

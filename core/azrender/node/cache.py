@@ -1,6 +1,8 @@
-"""The node's asset cache: files under ``<root>/assets/...`` kept across jobs, and a versioned
-state file saying what each file is (hash, size, mtime), when it was last used, and which running
-jobs need it (pins), so eviction never removes a file another job on this node still renders with.
+"""The node's content cache: each file's bytes once, named by their hash
+(``<root>/content/<hh>/<hash>``: a name is never given other bytes, so one job's preparation cannot
+change a file another job reads), kept across jobs, and a versioned state file saying what each
+cached object is (size, mtime), when it was last used, and which running jobs need it (pins), so
+eviction never removes content another job on this node still renders with.
 
 Preparation and release tasks of several jobs can run at once on one node: every change to the
 state happens under an exclusive lock on ``<root>/cache.lock``.
@@ -13,7 +15,8 @@ import json
 import os
 import time
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 1: files by store key (the keyed layout), started afresh
+CONTENT_DIR = "content"
 STATE_FILE = "cache-state.json"  # mirrors azrender.layout (node layout)
 LOCK_FILE = "cache.lock"
 
@@ -77,12 +80,22 @@ def save_state(root: str, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def is_current(root: str, key: str, record: dict | None, digest: str, size: int) -> bool:
-    """The cached file is the manifest's version: same recorded hash, untouched since written."""
-    if not record or record.get("hash") != digest or record.get("size") != size:
+def content_key(digest: str) -> str:
+    """Mirrors azrender.sync.content.content_key: where the bytes with this hash are stored."""
+    return f"{CONTENT_DIR}/{digest[:2]}/{digest}"
+
+
+def content_path(root: str, digest: str) -> str:
+    return local_path(root, content_key(digest))
+
+
+def is_current(root: str, digest: str, record: dict | None, size: int) -> bool:
+    """The cached object is intact as far as a stat can tell: recorded (it was hashed when it
+    arrived), and untouched since."""
+    if not record or record.get("size") != size:
         return False
     try:
-        st = os.stat(local_path(root, key))
+        st = os.stat(content_path(root, digest))
     except OSError:
         return False
     return st.st_size == size and st.st_mtime_ns == record.get("mtime_ns")

@@ -6,7 +6,10 @@ than rendering black frames and exiting 0::
     python -m azrender.node.check needed.json      # needed.json: ["$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/..."]
     python3 azrender_node.pyz check needed.json    # the same, from the node tool
 
-Exit status 0 when all exist, 3 (azrender's "missing assets") otherwise. Standard library only.
+With ``--problems FILE`` (the preparation task's ``problems.json``: files whose stored copy was
+corrupt, truncated or foreign even when fetched again) the task fails naming them and why.
+
+Exit status 0 when all exist intact, 3 (azrender's "missing assets") otherwise. Standard library only.
 """
 
 from __future__ import annotations
@@ -32,10 +35,34 @@ def check_paths(paths) -> list[str]:
 
 def register(parser) -> None:
     parser.add_argument("needed", help="JSON list of node paths the task needs ('-' reads stdin)")
+    parser.add_argument("--problems", help="the preparation task's problems.json (files that did not arrive intact)")
 
 
 def run(args) -> int:
+    if args.problems:
+        problems = read_problems(expand(args.problems))
+        if problems:
+            return _fail(f"{len(problems)} file(s) this job needs did not arrive intact on this node", problems)
     return check_listing(args.needed)
+
+
+def _fail(what: str, items: list[str]) -> int:
+    print(f"azrender check: {what}:", file=sys.stderr)
+    for item in items:
+        print(f"  {item}", file=sys.stderr)
+    return MISSING_EXIT_CODE
+
+
+def read_problems(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        return [f"cannot read {path}: {exc}"]
+    problems = doc.get("problems") if isinstance(doc, dict) else None
+    return [str(p) for p in problems] if isinstance(problems, list) else [f"{path}: malformed"]
 
 
 def main(argv=None) -> int:
@@ -62,11 +89,7 @@ def check_listing(source: str) -> int:
         return 2
     missing = check_paths(paths)
     if missing:
-        print(f"azrender check: {len(missing)} of {len(paths)} files this task needs are missing on this node:",
-              file=sys.stderr)
-        for path in missing:
-            print(f"  {path}", file=sys.stderr)
-        return MISSING_EXIT_CODE
+        return _fail(f"{len(missing)} of {len(paths)} files this task needs are missing on this node", missing)
     print(f"azrender check: all {len(paths)} files present")
     return 0
 

@@ -1,37 +1,52 @@
-"""``prep``: the job preparation task. Brings the node's asset cache up to the submission's
-manifest, idempotently: files already cached at the manifest's hash are kept, only the others are
-downloaded (to a temporary name, then renamed), and when the disk (or ``--cache-limit``) is short
-the least recently used files that no running job needs are evicted first. If that is still not
-enough, it fails before downloading anything, saying how much is missing.
+"""``prep``: the job preparation task. Builds this job's own view of its files on the node from the
+submission's manifest (version 2: every file's bytes at ``content/<hh>/<hash>`` of the store), so
+what the job reads is exactly what was submitted, whatever later syncs and jobs do:
 
-In blobfuse mode (``--mount``) it mounts the container instead (see ``mount.py``).
+- copy mode: content is downloaded once per node into ``<root>/content/<hh>/<hash>`` (a name that
+  never gets other bytes), each download hashed; a corrupt, truncated or foreign one is reported,
+  fetched again once, and then left out. When the disk (or ``--cache-limit``) is short, the least
+  recently used content no running job needs is evicted first; if that is still not enough, it
+  fails before downloading anything, saying how much is missing.
+- mounted modes (``--mounted``, or ``--mount blobfuse`` which mounts first, see ``mount.py``): the
+  content is read through the mount at ``--content-dir``; files up to ``--verify-max-bytes`` are
+  hashed, larger ones checked by size.
+
+The view, ``<working dir>/view/<key>`` for each manifest key, holds hard links into the node cache
+(copy mode) or symbolic links into the mount, or copies where a link cannot be made (Windows
+without the privilege, another volume). Relative paths between files are those of the artist's
+folders. Files that did not arrive intact are listed in ``problems.json`` beside the view; the
+pre-render check of every task (``check --problems``) fails with that reason.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
+import re
 import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import cache, mount, store
+from . import cache, digest, mount, store
 
-MANIFEST_VERSION = 1
-TEMP_SUFFIX = ".azrtmp-"  # + the pid: a cached file while it downloads
+MANIFEST_VERSION = 2
+TEMP_SUFFIX = ".azrtmp-"  # + the pid: content while it downloads
 TEMP_SUFFIX_MAX_BYTES = len(TEMP_SUFFIX) + 7  # Linux pids reach 4194304
 JOB_DIR = "jobs"  # <root>/jobs/<job id>/: this job's own files on the node (removed by release)
+VIEW_DIR = "view"  # in the preparation task's working directory: $AZ_BATCH_JOB_PREP_WORKING_DIR/view
+PROBLEMS_FILE = "problems.json"
+DEFAULT_VERIFY_MAX_BYTES = 256 << 20
 EXIT_NO_SPACE = 3
 EXIT_STORE = 4
 EXIT_BAD_MANIFEST = 5
+_DIGEST = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
 class Entry:
-    key: str  # store key, e.g. assets/proj/tex/wood.png
+    key: str  # the file's path in the view, e.g. assets/proj/tex/wood.png
     size: int
     digest: str
 
@@ -39,8 +54,8 @@ class Entry:
 @dataclass(frozen=True)
 class Plan:
     entries: tuple[Entry, ...]
-    downloads: tuple[Entry, ...]
-    evictions: tuple[str, ...]
+    downloads: tuple[Entry, ...]  # one per missing content
+    evictions: tuple[str, ...]  # digests
     need_bytes: int
     available_bytes: int  # before evictions
 
@@ -51,48 +66,55 @@ class NoSpace(Exception):
 
 def register(parser) -> None:
     parser.add_argument("--store", required=True, help="store URL (container[/prefix] or file:///dir), no SAS")
-    parser.add_argument("--manifest", help="the submission's manifest file (a resource file); copy mode")
-    parser.add_argument("--job", required=True, help="job id (pins the files this job needs)")
+    parser.add_argument("--manifest", help="the submission's manifest file (a resource file)")
+    parser.add_argument("--job", required=True, help="job id (pins the content this job needs)")
     parser.add_argument("--access", help="JSON file with the store's read SAS (a resource file)")
     parser.add_argument("--identity", help="managed identity resource id to read the store with")
     parser.add_argument("--root", default=None, help="cache root (default $AZ_BATCH_NODE_SHARED_DIR/azrender)")
+    parser.add_argument("--view", default=VIEW_DIR, help="where to build the job's view (default ./view)")
     parser.add_argument("--reserve", type=int, default=2 << 30, help="free bytes to leave on the disk")
-    parser.add_argument("--cache-limit", type=int, default=None, help="at most this many bytes of cached assets")
+    parser.add_argument("--cache-limit", type=int, default=None, help="at most this many bytes of cached content")
     parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--verify-max-bytes", type=int, default=DEFAULT_VERIFY_MAX_BYTES,
+                        help="mounted modes: hash files up to this size before rendering (larger: size only)")
     mount.register(parser)
-    parser.add_argument("--mounted", action="store_true", help="assets come from a pool mount: only set up the job")
+    parser.add_argument("--mounted", action="store_true", help="content comes from a pool mount at --content-dir")
+    parser.add_argument("--content-dir", help="mounted modes: the folder where the store (its content/) is mounted")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def manifest_entries(doc: dict) -> tuple[Entry, ...]:
-    """Entries of a submission manifest (azrender.sync.manifest, version 1):
-    ``{"version": 1, "entries": [{"key": "assets/<alias>/<path>", "size": N, "mtime_ns": T, "hash": H}]}``."""
+    """Entries of a submission manifest (azrender.sync.manifest, version 2):
+    ``{"version": 2, "entries": [{"key": "assets/<alias>/<path>", "size": N, "mtime_ns": T, "hash": H}]}``."""
     if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION:
         raise ValueError(f"unsupported manifest version {doc.get('version') if isinstance(doc, dict) else None!r}")
-    return tuple(Entry(str(e["key"]), int(e["size"]), str(e["hash"])) for e in doc["entries"])
+    entries = tuple(Entry(str(e["key"]), int(e["size"]), str(e["hash"])) for e in doc["entries"])
+    for e in entries:
+        if not _DIGEST.match(e.digest):
+            raise ValueError(f"{e.key!r}: malformed hash {e.digest!r}")
+    return entries
 
 
 def plan(root: str, entries: tuple[Entry, ...], state: dict, *, job: str, free_bytes: int,
          reserve: int, cache_limit: int | None) -> Plan:
     """Decide downloads and evictions, touching nothing. Raises NoSpace when eviction cannot help."""
     files = state["files"]
-    downloads = tuple(e for e in entries if not cache.is_current(root, e.key, files.get(e.key), e.digest, e.size))
-    # Replacing a cached file frees its old bytes.
-    need = sum(e.size - files.get(e.key, {}).get("size", 0) for e in downloads)
+    unique = {e.digest: e for e in entries}
+    downloads = tuple(e for d, e in unique.items() if not cache.is_current(root, d, files.get(d), e.size))
+    need = sum(e.size - files.get(e.digest, {}).get("size", 0) for e in downloads)
     available = free_bytes - reserve
     if cache_limit is not None:
         available = min(available, cache_limit - sum(r.get("size", 0) for r in files.values()))
     if need <= available:
         return Plan(entries, downloads, (), need, available)
-    wanted = {e.key for e in entries}
-    pinned = {k for other, keys in state["pins"].items() if other != job for k in keys}
-    candidates = sorted((r.get("last_used", 0), k) for k, r in files.items() if k not in wanted and k not in pinned)
+    pinned = {d for other, digests in state["pins"].items() if other != job for d in digests}
+    candidates = sorted((r.get("last_used", 0), d) for d, r in files.items() if d not in unique and d not in pinned)
     evictions, freed = [], 0
-    for _, key in candidates:
+    for _, d in candidates:
         if need <= available + freed:
             break
-        evictions.append(key)
-        freed += files[key].get("size", 0)
+        evictions.append(d)
+        freed += files[d].get("size", 0)
     if need > available + freed:
         raise NoSpace(f"not enough space on this node for the job's assets: {_mb(need)} to download, "
                       f"{_mb(max(available + freed, 0))} available after evicting {len(evictions)} cached file(s)"
@@ -104,45 +126,119 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def _download(source, root: str, entry: Entry) -> int:
-    path = cache.local_path(root, entry.key)
+def _bad(key: str, got: str, digest: str) -> str:
+    return f"{key}: the stored copy is not the submitted file (corrupt, truncated or replaced: hash {got}, expected {digest})"
+
+
+def _fetch(source, root: str, entry: Entry) -> tuple[int, str | None]:
+    """Download ``entry``'s content into the cache, hashing what arrived; a bad copy is reported and
+    fetched again once. ``(bytes received, None)`` or ``(bytes, the reason it is still bad)``."""
+    path = cache.content_path(root, entry.digest)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}{TEMP_SUFFIX}{os.getpid()}"
-    for stale in glob.glob(f"{glob.escape(path)}{TEMP_SUFFIX}*"):  # a killed earlier prep's (we hold the cache lock)
-        os.remove(stale)
-    try:
-        got = source.download(entry.key, tmp, size=entry.size, digest=entry.digest)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return got
-
-
-def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int) -> int:
-    """Evict, download and record; returns the bytes downloaded. The state is saved even when a
-    download fails, so what did arrive is not fetched again."""
-    for key in p.evictions:
+    received, reason = 0, None
+    for attempt in (1, 2):
+        tmp = f"{path}{TEMP_SUFFIX}{os.getpid()}-{attempt}"
         try:
-            os.remove(cache.local_path(root, key))
+            received += source.download(cache.content_key(entry.digest), tmp, size=entry.size, digest=entry.digest)
+            got = digest.hash_file(tmp)
+            if got is None or got == entry.digest:
+                os.replace(tmp, path)
+                return received, None
+            reason = _bad(entry.key, got, entry.digest)
+        except store.Mismatch as exc:
+            reason = f"{entry.key}: {exc}"
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        print(f"azrender prep: {reason}" + ("; fetching it again" if attempt == 1 else ""), file=sys.stderr)
+    return received, reason
+
+
+def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int) -> tuple[int, dict[str, str]]:
+    """Evict, download and record; returns the bytes downloaded and ``{digest: reason}`` for content
+    that did not arrive intact. The state is saved even when a download fails, so what did arrive
+    is not fetched again."""
+    for d in p.evictions:
+        try:
+            os.remove(cache.content_path(root, d))
         except FileNotFoundError:
             pass
-        del state["files"][key]
+        del state["files"][d]
+    for stale in p.downloads:  # a killed earlier prep's partial files (we hold the cache lock)
+        folder = os.path.dirname(cache.content_path(root, stale.digest))
+        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+            if name.startswith(f"{stale.digest}{TEMP_SUFFIX}"):
+                os.remove(os.path.join(folder, name))
     now = time.time()
-    downloaded = 0
+    downloaded, bad = 0, {}
     try:
         with ThreadPoolExecutor(max(1, parallel)) as pool:
-            for entry, got in zip(p.downloads, pool.map(lambda e: _download(source, root, e), p.downloads)):
-                st = os.stat(cache.local_path(root, entry.key))
-                state["files"][entry.key] = {"hash": entry.digest, "size": entry.size, "mtime_ns": st.st_mtime_ns}
+            for entry, (got, reason) in zip(p.downloads, pool.map(lambda e: _fetch(source, root, e), p.downloads)):
                 downloaded += got
+                if reason:
+                    bad[entry.digest] = reason
+                    continue
+                st = os.stat(cache.content_path(root, entry.digest))
+                state["files"][entry.digest] = {"size": entry.size, "mtime_ns": st.st_mtime_ns}
     finally:
         for entry in p.entries:
-            if entry.key in state["files"]:
-                state["files"][entry.key]["last_used"] = now
-        state["pins"][job] = sorted(e.key for e in p.entries)
+            if entry.digest in state["files"]:
+                state["files"][entry.digest]["last_used"] = now
+        state["pins"][job] = sorted({e.digest for e in p.entries})
         cache.save_state(root, state)
-    return downloaded
+    return downloaded, bad
+
+
+def check_mounted(entries: tuple[Entry, ...], content_dir: str, max_bytes: int) -> dict[str, str]:
+    """``{digest: reason}`` for mounted content that is missing, of the wrong size, or (up to
+    ``max_bytes``) hashes differently twice in a row."""
+    bad = {}
+    for entry in {e.digest: e for e in entries}.values():
+        path = os.path.join(content_dir, *cache.content_key(entry.digest).split("/"))
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            bad[entry.digest] = f"{entry.key}: not in the store (content {entry.digest} is missing)"
+            continue
+        if size != entry.size:
+            bad[entry.digest] = f"{entry.key}: the stored copy has {size} bytes, the submitted file {entry.size}"
+            continue
+        if size > max_bytes:
+            continue
+        for attempt in (1, 2):
+            got = digest.hash_file(path)
+            if got is None or got == entry.digest:
+                bad.pop(entry.digest, None)
+                break
+            bad[entry.digest] = _bad(entry.key, got, entry.digest)
+            print(f"azrender prep: {bad[entry.digest]}" + ("; reading it again" if attempt == 1 else ""),
+                  file=sys.stderr)
+    return bad
+
+
+def build_view(view: str, entries: tuple[Entry, ...], source_of, *, symlink: bool, bad: dict[str, str]) -> None:
+    """``view/<key>`` for every entry whose content is intact: a link to ``source_of(digest)``
+    (symbolic or hard), or a copy where no link can be made. Rebuilt from scratch each time."""
+    if os.path.isdir(view):
+        shutil.rmtree(view)
+    for entry in entries:
+        if entry.digest in bad:
+            continue
+        dest = cache.local_path(view, entry.key)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        src = source_of(entry.digest)
+        try:
+            os.symlink(src, dest) if symlink else os.link(src, dest)
+        except OSError:  # no symlink privilege (Windows), another volume, a filesystem without links
+            shutil.copyfile(src, dest)
+
+
+def write_problems(path: str, entries: tuple[Entry, ...], bad: dict[str, str]) -> None:
+    reasons = sorted({bad[e.digest] for e in entries if e.digest in bad})
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"version": 1, "problems": reasons}, f, indent=1)
+    os.replace(tmp, path)
 
 
 def default_root() -> str:
@@ -161,56 +257,83 @@ def read_access(path: str | None) -> str | None:
         return json.load(f).get("sas") or None
 
 
+def _read_manifest(path: str, view: str) -> tuple[Entry, ...]:
+    with open(path, encoding="utf-8") as f:
+        entries = manifest_entries(json.load(f))
+    for entry in entries:
+        cache.local_path(view, entry.key)
+    return entries
+
+
 def run(args) -> int:
     root = args.root or default_root()
+    mounted = bool(args.mount or args.mounted)
+    if not args.manifest:
+        print("azrender prep: --manifest is required", file=sys.stderr)
+        return 2
+    if mounted and not args.content_dir:
+        print("azrender prep: --content-dir is required with --mounted / --mount", file=sys.stderr)
+        return 2
+    view = os.path.abspath(args.view)
+    try:
+        if os.path.isdir(view):  # a rerun (after a reboot) builds it again from the manifest
+            shutil.rmtree(view)
+        os.makedirs(view)
+        entries = _read_manifest(args.manifest, view)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
+        return EXIT_BAD_MANIFEST
+    if not digest.available():
+        print(f"azrender prep: {digest.NO_HASHER}", file=sys.stderr)
+    started = time.time()
+    downloaded, evicted = 0, 0
     if args.mount:
-        return mount.mount(args, root, sas=read_access(args.access))
-    if args.mounted:
+        code = mount.mount(args, root, sas=read_access(args.access))
+        if code:
+            return code
+    if mounted:
         with cache.locked(root):
             state = cache.load_state(root)
             state["pins"][args.job] = []
             cache.save_state(root, state)
-        os.makedirs(os.path.join(root, JOB_DIR, args.job), exist_ok=True)
-        print(f"azrender prep: {args.job} reads its assets from the pool's mount")
-        return 0
-    if not args.manifest:
-        print("azrender prep: --manifest is required (or --mount / --mounted)", file=sys.stderr)
-        return 2
-    try:
-        with open(args.manifest, encoding="utf-8") as f:
-            entries = manifest_entries(json.load(f))
-        for entry in entries:
-            cache.local_path(root, entry.key)
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
-        return EXIT_BAD_MANIFEST
-    started = time.time()
-    with cache.locked(root):
-        state = cache.load_state(root)
-        try:
-            p = plan(root, entries, state, job=args.job, free_bytes=shutil.disk_usage(root).free,
-                     reserve=args.reserve, cache_limit=args.cache_limit)
-        except NoSpace as exc:
-            print(f"azrender prep: {exc}", file=sys.stderr)
-            return EXIT_NO_SPACE
-        source = store.open_store(args.store, sas=read_access(args.access), identity=args.identity)
-        try:
-            downloaded = execute(p, source, root, state, job=args.job, parallel=args.parallel)
-        except store.StoreError as exc:
-            print(f"azrender prep: {exc}", file=sys.stderr)
-            return EXIT_STORE
-        except OSError as exc:  # writing the cache: e.g. the disk filled after the plan said it fits
-            print(f"azrender prep: cannot write the node cache {root}: {exc.strerror or exc}; what arrived is kept",
-                  file=sys.stderr)
-            return EXIT_NO_SPACE if exc.errno in store.DISK_FULL_ERRNOS else EXIT_STORE
+        content_dir = os.path.expandvars(args.content_dir)
+        bad = check_mounted(entries, content_dir, args.verify_max_bytes)
+        build_view(view, entries, lambda d: os.path.join(content_dir, *cache.content_key(d).split("/")),
+                   symlink=True, bad=bad)
+    else:
+        with cache.locked(root):
+            state = cache.load_state(root)
+            try:
+                p = plan(root, entries, state, job=args.job, free_bytes=shutil.disk_usage(root).free,
+                         reserve=args.reserve, cache_limit=args.cache_limit)
+            except NoSpace as exc:
+                print(f"azrender prep: {exc}", file=sys.stderr)
+                return EXIT_NO_SPACE
+            source = store.open_store(args.store, sas=read_access(args.access), identity=args.identity)
+            try:
+                downloaded, bad = execute(p, source, root, state, job=args.job, parallel=args.parallel)
+            except store.StoreError as exc:
+                print(f"azrender prep: {exc}", file=sys.stderr)
+                return EXIT_STORE
+            except OSError as exc:  # writing the cache: e.g. the disk filled after the plan said it fits
+                print(f"azrender prep: cannot write the node cache {root}: {exc.strerror or exc}; what arrived is kept",
+                      file=sys.stderr)
+                return EXIT_NO_SPACE if exc.errno in store.DISK_FULL_ERRNOS else EXIT_STORE
+            # under the lock: no other job's preparation evicts what is being linked
+            build_view(view, entries, lambda d: cache.content_path(root, d), symlink=False, bad=bad)
+            evicted = len(p.evictions)
+    write_problems(os.path.join(os.path.dirname(view), PROBLEMS_FILE), entries, bad)
     job_dir = os.path.join(root, JOB_DIR, args.job)
     os.makedirs(job_dir, exist_ok=True)
     shutil.copyfile(args.manifest, os.path.join(job_dir, "manifest.json"))
-    summary = {"files": len(p.entries), "downloaded": len(p.downloads), "bytes_downloaded": downloaded,
-               "evicted": len(p.evictions), "seconds": round(time.time() - started, 3)}
+    summary = {"files": len(entries), "downloaded": 0 if mounted else len(p.downloads) - len(bad),
+               "bytes_downloaded": downloaded, "evicted": evicted, "bad": len(bad),
+               "seconds": round(time.time() - started, 3)}
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"azrender prep: {summary['files']} files needed, {summary['downloaded']} downloaded "
-              f"({_mb(downloaded)}), {len(p.evictions)} evicted, in {summary['seconds']} s")
+        where = "read through the mount" if mounted else f"{summary['downloaded']} downloaded ({_mb(downloaded)})"
+        print(f"azrender prep: {summary['files']} files in the job's view, {where}, {evicted} evicted"
+              + (f", {len(bad)} not intact (the tasks will fail naming them)" if bad else "")
+              + f", in {summary['seconds']} s")
     return 0

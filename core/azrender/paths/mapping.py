@@ -1,10 +1,14 @@
-"""Where a stored asset is on the render node, for each storage mode and node OS.
+"""Where a submitted file is on the render node, for each storage mode and node OS.
 
-copy       the job preparation task copies ``P/assets/...`` into the node's shared folder:
-           ``$AZ_BATCH_NODE_SHARED_DIR/azrender/<key>`` (Linux), ``%AZ_BATCH_NODE_SHARED_DIR%\\azrender\\<key>``
-blobfuse   the container is mounted (Linux only): ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>/<key>``
-fileshare  an Azure Files share holding the store layout: Linux ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>/<key>``,
-           Windows the drive letter Batch mounts it on (``S:\\<P>\\<key>``) or its UNC path.
+In every mode the renderer reads the job's own view, built by the preparation task from the
+submission's manifest: ``$AZ_BATCH_JOB_PREP_WORKING_DIR/view/<key>`` (Linux),
+``%AZ_BATCH_JOB_PREP_WORKING_DIR%\\view\\<key>`` (Windows), so no later sync or job can change
+what it reads. The view links to where the content is (:func:`store_node_base`):
+
+copy       the node's content cache, filled by the preparation task (hard links)
+blobfuse   the container mounted (Linux only): ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>`` (symbolic links)
+fileshare  an Azure Files share: Linux ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>``, Windows the drive
+           letter Batch mounts it on (``S:\\<P>``) or its UNC path (copies where links are refused).
 """
 
 from __future__ import annotations
@@ -25,10 +29,20 @@ __all__ = ["node_base", "node_path", "build_rules", "map_dependencies", "check_p
 
 def node_base(storage_mode: str, node_os: str, *, mount_path: str = layout.DEFAULT_MOUNT_PATH,
               store_prefix: str = "", share: str | None = None) -> str:
-    """The node folder that holds the store layout (``assets/...``) in this mode."""
+    """The node folder that holds the job's view (``assets/...``, ``submissions/...``)."""
+    store_node_base(storage_mode, node_os, mount_path=mount_path, store_prefix=store_prefix, share=share)
+    if NodeOS.parse(node_os) == NodeOS.WINDOWS:
+        return _join(node_os, "%AZ_BATCH_JOB_PREP_WORKING_DIR%", layout.NODE_VIEW_DIR)
+    return _join(node_os, "$AZ_BATCH_JOB_PREP_WORKING_DIR", layout.NODE_VIEW_DIR)
+
+
+def store_node_base(storage_mode: str, node_os: str, *, mount_path: str = layout.DEFAULT_MOUNT_PATH,
+                    store_prefix: str = "", share: str | None = None) -> str:
+    """Where the store itself (its ``content/``) is on the node: the mount in mounted modes, the
+    node's content cache in copy mode."""
     storage_mode, node_os = StorageMode.parse(storage_mode), NodeOS.parse(node_os)
     windows = node_os == NodeOS.WINDOWS
-    if storage_mode == StorageMode.COPY:  # the preparation task copies the assets, without the store prefix
+    if storage_mode == StorageMode.COPY:  # the preparation task copies the content, without the store prefix
         return _join(node_os, "%AZ_BATCH_NODE_SHARED_DIR%" if windows else "$AZ_BATCH_NODE_SHARED_DIR",
                      layout.NODE_CACHE_DIR)
     if storage_mode == StorageMode.BLOBFUSE:

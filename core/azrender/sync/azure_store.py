@@ -248,8 +248,17 @@ class AzureBlobStore(Store):
             return iter(())
         except Unreachable as exc:
             raise self._error(exc, "listing") from None
-        return iter([StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified)
+        return iter([StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified, b.etag)
                      for b in blobs])
+
+    def stat(self, key: str) -> StoredObject | None:
+        try:
+            b = self._account.blobs.head_blob(self._name(key))
+        except (BlobHttpError, Unreachable) as exc:
+            if isinstance(exc, BlobHttpError) and exc.code == "ContainerNotFound":
+                return None
+            raise self._error(exc, f"reading {key}") from None
+        return None if b is None else StoredObject(key, b.size, b.metadata.get(HASH_METADATA_KEY), b.last_modified, b.etag)
 
     @property
     def given_sas(self) -> str | None:

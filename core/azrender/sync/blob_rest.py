@@ -46,6 +46,7 @@ class ListedBlob:
     size: int
     metadata: dict[str, str]
     last_modified: datetime | None
+    etag: str | None = None
 
 
 class SharedKey:
@@ -170,6 +171,7 @@ class BlobContainer:
                     size=int(props.findtext("Content-Length") or 0) if props is not None else 0,
                     metadata={m.tag: m.text or "" for m in blob.iterfind("Metadata/*")},
                     last_modified=_parse_http_date(modified) if modified else None,
+                    etag=props.findtext("Etag") if props is not None else None,
                 )
             marker = root.findtext("NextMarker") or ""
             if not marker:
@@ -201,6 +203,19 @@ class BlobContainer:
     def get_blob(self, name: str) -> http.client.HTTPResponse:
         """The blob's response, streaming: read it to the end before the next request."""
         return self.request("GET", name, stream=True, ok=(200,))
+
+    def head_blob(self, name: str) -> ListedBlob | None:
+        """The blob's size, metadata, time and ETag from one HEAD request; None when it does not exist."""
+        try:
+            response = self.request("HEAD", name, ok=(200,))
+        except BlobHttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        meta = {k[len("x-ms-meta-"):]: v for k, v in response.getheaders() if k.lower().startswith("x-ms-meta-")}
+        modified = response.getheader("Last-Modified")
+        return ListedBlob(name, int(response.getheader("Content-Length") or 0), meta,
+                          _parse_http_date(modified) if modified else None, response.getheader("ETag"))
 
     def delete_blob(self, name: str) -> None:
         try:

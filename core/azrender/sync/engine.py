@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Callable, Collection, Iterable, Sequence
 
 from azrender.errors import AzrenderError, StoreError, UsageError
-from azrender.sync import hashing, keys
-from azrender.sync.manifest import Manifest, ManifestEntry
+from azrender.sync import content, hashing, keys
+from azrender.sync.gc import generation as gc_generation
+from azrender.sync.manifest import LEGACY_VERSION, Manifest, ManifestEntry
 from azrender.sync.partial import remove_orphaned_partials
 from azrender.sync.store import Store, StoredObject, Transfer
 
@@ -349,7 +350,7 @@ def _write_root_manifests(store: Store, manifest: Manifest, roots: set[str],
         if root in roots:
             by_root.setdefault(root, []).append(ManifestEntry(e.key[len(root) + 1:], e.size, e.mtime_ns, e.hash))
     for root, entries in by_root.items():
-        data = Manifest.of(entries).to_bytes()
+        data = Manifest.of(entries, LEGACY_VERSION).to_bytes()  # keys are where the bytes are
         key = f"{root}{ROOT_MANIFEST_SUFFIX}"
         previous = stored.get(key)
         if previous is None or previous.content_hash != hashing.hash_bytes(data):
@@ -425,7 +426,8 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     _refuse_access(store, "download")
     dest_dir = Path(dest_dir)
     folder = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-    plan = plan_download(store.list(folder), dest_dir, prefix=folder, cache=cache)
+    listed, sources = _content_folders(store, list(store.list(folder)), folder)
+    plan = plan_download(listed, dest_dir, prefix=folder, cache=cache)
     for parent in {dest.parent for _, dest in plan.download}:  # what a killed download left behind
         remove_orphaned_partials(parent)
     meter = _Meter(progress, len(plan.download), plan.bytes_to_download)
@@ -442,7 +444,7 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
             received += outcome.bytes_sent
             ok += 1
 
-    if not _transfer_all(plan.download, lambda item: _download_one(store, *item, meter, cache), finished, meter, workers):
+    if not _transfer_all(plan.download, lambda item: _download_one(store, *item, meter, cache, sources.get(item[0].key)), finished, meter, workers):
         raise _interrupted("downloaded", ok, len(plan.download), received, len(plan.skip))
     downloaded = len(plan.download) - len(failed)
     result = FetchResult(len(plan.download) + len(plan.skip), downloaded, len(plan.skip), received,
@@ -452,11 +454,285 @@ def download(store: Store, dest_dir: Path | str, *, prefix: str = "", progress: 
     return result
 
 
-def _download_one(store: Store, obj: StoredObject, dest: Path, meter: _Meter, cache: hashing.HashCache) -> Transfer:
-    transfer = store.download_file(obj.key, dest, progress=meter.add_bytes)
+def _content_folders(store: Store, listed: list[StoredObject],
+                     folder: str) -> tuple[list[StoredObject], dict[str, str]]:
+    """The listing as files: each folder a content-addressed head manifest describes (one directly in
+    ``folder``, or ``folder``'s own) appears as its files, read from ``content/``; ``{file key: stored key}``."""
+    from datetime import datetime, timezone
+
+    heads = [(o.key, f"{o.key[:-len(ROOT_MANIFEST_SUFFIX)]}/", folder) for o in listed
+             if "/" not in o.key[len(folder):] and o.key.endswith(ROOT_MANIFEST_SUFFIX)]
+    if folder and store.stat(folder[:-1] + ROOT_MANIFEST_SUFFIX) is not None:  # the URL names a synced folder
+        parent = folder[:-1].rpartition("/")[0]
+        heads.append((folder[:-1] + ROOT_MANIFEST_SUFFIX, folder, f"{parent}/" if parent else ""))
+    files: list[StoredObject] = []
+    sources: dict[str, str] = {}
+    for key, root, content_at in heads:
+        try:
+            head = Manifest.from_bytes(store.read_bytes(key), source=f"{store.display_url}/{key}")
+        except StoreError as exc:
+            log.warning("%s; skipped", exc.message)
+            continue
+        if not head.content_addressed:
+            continue
+        sources[key] = ""  # the head itself is not a file of the folder
+        for e in head.entries:
+            modified = datetime.fromtimestamp(e.mtime_ns / 1e9, tz=timezone.utc)
+            files.append(StoredObject(root + e.key, e.size, e.hash, modified))
+            sources[root + e.key] = content_at + content.content_key(e.hash)
+    if not sources:
+        return listed, sources
+    stored_content = f"{folder}{content.CONTENT}/"
+    rest = [o for o in listed if not o.key.startswith(stored_content) and sources.get(o.key) != ""]
+    kept = {o.key for o in rest}
+    return rest + [f for f in files if f.key not in kept], sources
+
+
+def _download_one(store: Store, obj: StoredObject, dest: Path, meter: _Meter, cache: hashing.HashCache,
+                  source: str | None = None) -> Transfer:
+    transfer = store.download_file(source or obj.key, dest, progress=meter.add_bytes)
+    if source and transfer.content_hash != obj.content_hash:  # the stored content is not what its name says
+        dest.unlink(missing_ok=True)
+        raise StoreError(f"{store.display_url}/{source} is corrupt (hash {transfer.content_hash}); "
+                         "run 'azrender sync --verify' from a machine that has the file")
     if obj.last_modified is not None:
         stamp = int(obj.last_modified.timestamp() * 1e9)
         os.utime(dest, ns=(stamp, stamp))
     cache.put_many([(os.path.abspath(dest), hashing.FileState.of(os.stat(dest)), transfer.content_hash)])
     meter.file_done()
     return transfer
+
+
+# ---- content-addressed upload (what submissions and `azrender sync` use) ------------------------
+
+
+def upload_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, progress: Progress | None = None,
+                   workers: int | None = None, cache: hashing.HashCache | None = None,
+                   known: Collection[str] = (), local: Sequence[LocalFile] | None = None) -> SyncResult:
+    """Store the content of each ``(local path, key)`` once, at :func:`content.content_key` of its
+    hash (identical files, here or synced by anyone before, are sent once or not at all).
+
+    ``known``: hashes the caller knows the store holds (e.g. from a manifest it holds); the others
+    are asked about (:func:`content.present`). ``local``: the entries already hashed. The result's
+    manifest (version 2) maps every ``key`` to the hash the store now holds for it. A file that
+    changes while it is sent is hashed and sent again; :class:`TransferError` names what failed.
+    """
+    started = time.monotonic()
+    if local is None:
+        _refuse_names(entries, store)
+    pending = list(local) if local is not None else _hash_entries(entries, cache)
+    final: dict[str, LocalFile] = {}
+    failed: list[str] = []
+    sent = uploaded = skipped = 0
+    meter = _Meter(progress, 0, 0)
+    for _ in range(hashing.ATTEMPTS):
+        groups: dict[str, list[LocalFile]] = {}
+        for f in pending:
+            groups.setdefault(f.content_hash, []).append(f)
+        have = content.present(store, groups, known=known, workers=workers or DEFAULT_WORKERS)
+        for digest in have:
+            final.update((f.key, f) for f in groups[digest])
+            skipped += len(groups[digest])
+        missing = [files for digest, files in groups.items() if digest not in have]
+        with meter.lock:
+            meter.files_total += len(missing)
+            meter.bytes_total += sum(files[0].size for files in missing)
+        changed_now: list[LocalFile] = []
+        before = uploaded
+
+        def finished(files: list[LocalFile], outcome) -> None:
+            nonlocal sent, uploaded
+            if isinstance(outcome, Exception):
+                reason = getattr(outcome, "message", None) or getattr(outcome, "strerror", None) or outcome
+                failed.extend(f"{f.key}: {reason}" for f in files)
+                return
+            transfer, stored, changed = outcome
+            final.update((f.key, f) for f in stored)
+            uploaded += len(stored)
+            sent += transfer.bytes_sent if transfer else 0
+            changed_now.extend(changed)
+
+        if not _transfer_all(missing, lambda files: _store_content(store, files, meter, cache), finished, meter,
+                             workers):
+            raise _interrupted("uploaded", uploaded, before + sum(map(len, missing)), sent, skipped)
+        pending = changed_now
+        store.describe_account()
+        if not pending:
+            break
+    failed.extend(f"{f.key}: the file kept changing while it was uploaded; run again once it is saved"
+                  for f in pending)
+
+    manifest = Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in final.values())
+    result = SyncResult(len(final) + len(failed), uploaded, skipped, sent, time.monotonic() - started,
+                        tuple(sorted(failed)), 0, manifest)
+    if failed:
+        raise TransferError(_failure_message("uploaded", uploaded, uploaded + len(failed), sent, failed), result)
+    return result
+
+
+def _store_content(store: Store, files: list[LocalFile], meter: _Meter,
+                   cache) -> tuple[Transfer | None, list[LocalFile], list[LocalFile]]:
+    """Upload one content object from the first of ``files`` (all with that hash) whose bytes still
+    have it: ``(transfer, files now stored, files that changed and were hashed again)``."""
+    digest = files[0].content_hash
+    changed: list[LocalFile] = []
+    for i, f in enumerate(files):
+        try:
+            transfer = store.upload_file(f.path, content.content_key(digest), digest, progress=meter.add_bytes)
+        except hashing.FileChangedError:
+            log.info("%s changed since it was hashed; hashing it again", f.path)
+            changed.extend(_hash_entries([(f.path, f.key)], cache, use_cache=False))
+            continue
+        meter.file_done()
+        return transfer, files[i:], changed
+    return None, [], changed
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    checked: int
+    repaired: tuple[str, ...]  # keys whose stored content was missing or wrong and was uploaded again
+    unrepairable: tuple[str, ...]  # "key: reason" where no local file has the manifest's bytes
+
+
+def sync_folders(entries: Sequence[tuple[Path | str, str]], store: Store, *, folders: Collection[str] = (),
+                 delete: bool = False, progress: Progress | None = None, workers: int | None = None,
+                 cache: hashing.HashCache | None = None) -> SyncResult:
+    """``azrender sync``: each root (first key segment) gets its content stored by hash and a head
+    manifest ``<root>.manifest.json`` (keys relative to the root). Files a root's head lists that
+    are not among ``entries`` stay listed, unless the root is in ``folders`` (synced whole) and
+    ``delete`` is set.
+
+    When a root's files hash exactly as when this machine last wrote its head, and the head is
+    still the one it wrote (one conditional request on its ETag), nothing else is asked.
+    """
+    started = time.monotonic()
+    _refuse_names(entries, store)
+    local = _hash_entries(entries, cache)
+    by_root: dict[str, list[LocalFile]] = {}
+    for f in local:
+        by_root.setdefault(_root(f.key) or "", []).append(f)
+    if "" in by_root:
+        raise UsageError(f"{by_root[''][0].path}: a synced file needs a folder to be stored under")
+    plans = {}
+    for root, files in sorted(by_root.items()):
+        head = f"{root}{ROOT_MANIFEST_SUFFIX}"
+        mine = Manifest.of(ManifestEntry(f.key[len(root) + 1:], f.size, f.mtime_ns, f.content_hash) for f in files)
+        source = hashing.hash_bytes(mine.to_bytes() + (b"\0delete" if delete and root in folders else b""))
+        record = content.last_written(store, head)
+        if record and record.get("source") == source:
+            stored = store.stat(head)
+            if stored is not None and stored.etag == record.get("etag"):
+                continue  # nothing changed here, nobody wrote the head since
+        plans[root] = (head, mine, source)
+
+    since = gc_generation(store) if plans else 0
+    heads = {root: _read_head(store, head) for root, (head, _, _) in plans.items()}
+    todo = [f for root in plans for f in by_root[root]]
+    known = {e.hash for m in heads.values() if m is not None and m.content_addressed for e in m.entries}
+    synced = upload_content([(f.path, f.key) for f in todo], store, progress=progress, workers=workers,
+                            cache=cache, known=known, local=todo)
+    now_held = {e.key: e for e in synced.manifest.entries}
+    dropped = 0
+    for root, (head, mine, source) in plans.items():
+        entries_now = {e.key: e for e in heads[root].entries} if heads[root] and heads[root].content_addressed else {}
+        if delete and root in folders:
+            dropped += len(set(entries_now) - {e.key for e in mine.entries})
+            entries_now = {}
+        for e in mine.entries:
+            entries_now[e.key] = ManifestEntry(e.key, e.size, e.mtime_ns, now_held[f"{root}/{e.key}"].hash)
+        data = Manifest.of(entries_now.values()).to_bytes()
+        if heads[root] is None or heads[root].to_bytes() != data:
+            store.write_bytes(head, data)
+        written = store.stat(head)
+        content.remember_written(store, head, source, written.etag if written else None)
+    if plans:
+        settle(store, [(f.path, f.key) for f in todo], synced.manifest, since)
+    return SyncResult(len(local), synced.uploaded, len(local) - synced.uploaded, synced.bytes_uploaded,
+                      time.monotonic() - started, (), dropped,
+                      Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in local))
+
+
+def _read_head(store: Store, key: str) -> Manifest | None:
+    obj = store.stat(key)
+    if obj is None:
+        return None
+    try:
+        return Manifest.from_bytes(store.read_bytes(key), source=f"{store.display_url}/{key}")
+    except StoreError as exc:  # unreadable or malformed: rewritten from this machine's files
+        log.warning("%s; writing it again from the local files", exc.message)
+        return None
+
+
+def verify_folders(entries: Sequence[tuple[Path | str, str]], store: Store, *, workers: int | None = None,
+                   cache: hashing.HashCache | None = None, progress: Progress | None = None) -> VerifyResult:
+    """``azrender sync --verify``: read every object the heads of ``entries``' roots list and check
+    its bytes hash to its name; upload a missing, truncated, corrupt or foreign one again from a
+    local file with those bytes. Reads every listed byte once."""
+    import tempfile
+
+    local = _hash_entries(entries, cache)
+    by_digest = {f.content_hash: f for f in local}
+    wanted: dict[str, str] = {}  # digest -> a key naming it
+    for root in sorted({_root(f.key) for f in local if _root(f.key)}):
+        head = _read_head(store, f"{root}{ROOT_MANIFEST_SUFFIX}")
+        for e in head.entries if head is not None and head.content_addressed else ():
+            wanted.setdefault(e.hash, f"{root}/{e.key}")
+    meter = _Meter(progress, len(wanted), 0)
+    bad: list[str] = []
+
+    def check(digest: str) -> bool:
+        with tempfile.TemporaryDirectory(prefix="azrender-verify-") as tmp:
+            try:
+                got = store.download_file(content.content_key(digest), Path(tmp, "object")).content_hash
+            except StoreError:
+                got = None
+        meter.file_done()
+        return got == digest
+
+    with ThreadPoolExecutor(max_workers=workers or 8) as pool:
+        bad = [d for d, ok in zip(list(wanted), pool.map(check, list(wanted))) if not ok]
+    repaired, unrepairable = [], []
+    for digest in bad:
+        f = by_digest.get(digest)
+        if f is None:
+            unrepairable.append(f"{wanted[digest]}: the stored copy is missing or corrupt and no local file has its bytes")
+            continue
+        store.upload_file(f.path, content.content_key(digest), digest)
+        repaired.append(wanted[digest])
+    return VerifyResult(len(wanted), tuple(sorted(repaired)), tuple(sorted(unrepairable)))
+
+
+def preview_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, folders: Collection[str] = (),
+                    delete: bool = False, cache: hashing.HashCache | None = None) -> UploadPlan:
+    """What :func:`sync_folders` would send (one file per missing content) and drop; changes nothing."""
+    _refuse_names(entries, store)
+    local = _hash_entries(entries, cache)
+    roots = sorted({_root(f.key) for f in local if _root(f.key)})
+    heads = {root: _read_head(store, f"{root}{ROOT_MANIFEST_SUFFIX}") for root in roots}
+    known = {e.hash for m in heads.values() if m is not None and m.content_addressed for e in m.entries}
+    have = content.present(store, {f.content_hash for f in local}, known=known)
+    upload, skip, seen = [], [], set()
+    for f in local:
+        (skip if f.content_hash in have or f.content_hash in seen else upload).append(f)
+        seen.add(f.content_hash)
+    local_keys = {f.key for f in local}
+    dropped = sorted(f"{root}/{e.key}" for root, m in heads.items() if delete and root in folders and m
+                     and m.content_addressed for e in m.entries if f"{root}/{e.key}" not in local_keys)
+    return UploadPlan(tuple(upload), tuple(skip), tuple(dropped))
+
+
+def settle(store: Store, entries: Sequence[tuple[Path | str, str]], manifest: Manifest, since: int) -> None:
+    """After writing a manifest listing ``entries``: when an ``azrender gc`` started since generation
+    ``since`` (:func:`azrender.sync.gc.generation`, read before deciding what to upload), wait for it
+    and upload again whatever of the manifest it deleted."""
+    from azrender.sync import gc
+
+    path_of = {key: path for path, key in entries}
+    by_digest = {e.hash: path_of[e.key] for e in manifest.entries if e.key in path_of}
+
+    def reupload(missing: set[str]) -> None:
+        for digest in sorted(missing):
+            store.upload_file(Path(by_digest[digest]), content.content_key(digest), digest)
+
+    gc.settle(store, since, by_digest, reupload)

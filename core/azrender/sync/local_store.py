@@ -7,6 +7,7 @@ hash it verified), so listing an unchanged store reads no file content.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Iterator
 from azrender import layout
 from azrender.errors import StoreError
 from azrender.sync import hashing, keys
+from azrender.sync.content import CONTENT
 from azrender.sync.partial import PARTIAL_PREFIX, remove_orphaned_partials, writing_partial
 from azrender.sync.store import ByteProgress, Store, StoredObject, Transfer
 
@@ -24,6 +26,17 @@ class LocalStore(Store):
         self.root = Path(os.path.abspath(root))
         self.prefix = layout.join(prefix)
         self.display_url = self.root.as_uri() + (f"/{self.prefix}" if self.prefix else "")
+        self._swept = False
+
+    def _sweep(self) -> None:
+        """Once per store and process, before the first stat or write: remove what killed writers left
+        in ``content/`` (a sync that asks about single objects never lists their folders)."""
+        if not self._swept:
+            self._swept = True
+            with os.scandir(self._path(CONTENT)) if self._path(CONTENT).is_dir() else contextlib.nullcontext(()) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        remove_orphaned_partials(Path(entry.path))
 
     def _path(self, key: str) -> Path:
         full = layout.join(self.prefix, key)
@@ -48,14 +61,33 @@ class LocalStore(Store):
                 if full.startswith(base):
                     found.append((full, path))
         strip = len(self.prefix) + 1 if self.prefix else 0
-        hashed = hashing.hash_files([p for _, p in found])
+        while True:
+            try:
+                hashed = hashing.hash_files([p for _, p in found])
+                break
+            except FileNotFoundError:  # deleted since the walk (a gc, a --delete): not listed
+                found = [(full, p) for full, p in found if p.exists()]
         for (full, _), h in zip(found, hashed):
             modified = datetime.fromtimestamp(h.mtime_ns / 1e9, tz=timezone.utc)
             yield StoredObject(full[strip:], h.size, h.content_hash, modified)
 
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        self._sweep()
+        try:
+            (h,) = hashing.hash_files([path])  # from the hash cache: each write recorded its hash
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise StoreError(f"{self.display_url}/{key}: cannot read ({exc.strerror})") from None
+        st = os.stat(path)
+        return StoredObject(key, h.size, h.content_hash, datetime.fromtimestamp(h.mtime_ns / 1e9, tz=timezone.utc),
+                            f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}")
+
     def _write(self, dest: Path, chunks, content_hash: str, mtime_ns: int | None,
                progress: ByteProgress | None) -> int:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        self._sweep()
         size = 0
         with writing_partial(dest, mtime_ns=mtime_ns) as out:  # keep the source's mtime, like cp -p
             for chunk in chunks:
@@ -93,6 +125,8 @@ class LocalStore(Store):
     def delete(self, key: str) -> None:
         path = self._path(key)
         path.unlink(missing_ok=True)
+        if key.startswith(f"{CONTENT}/"):  # its 256 folders stay: a writer may be creating a file in one
+            return
         for parent in path.parents:  # drop folders the deletion emptied, never the root
             if parent == self.root or not parent.is_relative_to(self.root):
                 break

@@ -4,6 +4,11 @@ holds, so any later reader (a render node, another artist) knows what to fetch a
 Canonical JSON (sorted keys, no spaces, entries sorted by key, UTF-8): the same content always
 gives the same bytes, so a manifest's own hash says whether it changed. ``version`` selects the
 decoder; an unknown version is refused rather than half-read.
+
+Version 2 (what azrender writes): the content of each entry is stored once, content-addressed, at
+``content/<hh>/<hash>`` of the store the manifest is in (:mod:`azrender.sync.content`); ``key`` is
+only the file's path (as the renderer will see it). Version 1 (older stores): ``key`` is where the
+bytes themselves are stored. Both decode to the same record; ``version`` says how to find the bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from typing import Iterable
 
 from azrender.errors import StoreError
 
-VERSION = 1
+VERSION = 2  # what is written
+LEGACY_VERSION = 1  # keyed layout, still read (and migrated by `azrender migrate`)
+VERSIONS = (LEGACY_VERSION, VERSION)
 
 
 class ManifestError(StoreError):
@@ -35,8 +42,12 @@ class Manifest:
     version: int = VERSION
 
     @classmethod
-    def of(cls, entries: Iterable[ManifestEntry]) -> "Manifest":
-        return cls(tuple(sorted(entries, key=lambda e: e.key)))
+    def of(cls, entries: Iterable[ManifestEntry], version: int = VERSION) -> "Manifest":
+        return cls(tuple(sorted(entries, key=lambda e: e.key)), version)
+
+    @property
+    def content_addressed(self) -> bool:
+        return self.version >= VERSION
 
     def to_bytes(self) -> bytes:
         doc = {
@@ -58,9 +69,9 @@ class Manifest:
             raise ManifestError(f"{source}: not a valid manifest (not UTF-8 JSON: {exc})") from None
         if not isinstance(doc, dict) or "version" not in doc:
             raise ManifestError(f"{source}: not a valid manifest (no 'version' field)")
-        if doc["version"] != VERSION:
+        if doc["version"] not in VERSIONS:
             raise ManifestError(f"{source}: manifest version {doc['version']!r} is not supported "
-                                f"(this azrender reads version {VERSION}); upgrade azrender")
+                                f"(this azrender reads versions {LEGACY_VERSION}-{VERSION}); upgrade azrender")
         entries = doc.get("entries")
         if not isinstance(entries, list):
             raise ManifestError(f"{source}: not a valid manifest ('entries' must be a list)")
@@ -74,4 +85,4 @@ class Manifest:
                     and type(entry.size) is int and type(entry.mtime_ns) is int and entry.size >= 0):
                 raise ManifestError(f"{source}: entry {n} has a malformed field")
             decoded.append(entry)
-        return cls.of(decoded)
+        return cls.of(decoded, doc["version"])

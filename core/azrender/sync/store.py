@@ -22,6 +22,7 @@ class StoredObject:
     size: int
     content_hash: str | None
     last_modified: datetime | None
+    etag: str | None = None  # changes whenever the object is rewritten (where the store says)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def write_bytes(self, key: str, data: bytes) -> None:
         """Store ``data`` as ``key`` (tagged with its hash), replacing any previous object."""
+
+    def stat(self, key: str) -> StoredObject | None:
+        """The object ``key`` (size, hash, time, etag), or ``None`` when it does not exist. Stores
+        answer with one request; this default filters a listing."""
+        return next((obj for obj in self.list(key) if obj.key == key), None)
 
     @abc.abstractmethod
     def delete(self, key: str) -> None:

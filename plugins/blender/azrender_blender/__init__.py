@@ -7,7 +7,7 @@ Thin by design: it reads the scene through ``bpy`` and hands plain records to th
 """
 
 bl_info = {
-    "name": "azrender",
+    "name": "Render on Azure (azrender)",
     "author": "azrender",
     "version": (0, 1, 0),
     "blender": (3, 0, 0),

@@ -82,11 +82,14 @@ class _Backgrounded:
         return self.finish(context, snapshot)
 
     def finish(self, context, snapshot):
+        if isinstance(snapshot.exception, MissingAssetsError):
+            fill_dependencies(context.scene.azrender, submission.scene_report().dependencies)  # shown in red
         if snapshot.error:
             self.report({"ERROR"}, snapshot.error)
             return {"CANCELLED"}
-        self.report({"INFO"}, self.done_message(context, snapshot.result))
-        return {"FINISHED"}
+        level, message = self.done_message(context, snapshot.result)
+        self.report({level}, message)
+        return {"FINISHED"} if level != "ERROR" else {"CANCELLED"}
 
 
 class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
@@ -104,36 +107,41 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         return True
 
     def invoke(self, context, event):
+        if bpy.app.version >= (4, 1, 0):  # the confirm button says what it does
+            return context.window_manager.invoke_props_dialog(self, width=420, confirm_text="Submit")
         return context.window_manager.invoke_props_dialog(self, width=420)
 
     def draw(self, context):
         from .ui import draw_settings
 
-        draw_settings(self.layout, context.scene.azrender)
+        draw_settings(self.layout, context.scene.azrender, context.scene)
 
     def execute(self, context):
         settings = context.scene.azrender
         try:
-            prepared = submission.build_request(settings)
-        except MissingAssetsError as exc:
-            fill_dependencies(settings, submission.scene_report().dependencies)  # show them in red
-            self.report({"ERROR"}, error_line(exc))
-            return {"CANCELLED"}
+            captured = submission.capture(settings)  # only this touches bpy; the rest runs on the worker
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(settings, prepared.request.report.dependencies)
         self.report({"INFO"}, f"azrender: submitting {bpy.path.basename(bpy.data.filepath)} in the background")
-        work = submit_in_background(prepared)
+        work = submit_in_background(captured)
         _submitting[:] = [work]
         return self.run_in_background(context, work)
 
     def done_message(self, context, result):
-        job = context.scene.azrender.jobs.add()
-        job.job_id, job.backend, job.state = result.job_id, result.backend, "submitted"
+        from azrender.hosts.jobs import first_failure, outcome_line, status_line
+
+        settings = context.scene.azrender
+        fill_dependencies(settings, result.report.dependencies)
+        job = settings.jobs.add()
+        job.job_id, job.backend = result.job_id, result.backend
+        job.state = status_line(result.status) if result.status is not None else "submitted"
+        job.failure = first_failure(result.status) if result.status is not None else ""
         if result.download_dir:
             job.download_dir = str(result.download_dir)
-        return f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))"
+        settings.job_index = len(settings.jobs) - 1  # the new job is the one Download Outputs takes
+        watch_jobs()
+        return ("ERROR" if result.failed_tasks else "INFO"), outcome_line(result)
 
 
 def _selected_job(context):
@@ -148,14 +156,9 @@ class AZRENDER_OT_refresh_jobs(bpy.types.Operator):
     bl_label = "Refresh Jobs"
 
     def execute(self, context):
-        from azrender.hosts.jobs import job_status, status_line
-
         settings = context.scene.azrender
         for job in settings.jobs:
-            try:
-                job.state = status_line(job_status(job.job_id, backend=job.backend, profile=settings.profile or None))
-            except AzrenderError as exc:
-                job.state = error_line(exc)
+            apply_status(job, _status_of(job.job_id, job.backend, settings.profile or None))
         return {"FINISHED"}
 
 
@@ -181,7 +184,84 @@ class AZRENDER_OT_download(_Backgrounded, bpy.types.Operator):
         job = _selected_job(context)
         if job is not None:
             job.download_dir = str(result)
-        return f"azrender: outputs in {result}"
+        return "INFO", f"azrender: outputs in {result}"
+
+
+# ---- live job status: polled off the main thread, applied on it ---------------------------------
+
+WATCH_SECONDS = 2.0
+FINAL_STATES = ("completed", "failed", "terminated", "deleted")
+_watch: dict = {"work": None}
+
+
+def _status_of(job_id: str, backend: str, profile):
+    """(status, None) or (None, the error's one line)."""
+    from azrender.hosts.jobs import job_status
+
+    try:
+        return job_status(job_id, backend=backend, profile=profile), None
+    except AzrenderError as exc:
+        return None, error_line(exc)
+
+
+def apply_status(job, found) -> None:
+    from azrender.hosts.jobs import first_failure, status_line
+
+    status, error = found
+    if status is None:
+        job.state = error
+        return
+    job.state = status_line(status)
+    job.failure = first_failure(status)
+
+
+def _unfinished(scene):
+    return [job for job in scene.azrender.jobs if not job.state.startswith(FINAL_STATES)]
+
+
+def _watch_tick():
+    """Every few seconds: apply the last poll's answers, then start the next poll on a worker
+    (a Batch status call is a network round trip: never on the main thread)."""
+    scene = bpy.context.scene
+    if scene is None:
+        return WATCH_SECONDS
+    work = _watch["work"]
+    if work is not None:
+        snapshot = work.poll()
+        if not snapshot.finished:
+            return WATCH_SECONDS
+        _watch["work"] = None
+        for job in scene.azrender.jobs:
+            if snapshot.result and job.job_id in snapshot.result:
+                apply_status(job, snapshot.result[job.job_id])
+        if bpy.context.window_manager is not None:
+            _redraw(bpy.context)
+    pending = [(job.job_id, job.backend) for job in _unfinished(scene)]
+    if not pending:
+        return None  # nothing to follow: stop until the next submission
+    profile = scene.azrender.profile or None
+    _watch["work"] = Background(lambda progress: {job_id: _status_of(job_id, backend, profile)
+                                                  for job_id, backend in pending}).start()
+    return WATCH_SECONDS
+
+
+def watch_jobs() -> None:
+    """Follow this scene's unfinished jobs live (the job list updates without Refresh)."""
+    if not bpy.app.background and not bpy.app.timers.is_registered(_watch_tick):
+        bpy.app.timers.register(_watch_tick, first_interval=WATCH_SECONDS)
+
+
+@bpy.app.handlers.persistent
+def on_load(_=None) -> None:
+    """A scene just opened: list its dependencies (no "Dependencies: 0" until Refresh) and follow
+    its unfinished jobs. Not in ``blender -b``, where nobody looks at the panel."""
+    if bpy.app.background or not bpy.data.filepath or bpy.context.scene is None:
+        return
+    try:
+        fill_dependencies(bpy.context.scene.azrender, submission.scene_report().dependencies)
+    except AzrenderError:
+        pass  # the panel's Refresh says why
+    watch_jobs()
 
 
 CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_refresh_jobs, AZRENDER_OT_download)
@@ -190,8 +270,13 @@ CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_ref
 def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    bpy.app.handlers.load_post.append(on_load)
 
 
 def unregister():
+    if on_load in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(on_load)
+    if bpy.app.timers.is_registered(_watch_tick):
+        bpy.app.timers.unregister(_watch_tick)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

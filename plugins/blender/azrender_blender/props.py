@@ -17,15 +17,16 @@ class AZRENDER_PG_job(bpy.types.PropertyGroup):
     job_id: StringProperty(name="Job")
     backend: StringProperty(name="Backend")
     state: StringProperty(name="Status")
+    failure: StringProperty(name="First failure", description="The first failed task and its last lines")
     download_dir: StringProperty(name="Outputs", subtype="DIR_PATH")
 
 
 class AZRENDER_PG_settings(bpy.types.PropertyGroup):
     profile: StringProperty(name="Profile", description="Settings profile from azrender's config.toml (empty: default)")
     backend: EnumProperty(name="Backend", default="AUTO", items=[
-        ("AUTO", "Automatic", "Azure Batch when an account is configured, else this machine"),
-        ("BATCH", "Azure Batch", "Render on an Azure Batch pool"),
-        ("LOCAL", "This machine", "Render here with the local backend (no Azure needed)"),
+        ("AUTO", "Automatic", "The Azure pool when an Azure Batch account is configured, else this machine"),
+        ("BATCH", "Azure pool", "Render on the profile's Azure Batch pool"),
+        ("LOCAL", "This machine", "Render here, with this Blender and all cores (no Azure needed)"),
     ])
     storage_mode: EnumProperty(name="Storage", default="PROFILE", items=[
         ("PROFILE", "From Profile", "The profile's storage_mode in azrender's config.toml (default: Copy)"),

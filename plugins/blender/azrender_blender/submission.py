@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import bpy
 
 from azrender.errors import SceneError
-from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
+from azrender.hosts.submission import Captured, Prepared, capture_request, collected_report, frame_range, submit_headless
 
 from . import collect
 
@@ -30,12 +31,20 @@ def _save_copy(path: Path) -> None:
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, relative_remap=True, check_existing=False)
 
 
-def build_request(settings=None, **overrides) -> Prepared:
-    """Collect, check and copy the open scene; ``settings`` is the panel's property group, and
-    ``overrides`` are :class:`SubmitRequest` fields given by a headless caller."""
+def this_blender() -> dict:
+    """The Blender that saves the submission copy (the nodes' must open it) and, for the local
+    backend, renders it: this executable, or for the bpy module (no executable) its Python."""
+    return {"scene_version": ".".join(map(str, bpy.app.version)),
+            "submitting_blender": bpy.app.binary_path or sys.executable}
+
+
+def capture(settings=None, **overrides) -> Captured:
+    """What must run on Blender's main thread: collect the open scene's files and save its copy
+    (resolving and checking them runs on the worker: :meth:`Captured.prepare`). ``settings`` is
+    the panel's property group, ``overrides`` :class:`SubmitRequest` fields of a headless caller."""
     scene = bpy.context.scene
     fields = {"frames": frame_range(scene.frame_start, scene.frame_end, scene.frame_step),
-              "renderer": scene.render.engine}
+              "renderer": scene.render.engine, **this_blender()}
     if settings is not None:
         fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
                       storage_mode=None if settings.storage_mode == "PROFILE" else settings.storage_mode.lower(),
@@ -44,7 +53,12 @@ def build_request(settings=None, **overrides) -> Prepared:
         if not settings.use_scene_frames:
             fields["frames"] = settings.frames
     fields.update(overrides)
-    return prepare_request(saved_scene(), collect.raw_references(), host="blender", save_copy=_save_copy, **fields)
+    return capture_request(saved_scene(), collect.raw_references(), host="blender", save_copy=_save_copy, **fields)
+
+
+def build_request(settings=None, **overrides) -> Prepared:
+    """Collect, copy and check the open scene in one go (headless use)."""
+    return capture(settings, **overrides).prepare()
 
 
 def submit(**fields):

@@ -2,34 +2,61 @@
 
 from __future__ import annotations
 
+import os
+
 import bpy
 
 
-def draw_settings(layout, settings) -> None:
+def draw_settings(layout, settings, scene=None) -> None:
     layout.use_property_split = True
     layout.prop(settings, "profile")
     layout.prop(settings, "backend")
+    row = layout.row()
+    row.label(text=f"Renders on: {where_it_renders(settings)}", icon="INFO")
     layout.prop(settings, "storage_mode")
     layout.prop(settings, "use_scene_frames")
     row = layout.row()
-    row.enabled = not settings.use_scene_frames
-    row.prop(settings, "frames")
+    if settings.use_scene_frames and scene is not None:  # the range that will render, not a stale field
+        from azrender.hosts.submission import frame_range
+
+        row.enabled = False
+        row.label(text=f"Frames: {frame_range(scene.frame_start, scene.frame_end, scene.frame_step)}")
+    else:
+        row.prop(settings, "frames")
     layout.prop(settings, "chunk")
     layout.prop(settings, "allow_missing")
+
+
+def where_it_renders(settings) -> str:
+    """"This machine" or "Azure pool NAME", as Automatic would decide with the profile."""
+    if settings.backend == "LOCAL":
+        return "This machine"
+    from azrender.errors import AzrenderError
+    from azrender.settings import load_settings
+
+    try:
+        profile = load_settings(settings.profile or None)
+    except AzrenderError:
+        return "unknown (the profile cannot be read)"
+    if settings.backend == "BATCH" or profile.has_batch:
+        return f"Azure pool {profile.pool_id or '(from the profile)'}"
+    return "This machine (no Azure account configured)"
 
 
 class AZRENDER_UL_dependencies(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index):
         row = layout.row(align=True)
         row.alert = not item.exists  # missing files in red
-        row.label(text=item.path, icon="ERROR" if not item.exists else "FILE")
+        # The file name first: a narrow panel cuts a full path after its first folder.
+        row.label(text=bpy.path.basename(item.path) or item.path, icon="ERROR" if not item.exists else "FILE")
         row.label(text=item.kind)
 
 
 class AZRENDER_UL_jobs(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index):
         row = layout.row(align=True)
-        row.label(text=item.job_id, icon="RENDER_ANIMATION")
+        row.alert = item.state.startswith("failed") or bool(item.failure)
+        row.label(text=item.job_id, icon="ERROR" if row.alert else "RENDER_ANIMATION")
         from azrender.backends import LABELS
 
         row.label(text=f"{LABELS.get(item.backend.lower(), item.backend)}: {item.state}")
@@ -46,7 +73,7 @@ class AZRENDER_PT_render(bpy.types.Panel):
     def draw(self, context):
         settings = context.scene.azrender
         layout = self.layout
-        draw_settings(layout.column(), settings)
+        draw_settings(layout.column(), settings, context.scene)
 
         missing = sum(1 for d in settings.dependencies if not d.exists)
         box = layout.box()
@@ -55,6 +82,10 @@ class AZRENDER_PT_render(bpy.types.Panel):
         header.label(text=f"Dependencies: {len(settings.dependencies)}" + (f", {missing} missing" if missing else ""))
         header.operator("azrender.refresh_dependencies", text="", icon="FILE_REFRESH")
         box.template_list("AZRENDER_UL_dependencies", "", settings, "dependencies", settings, "dependency_index", rows=4)
+        if 0 <= settings.dependency_index < len(settings.dependencies):
+            chosen = settings.dependencies[settings.dependency_index]
+            box.label(text=f"Folder: {os.path.dirname(chosen.path)}")
+            box.label(text=f"Used by: {chosen.source}")
 
         layout.operator("azrender.submit", icon="RENDER_ANIMATION")
 
@@ -63,10 +94,19 @@ class AZRENDER_PT_render(bpy.types.Panel):
         header.label(text="Jobs")
         header.operator("azrender.refresh_jobs", text="", icon="FILE_REFRESH")
         box.template_list("AZRENDER_UL_jobs", "", settings, "jobs", settings, "job_index", rows=3)
-        if 0 <= settings.job_index < len(settings.jobs):  # scouting/held and why, estimate, cost
+        if 0 <= settings.job_index < len(settings.jobs):
+            job = settings.jobs[settings.job_index]
+            if job.failure:
+                row = box.row()
+                row.alert = True
+                row.label(text=job.failure, icon="ERROR")
+            if job.download_dir:
+                row = box.row()
+                row.label(text=f"Outputs: {job.download_dir}", icon="FILE_FOLDER")
+                row.operator("wm.path_open", text="", icon="FILE_FOLDER").filepath = job.download_dir
             from azrender.hosts.jobs import job_lines
 
-            for line in job_lines(settings.jobs[settings.job_index].job_id):
+            for line in job_lines(job.job_id):  # scouting/held and why, estimate, cost
                 row = box.row()
                 row.alert = line.startswith("held:")
                 row.label(text=line)

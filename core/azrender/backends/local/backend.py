@@ -63,7 +63,7 @@ class LocalBackend(Backend):
     def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
         if node_os != this_os():
             raise UsageError(f"the local backend renders on this machine ({this_os()}), not on {node_os} nodes")
-        if not dry_run:
+        if not dry_run and host != "blender":  # Blender is chosen per scene (blender_executable)
             local_renderer(host)  # a missing renderer is the first thing to say
             _store_roots(storage_url, storage_mode)
 
@@ -73,6 +73,17 @@ class LocalBackend(Backend):
 
     def executable(self, host: str) -> str | None:
         return local_renderer(host)
+
+    def node_python(self, node_os: str) -> str:
+        # the nodes are this machine: its interpreter has what the node tool can use (xxhash)
+        from azrender.backends.local.client import _python
+
+        return _python()
+
+    def blender_executable(self, *, explicit, submitting, scene, scene_name) -> str:
+        from azrender.jobs.blender import local_blender
+
+        return local_blender(explicit=explicit, submitting=submitting, scene=scene, scene_name=scene_name).executable
 
     def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
         # the implicit and the mounting pools get one node per core (LocalBatchClient)

@@ -1,0 +1,68 @@
+"""A pinned Blender on Azure Linux nodes: the pool's start task installs the official Blender build
+of one version (``blender = "4.5.3"`` in the profile, or ``submit --blender 4.5.3``), verified
+against its SHA-256 and cached per version on the node, so every task runs exactly that Blender.
+
+The rendering VM images are retired: nodes get their software from a custom image, application
+packages or a start task; this is the start-task recipe. The download comes from
+``$AZRENDER_BLENDER_MIRROR`` (default download.blender.org) with its published ``.sha256`` file,
+or a checksum pinned in the profile (``blender_sha256``), which a studio mirror cannot alter.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from azrender.errors import UsageError
+from azrender.jobs.model import NodeTaskSpec
+
+ROOT = "/opt/azrender/blender"  # one folder per version: the node's cache survives reboots
+MIRROR = "https://download.blender.org/release"
+# What the official Linux build needs beyond a server image (X and GL client libraries).
+LIBRARIES = "libxrender1 libxi6 libxkbcommon0 libsm6 libgl1 libxxf86vm1 libxfixes3 libegl1 xz-utils curl"
+
+_SCRIPT = r"""
+v=$AZRENDER_BLENDER_VERSION; root=${AZRENDER_BLENDER_ROOT:-%(root)s}/$v
+if [ -x "$root/blender" ] && "$root/blender" --version 2>/dev/null | grep -q "^Blender $v\b"; then
+  echo "azrender: Blender $v already installed in $root"; exit 0
+fi
+if [ "${AZRENDER_BLENDER_LIBRARIES:-1}" = 1 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %(libraries)s
+fi
+archive=blender-$v-linux-x64.tar.xz; base=${AZRENDER_BLENDER_MIRROR:-%(mirror)s}/Blender${v%%.*}
+work=$(mktemp -d); cd "$work"
+curl -fsSL --retry 5 -o "$archive" "$base/$archive"
+if [ -n "${AZRENDER_BLENDER_SHA256:-}" ]; then
+  echo "$AZRENDER_BLENDER_SHA256  $archive" > sum
+else
+  curl -fsSL --retry 5 "$base/blender-$v.sha256" | grep " \*\?$archive\$" > sum || true
+fi
+[ -s sum ] || { echo "azrender: no SHA-256 for $archive at $base" >&2; exit 1; }
+sha256sum -c --status sum || { echo "azrender: $archive does not match its SHA-256: not installed" >&2; exit 1; }
+rm -rf "$root.part" && mkdir -p "$root.part"
+tar -xJf "$archive" -C "$root.part" --strip-components=1
+rm -rf "$root" && mv "$root.part" "$root" && cd / && rm -rf "$work"
+"$root/blender" --version | head -n 1
+"""
+
+
+def full_version(text: str) -> str | None:
+    """``4.5.3`` when ``text`` is a full Blender version, else None."""
+    return text if re.fullmatch(r"\d+\.\d+\.\d+", text or "") else None
+
+
+def node_executable(version: str) -> str:
+    return f"{ROOT}/{version}/blender"
+
+
+def blender_start_task(version: str, sha256: str | None = None) -> NodeTaskSpec:
+    """The start task installing Blender ``version`` (X.Y.Z) on a Linux node, idempotently."""
+    if not full_version(version):
+        raise UsageError(f"a pinned Blender for Azure nodes needs its full version, not {version!r}",
+                         hint="e.g. blender = \"4.5.3\" in the profile, or --blender 4.5.3")
+    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise UsageError(f"blender_sha256 {sha256!r} is not a SHA-256 (64 hexadecimal digits)")
+    script = "set -euo pipefail" + _SCRIPT % {"root": ROOT, "mirror": MIRROR, "libraries": LIBRARIES}
+    environment = (("AZRENDER_BLENDER_VERSION", version),) + ((("AZRENDER_BLENDER_SHA256", sha256),) if sha256 else ())
+    return NodeTaskSpec(command_line="/bin/bash -c " + shlex.quote(script), environment=environment,
+                        elevated=True, retries=2)

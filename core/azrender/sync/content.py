@@ -1,0 +1,97 @@
+"""Content-addressed storage: the bytes of every file are stored once, under the xxh3-128 hash of
+those bytes, whichever scene, project or artist synced them::
+
+    <store>/content/<first two hex digits>/<hash>      metadata azrender_xxh3 = <hash>
+
+An object there is never rewritten with other bytes, so a manifest (a list of ``path -> hash``) pins
+exactly what a job reads: a later sync or submission can add objects, never change one. Folders
+synced with ``azrender sync`` get a head manifest ``<folder>.manifest.json`` (what the folder is
+now); submissions get ``manifests/<job>.json``. ``azrender gc`` removes objects no manifest needs.
+
+This module knows keys and which objects a store already holds; :mod:`azrender.sync.engine`
+moves the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable
+
+from azrender.sync.store import Store
+
+CONTENT = "content"
+_DIGEST = re.compile(r"^[0-9a-f]{32}$")
+# Up to this many unknown hashes are asked about one request each; more, and one listing of
+# content/ is cheaper.
+STAT_LIMIT = 512
+
+
+def content_key(digest: str) -> str:
+    return f"{CONTENT}/{digest[:2]}/{digest}"
+
+
+def digest_of(key: str) -> str | None:
+    """The hash a ``content/..`` key names, None for any other key."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == CONTENT and _DIGEST.match(parts[2]) and parts[1] == parts[2][:2]:
+        return parts[2]
+    return None
+
+
+def present(store: Store, digests: Iterable[str], *, known: Iterable[str] = (), workers: int = 16) -> set[str]:
+    """Which of ``digests`` the store holds intact-looking (size aside, tagged with that very hash);
+    ``known`` are taken as held without asking (e.g. listed by a manifest the store holds)."""
+    wanted = set(digests)
+    have = wanted & set(known)
+    todo = sorted(wanted - have)
+    if not todo:
+        return have
+    if len(todo) > STAT_LIMIT:
+        for obj in store.list(f"{CONTENT}/"):
+            digest = digest_of(obj.key)
+            if digest in wanted and obj.content_hash == digest:
+                have.add(digest)
+        return have
+
+    def held(digest: str) -> bool:
+        obj = store.stat(content_key(digest))
+        return obj is not None and obj.content_hash == digest  # a foreign or lying object is not
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        have.update(d for d, ok in zip(todo, pool.map(held, todo)) if ok)
+    return have
+
+
+# ---- what this machine last wrote (the no-change fast path) ---------------------------------
+
+
+def _record_path(store: Store, key: str) -> str:
+    from azrender.dirs import cache_dir
+
+    name = hashlib.sha256(f"{store.display_url}\n{key}".encode()).hexdigest()[:32]
+    return os.path.join(cache_dir(), "written", f"{name}.json")
+
+
+def last_written(store: Store, key: str) -> dict | None:
+    """``{"source", "etag"}``: what the manifest this machine last wrote at ``key`` in ``store``."""
+    try:
+        with open(_record_path(store, key), encoding="utf-8") as f:
+            doc = json.load(f)
+        return doc if isinstance(doc, dict) and doc.get("version") == 1 else None
+    except (OSError, ValueError):
+        return None
+
+
+def remember_written(store: Store, key: str, digest: str, etag: str | None) -> None:
+    if not etag:
+        return
+    path = _record_path(store, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"version": 1, "source": digest, "etag": etag}, f)
+    os.replace(tmp, path)

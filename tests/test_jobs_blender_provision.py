@@ -1,0 +1,129 @@
+"""A pinned Blender on Azure Linux nodes: the pool's start task installs the official build of that
+version (checksum verified, cached per version) and every task checks its Blender first. The start
+task runs here for real, against a local mirror serving a stand-in build."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import shlex
+import subprocess
+import tarfile
+import threading
+
+import pytest
+
+from conftest import REPO
+
+PROFILE = """
+[profiles.farm]
+batch_url = "https://farm.westeurope.batch.azure.com"
+storage_url = "https://farmstore.blob.core.windows.net/assets"
+pool_id = "blender-453"
+blender = "4.5.3"
+[profiles.farm.pool]
+vm_size = "Standard_D4s_v5"
+image = "canonical:ubuntu-24_04-lts:server:latest"
+node_agent_sku = "batch.node.ubuntu 24.04"
+dedicated_nodes = 1
+"""
+
+
+@pytest.fixture
+def farm(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text(PROFILE)
+    return {"AZRENDER_CONFIG_DIR": str(config)}
+
+
+def test_the_pool_installs_the_pinned_blender_and_tasks_run_it_after_checking_it(run_cli, farm):
+    scene = REPO / "examples" / "demo" / "demo.blend"  # saved by Debian's Blender 3.4
+    proc = run_cli("submit", scene, "--frames", "1", "--dry-run", env=farm)
+    assert proc.returncode == 0, proc.stderr
+    sent = json.loads(proc.stdout)
+    start = sent["pool"]["startTask"]
+    assert start["userIdentity"]["autoUser"]["elevationLevel"] == "admin" and start["waitForSuccess"] is True
+    assert {"name": "AZRENDER_BLENDER_VERSION", "value": "4.5.3"} in start["environmentSettings"]
+    assert "sha256sum -c" in start["commandLine"]
+    [task] = sent["tasks"]
+    assert "blender-version /opt/azrender/blender/4.5.3/blender 3.4 demo.blend" in task["commandLine"]
+    assert "/opt/azrender/blender/4.5.3/blender -b " in task["commandLine"]
+
+
+def test_a_scene_newer_than_the_pinned_blender_is_refused_in_one_line(run_cli, farm, tmp_path):
+    scene = tmp_path / "new.blend"
+    # A Blender 5.0 header (uncompressed): all that decides the version.
+    scene.write_bytes(b"BLENDER17-01v0500" + bytes(64))
+    proc = run_cli("submit", scene, "--frames", "1", "--dry-run", "--allow-missing", env=farm)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == [
+        "azrender submit: error: new.blend was saved by Blender 5.0; the pool's pinned Blender is 4.5.3 "
+        "and cannot open it (render it with Blender 5.0 or newer)"]
+
+
+def fake_build(version: str) -> bytes:
+    """A stand-in for blender-X.Y.Z-linux-x64.tar.xz: a top folder holding a `blender` that says its version."""
+    script = f"#!/bin/sh\necho 'Blender {version}'\n".encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
+        info = tarfile.TarInfo(f"blender-{version}-linux-x64/blender")
+        info.size, info.mode = len(script), 0o755
+        archive.addfile(info, io.BytesIO(script))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    root = tmp_path / "mirror"
+    (root / "Blender4.5").mkdir(parents=True)
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root / "Blender4.5", f"http://127.0.0.1:{server.server_port}", requests
+    server.shutdown()
+
+
+def run_start_task(tmp_path, base: str, sha256: str | None = None):
+    from azrender.jobs.provision import blender_start_task
+
+    task = blender_start_task("4.5.3", sha256)
+    env = {**os.environ, **dict(task.environment), "AZRENDER_BLENDER_ROOT": str(tmp_path / "opt"),
+           "AZRENDER_BLENDER_MIRROR": base, "AZRENDER_BLENDER_LIBRARIES": "0"}
+    return subprocess.run(shlex.split(task.command_line), capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_the_start_task_verifies_the_download_and_installs_each_version_once(mirror, tmp_path):
+    folder, base, requests = mirror
+    build = fake_build("4.5.3")
+    (folder / "blender-4.5.3-linux-x64.tar.xz").write_bytes(build)
+    (folder / "blender-4.5.3.sha256").write_text(
+        f"{hashlib.sha256(build).hexdigest()}  blender-4.5.3-linux-x64.tar.xz\n{'0' * 64}  blender-4.5.3-windows-x64.zip\n")
+
+    first = run_start_task(tmp_path, base)
+    assert first.returncode == 0, first.stderr
+    installed = tmp_path / "opt" / "4.5.3" / "blender"
+    assert subprocess.run([installed, "--version"], capture_output=True, text=True).stdout == "Blender 4.5.3\n"
+    downloads = len(requests)
+    again = run_start_task(tmp_path, base)  # a reboot: the node's cache answers
+    assert again.returncode == 0 and "already installed" in again.stdout and len(requests) == downloads
+
+
+def test_a_download_that_does_not_match_its_checksum_is_not_installed(mirror, tmp_path):
+    folder, base, _ = mirror
+    (folder / "blender-4.5.3-linux-x64.tar.xz").write_bytes(fake_build("4.5.3"))
+    proc = run_start_task(tmp_path, base, sha256="ab" * 32)  # the checksum pinned in the profile
+    assert proc.returncode == 1
+    assert "blender-4.5.3-linux-x64.tar.xz does not match its SHA-256: not installed" in proc.stderr
+    assert not (tmp_path / "opt" / "4.5.3").exists()
