@@ -124,7 +124,7 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert out["second_submit_while_busy"] is False and out["submit_after"] is True
     # The greyed frames show the scene's own range (factory startup: 1-250), and where it renders.
     for shown in ("profile", "backend", "storage_mode", "label:Frames: 1-250", "chunk", "list:dependencies",
-                  "azrender.submit", "list:jobs", "azrender.download", "label:Plugins: none",
+                  "azrender.submit", "list:jobs", "azrender.download", "azrender.retry", "label:Plugins: none",
                   "label:Renders on: This machine (no Azure account configured)"):
         assert shown in out["panel"]
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):

@@ -115,6 +115,22 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
     assert any(flags.get("edit") for flags in progress)
     assert ("inViewMessage", (), {"assistMessage": window.status.text(), "position": "topCenter", "fade": True}) in maya.CALLS
 
+    # Retry failed frames of the job just submitted (azrender retry itself is tested in test_farm_retry)
+    from azrender.backends import retry
+
+    asked = []
+
+    def fake_retry(backend, job_id, **options):
+        asked.append((backend.kind, job_id, options))
+        return retry.RetryPlan(job_id, f"{job_id}-r1", (7, 8), (7, 8), ())
+
+    monkeypatch.setattr(retry, "retry_job", fake_retry)
+    assert window.job.text() == "texturetest-1"
+    window.retry_button.click()
+    wait_for(qt, lambda: window.retry_button.isEnabled())
+    assert asked == [("local", "texturetest-1", {"frames": None, "failed_only": False, "dry_run": False})]
+    assert window.status.text() == "azrender: texturetest-1: retrying frame(s) 7-8 as job texturetest-1-r1 (2 failed)"
+
 
 def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_path):
     from PySide6 import QtWidgets

@@ -164,9 +164,9 @@ def test_no_secret_outside_the_fields_batch_defines(client, recorder):
     # Output files: write SAS only, frames on success and logs on every completion, under the job's prefix.
     task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
     outputs = {o["uploadOptions"]["uploadCondition"]: o for o in task["outputFiles"]}
-    assert WSIG in outputs["taskSuccess"]["destination"]["container"]["containerUrl"]
-    assert outputs["taskSuccess"]["destination"]["container"]["path"] == "jobs/job1/outputs"  # frames side by side
-    assert outputs["taskCompletion"]["destination"]["container"]["path"] == f"jobs/job1/logs/{task['id']}"
+    assert WSIG in outputs["tasksuccess"]["destination"]["container"]["containerUrl"]
+    assert outputs["tasksuccess"]["destination"]["container"]["path"] == "jobs/job1/outputs"  # frames side by side
+    assert outputs["taskcompletion"]["destination"]["container"]["path"] == f"jobs/job1/logs/{task['id']}"
     assert SIG not in json.dumps(task["outputFiles"])  # the read SAS never goes where writes happen
 
 
@@ -245,12 +245,13 @@ def test_task_models_equal_what_the_sdk_constructors_build():
     container = f"https://acct.blob.core.windows.net/renders?sv=2025-01-05&sp=cw&sig={WSIG}"
     expected = m.BatchTaskCreateOptions(
         id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
-        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24)),
+        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24),
+                                           retention_time=timedelta(hours=2)),
         output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
             container=m.OutputFileBlobContainerDestination(container_url=container, path=path)),
             upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
-            for pattern, path, condition in (("out/**/*", "jobs/job1/outputs", "taskSuccess"),
-                                             ("../std*.txt", "jobs/job1/logs/frames-0001", "taskCompletion"))])
+            for pattern, path, condition in (("out/**/*", "jobs/job1/outputs", "tasksuccess"),
+                                             ("../std*.txt", "jobs/job1/logs/frames-0001", "taskcompletion"))])
     assert first.as_dict() == expected.as_dict()
     assert first.output_files[1].destination.container.path == "jobs/job1/logs/frames-0001"
     assert first.constraints.max_task_retry_count == 2

@@ -42,7 +42,7 @@ def test_maya_scene_renders_its_rewritten_copy_with_dirmap_before_render(run_cli
     assert "prep" in prep["commandLine"] and any(f["filePath"] == "azrender_node.pyz" for f in prep["resourceFiles"])
     assert doc["job"]["jobReleaseTask"]["commandLine"]
     outputs = doc["tasks"][0]["outputFiles"]
-    assert {o["uploadOptions"]["uploadCondition"] for o in outputs} == {"taskSuccess", "taskCompletion"}
+    assert {o["uploadOptions"]["uploadCondition"] for o in outputs} == {"tasksuccess", "taskcompletion"}
 
 
 def test_max_scene_needs_windows_nodes_and_gets_3dsmaxcmdio(run_cli):

@@ -23,6 +23,7 @@ COMMANDS = {
     "paths": "azrender.commands.paths",
     "submit": "azrender.commands.submit",
     "status": "azrender.commands.status",
+    "retry": "azrender.commands.retry",
     "download": "azrender.commands.download",
     "wait": "azrender.commands.wait",
     "release": "azrender.commands.release",

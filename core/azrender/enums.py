@@ -47,4 +47,12 @@ class BackendKind(Choice):
     BATCH = "batch"  # an Azure Batch account
 
 
-_LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend"}
+class PoolAllocationMode(Choice):
+    """Where a Batch account's pool VMs live; only user-subscription accounts get Spot nodes."""
+
+    BATCH_SERVICE = "batchservice"  # Azure's "BatchService" (Batch-managed)
+    USER_SUBSCRIPTION = "usersubscription"  # Azure's "UserSubscription"
+
+
+_LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend",
+           "PoolAllocationMode": "pool allocation mode"}

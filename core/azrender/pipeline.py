@@ -20,10 +20,10 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
+from azrender.jobs.access import ACCESS_LIFETIME
 from azrender.progress import ProgressCallback, no_progress
 
 HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
-ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 MISSING_SHOWN = 10
 
 
@@ -105,6 +105,7 @@ class SubmissionPlan:
     gate: object | None = None  # azrender.watch.gate.JobGate: which tasks go first (scouts, budget waves)
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    recipe: dict = field(default_factory=dict)  # how the tasks were built: a retry builds alike
 
     job_id = property(lambda self: self.submission.job_id)
     scene = property(lambda self: self.submission.scene)
@@ -287,7 +288,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
                     budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
-                          requests, warnings=tuple(warnings), gate=gate)
+                          requests, warnings=tuple(warnings), gate=gate, recipe=job.recipe)
 
 
 def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = None, *,
@@ -322,7 +323,8 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
 
     progress("submit", 0, 1, job_id)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
-                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count)
+                       batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
+                       recipe=plan.recipe)
     gate = plan.gate
     jobrecord.save(backend.submit(replace(plan, requests=gate.first_requests(plan.requests)) if gate else plan, record))
     watched = gate.record(plan.requests, job_id=job_id, backend=backend.kind, node_os=plan.submission.node_os,
@@ -506,7 +508,7 @@ def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
                renderer, backend, pm):
     from azrender.jobs.build import build_job, node_tool_path, problems_path
-    from azrender.jobs.model import COPY
+    from azrender.jobs.model import COPY, WatchSpec
     from azrender.paths.mapping import node_path, store_node_base
 
     def node(key: str) -> str:
@@ -541,6 +543,10 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      renderer=submission.request.renderer, executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
+                     watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
+                     node_failure_limit=settings.node_failure_limit, required_slots=settings.slots_per_task,
+                     retention_seconds=settings.task_retention_minutes * 60, priority=settings.priority,
+                     max_parallel_tasks=settings.max_parallel_tasks,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
                      store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes)
 

@@ -48,6 +48,9 @@ class PoolSettings:
     spot_nodes: int = 0
     task_slots: int = 1
     app_packages: tuple[str, ...] = ()  # "id" or "id:version"
+    max_nodes: int | None = None  # set: autoscale from pending tasks up to this many nodes
+    idle_minutes: int = 15  # autoscale: nodes wait this long for more work, then the pool scales to zero
+    spot: bool = False  # autoscale Spot nodes (user-subscription Batch accounts only)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,16 @@ class Settings:
     task_timeout_seconds: int | None = None
     verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
+    hang_seconds: int | None = None  # a renderer silent this long is killed and retried (default: automatic)
+    hang_floor_seconds: int = 300  # the automatic hang limit is never lower
+    max_frame_seconds: int | None = None  # one frame taking longer is killed and retried
+    node_failure_limit: int = 3  # tasks failing on one node before it gets no more of the job (0: never)
+    priority: int = 0  # job priority, -1000..1000
+    max_parallel_tasks: int | None = None  # at most this many of a job's tasks at once
+    slots_per_task: int | None = None  # requiredSlots (default on pools azrender creates: the whole node)
+    task_retention_minutes: int = 120  # a finished task's folder stays on the node this long
+    pool_allocation_mode: str | None = None  # "BatchService" | "UserSubscription" (Spot needs the latter)
+    batch_account_resource_id: str | None = None  # the account's ARM id, to read its pool allocation mode
     blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
     blender_sha256: str | None = None  # of the official build a pinned pool installs (azrender.jobs.provision)
     pool: PoolSettings | None = None
@@ -172,6 +185,11 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
         if missing:
             raise UsageError(f"{path}: [profiles.{name}.pool] needs {', '.join(sorted(missing))}")
         values["pool"] = PoolSettings(**pool)
+    if values.get("pool_allocation_mode"):
+        from azrender.enums import PoolAllocationMode
+
+        values["pool_allocation_mode"] = PoolAllocationMode.parse(
+            values["pool_allocation_mode"], f"{path}{_line_of(text, 'pool_allocation_mode')}: pool_allocation_mode").value
     return Settings(profile=name, **values)
 
 
@@ -211,7 +229,12 @@ def pool_spec(settings: Settings, *, mount=None):
             raise UsageError(f"pool image {p.image!r}: use publisher:offer:sku[:version] or a gallery image id")
         image = ImageRef(*parts)
     packages = tuple((a.partition(":")[0], a.partition(":")[2] or None) for a in p.app_packages)
+    autoscale = None
+    if p.max_nodes is not None:
+        from azrender.jobs.autoscale import AutoscaleSpec
+
+        autoscale = AutoscaleSpec(max_nodes=p.max_nodes, idle_minutes=p.idle_minutes, spot=p.spot)
     return PoolSpec(id=settings.pool_id or "azrender", vm_size=p.vm_size, image=image, node_agent_sku=p.node_agent_sku,
                     node_os="windows" if "windows" in p.node_agent_sku.lower() else "linux",
                     dedicated_nodes=p.dedicated_nodes, spot_nodes=p.spot_nodes, task_slots=p.task_slots,
-                    app_packages=packages, mount=mount)
+                    app_packages=packages, mount=mount, autoscale=autoscale)

@@ -226,6 +226,7 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         failure = info.failure_info if info else None  # resource files, output upload, timeout...
         state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
                           retries=info.retry_count if info and info.retry_count else 0,
+                          requeues=info.requeue_count if info and info.requeue_count else 0,
                           node=task.node_info.node_id if task.node_info else None,
                           failure=f"{failure.code}: {failure.message}" if failure else "",
                           seconds=attempt_seconds(info.start_time, info.end_time) if info else None)
@@ -240,6 +241,38 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
             raise _batch_error(f"could not read the preparation tasks of job {job_id}", exc) from None
     return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states),
                      preparation_failed=prep_failed, prepared_nodes=prepared)
+
+
+def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
+    """azrender's bad-node policy on Batch: a node on which the job's limit of tasks failed (their
+    last attempt ran there) or its preparation task failed gets scheduling disabled (what runs
+    there finishes; nothing new starts); ``status`` comes back naming those nodes."""
+    from collections import Counter
+
+    from azure.batch import models as m
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    from azrender.backends.local.quarantine import failure_limit
+
+    try:
+        job = client.get_job(job_id, select=["id", "poolInfo", "metadata"])
+        limit = failure_limit(job)
+        if not limit:
+            return status
+        failed = Counter(t.node for t in status.tasks if t.unsuccessful and t.node)
+        reasons = {node: f"{count} tasks of this job failed there" for node, count in failed.items() if count >= limit}
+        for prep in status.preparation_failed:
+            if prep.node:
+                reasons.setdefault(prep.node, "its job preparation task failed")
+        for node in sorted(reasons):
+            try:
+                client.disable_node_scheduling(job.pool_info.pool_id, node, m.BatchNodeDisableSchedulingOptions(
+                    node_disable_scheduling_option="taskcompletion"))
+            except ResourceNotFoundError:
+                pass  # the node left the pool already
+    except AzureError as exc:
+        raise _batch_error(f"could not quarantine the bad nodes of job {job_id}", exc) from None
+    return replace(status, quarantined=tuple(sorted(reasons.items())))
 
 
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
@@ -287,6 +320,9 @@ class BatchBackend(Backend):
             return PoolChoice(chosen, None, mounts)
         spec = pool_spec(self.settings)
         if spec is not None:
+            from azrender.backends.allocation import check_spot
+
+            check_spot(spec, self.settings)
             pinned = self._pinned_blender(submission.request.blender) if submission.host == "blender" else None
             if pinned and spec.node_os == "linux":  # the pool's start task installs that Blender
                 from azrender.jobs.provision import blender_start_task
@@ -355,7 +391,12 @@ class BatchBackend(Backend):
             time.sleep(self.POLL_SECONDS)
 
     def status(self, job_id: str) -> JobStatus:
-        return batch_status(self.client, job_id)
+        from azrender.backends import with_retries_of
+
+        return with_retries_of(job_id, lambda job: quarantine_nodes(self.client, job, batch_status(self.client, job)))
+
+    def send(self, requests) -> None:
+        submit_batch(self.client, requests)
 
     def cancel(self, job_id: str) -> None:
         from azure.core.exceptions import AzureError

@@ -57,13 +57,15 @@ def _advance(job_id: str, status):
 
 def summary_line(status) -> str:
     c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
+    retried = sum(1 for t in status.tasks if t.retried)
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-            f"{len(status.failed)} failed")
+            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
 
 
 def failure_lines(status) -> list[str]:
-    """What went wrong, for a terminal: each failed preparation task and task, then its output tail."""
+    """What went wrong, for a terminal: each failed preparation task and task, then its output tail;
+    then the nodes the job no longer uses."""
     lines = []
     for task in status.preparation_failed:
         lines.append(f"  job preparation failed on {task.node} (exit code {task.exit_code})"
@@ -73,7 +75,10 @@ def failure_lines(status) -> list[str]:
         lines.append("  no node can run the job's tasks: they wait for a node whose preparation succeeds "
                      "(fix the cause, then submit again)")
     for task in status.failed:
-        lines.append(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
+        where, why = f" (in {task.job})" if task.job else "", f": {task.reason}" if task.reason else ""
+        requeues = f", {task.requeues} requeued (node preempted or rebooted)" if task.requeues else ""
+        lines.append(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries{requeues})"
                      + (f": {task.failure}" if task.failure else ""))
         lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
+    lines += [f"  node {node} quarantined: {why}" for node, why in status.quarantined]
     return lines

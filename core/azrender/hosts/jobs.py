@@ -1,5 +1,5 @@
-"""A host's job list: the status of a submitted job and the download of its frames, through the
-same backend calls as ``azrender status`` and ``azrender download``."""
+"""A host's job list: the status of a submitted job, the download of its frames and the retry of
+its failed ones, through the same backend calls as ``azrender status``, ``download`` and ``retry``."""
 
 from __future__ import annotations
 
@@ -92,3 +92,14 @@ def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: st
     if progress:
         progress("download", 1, 1, job_id)
     return dest
+
+
+def retry_failed(job_id: str, *, profile: str | None = None, progress=None):
+    """Render the job's failed and missing frames again (``azrender retry JOB``); returns the
+    :class:`~azrender.backends.retry.RetryPlan` (its ``describe()`` is the line to show)."""
+    if progress:
+        progress("submit", 0, 1, f"retrying {job_id}")
+    plan = _backend(job_id, None, profile).retry(job_id)
+    if progress:
+        progress("submit", 1, 1, plan.describe())
+    return plan

@@ -1,10 +1,10 @@
 """The "Render on Azure" dialog for hosts that embed Qt (Maya, 3ds Max), with the host's own
 PySide (PySide6 in Maya/3ds Max 2025+, PySide2 before). Only imported inside such a host.
 
-Settings, the dependency list (missing files in red), Submit, and the job list (recent jobs with
-their live state, the selected job's estimate or why it is held, Download). Every piece of work
-(submission, job list, download) runs on a worker thread; a ``QTimer`` polls it and drives the
-host's progress display, so the host never freezes.
+Settings, the dependency list (missing files in red), Submit, Retry failed frames (for the job just
+submitted or any job id typed in), and the job list (recent jobs with their live state, the selected
+job's estimate or why it is held, Download). Every piece of work runs on a worker thread; a
+``QTimer`` polls it and drives the host's progress display, so the host never freezes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ except ImportError:
 from azrender.enums import BackendKind, StorageMode
 from azrender.backends import LABELS
 from azrender.errors import AzrenderError
-from azrender.hosts.background import Background, ProgressDriver, error_text, submit_in_background
+from azrender.hosts.background import Background, ProgressDriver, error_line, error_text, submit_in_background
 
 POLL_MS = 200
 FROM_PROFILE = "from profile"  # the profile's storage_mode (default copy)
@@ -77,9 +77,15 @@ class SubmitDialog(QtWidgets.QDialog):
         refresh.clicked.connect(self.refresh)
         self.submit_button = QtWidgets.QPushButton("Submit")
         self.submit_button.clicked.connect(self.submit)
+        self.job = QtWidgets.QLineEdit()
+        self.job.setPlaceholderText("job id")
+        self.retry_button = QtWidgets.QPushButton("Retry failed frames")
+        self.retry_button.clicked.connect(self.retry)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(refresh)
         buttons.addStretch()
+        buttons.addWidget(self.job)
+        buttons.addWidget(self.retry_button)
         buttons.addWidget(self.submit_button)
         self.jobs = QtWidgets.QListWidget()
         self.jobs.currentRowChanged.connect(self._show_job)
@@ -139,8 +145,21 @@ class SubmitDialog(QtWidgets.QDialog):
         except AzrenderError as exc:
             self.status.setText(error_text(exc))
             return
+        self._start(submit_in_background(prepared))
+
+    def retry(self):
+        from azrender.hosts.jobs import retry_failed
+
+        job_id, profile = self.job.text().strip(), self.profile.text() or None
+        if not job_id:
+            self.status.setText("azrender: type the id of the job to retry")
+            return
+        self._start(Background(lambda progress: retry_failed(job_id, profile=profile, progress=progress)).start())
+
+    def _start(self, work):
         self.submit_button.setEnabled(False)
-        self.work = submit_in_background(prepared)
+        self.retry_button.setEnabled(False)
+        self.work = work
         self.progress_bar.show()
         self.timer.start(POLL_MS)
 
@@ -218,11 +237,17 @@ class SubmitDialog(QtWidgets.QDialog):
         if not self.side_work:
             self.timer.stop()
         self.submit_button.setEnabled(True)
+        self.retry_button.setEnabled(True)
         if snapshot.error is None:
             result = snapshot.result
+            from azrender.backends.retry import RetryPlan
             from azrender.hosts.jobs import outcome_line
 
-            message = outcome_line(result)
+            if isinstance(result, RetryPlan):
+                message = f"azrender: {result.describe()}"
+            else:
+                message = outcome_line(result)
+                self.job.setText(result.job_id)
             self.status.setText(message)
             self.host.notify(message)
             self.refresh_jobs()

@@ -101,14 +101,16 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
     store = parse_store_url(job.access.outputs_url)
     container_url = store.container_url_with_sas()
     identity = _identity(job.access)
-    on_success = m.OutputFileUploadConfiguration(upload_condition="taskSuccess")
-    on_completion = m.OutputFileUploadConfiguration(upload_condition="taskCompletion")
+    # The REST enums are lower case (the spec's own spelling; camelCase is the SDK's docs only).
+    on_success = m.OutputFileUploadConfiguration(upload_condition="tasksuccess")
+    on_completion = m.OutputFileUploadConfiguration(upload_condition="taskcompletion")
     constraints: dict[tuple, m.BatchTaskConstraints] = {}
 
     def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
         # Frames land side by side (names are unique across tasks), as an artist expects them;
         # logs, which every task names alike, go under the task's id.
-        folder = layout.job_key(job.id, kind) if kind == "outputs" else layout.job_key(job.id, kind, task.id)
+        folder = layout.job_key(job.outputs_of or job.id, kind) if kind == "outputs" else \
+            layout.job_key(job.id, kind, task.id)
         container = _fast(m.OutputFileBlobContainerDestination, containerUrl=container_url,
                           path=store.key(folder), identityReference=identity)
         return _fast(m.OutputFile, filePattern=pattern, destination=_fast(m.OutputFileDestination, container=container),
@@ -116,17 +118,19 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
 
     models = []
     for task in job.tasks:
-        limits = (task.max_wall_clock_seconds, task.retries)
+        limits = (task.max_wall_clock_seconds, task.retries, task.retention_seconds)
         if limits not in constraints:
             constraints[limits] = m.BatchTaskConstraints(max_wall_clock_time=_seconds(limits[0]),
-                                                         max_task_retry_count=limits[1])
+                                                         max_task_retry_count=limits[1],
+                                                         retention_time=_seconds(limits[2]))
         models.append(_fast(
             m.BatchTaskCreateOptions, id=task.id,
             displayName=f"frames {task.first}-{task.last}" if task.first != task.last else f"frame {task.first}",
             commandLine=task.command_line,
             outputFiles=[output(task, task.output_pattern, "outputs", on_success),
                          output(task, LOG_PATTERN, "logs", on_completion)],
-            environmentSettings=_env(task.environment), constraints=constraints[limits]))
+            environmentSettings=_env(task.environment), constraints=constraints[limits],
+            requiredSlots=task.required_slots))
     return models
 
 
@@ -149,7 +153,7 @@ def _mount(spec: MountSpec, access: NodeAccess) -> m.MountConfiguration | None:
     raise JobError(f"unknown mount kind {spec.kind!r}")
 
 
-def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
+def pool_model(pool: PoolSpec, access: NodeAccess, *, slots_per_task: int | None = None) -> m.BatchPoolCreateOptions:
     image = pool.image
     if image.gallery_image_id:
         reference = m.BatchVmImageReference(virtual_machine_image_id=image.gallery_image_id)
@@ -165,12 +169,18 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
                                  user_identity=_user(pool.start_task.elevated),
                                  max_task_retry_count=pool.start_task.retries, wait_for_success=True)
     mount = _mount(pool.mount, access) if pool.mount else None
+    size: dict = dict(target_dedicated_nodes=pool.dedicated_nodes, target_low_priority_nodes=pool.spot_nodes)
+    if pool.autoscale is not None:  # Batch refuses target node counts beside a formula
+        from azrender.jobs.autoscale import EVALUATION_MINUTES, formula
+
+        size = dict(enable_auto_scale=True, auto_scale_evaluation_interval=timedelta(minutes=EVALUATION_MINUTES),
+                    auto_scale_formula=formula(pool.autoscale, slots_per_node=pool.task_slots,
+                                               slots_per_task=slots_per_task or pool.task_slots))
     return m.BatchPoolCreateOptions(
         id=pool.id, vm_size=pool.vm_size,
         virtual_machine_configuration=m.VirtualMachineConfiguration(image_reference=reference,
                                                                     node_agent_sku_id=pool.node_agent_sku),
-        target_dedicated_nodes=pool.dedicated_nodes, target_low_priority_nodes=pool.spot_nodes,
-        task_slots_per_node=pool.task_slots, start_task=start,
+        **size, task_slots_per_node=pool.task_slots, start_task=start,
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
         mount_configuration=[mount] if mount else None,
@@ -201,8 +211,10 @@ def to_batch_models(job: JobSpec) -> BatchRequests:
             max_wall_clock_time=_seconds(job.release.max_wall_clock_seconds), user_identity=_user(job.release.elevated))
     job_model = m.BatchJobCreateOptions(
         id=job.id, display_name=job.display_name or None, pool_info=m.BatchPoolInfo(pool_id=job.pool_id),
+        priority=job.priority or None, max_parallel_tasks=job.max_parallel_tasks,
         job_preparation_task=prep, job_release_task=release, common_environment_settings=_env(job.environment),
         metadata=[m.BatchMetadataItem(name=k, value=v) for k, v in job.metadata] or None,
     )
-    return BatchRequests(pool=pool_model(job.pool, job.access) if job.pool else None, job=job_model,
+    slots = job.tasks[0].required_slots if job.tasks else None
+    return BatchRequests(pool=pool_model(job.pool, job.access, slots_per_task=slots) if job.pool else None, job=job_model,
                          tasks=task_models(job))

@@ -110,7 +110,9 @@ class AZRENDER_PT_render(bpy.types.Panel):
                 row = box.row()
                 row.alert = line.startswith("held:")
                 row.label(text=line)
-        box.operator("azrender.download", icon="IMPORT")
+        row = box.row()
+        row.operator("azrender.download", icon="IMPORT")
+        row.operator("azrender.retry", icon="FILE_REFRESH")
 
         from azrender.hosts.submission import plugins_line
 

@@ -109,7 +109,14 @@ class LocalBackend(Backend):
         return self.resumed(job_id).wait(job_id, progress=progress)
 
     def status(self, job_id: str) -> JobStatus:
-        return self.resumed(job_id).status(job_id)
+        from azrender.backends import with_retries_of
+
+        return with_retries_of(job_id, lambda job: self.resumed(job).status(job))
+
+    def send(self, requests) -> None:
+        from azrender.backends import batch
+
+        batch.submit_batch(self.client(), requests)
 
     def download(self, job_id: str, dest: Path, *, logs: bool = False, store_url: str | None = None) -> dict:
         from azrender.layout import check_id
