@@ -298,6 +298,6 @@ def test_a_job_whose_tasks_fail_is_reported_failed_with_the_first_failures_last_
     """)
     assert results(proc) == ["frames-0001"]
     said = [line for line in proc.stderr.splitlines() if line.startswith("azrender: job ")]
-    assert len(said) == 1 and " FAILED on local: 1 of 1 task(s) failed; task frames-0001 failed (exit 1): " in said[0]
+    assert len(said) == 1 and " FAILED on This machine: 1 of 1 task(s) failed; task frames-0001 failed (exit 1): " in said[0]
     assert said[0].endswith("Error: Not freed memory blocks: out of memory")
     assert "submitted" not in proc.stdout + proc.stderr.replace(said[0], "")

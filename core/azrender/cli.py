@@ -26,6 +26,9 @@ COMMANDS = {
     "retry": "azrender.commands.retry",
     "download": "azrender.commands.download",
     "wait": "azrender.commands.wait",
+    "release": "azrender.commands.release",
+    "agent": "azrender.commands.agent",
+    "jobs": "azrender.commands.jobs",
     "build-plugins": "azrender.commands.build_plugins",
 }
 

@@ -55,6 +55,9 @@ class SubmitRequest:
     blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH; None: the profile's
     scene_version: str | None = None  # the Blender that saved the scene, as the host recorded it
     submitting_blender: str | None = None  # the host's own Blender (or a bpy wheel's Python)
+    scout: str | None = None  # "auto" or frames: render and check these first (None: the profile's)
+    budget: float | None = None  # past it no new task starts (None: the profile's)
+    job_id: str | None = None  # given by azrender.agent.hand_over, so a restarted agent resumes the same job
 
     def __post_init__(self):  # plain strings from a host panel or a script are checked here
         for name, choice in (("backend", BackendKind), ("storage_mode", StorageMode), ("node_os", NodeOS)):
@@ -100,6 +103,7 @@ class SubmissionPlan:
     access: object | None = None  # azrender.jobs.model.NodeAccess: how nodes read and write the store
     requests: object | None = None  # azrender.jobs.batch_models.BatchRequests: pool, job, tasks as sent
     expected_outputs: tuple = ()  # the files a successful render leaves (filled by the render-settings stage)
+    gate: object | None = None  # azrender.watch.gate.JobGate: which tasks go first (scouts, budget waves)
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     outputs_url: str = ""  # where tasks upload frames and logs, when not storage_url (a share cannot take them)
@@ -141,6 +145,7 @@ class SubmitResult:
     dry_run_requests: dict | None = None  # {"pool", "job", "tasks"} REST JSON, redacted
     sync: dict | None = None  # the sync stage's counts
     status: object | None = None  # azrender.backends.JobStatus after --wait
+    watch: object | None = None  # azrender.watch.record.WatchRecord: gate state, estimate, usage
 
     @property
     def failed_tasks(self) -> list:
@@ -155,6 +160,10 @@ class SubmitResult:
                "download_dir": str(self.download_dir) if self.download_dir else None}
         if self.status is not None:
             doc["status"] = self.status.to_json()
+        if self.watch is not None:
+            from azrender.watch.view import watch_json
+
+            doc.update(watch_json(self.watch))
         return doc
 
 
@@ -237,7 +246,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     missing_blocks = bool(report.missing) and not request.allow_missing
     frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
     check_task_count(list(frames), request.chunk)  # before a single task is built
-    job_id = make_job_id(request.job_name or scene.stem)
+    job_id = request.job_id or make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
                             settings.node_os, report, settings)
     blocked = SubmissionPlan(submission, storage_url, storage_url.split("?")[0])
@@ -279,9 +288,13 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=blocking)
     warnings += _scale_advice(settings, job, uploads)
     from azrender.jobs.batch_models import to_batch_models
+    from azrender.watch.gate import plan_for
 
+    requests = to_batch_models(job)
+    gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
+                    budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
-                          to_batch_models(job), warnings=tuple(warnings), recipe=job.recipe,
+                          requests, warnings=tuple(warnings), gate=gate, recipe=job.recipe,
                           outputs_url=outputs_url if outputs_url != storage_url else "")
 
 
@@ -321,22 +334,61 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=outputs.display_url,
                        batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
                        recipe=plan.recipe)
-    jobrecord.save(backend.submit(plan, record))
+    gate = plan.gate
+    jobrecord.save(backend.submit(replace(plan, requests=gate.first_requests(plan.requests)) if gate else plan, record))
+    watched = gate.record(plan.requests, job_id=job_id, backend=backend.kind, node_os=plan.submission.node_os,
+                          upload_bytes=plan.report.total_size,
+                          download_dir=None if request.wait or request.download_dir is None
+                          else os.path.abspath(request.download_dir)) if gate else None
     pm.hook.azrender_after_submit(submission=plan.submission, job_id=job_id, backend=backend.kind)
-    progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)")
+    held = len(watched.held) if watched else 0
+    progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)" + (f", {held} held for now" if held else ""))
 
-    result = SubmitResult(job_id, backend.kind, plan.task_count, plan.report, plan.warnings, sync=synced.to_json())
+    result = SubmitResult(job_id, backend.kind, plan.task_count, plan.report, plan.warnings, sync=synced.to_json(),
+                          watch=watched)
     if not request.wait:
+        if held:  # someone must check the scouts and add the waves: the agent, started on demand
+            from azrender.watch.agentproc import ensure_running
+
+            ensure_running()
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
     try:
-        status = backend.wait(job_id, progress)
+        status = wait_job(backend, job_id, progress)
     except KeyboardInterrupt:
         raise _cancelled(backend, job_id, outputs_url, dest) from None
     progress("download", 0, 1, str(dest))
     fetched = backend.download(job_id, dest, store_url=outputs_url)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
-    return replace(result, download_dir=dest.resolve(), status=status)
+    from azrender.report import write_report
+    from azrender.watch import record as watch_record
+
+    watched = watch_record.load(job_id)
+    if dest.is_dir():
+        write_report(dest, status, watched)
+    return replace(result, download_dir=dest.resolve(), status=status, watch=watched)
+
+
+def wait_job(backend, job_id: str, progress: ProgressCallback):
+    """Until the job ends or is held (``submit --wait``, ``azrender wait``); the gate advances on
+    every look (scouts, budget waves), and once more at the end (usage, notification)."""
+    from azrender.watch import gate
+    from azrender.watch.record import HELD
+
+    try:
+        while (watched := gate.advance(job_id)) is not None and watched.held:
+            status = backend.status(job_id)
+            if status.stuck or watched.state == HELD and all(t.state == "completed" for t in status.tasks):
+                return status  # what started is done: its frames come home, the rest waits for release
+            progress("render", status.count("completed"), len(watched.tasks), watched.state)
+            time.sleep(0.5 if backend.interrupt_cancels else 15)
+    except KeyboardInterrupt:
+        if backend.interrupt_cancels:
+            backend.cancel(job_id)
+        raise
+    status = backend.wait(job_id, progress)
+    gate.advance(job_id, status=status)
+    return status
 
 
 def _host_of(scene: Path, host: str | None) -> str:

@@ -11,6 +11,10 @@ every value overridable per call (``--batch-url``, ``--storage-url``, ``--pool``
     pool_id = "blender-linux"
     storage_mode = "copy"              # copy | blobfuse | fileshare
     node_os = "linux"
+    vm_size = "Standard_D16s_v5"       # the existing pool's, for cost estimates
+    budget = 40.0                      # per job, in the price table's currency
+    scout = "auto"                     # first, middle, last frame first; or "1,50,100"
+    notify_webhook = "https://hooks.slack.com/services/..."
 
     share = "S:"                       # fileshare on Windows nodes: drive letter or UNC path (--share)
     share_folder = "/srv/samba/render" # local backend, fileshare mode: this machine's folder of the share
@@ -99,6 +103,11 @@ class Settings:
     roots: tuple[dict, ...] = ()  # [[profiles.NAME.roots]]: studio folders the nodes mount (azrender.paths.studio)
     share_tier: str = "standard"  # the fileshare store's Azure Files tier: standard | premium (scale advice)
     share_quota_gib: int = 0  # a premium share's provisioned size (its throughput scales with it)
+    vm_size: str | None = None  # of an existing pool, for the cost estimate (a [pool] gives its own)
+    budget: float | None = None  # per job: past it no new task starts and the job is held
+    scout: str | None = None  # "auto" (first, middle, last) or frames: render these first and check them
+    notify_webhook: str | None = None  # Slack/Teams-style incoming webhook, told when a job ends
+    notify_desktop: bool = True
 
     def __post_init__(self):
         for name, choice in _CHOICES.items():
@@ -138,7 +147,8 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
             raise UsageError(f"{path}{_line_of(text, key)}: unknown setting {key!r} in [{where}]",
                              hint=f"known: {', '.join(sorted(k for k in known if k != 'profile'))}")
         expected = known[key].type
-        ok = (isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 if "float" in expected else
+              isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
               isinstance(value, bool) if expected == "bool" else
               isinstance(value, list) and all(isinstance(v, dict) for v in value) if key in ("mounts", "roots") else
               isinstance(value, list) and all(isinstance(v, str) for v in value) if "tuple" in expected else
@@ -171,7 +181,7 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: malformed TOML: {exc}") from None
-    unknown = set(doc) - {"default_profile", "profiles"}
+    unknown = set(doc) - {"default_profile", "profiles", "prices"}  # [prices]: azrender.cost.prices
     if unknown:
         key = sorted(unknown)[0]
         raise UsageError(f"{path}{_line_of(text, key)}: unknown top-level setting {key!r}",

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+# What every surface (CLI, Blender panel, Maya/3ds Max dialog) calls each backend.
+LABELS = {"local": "This machine", "batch": "Azure Batch"}
+
 
 @dataclass(frozen=True)
 class TaskState:
@@ -24,6 +27,8 @@ class TaskState:
     node: str | None = None
     stderr_tail: str = ""  # last lines of stderr, for failed tasks
     failure: str = ""  # Batch's failureInfo "code: message" when the task did not succeed
+    seconds: float | None = None  # node time of its last attempt (so far, while running)
+
     job: str = ""  # the follow-up job (``azrender retry``) the task belongs to; "" for the job itself
     retried: bool = False  # failed, but every frame of it was given to a later retry
 
@@ -81,6 +86,18 @@ class JobStatus:
                 "quarantined_nodes": [{"node": node, "reason": why} for node, why in self.quarantined],
                 "stuck": self.stuck, "done": self.done}
 
+
+def attempt_seconds(start, end) -> float | None:
+    """Seconds between a task attempt's start and end (now while it runs); datetimes or ISO text."""
+    from datetime import datetime, timezone
+
+    def parse(value):
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+    start, end = parse(start), parse(end) or datetime.now(timezone.utc)
+    if start is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
 
 def with_retries_of(job_id: str, status_of) -> JobStatus:
     """``status_of(job_id)`` merged with the status of each follow-up job ``azrender retry`` made

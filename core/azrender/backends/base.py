@@ -58,6 +58,11 @@ class Backend(Protocol):
         that saved the scene. Raise one clear line when this backend's Blender cannot open it."""
         return self.executable("blender")
 
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        """(VM size, tasks that run at once) of the pool ``requests`` go to, for the cost estimate
+        and budget waves; a dry run reads nothing remote."""
+        return "unknown", 1
+
     # ---- acting ----------------------------------------------------------------------------------
 
     def submit(self, plan, record: JobRecord) -> JobRecord:

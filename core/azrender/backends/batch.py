@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.backends.base import Backend, PoolChoice
 from azrender.enums import BackendKind
 from azrender.errors import JobError, UsageError
@@ -133,7 +133,9 @@ def _add_collection(client, job_id: str, tasks: list) -> list[str]:
 
 def submit_batch(client, requests, *, max_concurrency: int = 4,
                  progress: Callable[[int, int], None] | None = None) -> str:
-    """Create the pool (if any), the job, and all its tasks; return the job id.
+    """Create the pool (if any), the job, and all its tasks; return the job id. Requests that are
+    not ``all_tasks_added`` leave the job open for tasks added later (scout frames, budget waves:
+    ``azrender.watch.gate``).
 
     Nothing is left half-created: a job whose tasks could not all be added is deleted, and so is a
     pool created by this call. ``progress(added, total)`` follows the task collections.
@@ -179,7 +181,7 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
                 added += len(collection) - len(collection_errors)
                 if progress:
                     progress(added, len(requests.tasks))
-        if not errors:
+        if not errors and requests.all_tasks_added:
             client.update_job(job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
     except BaseException as exc:  # Ctrl-C or a network failure mid-way: leave nothing behind
         _rollback(client, job_id, pool_id if created_pool else None)
@@ -226,7 +228,8 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
                           retries=info.retry_count if info and info.retry_count else 0,
                           requeues=info.requeue_count if info and info.requeue_count else 0,
                           node=task.node_info.node_id if task.node_info else None,
-                          failure=f"{failure.code}: {failure.message}" if failure else "")
+                          failure=f"{failure.code}: {failure.message}" if failure else "",
+                          seconds=attempt_seconds(info.start_time, info.end_time) if info else None)
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):
             state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
@@ -352,6 +355,23 @@ class BatchBackend(Backend):
         if choice and any(sep in choice for sep in "/\\"):
             return choice
         return None
+
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        """The pool spec's size and nodes; else the profile's ``vm_size`` and the pool's nodes as
+        Batch reports them (one node when it cannot be read)."""
+        pool = requests.pool
+        if pool is not None:
+            nodes = (pool.target_dedicated_nodes or 0) + (pool.target_low_priority_nodes or 0)
+            return pool.vm_size, max(1, nodes) * (pool.task_slots_per_node or 1)
+        found = None
+        if not dry_run:
+            try:
+                found = self.client.get_pool(requests.job.pool_info.pool_id)
+            except Exception as exc:  # permissions, network: the estimate then assumes one node
+                log.info("could not read pool %s for the estimate: %s", requests.job.pool_info.pool_id, exc)
+        nodes = (getattr(found, "target_dedicated_nodes", None) or 0) + (getattr(found, "target_low_priority_nodes", None) or 0)
+        vm = self.settings.vm_size or getattr(found, "vm_size", None) or "unknown"
+        return vm, max(1, nodes) * (getattr(found, "task_slots_per_node", None) or 1)
 
     def submit(self, plan, record):
         submit_batch(self.client, plan.requests)

@@ -27,18 +27,32 @@ def backend_for(args):
 
 
 def run(args) -> int:
-    return show(backend_for(args).status(args.job), as_json=args.json)
+    status = backend_for(args).status(args.job)
+    return show(status, as_json=args.json, watched=_advance(args.job, status))
 
 
-def show(status, *, as_json: bool) -> int:
-    """Print ``status`` (one JSON object, or a summary line and what failed); 1 when anything failed."""
+def show(status, *, as_json: bool, watched=None) -> int:
+    """Print ``status`` (one JSON object, or a summary line and what failed) with a watched job's
+    gate, estimate and usage; 1 when anything failed."""
+    from azrender.watch.view import watch_json, watch_lines
+
     if as_json:
-        print(json.dumps(status.to_json(), indent=2))
+        print(json.dumps({**status.to_json(), **(watch_json(watched) if watched else {})}, indent=2))
         return 0
     print(summary_line(status))
-    for line in failure_lines(status):
+    for line in failure_lines(status) + (watch_lines(watched) if watched else []):
         print(line)
     return 1 if status.failed or status.preparation_failed else 0
+
+
+def _advance(job_id: str, status):
+    """Looking at a watched job moves its gate on (scouts checked, waves added, usage at the end)."""
+    from azrender.watch import gate
+    from azrender.watch import record as watch
+
+    if watch.load(job_id) is None:
+        return None
+    return gate.advance(job_id, status=status)
 
 
 def summary_line(status) -> str:

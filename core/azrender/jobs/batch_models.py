@@ -27,6 +27,7 @@ class BatchRequests:
     pool: m.BatchPoolCreateOptions | None
     job: m.BatchJobCreateOptions
     tasks: list[m.BatchTaskCreateOptions]
+    all_tasks_added: bool = True  # False: more tasks follow later (scouts, budget waves); the job stays open
 
     def as_json(self, *, redacted: bool = True) -> dict:
         """``{"pool", "job", "tasks"}`` REST JSON; SAS signatures and keys masked unless asked."""

@@ -89,6 +89,10 @@ class LocalBackend(Backend):
 
         return local_blender(explicit=explicit, submitting=submitting, scene=scene, scene_name=scene_name).executable
 
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        # the implicit and the mounting pools get one node per core (LocalBatchClient)
+        return "local", os.cpu_count() or 1
+
     def submit(self, plan, record):
         from azrender.backends import batch
 

@@ -26,7 +26,7 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.errors import JobError, UsageError
 from azrender.layout import check_id
 from azrender.progress import ProgressCallback
@@ -446,7 +446,8 @@ class LocalBatchClient:
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
                 requeues=record.requeue_count,
                 node=record.node_id, stderr_tail=tail,
-                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
+                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else "",
+                seconds=attempt_seconds(record.start_time, record.end_time) if record.state != "active" else None))
         prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
         return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
                          preparation_failed=prep_failed, prepared_nodes=prepared,
