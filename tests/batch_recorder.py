@@ -1,10 +1,11 @@
 """A local HTTP endpoint that answers like the Azure Batch service and records every request, so
 tests drive the real ``azure.batch.BatchClient`` and assert exactly what it would send.
 
-Knows: create/get pool (404 PoolNotFound for pools it was not told about), create/get/update/delete
-job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over 100 tasks, per-task
-results with injected client errors), list tasks (states the test sets), task files, task counts,
-job preparation/release task status per node and node files (both as the test sets them).
+Knows: create/get pool (404 PoolNotFound for pools it was not told about), disable scheduling on a
+node, create/get/update/delete job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over
+100 tasks, per-task results with injected client errors), list tasks (states the test sets), task
+files, task counts, job preparation/release task status per node and node files (both as the test
+sets them).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class BatchRecorder:
     node_files: dict = field(default_factory=dict)  # (pool, node, path) -> bytes
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
     busy: dict = field(default_factory=dict)  # task id -> how many more times to answer "servererror"
+    disabled: dict = field(default_factory=dict)  # (pool, node) -> disable-scheduling body
     deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
     requests: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,6 +110,9 @@ class BatchRecorder:
                     return self.error(409, "PoolExists", "The specified pool already exists.")
                 self.pools[pool["id"]] = pool
                 return 201, None
+            if len(seg) == 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "disablescheduling":
+                self.disabled[(seg[1], seg[3])] = req.json
+                return 200, None
             if len(seg) >= 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "files":
                 data = self.node_files.get((seg[1], seg[3], "/".join(seg[5:])))
                 if data is None:
@@ -160,10 +165,10 @@ class BatchRecorder:
                         results.append({"status": "success", "taskId": task["id"], "eTag": "0x1",
                                         "lastModified": "2026-01-01T00:00:00Z"})
                 return 200, {"value": results}
-            if len(seg) == 3 and seg[2] == "tasks":
-                return 200, {"value": list(self.tasks[seg[1]].values())}
             if len(seg) == 3 and seg[2] == "jobpreparationandreleasetaskstatus":
                 return 200, {"value": self.preparation.get(seg[1], [])}
+            if len(seg) == 3 and seg[2] == "tasks":
+                return 200, {"value": list(self.tasks[seg[1]].values())}
             if len(seg) == 3 and seg[2] == "taskcounts":
                 states = [t["state"] for t in self.tasks[seg[1]].values()]
                 return 200, {"taskCounts": {"active": states.count("active"), "running": states.count("running"),

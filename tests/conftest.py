@@ -111,6 +111,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_listening(proc: subprocess.Popen, port: int, name: str, seconds: float) -> None:
+    """Until ``proc`` accepts connections on 127.0.0.1:``port``; its stderr when it exits first."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {proc.stderr.read().decode(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start within {seconds:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def azurite_binary() -> str | None:
     candidate = os.environ.get("AZURITE_BLOB") or str(REPO / "node_modules" / ".bin" / "azurite-blob")
     return candidate if os.path.exists(candidate) else shutil.which("azurite-blob")
@@ -147,25 +171,11 @@ class Azurite:
              "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--skipApiVersionCheck", "--loose"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"azurite exited: {self.proc.stderr.read().decode(errors='replace')}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("azurite did not start within 30 s")
+        wait_listening(self.proc, self.port, "azurite", 30)
+        return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def blob_service(self):
         from azure.storage.blob import BlobServiceClient
@@ -229,3 +239,26 @@ class ActsOnFirstUpload:
             if self.calls == 1:
                 self.act()
         return self.real.upload_file(path, key, content_hash, progress)
+
+
+# ---- Samba (SMB 3) -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def samba(tmp_path_factory):
+    """One real Samba for the session (encryption required); tests use their own prefixes."""
+    import sambaserver
+
+    require(sambaserver.available(), "Samba (smbd, run as root)")
+    server = sambaserver.Samba(tmp_path_factory.mktemp("samba"), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smb_prefix(request):
+    """A fresh folder name inside the session's share for this test."""
+    import re
+    import uuid
+
+    return (re.sub(r"[^a-z0-9]", "", request.node.name.lower())[:30] or "t") + uuid.uuid4().hex[:6]

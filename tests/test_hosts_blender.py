@@ -124,7 +124,7 @@ def test_the_addon_adds_render_on_azure_to_the_render_menu_and_a_panel(addon_ble
     assert out["second_submit_while_busy"] is False and out["submit_after"] is True
     # The greyed frames show the scene's own range (factory startup: 1-250), and where it renders.
     for shown in ("profile", "backend", "storage_mode", "label:Frames: 1-250", "chunk", "list:dependencies",
-                  "azrender.submit", "list:jobs", "azrender.download", "label:Plugins: none",
+                  "azrender.submit", "list:jobs", "azrender.download", "azrender.retry", "label:Plugins: none",
                   "label:Renders on: This machine (no Azure account configured)"):
         assert shown in out["panel"]
     for name in ("profile", "backend", "storage_mode", "frames", "chunk", "dependencies", "jobs"):
@@ -298,6 +298,6 @@ def test_a_job_whose_tasks_fail_is_reported_failed_with_the_first_failures_last_
     """)
     assert results(proc) == ["frames-0001"]
     said = [line for line in proc.stderr.splitlines() if line.startswith("azrender: job ")]
-    assert len(said) == 1 and " FAILED on local: 1 of 1 task(s) failed; task frames-0001 failed (exit 1): " in said[0]
+    assert len(said) == 1 and " FAILED on This machine: 1 of 1 task(s) failed; task frames-0001 failed (exit 1): " in said[0]
     assert said[0].endswith("Error: Not freed memory blocks: out of memory")
     assert "submitted" not in proc.stdout + proc.stderr.replace(said[0], "")

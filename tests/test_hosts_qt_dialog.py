@@ -38,6 +38,8 @@ def maya(qt, monkeypatch, tmp_path):
     for path in (REPO / "tests" / "standins", REPO / "plugins" / "maya" / "scripts"):
         monkeypatch.syspath_prepend(str(path))
     monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
     for name in [m for m in sys.modules if m.split(".")[0] in ("maya", "azrender_maya")]:
         monkeypatch.delitem(sys.modules, name)
     from maya import OpenMayaUI, cmds
@@ -99,11 +101,12 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
     assert window.status.text() == "1 file(s)"
     window.frames.setText("1-20")
     window.chunk.setValue(10)
-    window.backend.setCurrentText("local")
+    assert [window.backend.itemText(i) for i in range(window.backend.count())] == ["Automatic", "Azure Batch", "This machine"]
+    window.backend.setCurrentText("This machine")
     window.submit_button.click()
     assert not window.submit_button.isEnabled()  # the UI returned at once; the work is on a thread
     wait_for(qt, lambda: window.submit_button.isEnabled())
-    assert window.status.text() == "azrender: job texturetest-1 submitted to local (2 task(s))"
+    assert window.status.text() == "azrender: job texturetest-1 submitted to This machine (2 task(s))"
     [request] = received
     assert (request.frames, request.chunk, request.backend, request.host) == ("1-20", 10, "local", "maya")
     assert [d.path for d in request.report.dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
@@ -111,6 +114,22 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
     assert progress[0]["title"] == "azrender" and progress[-1] == {"endProgress": True}
     assert any(flags.get("edit") for flags in progress)
     assert ("inViewMessage", (), {"assistMessage": window.status.text(), "position": "topCenter", "fade": True}) in maya.CALLS
+
+    # Retry failed frames of the job just submitted (azrender retry itself is tested in test_farm_retry)
+    from azrender.backends import retry
+
+    asked = []
+
+    def fake_retry(backend, job_id, **options):
+        asked.append((backend.kind, job_id, options))
+        return retry.RetryPlan(job_id, f"{job_id}-r1", (7, 8), (7, 8), ())
+
+    monkeypatch.setattr(retry, "retry_job", fake_retry)
+    assert window.job.text() == "texturetest-1"
+    window.retry_button.click()
+    wait_for(qt, lambda: window.retry_button.isEnabled())
+    assert asked == [("local", "texturetest-1", {"frames": None, "failed_only": False, "dry_run": False})]
+    assert window.status.text() == "azrender: texturetest-1: retrying frame(s) 7-8 as job texturetest-1-r1 (2 failed)"
 
 
 def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_path):
@@ -121,6 +140,7 @@ def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_pa
     for path in (REPO / "tests" / "standins", REPO / "plugins" / "3dsmax" / "Contents" / "python"):
         monkeypatch.syspath_prepend(str(path))
     monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
     for name in [m for m in sys.modules if m.split(".")[0] in ("pymxs", "qtmax", "azrender_max")]:
         monkeypatch.delitem(sys.modules, name)
     import pymxs
@@ -146,6 +166,49 @@ def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_pa
     assert window.status.text() == "0 file(s)"
     window.submit_button.click()
     wait_for(qt, lambda: window.submit_button.isEnabled())
-    assert window.status.text() == "azrender: job minihouse-1 submitted to batch (12 task(s))"
+    assert window.status.text() == "azrender: job minihouse-1 submitted to Azure Batch (12 task(s))"
     assert received[0].frames == "1-12" and received[0].host == "max"
     assert [c[0] for c in pymxs.CALLS][0] == "progressStart" and pymxs.CALLS[-1] == ("progressEnd", ())
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_the_dialog_lists_jobs_from_any_host_shows_why_one_is_held_and_downloads(maya, qt, run_cli, blender, tmp_path):
+    """A real held job (a scene whose texture is gone, caught pink by its scout frames) and a
+    finished one, submitted from Blender's side: the Maya dialog lists both with their live state,
+    says why one is held with the hint on its own line, and downloads the other's frames."""
+    from conftest import run_blender
+
+    scene, left, right = tmp_path / "shot" / "two.blend", tmp_path / "shot" / "left.png", tmp_path / "shot" / "right.png"
+    scene.parent.mkdir()
+    run_blender(blender, "--python", str(REPO / "tests" / "blender_scene_with_textures.py"), "--",
+                str(scene), str(left), str(right))
+    texture = left.read_bytes()
+    left.unlink()
+    held = run_cli("submit", scene, "--frames", "1-3", "--allow-missing", "--scout", "1", "--wait",
+                   "--download", tmp_path / "scouts")
+    assert held.returncode == 1 and "held:" in held.stdout, held.stdout
+    left.write_bytes(texture)
+    done = run_cli("submit", scene, "--frames", "1-2", "--wait", "--download", tmp_path / "elsewhere")
+    assert done.returncode == 0, done.stderr
+    done_id, held_id = (p.stdout.split("job ", 1)[1].split()[0] for p in (done, held))
+
+    maya.open_scene(str(SHARED_SCENES / "mayausd_rel_project" / "scenes" / "TextureTest.ma"))
+    from azrender_maya import dialog
+
+    dialog.show()
+    window = dialog._dialog
+    wait_for(qt, lambda: window.jobs.count() == 2, timeout=60)
+    rows = [window.jobs.item(i).text() for i in range(2)]
+    assert rows == [f"{done_id}  done · This machine  two.blend", f"{held_id}  held · This machine  two.blend"]
+    window.jobs.setCurrentRow(1)
+    details = window.job_details.text().splitlines()
+    assert details[0] == f"{held_id} (Blender two.blend) on This machine: held"
+    assert "pink missing-texture colour" in details[1]
+    assert details[-1].startswith(f"hint: azrender release {held_id}")
+    window.jobs.setCurrentRow(0)
+    window.download_button.click()
+    wait_for(qt, lambda: window.download_button.isEnabled(), timeout=60)
+    frames = scene.parent / "renders" / done_id
+    assert window.job_details.text() == f"Frames downloaded to {frames}"
+    assert sorted(p.name for p in frames.glob("*.png")) == ["frame_0001.png", "frame_0002.png"]

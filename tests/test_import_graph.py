@@ -22,9 +22,11 @@ LAYERS = [
     ("paths",),
     ("jobs",),
     ("settings",),
+    ("cost", "scout", "notify"),  # prices and estimates, scout checks, notifications: above settings
     ("backends",),
+    ("watch", "report"),  # what happens to a submitted job: the gate, the agent's process; the report
     ("pipeline",),
-    ("hosts",),
+    ("hosts", "agent", "joblist"),  # the agent runs the pipeline for hosts; the job list reads it
     ("commands", "cli", "__main__"),
 ]
 

@@ -16,6 +16,7 @@ from azrender.errors import JobError
 from azrender.jobs.batch_models import to_batch_models
 from azrender.jobs.build import build_job
 from azrender.jobs.model import ImageRef, MountSpec, NodeAccess, PoolSpec
+import batchspec
 from batch_recorder import BatchRecorder
 
 SIG = "SeCrEtSiGnAtUrE0123456789abcdefXYZ%3D"
@@ -106,6 +107,10 @@ def test_every_body_rebuilds_into_the_sdk_models(client, recorder):
     for request in recorder.requests:
         if request.method != "POST":
             continue
+        for body, definition in ((request.json, {"/pools": "pool", "/jobs": "job"}.get(request.path)),) + tuple(
+                (task, "task") for task in request.json.get("value", ())):
+            if definition:
+                assert not batchspec.errors(body, batchspec.BODIES[definition]), (request.path, body)
         if request.path == "/pools":
             assert m.BatchPoolCreateOptions(request.json).as_dict() == request.json
         elif request.path == "/jobs":
@@ -164,9 +169,9 @@ def test_no_secret_outside_the_fields_batch_defines(client, recorder):
     # Output files: write SAS only, frames on success and logs on every completion, under the job's prefix.
     task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
     outputs = {o["uploadOptions"]["uploadCondition"]: o for o in task["outputFiles"]}
-    assert WSIG in outputs["taskSuccess"]["destination"]["container"]["containerUrl"]
-    assert outputs["taskSuccess"]["destination"]["container"]["path"] == "jobs/job1/outputs"  # frames side by side
-    assert outputs["taskCompletion"]["destination"]["container"]["path"] == f"jobs/job1/logs/{task['id']}"
+    assert WSIG in outputs["tasksuccess"]["destination"]["container"]["containerUrl"]
+    assert outputs["tasksuccess"]["destination"]["container"]["path"] == "jobs/job1/outputs"  # frames side by side
+    assert outputs["taskcompletion"]["destination"]["container"]["path"] == f"jobs/job1/logs/{task['id']}"
     assert SIG not in json.dumps(task["outputFiles"])  # the read SAS never goes where writes happen
 
 
@@ -245,12 +250,13 @@ def test_task_models_equal_what_the_sdk_constructors_build():
     container = f"https://acct.blob.core.windows.net/renders?sv=2025-01-05&sp=cw&sig={WSIG}"
     expected = m.BatchTaskCreateOptions(
         id="frames-0001", display_name="frame 1", command_line=spec.tasks[0].command_line,
-        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24)),
+        constraints=m.BatchTaskConstraints(max_task_retry_count=2, max_wall_clock_time=timedelta(hours=24),
+                                           retention_time=timedelta(hours=2)),
         output_files=[m.OutputFile(file_pattern=pattern, destination=m.OutputFileDestination(
             container=m.OutputFileBlobContainerDestination(container_url=container, path=path)),
             upload_options=m.OutputFileUploadConfiguration(upload_condition=condition))
-            for pattern, path, condition in (("out/**/*", "jobs/job1/outputs", "taskSuccess"),
-                                             ("../std*.txt", "jobs/job1/logs/frames-0001", "taskCompletion"))])
+            for pattern, path, condition in (("out/**/*", "jobs/job1/outputs", "tasksuccess"),
+                                             ("../std*.txt", "jobs/job1/logs/frames-0001", "taskcompletion"))])
     assert first.as_dict() == expected.as_dict()
     assert first.output_files[1].destination.container.path == "jobs/job1/logs/frames-0001"
     assert first.constraints.max_task_retry_count == 2

@@ -24,6 +24,7 @@ default_profile = "studio"
 batch_url = "https://studio.westeurope.batch.azure.com"
 storage_url = "https://studiorender.blob.core.windows.net/assets/show1"
 pool_id = "blender-linux"
+batch_account_id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Batch/batchAccounts/studio"
 
 [profiles.studio.pool]
 vm_size = "Standard_D16s_v5"
@@ -54,7 +55,8 @@ def test_profiles_defaults_and_per_call_overrides(tmp_path):
     pool = pool_spec(studio)
     assert (pool.id, pool.vm_size, pool.image.sku, pool.image.version) == ("blender-linux", "Standard_D16s_v5",
                                                                            "22_04-lts", "latest")
-    assert pool.app_packages == (("blender", "4.2"), ("ocio", None)) and pool.dedicated_nodes == 4
+    apps = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Batch/batchAccounts/studio/applications"
+    assert pool.app_packages == ((f"{apps}/blender", "4.2"), (f"{apps}/ocio", None)) and pool.dedicated_nodes == 4
     assert load_settings(path=tmp_path / "absent.toml").has_batch is False
 
 

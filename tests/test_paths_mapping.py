@@ -115,8 +115,10 @@ def test_windows_fileshare_by_unc_path_and_refusals():
     assert store_node_base("fileshare", "windows", mount_path="T") == "T:"
     with pytest.raises(UsageError, match="Linux pools only"):
         node_path("assets/a/b.png", storage_mode="blobfuse", node_os="windows")
+    # a pool's mount (Azure Files, CIFS) appears under the mounts folder on Windows too
+    assert store_node_base("fileshare", "windows", store_prefix="show1") == r"%AZ_BATCH_NODE_MOUNTS_DIR%\azrender\show1"
     with pytest.raises(UsageError, match="drive letter or a UNC"):
-        node_path("assets/a/b.png", storage_mode="fileshare", node_os="windows")  # default mount path 'azrender'
+        node_path("assets/a/b.png", storage_mode="fileshare", node_os="windows", share="share-without-slashes")
     with pytest.raises(UsageError, match="unknown storage mode"):
         node_path("assets/a/b.png", storage_mode="ftp", node_os="linux")
 

@@ -9,6 +9,7 @@ import shutil
 import pytest
 from azure.batch import models as m
 
+from batchspec import assert_valid
 from conftest import SHARED_SCENES
 
 
@@ -21,6 +22,7 @@ def dry_run(run_cli, scene, *args, env=None):
     m.BatchJobCreateOptions(doc["job"])  # the REST JSON rebuilds into the SDK's models
     for task in doc["tasks"]:
         m.BatchTaskCreateOptions(task)
+    assert_valid(doc)  # and is what the Batch REST specification (2025-06-01) accepts
     return doc
 
 
@@ -44,7 +46,7 @@ def test_maya_scene_renders_its_rewritten_copy_with_dirmap_before_render(run_cli
     assert "prep" in prep["commandLine"] and any(f["filePath"] == "azrender_node.pyz" for f in prep["resourceFiles"])
     assert doc["job"]["jobReleaseTask"]["commandLine"]
     outputs = doc["tasks"][0]["outputFiles"]
-    assert {o["uploadOptions"]["uploadCondition"] for o in outputs} == {"taskSuccess", "taskCompletion"}
+    assert {o["uploadOptions"]["uploadCondition"] for o in outputs} == {"tasksuccess", "taskcompletion"}  # the spec's enum values
 
 
 def test_max_scene_needs_windows_nodes_and_gets_3dsmaxcmdio(run_cli):

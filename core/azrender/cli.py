@@ -23,8 +23,12 @@ COMMANDS = {
     "paths": "azrender.commands.paths",
     "submit": "azrender.commands.submit",
     "status": "azrender.commands.status",
+    "retry": "azrender.commands.retry",
     "download": "azrender.commands.download",
     "wait": "azrender.commands.wait",
+    "release": "azrender.commands.release",
+    "agent": "azrender.commands.agent",
+    "jobs": "azrender.commands.jobs",
     "build-plugins": "azrender.commands.build_plugins",
 }
 

@@ -57,4 +57,13 @@ class Device(Choice):
     ONEAPI = "oneapi"
 
 
-_LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend", "Device": "render device"}
+
+class PoolAllocationMode(Choice):
+    """Where a Batch account's pool VMs live; only user-subscription accounts get Spot nodes."""
+
+    BATCH_SERVICE = "batchservice"  # Azure's "BatchService" (Batch-managed)
+    USER_SUBSCRIPTION = "usersubscription"  # Azure's "UserSubscription"
+
+
+_LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend",
+           "PoolAllocationMode": "pool allocation mode", "Device": "render device"}

@@ -27,6 +27,8 @@ class JobRecord:
     profile: str | None = None
     task_count: int = 0
     outputs_key: str | None = None  # store key of the job's outputs.json (each task's expected files)
+    recipe: dict | None = None  # how the job's tasks were built (azrender.jobs.build), for retries
+    retries: tuple[str, ...] = ()  # ids of the jobs that re-rendered some of its frames, oldest first
 
 
 def _path(job_id: str) -> Path:
@@ -40,11 +42,11 @@ def _path(job_id: str) -> Path:
 
 
 def save(record: JobRecord) -> Path:
-    from azrender.redact import redact
+    from azrender.redact import redact, redact_obj
 
     path = _path(record.job_id)
     temp = path.with_suffix(".tmp")
-    doc = {"version": VERSION, **{k: redact(v) if isinstance(v, str) else v for k, v in asdict(record).items()}}
+    doc = {"version": VERSION, **{k: redact(v) if isinstance(v, str) else redact_obj(v) for k, v in asdict(record).items()}}
     temp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     os.replace(temp, path)
     return path
@@ -67,7 +69,8 @@ def load(job_id: str) -> JobRecord | None:
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         raise JobError(f"job record {path} has an unknown format (version {doc.get('version') if isinstance(doc, dict) else '?'})")
     try:
-        record = JobRecord(**{k: v for k, v in doc.items() if k != "version"})
+        record = JobRecord(**{k: tuple(v) if k == "retries" and isinstance(v, list) else v
+                              for k, v in doc.items() if k != "version"})
     except TypeError as exc:
         raise JobError(f"job record {path} is malformed: {exc}") from None
     wrong = [f.name for f in fields(JobRecord) if not _has_type(getattr(record, f.name), f.type)]
@@ -81,4 +84,6 @@ def _has_type(value, annotation: str) -> bool:
     """Whether a field read from the (user-editable) file has its annotated type."""
     if value is None:
         return annotation.endswith("| None")
-    return type(value) is (int if annotation.startswith("int") else str)
+    if annotation.startswith("tuple"):
+        return isinstance(value, tuple) and all(type(v) is str for v in value)
+    return type(value) is (int if annotation.startswith("int") else dict if annotation.startswith("dict") else str)

@@ -20,10 +20,10 @@ from azrender import layout
 from azrender.discovery.model import SceneReport
 from azrender.enums import BackendKind, NodeOS, StorageMode
 from azrender.errors import JobError, MissingAssetsError, SceneError, UsageError, ValidationError
+from azrender.jobs.access import ACCESS_LIFETIME
 from azrender.progress import ProgressCallback, no_progress
 
 HOSTS = {".blend": "blender", ".ma": "maya", ".mb": "maya", ".max": "max"}
-ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 MISSING_SHOWN = 10
 
 
@@ -54,9 +54,13 @@ class SubmitRequest:
     wait: bool = False
     download_dir: Path | None = None
     job_name: str | None = None
+    share: str | None = None  # fileshare, Windows nodes: the share's drive letter or UNC path
     blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH; None: the profile's
     scene_version: str | None = None  # the Blender that saved the scene, as the host recorded it
     submitting_blender: str | None = None  # the host's own Blender (or a bpy wheel's Python)
+    scout: str | None = None  # "auto" or frames: render and check these first (None: the profile's)
+    budget: float | None = None  # past it no new task starts (None: the profile's)
+    job_id: str | None = None  # given by azrender.agent.hand_over, so a restarted agent resumes the same job
 
     def __post_init__(self):  # plain strings from a host panel or a script are checked here
         for name, choice in (("backend", BackendKind), ("storage_mode", StorageMode), ("node_os", NodeOS)):
@@ -95,7 +99,7 @@ class SubmissionPlan:
     uploads and no requests, and :meth:`check` raises the error a user sees."""
 
     submission: Submission
-    storage_url: str  # the store for assets and outputs, as configured (may carry a SAS)
+    storage_url: str  # the store for assets (and outputs unless outputs_url), as configured (may carry a SAS)
     store_display_url: str  # the same without credentials
     paths: object | None = None  # azrender.paths.plan.PathPlan
     uploads: tuple[tuple[str, str], ...] = ()  # (local file, store key): assets, scene copy, node files
@@ -103,8 +107,11 @@ class SubmissionPlan:
     access: object | None = None  # azrender.jobs.model.NodeAccess: how nodes read and write the store
     requests: object | None = None  # azrender.jobs.batch_models.BatchRequests: pool, job, tasks as sent
     expected_outputs: tuple = ()  # ExpectedOutput of every task: the files a successful render leaves
+    gate: object | None = None  # azrender.watch.gate.JobGate: which tasks go first (scouts, budget waves)
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    outputs_url: str = ""  # where tasks upload frames and logs, when not storage_url (a share cannot take them)
+    recipe: dict = field(default_factory=dict)  # how the tasks were built: a retry builds alike
 
     job_id = property(lambda self: self.submission.job_id)
     scene = property(lambda self: self.submission.scene)
@@ -143,6 +150,7 @@ class SubmitResult:
     dry_run_requests: dict | None = None  # {"pool", "job", "tasks"} REST JSON, redacted
     sync: dict | None = None  # the sync stage's counts
     status: object | None = None  # azrender.backends.JobStatus after --wait
+    watch: object | None = None  # azrender.watch.record.WatchRecord: gate state, estimate, usage
 
     @property
     def failed_tasks(self) -> list:
@@ -159,6 +167,10 @@ class SubmitResult:
             from azrender.backends.outputs import frames_of
 
             doc["status"] = {**self.status.to_json(), "frames": frames_of(self.status)}
+        if self.watch is not None:
+            from azrender.watch.view import watch_json
+
+            doc.update(watch_json(self.watch))
         return doc
 
 
@@ -202,7 +214,7 @@ def submit(request: SubmitRequest, progress: ProgressCallback | None = None, *, 
 def _settings(request: SubmitRequest, load_settings):
     return load_settings(request.profile).with_overrides(
         batch_url=request.batch_url, storage_url=request.storage_url, pool_id=request.pool_id,
-        storage_mode=request.storage_mode, node_os=request.node_os)
+        storage_mode=request.storage_mode, node_os=request.node_os, share=request.share)
 
 
 def plan_submission(request: SubmitRequest, *, backend=None, settings=None, progress: ProgressCallback | None = None,
@@ -213,6 +225,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.backends.choose import choose_backend
     from azrender.discovery.scan import scan_scene
     from azrender.paths.plan import plan_paths, write_submission_files
+    from azrender.paths.studio import check_tables
     from azrender.plugins import get_plugin_manager
     from azrender.jobs.renderplan import OUTPUTS_FILE, replan_scene_name
     from azrender.settings import load_settings
@@ -240,7 +253,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     missing_blocks = bool(report.missing) and not request.allow_missing
     render, render_warning = (None, None) if missing_blocks else _render_plan(request, scene, host)
     frames = sorted({frame for task in render.tasks for frame in task.frames}) if render else ()
-    job_id = make_job_id(request.job_name or scene.stem)
+    job_id = request.job_id or make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
                             settings.node_os, report, settings, render)
     blocked = SubmissionPlan(submission, storage_url, storage_url.split("?")[0])
@@ -258,6 +271,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     store_prefix = _store_prefix(storage_url)
     paths = plan_paths(report, storage_mode=settings.storage_mode, node_os=settings.node_os, submission=submission,
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
+                       share=settings.share, studio_roots=check_tables(settings.roots, where="[[roots]]"),
                        plugin_manager=pm)
     problems += list(paths.problems)
     if host == "maya" and render.settings is not None and paths.submitted_node_path:
@@ -278,19 +292,26 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                               + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
     manifest_key = layout.manifest_key(job_id)
-    access, display_url = _node_access(storage_url, settings, dry_run=request.dry_run,
-                                         allow_broad_sas=request.allow_broad_sas)
+    outputs_url = _outputs_url(storage_url, settings, backend.kind, request.dry_run)
+    access, display_url = _node_access(storage_url, outputs_url, settings, dry_run=request.dry_run,
+                                       allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
                      renderer=renderer,
                      backend=backend, pm=pm)
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
     if blocking:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=blocking)
+    warnings += _scale_advice(settings, job, uploads)
     from azrender.jobs.batch_models import to_batch_models
+    from azrender.watch.gate import plan_for
 
+    requests = to_batch_models(job)
+    gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
+                    budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
-                          to_batch_models(job), tuple(o for task in render.tasks for o in task.outputs),
-                          warnings=tuple(warnings))
+                          requests, tuple(o for task in render.tasks for o in task.outputs),
+                          warnings=tuple(warnings), gate=gate, recipe=job.recipe,
+                          outputs_url=outputs_url if outputs_url != storage_url else "")
 
 
 def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = None, *,
@@ -325,25 +346,67 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
-    record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=store.display_url,
+    outputs_url = plan.outputs_url or plan.storage_url
+    outputs = store if outputs_url == plan.storage_url else open_store(outputs_url)
+    record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=outputs.display_url,
                        batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
+                       recipe=plan.recipe,
                        outputs_key=next((key for _, key in plan.uploads if key.endswith("/" + OUTPUTS_FILE)), None))
-    jobrecord.save(backend.submit(plan, record))
+    gate = plan.gate
+    jobrecord.save(backend.submit(replace(plan, requests=gate.first_requests(plan.requests)) if gate else plan, record))
+    watched = gate.record(plan.requests, job_id=job_id, backend=backend.kind, node_os=plan.submission.node_os,
+                          upload_bytes=plan.report.total_size,
+                          download_dir=None if request.wait or request.download_dir is None
+                          else os.path.abspath(request.download_dir)) if gate else None
     pm.hook.azrender_after_submit(submission=plan.submission, job_id=job_id, backend=backend.kind)
-    progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)")
+    held = len(watched.held) if watched else 0
+    progress("submit", 1, 1, f"{job_id}: {plan.task_count} task(s)" + (f", {held} held for now" if held else ""))
 
-    result = SubmitResult(job_id, backend.kind, plan.task_count, plan.report, plan.warnings, sync=synced.to_json())
+    result = SubmitResult(job_id, backend.kind, plan.task_count, plan.report, plan.warnings, sync=synced.to_json(),
+                          watch=watched)
     if not request.wait:
+        if held:  # someone must check the scouts and add the waves: the agent, started on demand
+            from azrender.watch.agentproc import ensure_running
+
+            ensure_running()
         return result
     dest = Path(request.download_dir or Path("renders") / job_id)
     try:
-        status = backend.wait(job_id, progress)
+        status = wait_job(backend, job_id, progress)
     except KeyboardInterrupt:
-        raise _cancelled(backend, job_id, plan.storage_url, dest) from None
+        raise _cancelled(backend, job_id, outputs_url, dest) from None
     progress("download", 0, 1, str(dest))
-    fetched = backend.download(job_id, dest, store_url=plan.storage_url)
+    fetched = backend.download(job_id, dest, store_url=outputs_url)
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
-    return replace(result, download_dir=dest.resolve(), status=status)
+    from azrender.report import write_report
+    from azrender.watch import record as watch_record
+
+    watched = watch_record.load(job_id)
+    if dest.is_dir():
+        write_report(dest, status, watched)
+    return replace(result, download_dir=dest.resolve(), status=status, watch=watched)
+
+
+def wait_job(backend, job_id: str, progress: ProgressCallback):
+    """Until the job ends or is held (``submit --wait``, ``azrender wait``); the gate advances on
+    every look (scouts, budget waves), and once more at the end (usage, notification)."""
+    from azrender.watch import gate
+    from azrender.watch.record import HELD
+
+    try:
+        while (watched := gate.advance(job_id)) is not None and watched.held:
+            status = backend.status(job_id)
+            if status.stuck or watched.state == HELD and all(t.state == "completed" for t in status.tasks):
+                return status  # what started is done: its frames come home, the rest waits for release
+            progress("render", status.count("completed"), len(watched.tasks), watched.state)
+            time.sleep(0.5 if backend.interrupt_cancels else 15)
+    except KeyboardInterrupt:
+        if backend.interrupt_cancels:
+            backend.cancel(job_id)
+        raise
+    status = backend.wait(job_id, progress)
+    gate.advance(job_id, status=status)
+    return status
 
 
 def _host_of(scene: Path, host: str | None) -> str:
@@ -454,8 +517,28 @@ def _upload_node_files(store, plan: SubmissionPlan) -> None:
             store.write_bytes(key, data)
 
 
-def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: bool = False):
-    """(How nodes reach the store, the store's URL without credentials). A dry run needs no
+def _outputs_url(storage_url: str, settings, backend: str, dry_run: bool) -> str:
+    """Where tasks upload frames and logs: Batch writes output files to Blob storage (or, on the
+    local backend, a folder) only, so a share as the store needs another place for them."""
+    from azrender.sync.smb_store import is_smb_url
+
+    if settings.outputs_url:
+        if is_smb_url(settings.outputs_url):
+            raise UsageError(f"outputs_url {settings.outputs_url}: Batch uploads task outputs to Blob storage only",
+                             hint="set outputs_url to https://ACCOUNT.blob.core.windows.net/CONTAINER")
+        return settings.outputs_url
+    if not is_smb_url(storage_url):
+        return storage_url
+    if backend == "local":
+        return _default_store()
+    if dry_run:
+        return "https://outputs.blob.core.windows.net/renders"  # shown only; a real submission needs outputs_url
+    raise UsageError(f"{storage_url} is a file share: Batch uploads task outputs to Blob storage only",
+                     hint="set outputs_url = https://ACCOUNT.blob.core.windows.net/CONTAINER in the profile")
+
+
+def _node_access(storage_url: str, outputs_url: str, settings, *, dry_run: bool, allow_broad_sas: bool = False):
+    """(How nodes reach the stores, the assets store's URL without credentials). A dry run needs no
     credentials: a placeholder signature stands where a SAS would be (and is redacted like one)."""
     from azrender.jobs.model import NodeAccess
     from azrender.jobs.urls import parse_store_url
@@ -465,25 +548,32 @@ def _node_access(storage_url: str, settings, *, dry_run: bool, allow_broad_sas: 
         from azrender.sync.stores import open_store
 
         store = open_store(storage_url)
-        return node_access(store, store, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
+        outputs = store if outputs_url == storage_url else open_store(outputs_url)
+        return node_access(store, outputs, expires=datetime.now(timezone.utc) + ACCESS_LIFETIME,
                            identity_resource_id=settings.identity_resource_id,
                            allow_broad_sas=allow_broad_sas), store.display_url
-    base = parse_store_url(storage_url)
-    if settings.identity_resource_id or base.account is None:
-        return NodeAccess(base.base, base.base, identity_resource_id=settings.identity_resource_id), base.base
-    url = f"{base.base}?sv=dry-run&sig=dry-run"
-    return NodeAccess(url, url), base.base
+
+    def url(text: str) -> str:
+        base = parse_store_url(text)
+        if settings.identity_resource_id or base.account is None or base.is_share:
+            return base.base
+        return f"{base.base}?sv=dry-run&sig=dry-run"
+
+    return (NodeAccess(url(storage_url), url(outputs_url), identity_resource_id=settings.identity_resource_id),
+            parse_store_url(storage_url).base)
 
 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
                renderer, backend, pm):
     from azrender.jobs.build import build_job, node_tool_path, problems_path
-    from azrender.jobs.model import COPY
+    from azrender.jobs.model import COPY, WatchSpec
+    from azrender.jobs.mounts import with_store_mount
+    from azrender.jobs.urls import parse_store_url
     from azrender.paths.mapping import node_path, store_node_base
 
     def node(key: str) -> str:
         return node_path(key, storage_mode=submission.storage_mode, node_os=submission.node_os,
-                         store_prefix=store_prefix)
+                         store_prefix=store_prefix, share=submission.settings.share)
 
     settings, node_os = submission.settings, submission.node_os
     tool = node_tool_path(node_os)
@@ -494,7 +584,8 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                           renderer.scene_version, submission.scene.name),)
     # mounted modes: where the pool mounts the store, for the preparation task to link the job's view to
     store_on_node = (None if submission.storage_mode == COPY
-                     else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix))
+                     else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix,
+                                          share=settings.share))
     extra_args, pre_scripts = (), ()
     render = submission.render
     if submission.host == "blender":
@@ -510,6 +601,19 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     if submission.host == "maya" and render.settings is not None:
         extra_args = ("-an", "1" if render.settings.animation else "0")  # the names expected_outputs computed
     pool = backend.pool(submission, pm)
+    if pool.create is not None:
+        _check_studio_mounts(pool.create, settings)
+    if pool.create is not None:  # a pool azrender creates mounts the store in the mountable modes
+        pool = replace(pool, create=with_store_mount(pool.create, submission.storage_mode,
+                                                     settings.storage_url or "", access))
+        pool = replace(pool, mounts_store=pool.create.mount is not None)
+    tool_on_mount = manifest_on_mount = None
+    if parse_store_url(access.assets_url).is_share:  # Batch cannot download from a share: nodes read the mount
+        from azrender.jobs.nodetool import node_tool_key
+        from azrender.paths.mapping import _join
+
+        tool_on_mount = _join(node_os, store_on_node, node_tool_key())
+        manifest_on_mount = _join(node_os, store_on_node, manifest_key)
     executable = renderer.executable if renderer is not None else backend.executable(submission.host)
     return build_job(job_id=submission.job_id, host=submission.host, scene=paths.submitted_node_path,
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
@@ -521,8 +625,39 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      planned_tasks=render.tasks, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
                      output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
+                     watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
+                     node_failure_limit=settings.node_failure_limit, required_slots=settings.slots_per_task,
+                     retention_seconds=settings.task_retention_minutes * 60, priority=settings.priority,
+                     max_parallel_tasks=settings.max_parallel_tasks,
                      display_name=f"{submission.scene.name} ({submission.host})", submission=submission, plugins=pm,
-                     store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes)
+                     store_on_node=store_on_node, python=python, verify_max_bytes=settings.verify_max_bytes,
+                     tool_on_mount=tool_on_mount, manifest_on_mount=manifest_on_mount)
+
+
+def _scale_advice(settings, job, uploads) -> list[str]:
+    """Fileshare mode: does the share keep up with every node reading the job's files at once?"""
+    if settings.storage_mode != "fileshare" or settings.share_tier not in ("standard", "premium"):
+        return []
+    from azrender.jobs.scale import share_advice, targets
+
+    pool = job.pool or settings.pool
+    nodes = (pool.dedicated_nodes + pool.spot_nodes) if pool is not None else 0
+    sizes = [os.path.getsize(local) for local, _ in uploads if os.path.isfile(local)]
+    return share_advice(nodes=nodes, asset_bytes=sum(sizes), largest_file=max(sizes, default=0),
+                        share=targets(settings.share_tier, settings.share_quota_gib))
+
+
+def _check_studio_mounts(spec, settings) -> None:
+    """Every studio root is served by a mount of the pool azrender creates (drive letters are
+    the start task's or image's business)."""
+    from azrender.paths.studio import check_tables
+
+    mounted = {m.relative_mount_path.strip("/\\") for m in (spec.mount, *spec.mounts) if m is not None}
+    mounted |= {m.drive.rstrip(":").upper() for m in (spec.mount, *spec.mounts) if m and m.kind == "windows-net-use"}
+    for root in check_tables(settings.roots, where="[[roots]]"):
+        if root.mount.strip("/\\").rstrip(":").upper() not in {p.upper() for p in mounted} and not root.mount.endswith(":"):
+            raise UsageError(f"studio root {root.path} is served by mount {root.mount!r}, which pool {spec.id} does not have",
+                             hint=f"add a [[profiles.{settings.profile}.pool.mounts]] with path = \"{root.mount}\"")
 
 
 def _max_output(render_settings) -> str | None:

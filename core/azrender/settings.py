@@ -11,12 +11,30 @@ every value overridable per call (``--batch-url``, ``--storage-url``, ``--pool``
     pool_id = "blender-linux"
     storage_mode = "copy"              # copy | blobfuse | fileshare
     node_os = "linux"
+    vm_size = "Standard_D16s_v5"       # the existing pool's, for cost estimates
+    budget = 40.0                      # per job, in the price table's currency
+    scout = "auto"                     # first, middle, last frame first; or "1,50,100"
+    notify_webhook = "https://hooks.slack.com/services/..."
+
+    share = "S:"                       # fileshare on Windows nodes: drive letter or UNC path (--share)
+    share_folder = "/srv/samba/render" # local backend, fileshare mode: this machine's folder of the share
+    batch_account_id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Batch/batchAccounts/studio"
 
     [profiles.studio.pool]             # only to let azrender create the pool
     vm_size = "Standard_D16s_v5"
     image = "canonical:0001-com-ubuntu-server-jammy:22_04-lts:latest"   # or a gallery image id
     node_agent_sku = "batch.node.ubuntu 22.04"
     dedicated_nodes = 4
+    app_packages = ["blender:4.2.3"]   # under batch_account_id (pools need full resource ids)
+
+    [[profiles.studio.pool.mounts]]    # any number; see azrender.jobs.mounts
+    type = "nfs"
+    source = "cache.studio.lan:/projects"
+    path = "projects"
+
+    [[profiles.studio.roots]]          # studio storage the nodes mount: never uploaded (azrender.paths.studio)
+    path = "P:\\projects"
+    mount = "projects"
 
 Keys are never stored here: ``batch_auth = "key"`` reads the Batch account key from the
 environment variable named by ``batch_key_env`` (default ``AZRENDER_BATCH_KEY``).
@@ -43,7 +61,11 @@ class PoolSettings:
     dedicated_nodes: int = 0
     spot_nodes: int = 0
     task_slots: int = 1
-    app_packages: tuple[str, ...] = ()  # "id" or "id:version"
+    app_packages: tuple[str, ...] = ()  # "name[:version]" under batch_account_id, or a full resource id
+    mounts: tuple[dict, ...] = ()  # [[...pool.mounts]] tables, see azrender.jobs.mounts
+    max_nodes: int | None = None  # set: autoscale from pending tasks up to this many nodes
+    idle_minutes: int = 15  # autoscale: nodes wait this long for more work, then the pool scales to zero
+    spot: bool = False  # autoscale Spot nodes (user-subscription Batch accounts only)
 
 
 @dataclass(frozen=True)
@@ -62,9 +84,30 @@ class Settings:
     task_timeout_seconds: int | None = None
     verify_max_bytes: int | None = None  # mounted modes: nodes hash needed files up to this size (default 256 MB)
     retries: int = 2
+    hang_seconds: int | None = None  # a renderer silent this long is killed and retried (default: automatic)
+    hang_floor_seconds: int = 300  # the automatic hang limit is never lower
+    max_frame_seconds: int | None = None  # one frame taking longer is killed and retried
+    node_failure_limit: int = 3  # tasks failing on one node before it gets no more of the job (0: never)
+    priority: int = 0  # job priority, -1000..1000
+    max_parallel_tasks: int | None = None  # at most this many of a job's tasks at once
+    slots_per_task: int | None = None  # requiredSlots (default on pools azrender creates: the whole node)
+    task_retention_minutes: int = 120  # a finished task's folder stays on the node this long
+    pool_allocation_mode: str | None = None  # "BatchService" | "UserSubscription" (Spot needs the latter)
+    batch_account_resource_id: str | None = None  # the account's ARM id, to read its pool allocation mode
     blender: str | None = None  # the nodes' Blender: a VERSION (4.5) or a PATH (see azrender.jobs.blender)
     blender_sha256: str | None = None  # of the official build a pinned pool installs (azrender.jobs.provision)
     pool: PoolSettings | None = None
+    share: str | None = None  # fileshare mode, Windows nodes: the share's drive letter or UNC path
+    share_folder: str | None = None  # local backend: the folder on this machine holding the share's files
+    batch_account_id: str | None = None  # ARM id of the Batch account: application packages need full ids
+    roots: tuple[dict, ...] = ()  # [[profiles.NAME.roots]]: studio folders the nodes mount (azrender.paths.studio)
+    share_tier: str = "standard"  # the fileshare store's Azure Files tier: standard | premium (scale advice)
+    share_quota_gib: int = 0  # a premium share's provisioned size (its throughput scales with it)
+    vm_size: str | None = None  # of an existing pool, for the cost estimate (a [pool] gives its own)
+    budget: float | None = None  # per job: past it no new task starts and the job is held
+    scout: str | None = None  # "auto" (first, middle, last) or frames: render these first and check them
+    notify_webhook: str | None = None  # Slack/Teams-style incoming webhook, told when a job ends
+    notify_desktop: bool = True
 
     def __post_init__(self):
         for name, choice in _CHOICES.items():
@@ -104,8 +147,10 @@ def _check(path: Path, text: str, table: dict, spec, where: str) -> dict:
             raise UsageError(f"{path}{_line_of(text, key)}: unknown setting {key!r} in [{where}]",
                              hint=f"known: {', '.join(sorted(k for k in known if k != 'profile'))}")
         expected = known[key].type
-        ok = (isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 if "float" in expected else
+              isinstance(value, int) and not isinstance(value, bool) if "int" in expected else
               isinstance(value, bool) if expected == "bool" else
+              isinstance(value, list) and all(isinstance(v, dict) for v in value) if key in ("mounts", "roots") else
               isinstance(value, list) and all(isinstance(v, str) for v in value) if "tuple" in expected else
               isinstance(value, dict) if key == "pool" else isinstance(value, str))
         if not ok:
@@ -136,7 +181,7 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: malformed TOML: {exc}") from None
-    unknown = set(doc) - {"default_profile", "profiles"}
+    unknown = set(doc) - {"default_profile", "profiles", "prices"}  # [prices]: azrender.cost.prices
     if unknown:
         key = sorted(unknown)[0]
         raise UsageError(f"{path}{_line_of(text, key)}: unknown top-level setting {key!r}",
@@ -156,12 +201,25 @@ def load_settings(profile: str | None = None, *, path: Path | None = None) -> Se
     if name not in profiles or not isinstance(profiles[name], dict):
         raise UsageError(f"{path}: no profile {name!r}", hint=f"profiles: {', '.join(sorted(profiles)) or 'none'}")
     values = _check(path, text, profiles[name], Settings, f"profiles.{name}")
+    if "roots" in values:  # checked now: a bad root fails before any work
+        from azrender.paths.studio import check_tables
+
+        check_tables(values["roots"], where=f"{path}: [[profiles.{name}.roots]]")
     if "pool" in values:
         pool = _check(path, text, values["pool"], PoolSettings, f"profiles.{name}.pool")
         missing = {"vm_size", "image", "node_agent_sku"} - set(pool)
         if missing:
             raise UsageError(f"{path}: [profiles.{name}.pool] needs {', '.join(sorted(missing))}")
+        for n, table in enumerate(pool.get("mounts", ())):  # checked now: a bad mount fails before any work
+            from azrender.jobs.mounts import check_table
+
+            check_table(table, where=f"{path}: [[profiles.{name}.pool.mounts]] #{n + 1}")
         values["pool"] = PoolSettings(**pool)
+    if values.get("pool_allocation_mode"):
+        from azrender.enums import PoolAllocationMode
+
+        values["pool_allocation_mode"] = PoolAllocationMode.parse(
+            values["pool_allocation_mode"], f"{path}{_line_of(text, 'pool_allocation_mode')}: pool_allocation_mode").value
     return Settings(profile=name, **values)
 
 
@@ -200,8 +258,35 @@ def pool_spec(settings: Settings, *, mount=None):
         if len(parts) not in (3, 4):
             raise UsageError(f"pool image {p.image!r}: use publisher:offer:sku[:version] or a gallery image id")
         image = ImageRef(*parts)
-    packages = tuple((a.partition(":")[0], a.partition(":")[2] or None) for a in p.app_packages)
+    from azrender.jobs.mounts import mount_from_table
+
+    mounts = tuple(mount_from_table(t, where=f"[[profiles.{settings.profile}.pool.mounts]] #{n + 1}")
+                   for n, t in enumerate(p.mounts))
+    autoscale = None
+    if p.max_nodes is not None:
+        from azrender.jobs.autoscale import AutoscaleSpec
+
+        autoscale = AutoscaleSpec(max_nodes=p.max_nodes, idle_minutes=p.idle_minutes, spot=p.spot)
     return PoolSpec(id=settings.pool_id or "azrender", vm_size=p.vm_size, image=image, node_agent_sku=p.node_agent_sku,
                     node_os="windows" if "windows" in p.node_agent_sku.lower() else "linux",
                     dedicated_nodes=p.dedicated_nodes, spot_nodes=p.spot_nodes, task_slots=p.task_slots,
-                    app_packages=packages, mount=mount)
+                    app_packages=tuple(_app_package(a, settings.batch_account_id) for a in p.app_packages),
+                    mount=mount, mounts=mounts, autoscale=autoscale)
+
+
+def _app_package(entry: str, account_id: str | None) -> tuple[str, str | None]:
+    """(full resource id, version or None): a pool's application package references must name the
+    application by its ARM id (``.../batchAccounts/NAME/applications/APP``)."""
+    if entry.startswith("/subscriptions/"):
+        app, _, version = entry.partition(":")
+        return app, version or None
+    name, _, version = entry.partition(":")
+    if not account_id:
+        raise UsageError(f"application package {name!r}: pools need its full resource id",
+                         hint="set batch_account_id = \"/subscriptions/SUB/resourceGroups/RG/providers/"
+                              "Microsoft.Batch/batchAccounts/NAME\" in the profile, or give the full id")
+    if not re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Batch/batchAccounts/[^/]+",
+                        account_id.rstrip("/"), flags=re.IGNORECASE):
+        raise UsageError(f"batch_account_id {account_id!r} is not a Batch account resource id",
+                         hint="/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Batch/batchAccounts/NAME")
+    return f"{account_id.rstrip('/')}/applications/{name}", version or None

@@ -11,7 +11,10 @@ This module holds what every backend reports: a job's status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+# What every surface (CLI, Blender panel, Maya/3ds Max dialog) calls each backend.
+LABELS = {"local": "This machine", "batch": "Azure Batch"}
 
 
 @dataclass(frozen=True)
@@ -19,14 +22,30 @@ class TaskState:
     id: str
     state: str  # active | preparing | running | completed
     exit_code: int | None = None
-    retries: int = 0
+    retries: int = 0  # failed tries run again
+    requeues: int = 0  # times its node went away under it (preempted, rebooted): not failed tries
     node: str | None = None
     stderr_tail: str = ""  # last lines of stderr, for failed tasks
     failure: str = ""  # Batch's failureInfo "code: message" when the task did not succeed
+    seconds: float | None = None  # node time of its last attempt (so far, while running)
+
+    job: str = ""  # the follow-up job (``azrender retry``) the task belongs to; "" for the job itself
+    retried: bool = False  # failed, but every frame of it was given to a later retry
+
+    @property
+    def unsuccessful(self) -> bool:
+        return self.state == "completed" and (self.exit_code not in (0, None) or bool(self.failure))
+
+    @property
+    def reason(self) -> str:
+        """What an exit code of azrender's node watchdog means (a hung or runaway render), else ""."""
+        from azrender.node.watch import EXIT_REASONS
+
+        return EXIT_REASONS.get(self.exit_code, "")
 
     def to_json(self) -> dict:
-        return {"id": self.id, "exit_code": self.exit_code, "retries": self.retries, "node": self.node,
-                "failure": self.failure, "stderr_tail": self.stderr_tail}
+        return {"id": self.id, "exit_code": self.exit_code, "retries": self.retries, "requeues": self.requeues,
+                "node": self.node, "failure": self.failure, "stderr_tail": self.stderr_tail}
 
 
 @dataclass(frozen=True)
@@ -37,6 +56,7 @@ class JobStatus:
     tasks: tuple[TaskState, ...] = field(default_factory=tuple)
     preparation_failed: tuple[TaskState, ...] = ()  # job preparation task per node where it failed
     prepared_nodes: int = 0  # nodes where it succeeded
+    quarantined: tuple[tuple[str, str], ...] = ()  # (node id, why): nodes that get no more of its tasks
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
@@ -50,7 +70,7 @@ class JobStatus:
 
     @property
     def failed(self) -> list[TaskState]:
-        return [t for t in self.tasks if t.state == "completed" and (t.exit_code not in (0, None) or t.failure)]
+        return [t for t in self.tasks if t.unsuccessful and not t.retried]
 
     @property
     def done(self) -> bool:
@@ -60,9 +80,55 @@ class JobStatus:
         """What ``azrender status --json`` prints (and ``submit --wait --json`` under ``status``)."""
         counts = {s: self.count(s) for s in ("active", "preparing", "running", "completed")}
         return {"job_id": self.job_id, "backend": self.backend, "state": self.state, "counts": counts,
-                "failed": [t.to_json() for t in self.failed],
+                "failed": [{**t.to_json(), "job": t.job or self.job_id, "reason": t.reason} for t in self.failed],
                 "preparation_failed": [t.to_json() for t in self.preparation_failed],
+                "retried": [{"id": t.id, "job": t.job or self.job_id} for t in self.tasks if t.retried],
+                "quarantined_nodes": [{"node": node, "reason": why} for node, why in self.quarantined],
                 "stuck": self.stuck, "done": self.done}
+
+
+def attempt_seconds(start, end) -> float | None:
+    """Seconds between a task attempt's start and end (now while it runs); datetimes or ISO text."""
+    from datetime import datetime, timezone
+
+    def parse(value):
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+    start, end = parse(start), parse(end) or datetime.now(timezone.utc)
+    if start is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+def with_retries_of(job_id: str, status_of) -> JobStatus:
+    """``status_of(job_id)`` merged with the status of each follow-up job ``azrender retry`` made
+    of it (listed in the job record of this machine)."""
+    from azrender import jobrecord
+
+    record = jobrecord.load(job_id)
+    return with_retries(status_of(job_id), [status_of(r) for r in (record.retries if record else ())])
+
+
+def with_retries(status: JobStatus, retries: list[JobStatus]) -> JobStatus:
+    """One status for a job and its follow-up retry jobs (oldest first): every task, each failed
+    task whose frames a later job rendered again marked ``retried``."""
+    from azrender.jobs.build import task_frames
+
+    if not retries:
+        return status
+    tasks = list(status.tasks) + [replace(t, job=r.job_id) for r in retries for t in r.tasks]
+    jobs = [status.job_id] + [r.job_id for r in retries]
+    later: list[set[int]] = [set() for _ in jobs]  # frames given to any job after jobs[i]
+    for i in range(len(jobs) - 2, -1, -1):
+        later[i] = later[i + 1] | {f for t in tasks if (t.job or status.job_id) == jobs[i + 1] for f in task_frames(t.id)}
+    marked = []
+    for t in tasks:
+        frames = set(task_frames(t.id))
+        covered = bool(frames) and frames <= later[jobs.index(t.job or status.job_id)]
+        marked.append(replace(t, retried=t.unsuccessful and covered))
+    unfinished = [s.state for s in (status, *retries) if s.state != "completed"]
+    quarantined = tuple(dict.fromkeys(q for s in (status, *retries) for q in s.quarantined))
+    return replace(status, state=unfinished[-1] if unfinished else "completed", tasks=tuple(marked),
+                   quarantined=quarantined)
 
 
 def output_tail(read, lines: int) -> str:

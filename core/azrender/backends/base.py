@@ -58,6 +58,11 @@ class Backend(Protocol):
         that saved the scene. Raise one clear line when this backend's Blender cannot open it."""
         return self.executable("blender")
 
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        """(VM size, tasks that run at once) of the pool ``requests`` go to, for the cost estimate
+        and budget waves; a dry run reads nothing remote."""
+        return "unknown", 1
+
     # ---- acting ----------------------------------------------------------------------------------
 
     def submit(self, plan, record: JobRecord) -> JobRecord:
@@ -80,8 +85,13 @@ class Backend(Protocol):
     def cancel(self, job_id: str) -> None:
         """Stop the job: no new task starts, running ones are killed, release tasks run."""
 
-    def retry(self, job_id: str, task_ids: tuple[str, ...] = ()) -> None:
-        """Run failed tasks (``task_ids``, default every failed one) again."""
-        from azrender.errors import UsageError
+    def send(self, requests) -> None:
+        """Create the job and tasks of ``requests`` (a BatchRequests without a pool) on their
+        existing pool, all or nothing: a follow-up job of :meth:`retry`."""
 
-        raise UsageError(f"the {self.kind} backend cannot retry tasks yet")
+    def retry(self, job_id: str, *, frames: str | None = None, failed_only: bool = False, dry_run: bool = False):
+        """Render ``job_id``'s failed and missing frames (or ``frames``) again in a follow-up job
+        whose frames land beside the others; returns the :class:`~azrender.backends.retry.RetryPlan`."""
+        from azrender.backends.retry import retry_job
+
+        return retry_job(self, job_id, frames=frames, failed_only=failed_only, dry_run=dry_run)

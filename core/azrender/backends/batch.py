@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.backends.base import Backend, PoolChoice
 from azrender.enums import BackendKind
 from azrender.errors import JobError, UsageError
@@ -133,7 +133,9 @@ def _add_collection(client, job_id: str, tasks: list) -> list[str]:
 
 def submit_batch(client, requests, *, max_concurrency: int = 4,
                  progress: Callable[[int, int], None] | None = None) -> str:
-    """Create the pool (if any), the job, and all its tasks; return the job id.
+    """Create the pool (if any), the job, and all its tasks; return the job id. Requests that are
+    not ``all_tasks_added`` leave the job open for tasks added later (scout frames, budget waves:
+    ``azrender.watch.gate``).
 
     Nothing is left half-created: a job whose tasks could not all be added is deleted, and so is a
     pool created by this call. ``progress(added, total)`` follows the task collections.
@@ -179,7 +181,7 @@ def submit_batch(client, requests, *, max_concurrency: int = 4,
                 added += len(collection) - len(collection_errors)
                 if progress:
                     progress(added, len(requests.tasks))
-        if not errors:
+        if not errors and requests.all_tasks_added:
             client.update_job(job_id, m.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
     except BaseException as exc:  # Ctrl-C or a network failure mid-way: leave nothing behind
         _rollback(client, job_id, pool_id if created_pool else None)
@@ -224,8 +226,10 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         failure = info.failure_info if info else None  # resource files, output upload, timeout...
         state = TaskState(id=task.id, state=_state(task.state), exit_code=info.exit_code if info else None,
                           retries=info.retry_count if info and info.retry_count else 0,
+                          requeues=info.requeue_count if info and info.requeue_count else 0,
                           node=task.node_info.node_id if task.node_info else None,
-                          failure=f"{failure.code}: {failure.message}" if failure else "")
+                          failure=f"{failure.code}: {failure.message}" if failure else "",
+                          seconds=attempt_seconds(info.start_time, info.end_time) if info else None)
         if state.state == "completed" and (state.exit_code not in (0, None) or failure):
             state = replace(state, stderr_tail=_stderr_tail(client, job_id, task.id, stderr_lines))
         states.append(state)
@@ -237,6 +241,38 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
             raise _batch_error(f"could not read the preparation tasks of job {job_id}", exc) from None
     return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states),
                      preparation_failed=prep_failed, prepared_nodes=prepared)
+
+
+def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
+    """azrender's bad-node policy on Batch: a node on which the job's limit of tasks failed (their
+    last attempt ran there) or its preparation task failed gets scheduling disabled (what runs
+    there finishes; nothing new starts); ``status`` comes back naming those nodes."""
+    from collections import Counter
+
+    from azure.batch import models as m
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    from azrender.backends.local.quarantine import failure_limit
+
+    try:
+        job = client.get_job(job_id, select=["id", "poolInfo", "metadata"])
+        limit = failure_limit(job)
+        if not limit:
+            return status
+        failed = Counter(t.node for t in status.tasks if t.unsuccessful and t.node)
+        reasons = {node: f"{count} tasks of this job failed there" for node, count in failed.items() if count >= limit}
+        for prep in status.preparation_failed:
+            if prep.node:
+                reasons.setdefault(prep.node, "its job preparation task failed")
+        for node in sorted(reasons):
+            try:
+                client.disable_node_scheduling(job.pool_info.pool_id, node, m.BatchNodeDisableSchedulingOptions(
+                    node_disable_scheduling_option="taskcompletion"))
+            except ResourceNotFoundError:
+                pass  # the node left the pool already
+    except AzureError as exc:
+        raise _batch_error(f"could not quarantine the bad nodes of job {job_id}", exc) from None
+    return replace(status, quarantined=tuple(sorted(reasons.items())))
 
 
 def _stderr_tail(client, job_id: str, task_id: str, lines: int) -> str:
@@ -284,6 +320,9 @@ class BatchBackend(Backend):
             return PoolChoice(chosen, None, mounts)
         spec = pool_spec(self.settings)
         if spec is not None:
+            from azrender.backends.allocation import check_spot
+
+            check_spot(spec, self.settings)
             pinned = self._pinned_blender(submission.request.blender) if submission.host == "blender" else None
             if pinned and spec.node_os == "linux":  # the pool's start task installs that Blender
                 from azrender.jobs.provision import blender_start_task
@@ -317,6 +356,23 @@ class BatchBackend(Backend):
             return choice
         return None
 
+    def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
+        """The pool spec's size and nodes; else the profile's ``vm_size`` and the pool's nodes as
+        Batch reports them (one node when it cannot be read)."""
+        pool = requests.pool
+        if pool is not None:
+            nodes = (pool.target_dedicated_nodes or 0) + (pool.target_low_priority_nodes or 0)
+            return pool.vm_size, max(1, nodes) * (pool.task_slots_per_node or 1)
+        found = None
+        if not dry_run:
+            try:
+                found = self.client.get_pool(requests.job.pool_info.pool_id)
+            except Exception as exc:  # permissions, network: the estimate then assumes one node
+                log.info("could not read pool %s for the estimate: %s", requests.job.pool_info.pool_id, exc)
+        nodes = (getattr(found, "target_dedicated_nodes", None) or 0) + (getattr(found, "target_low_priority_nodes", None) or 0)
+        vm = self.settings.vm_size or getattr(found, "vm_size", None) or "unknown"
+        return vm, max(1, nodes) * (getattr(found, "task_slots_per_node", None) or 1)
+
     def submit(self, plan, record):
         submit_batch(self.client, plan.requests)
         return record
@@ -335,7 +391,12 @@ class BatchBackend(Backend):
             time.sleep(self.POLL_SECONDS)
 
     def status(self, job_id: str) -> JobStatus:
-        return batch_status(self.client, job_id)
+        from azrender.backends import with_retries_of
+
+        return with_retries_of(job_id, lambda job: quarantine_nodes(self.client, job, batch_status(self.client, job)))
+
+    def send(self, requests) -> None:
+        submit_batch(self.client, requests)
 
     def cancel(self, job_id: str) -> None:
         from azure.core.exceptions import AzureError

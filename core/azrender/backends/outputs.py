@@ -33,9 +33,11 @@ def outputs_url(job_id: str, settings) -> str:
     machine submitted the job to (its job record)."""
     from azrender import jobrecord
     from azrender.errors import UsageError
+    from azrender.sync.smb_store import is_smb_url
 
     record = jobrecord.load(job_id)
-    url = settings.outputs_url or settings.storage_url or (record.store_url if record else None)
+    storage = settings.storage_url if settings.storage_url and not is_smb_url(settings.storage_url) else None
+    url = settings.outputs_url or storage or (record.store_url if record else None)  # outputs never go to a share
     if url:
         return url
     if record is None:

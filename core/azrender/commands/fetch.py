@@ -9,7 +9,8 @@ HELP = "Download files from a store into a folder, only those missing or differe
 
 def register(parser) -> None:
     parser.add_argument("store_url", metavar="STORE_URL",
-                        help="file:///folder, https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] or an Azurite URL")
+                        help="file:///folder, https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX], an Azurite URL "
+                             "or smb://[USER@]HOST[:PORT]/SHARE[/PREFIX]")
     parser.add_argument("--dest", required=True, metavar="DIR", help="folder to write into (created if needed)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--workers", type=int, default=None, metavar="N", help="parallel transfers (default 16)")
@@ -26,7 +27,8 @@ def run(args) -> int:
 
     store, prefix = _synced_folder(args.store_url) or (open_store(args.store_url), "")
     root = getattr(store, "root", None)  # a folder store: a mistyped path must not look like "0 files"
-    if root is not None and not root.is_dir():
+    exists = getattr(store, "exists", None)  # a share's folder, likewise
+    if (root is not None and not root.is_dir()) or (exists is not None and not exists()):
         raise StoreError(f"{store.display_url}: no such store folder")
     dest = Path(os.path.expanduser(args.dest))  # an unknown ~user stays as typed
     with terminal_bar("fetch", enabled=not args.json) as progress:

@@ -27,29 +27,42 @@ def backend_for(args):
 
 
 def run(args) -> int:
-    return show(backend_for(args).status(args.job), as_json=args.json)
+    status = backend_for(args).status(args.job)
+    return show(status, as_json=args.json, watched=_advance(args.job, status))
 
 
-def show(status, *, as_json: bool) -> int:
-    """Print ``status`` (one JSON object, or a summary line, each frame and what failed); 1 when
-    anything failed."""
+def show(status, *, as_json: bool, watched=None) -> int:
+    """Print ``status`` (one JSON object, or a summary line, each frame and what failed) with a
+    watched job's gate, estimate and usage; 1 when anything failed."""
     from azrender.backends.outputs import frames_of
+    from azrender.watch.view import watch_json, watch_lines
 
     doc = {**status.to_json(), "frames": frames_of(status)}
     if as_json:
-        print(json.dumps(doc, indent=2))
+        print(json.dumps({**doc, **(watch_json(watched) if watched else {})}, indent=2))
         return 0
     print(summary_line(status))
-    for line in frame_lines(doc["frames"]) + failure_lines(status):
+    for line in frame_lines(doc["frames"]) + failure_lines(status) + (watch_lines(watched) if watched else []):
         print(line)
     return 1 if status.failed or status.preparation_failed else 0
 
 
+def _advance(job_id: str, status):
+    """Looking at a watched job moves its gate on (scouts checked, waves added, usage at the end)."""
+    from azrender.watch import gate
+    from azrender.watch import record as watch
+
+    if watch.load(job_id) is None:
+        return None
+    return gate.advance(job_id, status=status)
+
+
 def summary_line(status) -> str:
     c = {s: status.count(s) for s in ("active", "preparing", "running", "completed")}
+    retried = sum(1 for t in status.tasks if t.retried)
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
-            f"{len(status.failed)} failed")
+            f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
 
 
 def frame_lines(frames: list[dict]) -> list[str]:
@@ -63,7 +76,8 @@ def frame_lines(frames: list[dict]) -> list[str]:
 
 
 def failure_lines(status) -> list[str]:
-    """What went wrong, for a terminal: each failed preparation task and task, then its output tail."""
+    """What went wrong, for a terminal: each failed preparation task and task, then its output tail;
+    then the nodes the job no longer uses."""
     lines = []
     for task in status.preparation_failed:
         lines.append(f"  job preparation failed on {task.node} (exit code {task.exit_code})"
@@ -73,7 +87,10 @@ def failure_lines(status) -> list[str]:
         lines.append("  no node can run the job's tasks: they wait for a node whose preparation succeeds "
                      "(fix the cause, then submit again)")
     for task in status.failed:
-        lines.append(f"  {task.id} failed (exit code {task.exit_code}, {task.retries} retries)"
+        where, why = f" (in {task.job})" if task.job else "", f": {task.reason}" if task.reason else ""
+        requeues = f", {task.requeues} requeued (node preempted or rebooted)" if task.requeues else ""
+        lines.append(f"  {task.id}{where} failed (exit code {task.exit_code}{why}, {task.retries} retries{requeues})"
                      + (f": {task.failure}" if task.failure else ""))
         lines += [f"    | {line}" for line in task.stderr_tail.splitlines()]
+    lines += [f"  node {node} quarantined: {why}" for node, why in status.quarantined]
     return lines

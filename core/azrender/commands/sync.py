@@ -13,8 +13,10 @@ def register(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="folder (stored as <folder name>/...) or file (stored as <its folder's name>/<file>)")
     parser.add_argument("--to", required=True, metavar="STORE_URL",
-                        help="file:///folder, https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] or an Azurite URL; "
-                             "credentials from AZURE_STORAGE_CONNECTION_STRING, a SAS in the URL, or az login")
+                        help="file:///folder, https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX], an Azurite URL, "
+                             "or an SMB 3 share: smb://[USER@]HOST[:PORT]/SHARE[/PREFIX], \\\\HOST\\SHARE\\PREFIX; "
+                             "credentials from AZURE_STORAGE_CONNECTION_STRING, a SAS in the URL, az login, "
+                             "or AZRENDER_SMB_PASSWORD")
     parser.add_argument("--delete", action="store_true",
                         help="drop files that no longer exist here from the stored folders (gc frees their bytes)")
     parser.add_argument("--verify", action="store_true",

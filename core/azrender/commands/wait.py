@@ -12,6 +12,9 @@ def run(args) -> int:
     from azrender.commands.status import backend_for, show
     from azrender.progress import ProgressReporter
 
+    from azrender.pipeline import wait_job
+    from azrender.watch import record as watch
+
     with ProgressReporter(enabled=not args.json) as progress:
-        status = backend_for(args).wait(args.job, progress)
-    return show(status, as_json=args.json)
+        status = wait_job(backend_for(args), args.job, progress)  # follows the job's gate, if any
+    return show(status, as_json=args.json, watched=watch.load(args.job))

@@ -26,6 +26,7 @@ class Snapshot:
     finished: bool = False
     result: Any = None
     error: str | None = None  # one line for the user, secrets redacted
+    error_detail: str | None = None  # the same with its listed items and hint each on their own line
     exception: BaseException | None = None  # what failed, for a host that reacts to its kind
 
     @property
@@ -52,6 +53,16 @@ def error_line(exc: BaseException) -> str:
     text = exc.message + (f"\nhint: {host_hint(exc.hint)}" if exc.hint else "")
     head, *rest = [line.strip() for line in text.splitlines() if line.strip()] or [type(exc).__name__]
     return f"{head} {'; '.join(rest)}" if rest else head
+
+
+def error_text(exc: BaseException) -> str:
+    """What a dialog with room shows for a failure: the message, its list and its hint each on
+    their own line (the hint last), redacted."""
+    from azrender.errors import AzrenderError
+
+    if not isinstance(exc, AzrenderError):
+        return error_line(exc)
+    return "\n".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def host_hint(hint: str) -> str:
@@ -105,7 +116,7 @@ class Background:
         try:
             result = self._call(self._progress)
         except BaseException as exc:  # the worker always ends with something the host can show
-            self._set(finished=True, error=error_line(exc), exception=exc)
+            self._set(finished=True, error=error_line(exc), error_detail=error_text(exc), exception=exc)
         else:
             self._set(finished=True, result=result)
 

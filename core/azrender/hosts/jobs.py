@@ -1,5 +1,5 @@
-"""A host's job list: the status of a submitted job and the download of its frames, through the
-same backend calls as ``azrender status`` and ``azrender download``."""
+"""A host's job list: the status of a submitted job, the download of its frames and the retry of
+its failed ones, through the same backend calls as ``azrender status``, ``download`` and ``retry``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,27 @@ def _backend(job_id: str, backend: str | None, profile: str | None):
 
 
 def job_status(job_id: str, *, backend: str | None = None, profile: str | None = None):
-    """The job's :class:`~azrender.backends.JobStatus`."""
-    return _backend(job_id, backend, profile).status(job_id)
+    """The job's :class:`~azrender.backends.JobStatus`; the look moves a watched job's gate on."""
+    from azrender.watch import gate
+
+    status = _backend(job_id, backend, profile).status(job_id)
+    gate.advance(job_id, status=status)
+    return status
+
+
+def job_lines(job_id: str) -> list[str]:
+    """What a host panel shows under a selected job, one fact a line, the hint last: scouting or
+    held and why, the estimate, the budget, and after the job its node-hours and cost. Empty for
+    a job azrender does not watch (or whose record cannot be read: the panel must still draw)."""
+    from azrender.errors import AzrenderError
+    from azrender.watch import record as watch
+    from azrender.watch.view import watch_lines
+
+    try:
+        watched = watch.load(job_id)
+    except AzrenderError:
+        return []
+    return watch_lines(watched) if watched is not None else []
 
 
 def status_line(status) -> str:
@@ -39,25 +58,48 @@ def first_failure(status, lines: int = 3) -> str:
 def outcome_line(result) -> str:
     """What a host says when a submission returns: submitted (still rendering), rendered, or
     failed with the first failure's last lines; never "submitted" for a job whose tasks failed."""
+    from azrender.backends import LABELS
+
+    backend = LABELS.get(result.backend, result.backend)  # one name per backend in every host
     if result.dry_run_requests is not None:
-        return f"azrender: job {result.job_id} would be submitted to {result.backend} ({result.task_count} task(s), dry run)"
+        return f"azrender: job {result.job_id} would be submitted to {backend} ({result.task_count} task(s), dry run)"
     status = result.status
     if status is None:
-        return f"azrender: job {result.job_id} submitted to {result.backend} ({result.task_count} task(s))"
+        return f"azrender: job {result.job_id} submitted to {backend} ({result.task_count} task(s))"
     if status.failed:
-        return (f"azrender: job {result.job_id} FAILED on {result.backend}: {len(status.failed)} of "
+        return (f"azrender: job {result.job_id} FAILED on {backend}: {len(status.failed)} of "
                 f"{len(status.tasks)} task(s) failed; {first_failure(status)}")
     where = f"; outputs in {result.download_dir}" if result.download_dir else ""
-    return f"azrender: job {result.job_id} rendered on {result.backend}: {len(status.tasks)} task(s){where}"
+    return f"azrender: job {result.job_id} rendered on {backend}: {len(status.tasks)} task(s){where}"
+
+
+def default_download_dir(job_id: str) -> Path:
+    """``renders/<job>`` beside the scene the job was submitted from (this machine's job record),
+    else under the current folder."""
+    from azrender import jobrecord
+
+    record = jobrecord.load(job_id)
+    return (Path(record.scene).parent if record else Path()) / "renders" / job_id
 
 
 def download_outputs(job_id: str, dest: str | Path | None = None, *, profile: str | None = None,
                      progress=None) -> Path:
-    """Download the job's frames into ``dest`` (default ``./renders/<job>``); returns the folder."""
-    dest = Path(dest) if dest else Path("renders") / job_id
+    """Download the job's frames into ``dest`` (default :func:`default_download_dir`); returns the folder."""
+    dest = Path(dest) if dest else default_download_dir(job_id)
     if progress:
         progress("download", 0, 1, job_id)
     _backend(job_id, None, profile).download(job_id, dest)
     if progress:
         progress("download", 1, 1, job_id)
     return dest
+
+
+def retry_failed(job_id: str, *, profile: str | None = None, progress=None):
+    """Render the job's failed and missing frames again (``azrender retry JOB``); returns the
+    :class:`~azrender.backends.retry.RetryPlan` (its ``describe()`` is the line to show)."""
+    if progress:
+        progress("submit", 0, 1, f"retrying {job_id}")
+    plan = _backend(job_id, None, profile).retry(job_id)
+    if progress:
+        progress("submit", 1, 1, plan.describe())
+    return plan

@@ -1,8 +1,10 @@
 """The "Render on Azure" dialog for hosts that embed Qt (Maya, 3ds Max), with the host's own
 PySide (PySide6 in Maya/3ds Max 2025+, PySide2 before). Only imported inside such a host.
 
-Settings, the dependency list (missing files in red), Submit. The submission runs on a worker
-thread; a ``QTimer`` polls it and drives the host's progress display, so the host never freezes.
+Settings, the dependency list (missing files in red), Submit, Retry failed frames (for the job just
+submitted or any job id typed in), and the job list (recent jobs with their live state, the selected
+job's estimate or why it is held, Download). Every piece of work runs on a worker thread; a
+``QTimer`` polls it and drives the host's progress display, so the host never freezes.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ except ImportError:
     from PySide2 import QtCore, QtGui, QtWidgets
 
 from azrender.enums import BackendKind, StorageMode
+from azrender.backends import LABELS
 from azrender.errors import AzrenderError
-from azrender.hosts.background import ProgressDriver, error_line, submit_in_background
+from azrender.hosts.background import Background, ProgressDriver, error_line, error_text, submit_in_background
 
 POLL_MS = 200
-AUTOMATIC = "automatic"  # Batch when the profile has an account, else local
 FROM_PROFILE = "from profile"  # the profile's storage_mode (default copy)
 MISSING_COLOUR = "#e05050"
+# Batch when the profile has an account, else local; then each backend by its one name everywhere
+BACKENDS = (("Automatic", None), *((LABELS[kind], kind) for kind in (BackendKind.BATCH.value, BackendKind.LOCAL.value)))
+JOBS_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -45,45 +50,81 @@ class SubmitDialog(QtWidgets.QDialog):
         form = QtWidgets.QFormLayout()
         self.profile = QtWidgets.QLineEdit()
         self.backend = QtWidgets.QComboBox()
-        self.backend.addItems([AUTOMATIC, *BackendKind.values()])
+        for label, kind in BACKENDS:
+            self.backend.addItem(label, kind)
         self.storage = QtWidgets.QComboBox()
         self.storage.addItems([FROM_PROFILE, *StorageMode.values()])
         self.frames = QtWidgets.QLineEdit(host.default_frames())
         self.chunk = QtWidgets.QSpinBox()
         self.chunk.setRange(1, 10000)
         self.allow_missing = QtWidgets.QCheckBox("Submit even when files are missing")
-        for label, widget in (("Profile", self.profile), ("Backend", self.backend), ("Storage", self.storage),
-                              ("Frames", self.frames), ("Chunk size", self.chunk), ("", self.allow_missing)):
+        self.scout = QtWidgets.QCheckBox("Render first, middle and last frame first; check them, then the rest")
+        self.budget = QtWidgets.QDoubleSpinBox()
+        self.budget.setRange(0, 1e6)
+        self.budget.setSpecialValueText("none")  # 0: no budget
+        for label, widget in (("Render on", self.backend), ("Profile", self.profile), ("Storage", self.storage),
+                              ("Frames", self.frames), ("Chunk size", self.chunk), ("Scout frames", self.scout),
+                              ("Budget", self.budget), ("", self.allow_missing)):
             form.addRow(label, widget)
         self.dependencies = QtWidgets.QListWidget()
         self.status = QtWidgets.QLabel()
+        self.status.setWordWrap(True)  # a missing file's whole name, and the hint on its own line
+        self.status.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.hide()
         refresh = QtWidgets.QPushButton("Refresh dependencies")
         refresh.clicked.connect(self.refresh)
         self.submit_button = QtWidgets.QPushButton("Submit")
         self.submit_button.clicked.connect(self.submit)
+        self.job = QtWidgets.QLineEdit()
+        self.job.setPlaceholderText("job id")
+        self.retry_button = QtWidgets.QPushButton("Retry failed frames")
+        self.retry_button.clicked.connect(self.retry)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(refresh)
         buttons.addStretch()
+        buttons.addWidget(self.job)
+        buttons.addWidget(self.retry_button)
         buttons.addWidget(self.submit_button)
+        self.jobs = QtWidgets.QListWidget()
+        self.jobs.currentRowChanged.connect(self._show_job)
+        self.job_details = QtWidgets.QLabel()
+        self.job_details.setWordWrap(True)
+        self.refresh_jobs_button = QtWidgets.QPushButton("Refresh jobs")
+        self.refresh_jobs_button.clicked.connect(self.refresh_jobs)
+        self.download_button = QtWidgets.QPushButton("Download")
+        self.download_button.clicked.connect(self.download)
+        job_buttons = QtWidgets.QHBoxLayout()
+        job_buttons.addWidget(self.refresh_jobs_button)
+        job_buttons.addStretch()
+        job_buttons.addWidget(self.download_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.dependencies)
         layout.addWidget(self.status)
+        layout.addWidget(self.progress_bar)
         from azrender.hosts.submission import plugins_line
 
         layout.addWidget(QtWidgets.QLabel(plugins_line()))
         layout.addLayout(buttons)
+        layout.addWidget(QtWidgets.QLabel("Jobs"))
+        layout.addWidget(self.jobs)
+        layout.addWidget(self.job_details)
+        layout.addLayout(job_buttons)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self._poll)
         self.work = None
         self.progress = host.progress()
+        self.job_rows = []
+        self.side_work = []  # (Background, what to do with its result): job list, downloads
 
     def refresh(self):
         self.dependencies.clear()
         try:
             report = self.host.scene_report()
         except AzrenderError as exc:
-            self.status.setText(error_line(exc))
+            self.status.setText(error_text(exc))
             return
         for dep in sorted(report.dependencies, key=lambda d: (d.exists, d.kind.value, d.path)):
             item = QtWidgets.QListWidgetItem(f"{dep.kind.value:10} {dep.path}")
@@ -94,38 +135,127 @@ class SubmitDialog(QtWidgets.QDialog):
         self.status.setText(f"{len(report.dependencies)} file(s)" + (f", {missing} missing" if missing else ""))
 
     def submit(self):
-        backend = self.backend.currentText()
         try:
             prepared = self.host.build_request(
                 frames=self.frames.text(), chunk=self.chunk.value(), profile=self.profile.text() or None,
-                backend=None if backend == AUTOMATIC else backend,
+                backend=self.backend.currentData(),
                 storage_mode=None if self.storage.currentText() == FROM_PROFILE else self.storage.currentText(),
-                allow_missing=self.allow_missing.isChecked())
+                allow_missing=self.allow_missing.isChecked(), scout="auto" if self.scout.isChecked() else None,
+                budget=self.budget.value() or None)
         except AzrenderError as exc:
-            self.status.setText(error_line(exc))
+            self.status.setText(error_text(exc))
             return
+        self._start(submit_in_background(prepared))
+
+    def retry(self):
+        from azrender.hosts.jobs import retry_failed
+
+        job_id, profile = self.job.text().strip(), self.profile.text() or None
+        if not job_id:
+            self.status.setText("azrender: type the id of the job to retry")
+            return
+        self._start(Background(lambda progress: retry_failed(job_id, profile=profile, progress=progress)).start())
+
+    def _start(self, work):
         self.submit_button.setEnabled(False)
-        self.work = submit_in_background(prepared)
+        self.retry_button.setEnabled(False)
+        self.work = work
+        self.progress_bar.show()
         self.timer.start(POLL_MS)
 
+    def refresh_jobs(self):
+        from azrender.joblist import recent_jobs
+
+        self.refresh_jobs_button.setEnabled(False)
+        self._side(lambda progress: recent_jobs(JOBS_SHOWN), self._jobs_listed)
+
+    def download(self):
+        row = self.jobs.currentRow()
+        if not 0 <= row < len(self.job_rows):
+            self.job_details.setText("Select a job to download its frames.")
+            return
+        from azrender.hosts.jobs import download_outputs
+
+        job_id = self.job_rows[row].job_id
+        self.download_button.setEnabled(False)
+        self.job_details.setText(f"Downloading {job_id}…")
+        self._side(lambda progress: download_outputs(job_id, progress=progress), self._downloaded)
+
+    def _side(self, call, done):
+        self.side_work.append((Background(call).start(), done))
+        self.timer.start(POLL_MS)
+
+    def _jobs_listed(self, rows):
+        self.refresh_jobs_button.setEnabled(True)
+        self.job_rows = list(rows)
+        self.jobs.clear()
+        for row in self.job_rows:
+            where = f" · {row.where}" if row.where else ""
+            self.jobs.addItem(f"{row.job_id}  {row.state}{where}  {row.scene}")
+        if self.job_rows:
+            self.jobs.setCurrentRow(0)
+
+    def _show_job(self, index: int):
+        if not 0 <= index < len(self.job_rows):
+            self.job_details.setText("")
+            return
+        from azrender.hosts.jobs import job_lines
+
+        row = self.job_rows[index]
+        lines = [f"{row.job_id} ({row.host} {row.scene}) on {row.where or 'the background agent'}: {row.state}"]
+        if row.progress:
+            lines.append(row.progress)
+        lines += [line for line in job_lines(row.job_id) if line != f"held: {row.progress}"]
+        self.job_details.setText("\n".join(lines))
+
+    def _downloaded(self, folder):
+        self.download_button.setEnabled(True)
+        self.job_details.setText(f"Frames downloaded to {folder}")
+
     def _poll(self):
+        for work, done in list(self.side_work):
+            snapshot = work.poll()
+            if snapshot.finished:
+                self.side_work.remove((work, done))
+                if snapshot.error is not None:
+                    self.refresh_jobs_button.setEnabled(True)
+                    self.download_button.setEnabled(True)
+                    self.job_details.setText(snapshot.error_detail or snapshot.error)
+                else:
+                    done(snapshot.result)
+        if self.work is None:
+            if not self.side_work:
+                self.timer.stop()
+            return
         snapshot = self.work.poll()
-        self.status.setText(snapshot.text)
+        self.status.setText(snapshot.error_detail if snapshot.error else snapshot.text)
+        self.progress_bar.setValue(int(snapshot.fraction * 100))
         if not self.progress.tick(snapshot):
             return
-        self.timer.stop()
+        self.work = None
+        self.progress_bar.hide()
+        if not self.side_work:
+            self.timer.stop()
         self.submit_button.setEnabled(True)
+        self.retry_button.setEnabled(True)
         if snapshot.error is None:
             result = snapshot.result
+            from azrender.backends.retry import RetryPlan
             from azrender.hosts.jobs import outcome_line
 
-            message = outcome_line(result)
+            if isinstance(result, RetryPlan):
+                message = f"azrender: {result.describe()}"
+            else:
+                message = outcome_line(result)
+                self.job.setText(result.job_id)
             self.status.setText(message)
             self.host.notify(message)
+            self.refresh_jobs()
 
 
 def show(dialog: SubmitDialog) -> SubmitDialog:
     dialog.refresh()
+    dialog.refresh_jobs()
     dialog.show()
     dialog.raise_()
     return dialog

@@ -89,6 +89,13 @@ class Prepared:
     request: SubmitRequest
     copy: Path | None = None
 
+    def hand_over(self) -> str:
+        """Give the submission to the background agent and return its job id at once: the upload
+        goes on after the host application is closed; the agent removes the submission copy."""
+        from azrender.agent import hand_over
+
+        return hand_over(self.request, remove_after=self.copy)
+
     def run(self, progress: ProgressCallback | None = None) -> SubmitResult:
         """Run the pipeline; the submission copy is removed once the pipeline is done with it."""
         from azrender import pipeline

@@ -5,11 +5,12 @@ or plain URLs when the pool's managed identity does the authorising."""
 from __future__ import annotations
 
 import urllib.parse
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from azrender.errors import UsageError
 from azrender.jobs.model import NodeAccess
 
+ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 ASSETS_PERMISSIONS = "rl"
 OUTPUTS_PERMISSIONS = "cw"
 

@@ -2,8 +2,8 @@
 backend executes. ``model.as_dict()`` of each is the REST JSON exactly as sent.
 
 Secrets: a SAS may appear only where Batch defines a place for it (resource file URLs, output file
-container URLs, a blobfuse mount's ``sasKey``), and an account key only in an Azure Files mount's
-``accountKey``; a command line or environment setting that carries one is refused here.
+container URLs, a blobfuse mount's ``sasKey``), an account key only in an Azure Files mount's
+``accountKey``, a CIFS password only in its mount's ``password``; a command line or environment setting that carries one is refused here.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from azrender.jobs.urls import parse_store_url
 from azrender.redact import MASK, redact, redact_obj
 
 LOG_PATTERN = "../std*.txt"  # stdout.txt / stderr.txt sit beside the task's working directory
-DEFAULT_BLOBFUSE_OPTIONS = "-o allow_other -o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120"
-DEFAULT_FILESHARE_OPTIONS = "-o vers=3.0,dir_mode=0777,file_mode=0777,serverino"
 
 
 @dataclass(frozen=True)
@@ -29,6 +27,7 @@ class BatchRequests:
     pool: m.BatchPoolCreateOptions | None
     job: m.BatchJobCreateOptions
     tasks: list[m.BatchTaskCreateOptions]
+    all_tasks_added: bool = True  # False: more tasks follow later (scouts, budget waves); the job stays open
 
     def as_json(self, *, redacted: bool = True) -> dict:
         """``{"pool", "job", "tasks"}`` REST JSON; SAS signatures and keys masked unless asked."""
@@ -38,7 +37,7 @@ class BatchRequests:
             return doc
         for mount in (doc["pool"] or {}).get("mountConfiguration", []):
             for config in mount.values():
-                for secret in ("accountKey", "sasKey"):
+                for secret in ("accountKey", "sasKey", "password"):
                     if config.get(secret):
                         config[secret] = MASK
         return redact_obj(doc)
@@ -57,10 +56,17 @@ def _env(pairs) -> list[m.EnvironmentSetting] | None:
     return [m.EnvironmentSetting(name=k, value=v) for k, v in pairs] or None
 
 
-def _user(elevated: bool) -> m.UserIdentity | None:
-    if not elevated:
+def _user(elevated: bool, pool_user: bool = False) -> m.UserIdentity | None:
+    """Admin when elevated; the pool's shared non-admin auto-user when the tasks must see what the
+    start task set up for that user (``cmdkey`` credentials for ``net use``); else Batch's default."""
+    if not elevated and not pool_user:
         return None
-    return m.UserIdentity(auto_user=m.AutoUserSpecification(scope="pool", elevation_level="admin"))
+    return m.UserIdentity(auto_user=m.AutoUserSpecification(
+        scope=m.AutoUserScope.POOL, elevation_level=m.ElevationLevel.ADMIN if elevated else m.ElevationLevel.NON_ADMIN))
+
+
+def _uses_net_use(job: JobSpec) -> bool:
+    return bool(job.pool and job.pool.mount and job.pool.mount.kind == "windows-net-use")
 
 
 def _seconds(value: int | None) -> timedelta | None:
@@ -100,14 +106,16 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
     store = parse_store_url(job.access.outputs_url)
     container_url = store.container_url_with_sas()
     identity = _identity(job.access)
-    on_success = m.OutputFileUploadConfiguration(upload_condition="taskSuccess")
-    on_completion = m.OutputFileUploadConfiguration(upload_condition="taskCompletion")
+    on_success = m.OutputFileUploadConfiguration(upload_condition=m.OutputFileUploadCondition.TASK_SUCCESS)
+    on_completion = m.OutputFileUploadConfiguration(upload_condition=m.OutputFileUploadCondition.TASK_COMPLETION)
     constraints: dict[tuple, m.BatchTaskConstraints] = {}
+    user = _user(False, pool_user=_uses_net_use(job))
 
     def output(task: TaskSpec, pattern: str, kind: str, condition) -> m.OutputFile:
         # Frames land side by side (names are unique across tasks), as an artist expects them;
         # logs, which every task names alike, go under the task's id.
-        folder = layout.job_key(job.id, kind) if kind == "outputs" else layout.job_key(job.id, kind, task.id)
+        folder = layout.job_key(job.outputs_of or job.id, kind) if kind == "outputs" else \
+            layout.job_key(job.id, kind, task.id)
         container = _fast(m.OutputFileBlobContainerDestination, containerUrl=container_url,
                           path=store.key(folder), identityReference=identity)
         return _fast(m.OutputFile, filePattern=pattern, destination=_fast(m.OutputFileDestination, container=container),
@@ -115,40 +123,52 @@ def task_models(job: JobSpec) -> list[m.BatchTaskCreateOptions]:
 
     models = []
     for task in job.tasks:
-        limits = (task.max_wall_clock_seconds, task.retries)
+        limits = (task.max_wall_clock_seconds, task.retries, task.retention_seconds)
         if limits not in constraints:
             constraints[limits] = m.BatchTaskConstraints(max_wall_clock_time=_seconds(limits[0]),
-                                                         max_task_retry_count=limits[1])
+                                                         max_task_retry_count=limits[1],
+                                                         retention_time=_seconds(limits[2]))
         models.append(_fast(
             m.BatchTaskCreateOptions, id=task.id,
             displayName=f"frames {task.first}-{task.last}" if task.first != task.last else f"frame {task.first}",
             commandLine=task.command_line,
             outputFiles=[output(task, task.output_pattern, "outputs", on_success),
                          output(task, LOG_PATTERN, "logs", on_completion)],
-            environmentSettings=_env(task.environment), constraints=constraints[limits]))
+            environmentSettings=_env(task.environment), constraints=constraints[limits], userIdentity=user,
+            requiredSlots=task.required_slots))
     return models
 
 
-def _mount(spec: MountSpec, access: NodeAccess) -> m.MountConfiguration | None:
+def _mount(spec: MountSpec, access: NodeAccess, node_os: str) -> m.MountConfiguration | None:
+    from azrender.jobs.mounts import default_options
+
+    options = spec.options or (default_options(spec.kind, node_os) if spec.kind != "windows-net-use" else "")
     if spec.kind == "blobfuse":
         return m.MountConfiguration(azure_blob_file_system_configuration=m.AzureBlobFileSystemConfiguration(
             account_name=spec.account_name, container_name=spec.container_or_share,
             sas_key=None if access.identity_resource_id else spec.sas_token,
             identity_reference=_identity(access), relative_mount_path=spec.relative_mount_path,
-            blobfuse_options=spec.options or DEFAULT_BLOBFUSE_OPTIONS))
+            blobfuse_options=options))
     if spec.kind == "fileshare":
         if not spec.account_key:
             raise JobError(f"an Azure Files mount of {spec.container_or_share} needs the storage account key")
         return m.MountConfiguration(azure_file_share_configuration=m.AzureFileShareConfiguration(
             account_name=spec.account_name, account_key=spec.account_key,
             azure_file_url=f"https://{spec.account_name}.file.core.windows.net/{spec.container_or_share}",
-            relative_mount_path=spec.relative_mount_path, mount_options=spec.options or DEFAULT_FILESHARE_OPTIONS))
+            relative_mount_path=spec.relative_mount_path, mount_options=options))
+    if spec.kind == "nfs":
+        return m.MountConfiguration(nfs_mount_configuration=m.NfsMountConfiguration(
+            source=spec.source, relative_mount_path=spec.relative_mount_path, mount_options=options or None))
+    if spec.kind == "cifs":
+        return m.MountConfiguration(cifs_mount_configuration=m.CifsMountConfiguration(
+            username=spec.username, password=spec.password, source=spec.source,
+            relative_mount_path=spec.relative_mount_path, mount_options=options or None))
     if spec.kind == "windows-net-use":
         return None  # mapped by each task (see build._mount_commands)
     raise JobError(f"unknown mount kind {spec.kind!r}")
 
 
-def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
+def pool_model(pool: PoolSpec, access: NodeAccess, *, slots_per_task: int | None = None) -> m.BatchPoolCreateOptions:
     image = pool.image
     if image.gallery_image_id:
         reference = m.BatchVmImageReference(virtual_machine_image_id=image.gallery_image_id)
@@ -163,16 +183,22 @@ def pool_model(pool: PoolSpec, access: NodeAccess) -> m.BatchPoolCreateOptions:
                                  environment_settings=_env(pool.start_task.environment),
                                  user_identity=_user(pool.start_task.elevated),
                                  max_task_retry_count=pool.start_task.retries, wait_for_success=True)
-    mount = _mount(pool.mount, access) if pool.mount else None
+    mounts = [c for c in (_mount(spec, access, pool.node_os) for spec in (pool.mount, *pool.mounts) if spec) if c]
+    size: dict = dict(target_dedicated_nodes=pool.dedicated_nodes, target_low_priority_nodes=pool.spot_nodes)
+    if pool.autoscale is not None:  # Batch refuses target node counts beside a formula
+        from azrender.jobs.autoscale import EVALUATION_MINUTES, formula
+
+        size = dict(enable_auto_scale=True, auto_scale_evaluation_interval=timedelta(minutes=EVALUATION_MINUTES),
+                    auto_scale_formula=formula(pool.autoscale, slots_per_node=pool.task_slots,
+                                               slots_per_task=slots_per_task or pool.task_slots))
     return m.BatchPoolCreateOptions(
         id=pool.id, vm_size=pool.vm_size,
         virtual_machine_configuration=m.VirtualMachineConfiguration(image_reference=reference,
                                                                     node_agent_sku_id=pool.node_agent_sku),
-        target_dedicated_nodes=pool.dedicated_nodes, target_low_priority_nodes=pool.spot_nodes,
-        task_slots_per_node=pool.task_slots, start_task=start,
+        **size, task_slots_per_node=pool.task_slots, start_task=start,
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
-        mount_configuration=[mount] if mount else None,
+        mount_configuration=mounts or None,
     )
 
 
@@ -191,7 +217,7 @@ def to_batch_models(job: JobSpec) -> BatchRequests:
             environment_settings=_env(job.preparation.environment),
             constraints=m.BatchTaskConstraints(max_wall_clock_time=_seconds(job.preparation.max_wall_clock_seconds),
                                                max_task_retry_count=job.preparation.retries),
-            wait_for_success=True, user_identity=_user(job.preparation.elevated),
+            wait_for_success=True, user_identity=_user(job.preparation.elevated, pool_user=_uses_net_use(job)),
             rerun_on_node_reboot_after_success=True)
     if job.release:
         release = m.BatchJobReleaseTask(
@@ -200,8 +226,10 @@ def to_batch_models(job: JobSpec) -> BatchRequests:
             max_wall_clock_time=_seconds(job.release.max_wall_clock_seconds), user_identity=_user(job.release.elevated))
     job_model = m.BatchJobCreateOptions(
         id=job.id, display_name=job.display_name or None, pool_info=m.BatchPoolInfo(pool_id=job.pool_id),
+        priority=job.priority or None, max_parallel_tasks=job.max_parallel_tasks,
         job_preparation_task=prep, job_release_task=release, common_environment_settings=_env(job.environment),
         metadata=[m.BatchMetadataItem(name=k, value=v) for k, v in job.metadata] or None,
     )
-    return BatchRequests(pool=pool_model(job.pool, job.access) if job.pool else None, job=job_model,
+    slots = job.tasks[0].required_slots if job.tasks else None
+    return BatchRequests(pool=pool_model(job.pool, job.access, slots_per_task=slots) if job.pool else None, job=job_model,
                          tasks=task_models(job))

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from azrender import layout
 from azrender.errors import UsageError
 from azrender.jobs import commands
-from azrender.jobs.frames import chunk_frames, parse_frames
-from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, STORAGE_MODES, WINDOWS, JobSpec, NodeAccess,
-                                 NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec)
+from azrender.jobs.frames import chunk_frames, format_frames, parse_frames
+from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, NODE_FAILURE_LIMIT_KEY, STORAGE_MODES, WINDOWS,
+                                 JobSpec, NodeAccess, NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec,
+                                 WatchSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
 from azrender.layout import check_id
@@ -24,6 +25,7 @@ ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
 PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
+TASK_RETENTION_SECONDS = 2 * 3600  # frames and logs are in the store: free the node's disk soon
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
 
 
@@ -36,6 +38,19 @@ def task_id(first: int, last: int, label: str = "") -> str:
     base = f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
     label = re.sub(r"[^A-Za-z0-9_-]", "_", label)[:layout.MAX_ID - len(base) - 1]
     return f"{label}-{base}" if label else base
+
+
+_TASK_ID = re.compile(r"^(?:[A-Za-z0-9_]+-)?frames-(m?\d+)(?:-(m?\d+))?$")  # a layer/camera label may lead
+
+
+def task_frames(task: str) -> tuple[int, ...]:
+    """The frames of a render task, from its id (chunks are runs of consecutive frames); () for a
+    task azrender did not name."""
+    match = _TASK_ID.match(task)
+    if not match:
+        return ()
+    first, last = (int(g.replace("m", "-")) for g in (match.group(1), match.group(2) or match.group(1)))
+    return tuple(range(first, last + 1))
 
 
 def access_key(job_id: str) -> str:
@@ -86,13 +101,24 @@ def problems_path(node_os: str) -> str:
 def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool_key: str, node_os: str,
                      storage_mode: str, mount_in_prep: bool, cache_limit: int | None = None,
                      store_on_node: str | None = None, python: str | None = None,
-                     verify_max_bytes: int | None = None) -> NodeTaskSpec:
+                     verify_max_bytes: int | None = None, tool_on_mount: str | None = None,
+                     manifest_on_mount: str | None = None, before: tuple = ()) -> NodeTaskSpec:
     """Brings the node tool and the submission's manifest to each node, and builds the job's view
     from it: copy mode, from the node's content cache (downloading what is missing); blobfuse
-    without a pool mount, after mounting; otherwise through the pool's mount at ``store_on_node``."""
+    without a pool mount, after mounting; otherwise through the pool's mount at ``store_on_node``.
+
+    ``tool_on_mount`` / ``manifest_on_mount``: their node paths when the store is a share the pool
+    mounts (Batch cannot download from a share: they are copied from the mount); ``before``:
+    commands first (``net use``)."""
     store = parse_store_url(access.assets_url)
-    files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key)),
-             ResourceFileSpec(MANIFEST_FILE, http_url=store.blob_url(manifest_key))]
+    if tool_on_mount and manifest_on_mount:
+        files = []
+        copy = (lambda src, dst: ["copy", "/y", src, dst]) if node_os == WINDOWS else (lambda src, dst: ["cp", src, dst])
+        fetch = [copy(tool_on_mount, TOOL_FILE), copy(manifest_on_mount, MANIFEST_FILE)]
+    else:
+        files = [ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(tool_key)),
+                 ResourceFileSpec(MANIFEST_FILE, http_url=store.blob_url(manifest_key))]
+        fetch = []
     argv = [python or _python(node_os), TOOL_FILE, "prep", "--store", store.base, "--job", job_id,
             "--manifest", MANIFEST_FILE]
     if access.identity_resource_id:
@@ -119,8 +145,21 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
         else:
             argv += ["--mounted"]
             elevated = False
-    return NodeTaskSpec(commands.command_line([argv], node_os), tuple(files), elevated=elevated,
+    return NodeTaskSpec(commands.command_line([*before, *fetch, argv], node_os), tuple(files), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
+
+
+def watch_argv(node_os: str, watch: WatchSpec) -> list[str]:
+    """The watchdog in front of a renderer's argv; frame times are kept per job on each node."""
+    shared = "%AZ_BATCH_NODE_SHARED_DIR%" if node_os == WINDOWS else "$AZ_BATCH_NODE_SHARED_DIR"
+    job = "%AZ_BATCH_JOB_ID%" if node_os == WINDOWS else "$AZ_BATCH_JOB_ID"
+    argv = [_python(node_os), node_tool_path(node_os), "watch", "--outputs", OUTPUT_DIR,
+            "--hang", "auto" if watch.hang_seconds is None else str(watch.hang_seconds),
+            "--hang-floor", str(watch.hang_floor_seconds),
+            "--times", commands.node_join(node_os, shared, layout.NODE_CACHE_DIR, "frame-times", f"{job}.txt")]
+    if watch.max_frame_seconds is not None:
+        argv += ["--max-frame", str(watch.max_frame_seconds)]
+    return [*argv, "--"]
 
 
 def release_task(*, job_id: str, node_os: str, unmount: bool, python: str | None = None) -> NodeTaskSpec:
@@ -139,9 +178,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               pre_commands: tuple[tuple[str, ...], ...] = (), extra_args: tuple[str, ...] = (),
               pool_has_mount: bool = False, retries: int = 2, task_timeout_seconds: int | None = None,
               cache_limit: int | None = None, display_name: str = "", submission=None, plugins=None,
-              store_on_node: str | None = None, python: str | None = None,
-              verify_max_bytes: int | None = None, planned_tasks=None, verify_outputs: str | None = None,
-              output_name: str | None = "frame", output_file: str | None = None) -> JobSpec:
+              outputs_of: str | None = None, watch: WatchSpec | None = None,
+              node_failure_limit: int | None = None, required_slots: int | None = None,
+              retention_seconds: int | None = TASK_RETENTION_SECONDS, priority: int = 0,
+              max_parallel_tasks: int | None = None, store_on_node: str | None = None, python: str | None = None,
+              verify_max_bytes: int | None = None, tool_on_mount: str | None = None,
+              manifest_on_mount: str | None = None, planned_tasks=None,
+              verify_outputs: str | None = None, output_name: str | None = "frame",
+              output_file: str | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
@@ -151,6 +195,13 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     replaces the plain chunks of ``frames`` with the render plan's tasks (one set per layer x camera);
     ``verify_outputs`` (node path of ``outputs.json``) makes each task fail when files it had to
     write are missing; ``output_name`` None keeps the scene's own file names;
+    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
+    the job whose output folder the frames go to (a retry's frames land beside the others);
+    ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
+    ``node_failure_limit``: after that many of its tasks failed on a node it gets no more of the
+    job's tasks (recorded in the job's metadata); ``required_slots`` per task defaults, on a pool
+    this call creates, to all of its slots (renderers use the whole machine); ``priority`` and
+    ``max_parallel_tasks`` go to the job;
     ``pool`` creates a pool (its mount, if any, serves ``storage_mode``); with only ``pool_id``,
     ``pool_has_mount`` says the existing pool already mounts the store, ``store_on_node`` where
     (mounted modes; see :func:`azrender.paths.mapping.store_node_base`); ``python`` runs the node
@@ -167,6 +218,14 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     if not pool_id:
         raise UsageError("no pool: give --pool ID or configure one (pool_id in the profile)")
     check_id("pool", pool_id)
+    if not -1000 <= priority <= 1000:
+        raise UsageError(f"job priority must be between -1000 and 1000, not {priority}")
+    if max_parallel_tasks is not None and max_parallel_tasks < 1:
+        raise UsageError(f"max_parallel_tasks must be at least 1, not {max_parallel_tasks}")
+    if required_slots is None and pool is not None and pool.task_slots > 1:
+        required_slots = pool.task_slots
+    if required_slots is not None and pool is not None and required_slots > pool.task_slots:
+        raise UsageError(f"a task cannot take {required_slots} slots on pool {pool.id}: its nodes have {pool.task_slots}")
     frame_list = parse_frames(frames) if isinstance(frames, str) else sorted(set(frames))
     problems = []
     if pool is not None and access.identity_resource_id:
@@ -188,10 +247,12 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         from azrender.jobs.nodetool import node_tool_key
 
         tool_key = node_tool_key()
+    mount_commands = _mount_commands(pool, node_os)
     prep = preparation_task(job_id=job_id, access=access, manifest_key=manifest_key, tool_key=tool_key,
                             node_os=node_os, storage_mode=storage_mode, mount_in_prep=mount_in_prep,
                             cache_limit=cache_limit, store_on_node=store_on_node, python=python,
-                            verify_max_bytes=verify_max_bytes)
+                            verify_max_bytes=verify_max_bytes, tool_on_mount=tool_on_mount,
+                            manifest_on_mount=manifest_on_mount, before=tuple(mount_commands))
     release = release_task(job_id=job_id, node_os=node_os, unmount=mount_in_prep, python=python)
 
     hook = None
@@ -200,7 +261,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
 
         hook = (plugins or get_plugin_manager()).hook
     task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
-    prefix_commands = _mount_commands(pool, node_os) + [list(c) for c in pre_commands]
+    prefix_commands = mount_commands + [list(c) for c in pre_commands]
     if planned_tasks is None:
         planned = [(task_id(run[0], run[-1]), None, None, run) for run in chunk_frames(frame_list, chunk)]
     else:
@@ -214,17 +275,35 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                                       output_name=output_name, output_file=output_file)
         argv = commands.render_argv(host, render)
         after = [[python or _python(node_os), node_tool_path(node_os), "verify", verify_outputs, tid]] if verify_outputs else []
+        if watch is not None:
+            argv = watch_argv(node_os, watch) + argv
         task = TaskSpec(tid, tuple(run), commands.command_line([*prefix_commands, argv, *after], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
-                        output_pattern=f"{OUTPUT_DIR}/**/*")
+                        output_pattern=f"{OUTPUT_DIR}/**/*", required_slots=required_slots,
+                        retention_seconds=retention_seconds)
         if hook is not None:
             replaced = hook.azrender_task_command_line(submission=submission, task=task, command_line=task.command_line)
             if replaced:
                 task = replace(task, command_line=replaced)
         tasks.append(task)
+    # Everything but the job id, frames, access and pool creation: a retry builds its tasks from it.
+    recipe = dict(host=host, scene=scene, chunk=chunk, manifest_key=manifest_key, tool_key=tool_key,
+                  storage_mode=storage_mode, node_os=node_os, pool_id=pool_id, pool_has_mount=pool_has_mount,
+                  renderer=renderer, executable=executable, project=project, pre_scripts=list(pre_scripts),
+                  pre_commands=[list(c) for c in pre_commands], extra_args=list(extra_args), retries=retries,
+                  task_timeout_seconds=task_timeout_seconds, cache_limit=cache_limit, display_name=display_name,
+                  frames=format_frames(frame_list), watch=asdict(watch) if watch else None,
+                  node_failure_limit=node_failure_limit, required_slots=required_slots,
+                  retention_seconds=retention_seconds, priority=priority, max_parallel_tasks=max_parallel_tasks,
+                  store_on_node=store_on_node, python=python, verify_max_bytes=verify_max_bytes,
+                  verify_outputs=verify_outputs, output_name=output_name, output_file=output_file)
+    metadata = (("azrender_host", host), ("azrender_manifest", manifest_key))
+    if node_failure_limit:
+        metadata += ((NODE_FAILURE_LIMIT_KEY, str(node_failure_limit)),)
     job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
                   node_os=node_os, pool=pool, display_name=display_name or job_id,
-                  metadata=(("azrender_host", host), ("azrender_manifest", manifest_key)), problems=problems)
+                  metadata=metadata, problems=problems,
+                  recipe=recipe, outputs_of=outputs_of, priority=priority, max_parallel_tasks=max_parallel_tasks)
     if hook is not None:
         hook.azrender_adjust_job(submission=submission, job=job)
     return job
@@ -236,5 +315,5 @@ def _mount_commands(pool: PoolSpec | None, node_os: str) -> list[str]:
     if pool is None or pool.mount is None or pool.mount.kind != "windows-net-use" or node_os != WINDOWS:
         return []
     m = pool.mount
-    share = f"\\\\{m.account_name}.file.core.windows.net\\{m.container_or_share}"
+    share = m.source or f"\\\\{m.account_name}.file.core.windows.net\\{m.container_or_share}"
     return [f"(if not exist {m.drive}\\ net use {m.drive} {share} /persistent:no)"]

@@ -66,3 +66,14 @@ def chunk_frames(frames: list[int], chunk: int) -> list[list[int]]:
         else:
             chunks.append([frame])
     return chunks
+
+
+def format_frames(frames) -> str:
+    """The shortest list ``parse_frames`` reads back: ``[1, 2, 3, 7]`` -> ``1-3,7``."""
+    parts = [[f, f] for f in sorted(set(frames))[:1]]
+    for frame in sorted(set(frames))[1:]:
+        if frame == parts[-1][1] + 1:
+            parts[-1][1] = frame
+        else:
+            parts.append([frame, frame])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in parts)

@@ -17,6 +17,8 @@ LINUX, WINDOWS = NodeOS.LINUX, NodeOS.WINDOWS
 # the preparation task), Azure Files (mounted by the pool, or `net use` on legacy Windows images).
 COPY, BLOBFUSE, FILESHARE = StorageMode.COPY, StorageMode.BLOBFUSE, StorageMode.FILESHARE
 STORAGE_MODES = StorageMode.values()
+# Job metadata: tasks failing on one node before it gets no more of the job's tasks.
+NODE_FAILURE_LIMIT_KEY = "azrender_node_failure_limit"
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,10 @@ class NodeTaskSpec:
 @dataclass(frozen=True)
 class MountSpec:
     """A pool mount. ``kind``: ``blobfuse`` (container, SAS or identity), ``fileshare`` (Azure Files,
-    needs the storage account key, which Batch keeps in the mount's own ``accountKey`` field) or
-    ``windows-net-use`` (legacy Windows images: ``net use`` before each task with credentials the
-    pool's own start task stored with ``cmdkey``)."""
+    needs the storage account key, which Batch keeps in the mount's own ``accountKey`` field),
+    ``nfs`` / ``cifs`` (``source``; CIFS with ``username`` and ``password``, kept by Batch in the
+    mount) or ``windows-net-use`` (Windows images without Batch mounts: ``net use`` before each task
+    with credentials the pool's own start task stored with ``cmdkey``). See :mod:`azrender.jobs.mounts`."""
 
     kind: str
     account_name: str
@@ -90,8 +93,11 @@ class MountSpec:
     relative_mount_path: str = "azrender"
     sas_token: str | None = None  # blobfuse without identity: read/list SAS (no leading '?')
     account_key: str | None = None  # fileshare only
-    options: str = ""  # blobfuse_options / mount_options
+    options: str = ""  # blobfuse_options / mount_options; "" for the node OS's default
     drive: str = "S:"  # windows-net-use
+    source: str | None = None  # nfs HOST:/export, cifs //HOST/SHARE, windows-net-use \\HOST\SHARE
+    username: str | None = None  # cifs
+    password: str | None = None  # cifs
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,23 @@ class PoolSpec:
     dedicated_nodes: int = 0
     spot_nodes: int = 0
     task_slots: int = 1
+    autoscale: object | None = None  # azrender.jobs.autoscale.AutoscaleSpec: sized by pending tasks instead
     start_task: NodeTaskSpec | None = None
-    app_packages: tuple[tuple[str, str | None], ...] = ()  # (application id, version or None)
-    mount: MountSpec | None = None
+    app_packages: tuple[tuple[str, str | None], ...] = ()  # (application resource id, version or None)
+    mount: MountSpec | None = None  # the one serving the store (storage modes blobfuse, fileshare)
+    mounts: tuple[MountSpec, ...] = ()  # others: libraries, studio file systems
     identity_resource_id: str | None = None  # user-assigned identity attached to the pool's nodes
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    """The watchdog every render runs under (``azrender_node.pyz watch``): a renderer silent for
+    ``hang_seconds`` (None: automatic, from the job's measured frame times, at least
+    ``hang_floor_seconds``), or one frame longer than ``max_frame_seconds``, is killed and retried."""
+
+    hang_seconds: int | None = None
+    hang_floor_seconds: int = 300
+    max_frame_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,8 @@ class TaskSpec:
     max_wall_clock_seconds: int | None = None
     output_pattern: str = "out/**/*"  # frames, relative to the task working directory
     environment: tuple[tuple[str, str], ...] = ()
+    required_slots: int | None = None  # scheduling slots it takes on a node (None: Batch's 1)
+    retention_seconds: int | None = None  # how long its folder stays on the node after it ends
 
     @property
     def first(self) -> int:
@@ -149,3 +170,7 @@ class JobSpec:
     display_name: str = ""
     metadata: tuple[tuple[str, str], ...] = ()
     problems: list[Problem] = field(default_factory=list)
+    priority: int = 0  # -1000..1000: the pool runs higher-priority jobs' tasks first
+    max_parallel_tasks: int | None = None  # at most this many of its tasks at once (None: no limit)
+    recipe: dict = field(default_factory=dict)  # build_job's inputs (JSON), kept so a retry builds alike
+    outputs_of: str | None = None  # the job whose output folder this job's frames go to (a retry's original)

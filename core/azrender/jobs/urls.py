@@ -1,6 +1,7 @@
 """Store URLs as render nodes use them: a container URL with an optional prefix and SAS query
 (``https://acct.blob.core.windows.net/renders/show1?sv=...``, Azurite's path-style
-``http://127.0.0.1:10000/devstoreaccount1/renders/show1?...``), or ``file:///srv/store``.
+``http://127.0.0.1:10000/devstoreaccount1/renders/show1?...``), ``file:///srv/store``, or an SMB
+share (``smb://...``, ``https://ACCOUNT.file.core.windows.net/SHARE/...``) that nodes mount.
 Parsing is the sync stage's (:func:`azrender.sync.azure_store.parse_blob_url`)."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ class StoreUrl:
     container_url: str  # without query
     prefix: str
     query: str  # SAS query string without '?', or ""
-    account: str | None = None  # None for a local folder
-    container: str = ""
+    account: str | None = None  # None for a local folder (and a share that is not Azure Files)
+    container: str = ""  # or the share
+    is_share: bool = False  # an SMB share (nodes reach it through a pool mount, never by URL)
 
     @property
     def base(self) -> str:
@@ -38,6 +40,12 @@ def parse_store_url(url: str) -> StoreUrl:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "file":
         return StoreUrl(urllib.parse.urlunsplit(("file", parts.netloc, parts.path.rstrip("/"), "", "")), "", "")
+    from azrender.sync.smb_store import is_smb_url, parse_smb_url
+
+    if is_smb_url(url):
+        share = parse_smb_url(url)
+        root = share.display_url[: -len(share.prefix) - 1] if share.prefix else share.display_url
+        return StoreUrl(root, share.prefix, "", share.azure_account, share.share, is_share=True)
     from azrender.sync.azure_store import parse_blob_url
 
     loc = parse_blob_url(url)

@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "prep": ("prep", "job preparation: sync the node's asset cache to the manifest (or mount)"),
     "release": ("release", "job release: remove this job's files, keep the shared cache"),
     "check": ("check", "before rendering: fail at once, naming them, if files the task needs are missing"),
+    "watch": ("watch", "run the renderer; kill it when it hangs or a frame runs away (exit 91 / 92)"),
     "blender-version": ("blender_version", "before rendering: fail at once if this Blender is older than the scene's"),
     "verify": ("verify", "after rendering: fail, naming them, if files the task had to write are missing or empty"),
 }

@@ -7,8 +7,8 @@ what it reads. The view links to where the content is (:func:`store_node_base`):
 
 copy       the node's content cache, filled by the preparation task (hard links)
 blobfuse   the container mounted (Linux only): ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>`` (symbolic links)
-fileshare  an Azure Files share: Linux ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>``, Windows the drive
-           letter Batch mounts it on (``S:\\<P>``) or its UNC path (copies where links are refused).
+fileshare  an SMB share: ``$AZ_BATCH_NODE_MOUNTS_DIR/<mount>/<P>`` (both OSes), or on Windows the drive
+           letter it is mapped on (``S:\\<P>``, ``--share``) or its UNC path (copies where links are refused).
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def store_node_base(storage_mode: str, node_os: str, *, mount_path: str = layout
         return _join(node_os, "$AZ_BATCH_NODE_MOUNTS_DIR", mount_path, store_prefix)
     if not windows:
         return _join(node_os, share or "$AZ_BATCH_NODE_MOUNTS_DIR/" + mount_path, store_prefix)
+    if not share and not re.fullmatch(r"[A-Za-z]:?", mount_path):  # a pool mount, under the mounts folder
+        return _join(node_os, "%AZ_BATCH_NODE_MOUNTS_DIR%", mount_path, store_prefix)
     return _join(node_os, _windows_share(share or mount_path), store_prefix)
 
 
@@ -72,11 +74,13 @@ def build_rules(roots, *, storage_mode: str, node_os: str, mount_path: str = lay
     ]
 
 
-def rules_for(submission, roots, *, storage_mode: str, node_os: str, plugin_manager=None, **where) -> list[MappingRule]:
-    """:func:`build_rules`, then the ``azrender_mapping_rules`` hook (a TD adds or changes rules)."""
+def rules_for(submission, roots, *, storage_mode: str, node_os: str, plugin_manager=None, extra=(),
+              **where) -> list[MappingRule]:
+    """:func:`build_rules` and the ``extra`` rules (studio roots), then the ``azrender_mapping_rules``
+    hook (a TD adds or changes rules)."""
     from azrender.plugins import get_plugin_manager
 
-    rules = build_rules(roots, storage_mode=storage_mode, node_os=node_os, **where)
+    rules = build_rules(roots, storage_mode=storage_mode, node_os=node_os, **where) + list(extra)
     pm = plugin_manager or get_plugin_manager()
     pm.hook.azrender_mapping_rules(submission=submission, rules=rules)
     return rules

@@ -76,9 +76,11 @@ class SubmissionFiles:
 
 def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
                mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
-               plugin_manager=None) -> PathPlan:
+               studio_roots=(), plugin_manager=None) -> PathPlan:
     """Everything path mapping decides for ``report``'s scene on a ``node_os`` node reached by
-    ``storage_mode`` (``submission`` is passed to the ``azrender_mapping_rules`` hook). No writes."""
+    ``storage_mode`` (``submission`` is passed to the ``azrender_mapping_rules`` hook). No writes.
+    ``studio_roots`` (:class:`~azrender.paths.studio.StudioRoot`): folders the nodes mount; files
+    under them are mapped there and never uploaded."""
     scene = absolute_local(report.scene)
     extension = Path(scene).suffix.lower()
     host = HOSTS.get(extension)
@@ -88,8 +90,10 @@ def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submissi
         raise UsageError(f"{Path(scene).name}: 3ds Max renders on Windows nodes only; use --os windows")
     where = {"mount_path": mount_path, "store_prefix": store_prefix, "share": share}
     roots = asset_roots(scene, report.dependencies, project=project, plugin_manager=plugin_manager)
+    from azrender.paths.studio import studio_rules
+
     rules = rules_for(submission, roots, storage_mode=storage_mode, node_os=node_os,
-                      plugin_manager=plugin_manager, **where)
+                      plugin_manager=plugin_manager, extra=studio_rules(tuple(studio_roots), node_os), **where)
     mapped = map_dependencies(report, roots, storage_mode=storage_mode, node_os=node_os, rules=rules, **where)
     try:
         scene_key = storage_key(scene, roots)

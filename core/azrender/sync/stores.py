@@ -5,6 +5,8 @@
 - ``file:///dir[/prefix]`` (or a plain folder path): :class:`~.local_store.LocalStore`
 - ``https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]``: Azure Blob storage
 - ``http://127.0.0.1:PORT/devstoreaccount1/CONTAINER[/PREFIX]``: Azurite (path-style emulator URL)
+- ``smb://[USER@]HOST[:PORT]/SHARE[/PREFIX]``, ``\\\\HOST\\SHARE\\PREFIX`` or
+  ``https://ACCOUNT.file.core.windows.net/SHARE[/PREFIX]``: an SMB 3 share (:mod:`~.smb_store`)
 
 Keys are '/'-separated and relative to the store's root (the URL's prefix). Every object carries
 the xxh3-128 hash of its content (blob metadata :data:`azrender.layout.HASH_METADATA_KEY`), and a
@@ -38,6 +40,12 @@ def open_store(url: str, *, connection_string: str | None = None, credential=Non
         parts.port  # parsed lazily: a malformed or out-of-range port fails here, not mid-transfer
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket, port 'x' or 99999
         raise UsageError(f"{url}: malformed store URL ({exc})") from None
+    from azrender.sync.smb_store import is_smb_url
+
+    if is_smb_url(text):
+        from azrender.sync.smb_store import SmbStore
+
+        return SmbStore.open(text)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise UsageError(f"{url}: only local file:// URLs are supported (file:///path)")
@@ -53,7 +61,7 @@ def open_store(url: str, *, connection_string: str | None = None, credential=Non
 
         return LocalStore(Path(os.path.expanduser(text)))  # an unknown ~user stays as typed
     raise UsageError(f"{url}: unsupported store URL (use file:///folder, https://ACCOUNT.blob.core.windows.net/"
-                     "CONTAINER[/PREFIX] or an Azurite http://127.0.0.1:PORT/devstoreaccount1/CONTAINER URL)")
+                     "CONTAINER[/PREFIX], smb://HOST/SHARE[/PREFIX] or an Azurite http://127.0.0.1:PORT/devstoreaccount1/CONTAINER URL)")
 
 
 def _file_url_path(path: str) -> Path:

@@ -1,5 +1,5 @@
 """Operators: refresh the dependency list, submit (in the background, polled by a modal timer),
-refresh job status, download a job's outputs."""
+refresh job status, download a job's outputs, retry its failed frames."""
 
 from __future__ import annotations
 
@@ -162,23 +162,30 @@ class AZRENDER_OT_refresh_jobs(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class AZRENDER_OT_download(_Backgrounded, bpy.types.Operator):
-    """Download the selected job's rendered frames"""
-
-    bl_idname = "azrender.download"
-    bl_label = "Download Outputs"
+class _OnSelectedJob(_Backgrounded):
+    """An operator on the job selected in the panel's list: ``work(job_id, profile)`` gives the
+    call that runs in the background (``progress`` -> result)."""
 
     @classmethod
     def poll(cls, context):
         return _selected_job(context) is not None
 
     def execute(self, context):
+        job_id, profile = _selected_job(context).job_id, context.scene.azrender.profile or None
+        return self.run_in_background(context, Background(self.work(job_id, profile)).start())
+
+
+class AZRENDER_OT_download(_OnSelectedJob, bpy.types.Operator):
+    """Download the selected job's rendered frames"""
+
+    bl_idname = "azrender.download"
+    bl_label = "Download Outputs"
+
+    def work(self, job_id, profile):
         from azrender.hosts.jobs import download_outputs
 
-        job_id, profile = _selected_job(context).job_id, context.scene.azrender.profile or None
-        dest = bpy.path.abspath(f"//renders/{job_id}") if bpy.data.filepath else None
-        return self.run_in_background(context, Background(
-            lambda progress: download_outputs(job_id, dest, profile=profile, progress=progress)).start())
+        dest = bpy.path.abspath(f"//renders/{job_id}") if bpy.data.filepath else None  # bpy: on this thread
+        return lambda progress: download_outputs(job_id, dest, profile=profile, progress=progress)
 
     def done_message(self, context, result):
         job = _selected_job(context)
@@ -264,7 +271,23 @@ def on_load(_=None) -> None:
     watch_jobs()
 
 
-CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_refresh_jobs, AZRENDER_OT_download)
+class AZRENDER_OT_retry(_OnSelectedJob, bpy.types.Operator):
+    """Render the selected job's failed or missing frames again, beside its other frames"""
+
+    bl_idname = "azrender.retry"
+    bl_label = "Retry Failed Frames"
+
+    def work(self, job_id, profile):
+        from azrender.hosts.jobs import retry_failed
+
+        return lambda progress: retry_failed(job_id, profile=profile, progress=progress)
+
+    def done_message(self, context, result):
+        return "INFO", f"azrender: {result.describe()}"
+
+
+CLASSES = (AZRENDER_OT_refresh_dependencies, AZRENDER_OT_submit, AZRENDER_OT_refresh_jobs, AZRENDER_OT_download,
+           AZRENDER_OT_retry)
 
 
 def register():

@@ -57,7 +57,9 @@ class AZRENDER_UL_jobs(bpy.types.UIList):
         row = layout.row(align=True)
         row.alert = item.state.startswith("failed") or bool(item.failure)
         row.label(text=item.job_id, icon="ERROR" if row.alert else "RENDER_ANIMATION")
-        row.label(text=f"{item.backend}: {item.state}")
+        from azrender.backends import LABELS
+
+        row.label(text=f"{LABELS.get(item.backend.lower(), item.backend)}: {item.state}")
 
 
 class AZRENDER_PT_render(bpy.types.Panel):
@@ -102,7 +104,15 @@ class AZRENDER_PT_render(bpy.types.Panel):
                 row = box.row()
                 row.label(text=f"Outputs: {job.download_dir}", icon="FILE_FOLDER")
                 row.operator("wm.path_open", text="", icon="FILE_FOLDER").filepath = job.download_dir
-        box.operator("azrender.download", icon="IMPORT")
+            from azrender.hosts.jobs import job_lines
+
+            for line in job_lines(job.job_id):  # scouting/held and why, estimate, cost
+                row = box.row()
+                row.alert = line.startswith("held:")
+                row.label(text=line)
+        row = box.row()
+        row.operator("azrender.download", icon="IMPORT")
+        row.operator("azrender.retry", icon="FILE_REFRESH")
 
         from azrender.hosts.submission import plugins_line
 

@@ -26,7 +26,7 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
 from azrender.errors import JobError, UsageError
 from azrender.layout import check_id
 from azrender.progress import ProgressCallback
@@ -163,13 +163,25 @@ class LocalBatchClient:
     def reboot_node(self, pool_id: str, node_id: str) -> None:
         """Simulate a node reboot: tasks running there are killed and requeued; the start task and,
         before the job's next task there, the job preparation task run again. Files stay."""
+        self._change_node(pool_id, node_id, lambda node: replace(node, boot=node.boot + 1))
+
+    def preempt_node(self, pool_id: str, node_id: str) -> None:
+        """Simulate a Spot node's preemption: tasks running there are killed and requeued without
+        using up a retry; the node comes back as a new VM (empty disk, start task and job
+        preparation again)."""
+        self._change_node(pool_id, node_id, lambda node: replace(node, boot=node.boot + 1, fresh=True))
+
+    def inject_node_fault(self, pool_id: str, node_id: str, fault: str | None = "fail") -> None:
+        """For tests: ``"fail"`` makes every task started on the node fail (a broken node); None heals it."""
+        self._change_node(pool_id, node_id, lambda node: replace(node, fault=fault))
+
+    def _change_node(self, pool_id: str, node_id: str, change) -> None:
         pool = self._pool(pool_id)
         if node_id not in {f"node-{i}" for i in range(pool.node_count)}:
             raise NotFound(f"pool {pool_id!r} has no node {node_id!r} (NodeNotFound)")
         path = self.root.node_file(pool.id, node_id)
         with locked(self.root.agent_dir(pool.id, node_id) / "node.lock"):
-            record = load(path, NodeRecord) if path.exists() else NodeRecord(node_id)
-            save(path, NodeRecord(node_id, boot=record.boot + 1, start_task=record.start_task))
+            save(path, change(load(path, NodeRecord) if path.exists() else NodeRecord(node_id)))
 
     def node(self, pool_id: str, node_id: str) -> NodeLayout:
         """The folders of one node (e.g. to look at its shared directory)."""
@@ -432,11 +444,14 @@ class LocalBatchClient:
                                    STDERR_TAIL_LINES)
             states.append(TaskState(
                 id=record.id, state=record.state, exit_code=record.exit_code, retries=record.retry_count,
+                requeues=record.requeue_count,
                 node=record.node_id, stderr_tail=tail,
-                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else ""))
+                failure=f"{record.failure.code}: {record.failure.message}" if record.failure else "",
+                seconds=attempt_seconds(record.start_time, record.end_time) if record.state != "active" else None))
         prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
         return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
-                         preparation_failed=prep_failed, prepared_nodes=prepared)
+                         preparation_failed=prep_failed, prepared_nodes=prepared,
+                         quarantined=tuple(sorted(job.quarantined.items())))
 
     def resume(self, job_id: str) -> None:
         """Detect a dead runner (OOM, logout, reboot) of an unfinished job: start a new one, which

@@ -22,7 +22,7 @@ POLL = 0.05
 class Outcome:
     exit_code: int | None
     failure: Failure | None = None
-    cancelled: str | None = None  # why the process was killed from outside: "terminate" | "reboot"
+    cancelled: str | None = None  # why the process was killed from outside: "terminate" | "reboot" | "preempt"
 
     @property
     def retryable(self) -> bool:
@@ -79,7 +79,8 @@ def run_command(command_line: str, *, task_dir: Path, working_dir: Path, env: di
                 pass
             if cancel.is_set():
                 _kill_group(proc)
-                message = "Task was ended by user request" if cancel.reason == "terminate" else "The node was rebooted"
+                message = {"terminate": "Task was ended by user request",
+                           "preempt": "The node was preempted"}.get(cancel.reason, "The node was rebooted")
                 return Outcome(_exit_code(proc.returncode), Failure("TaskEnded", message), cancelled=cancel.reason)
             if deadline is not None and time.monotonic() > deadline:
                 _kill_group(proc)

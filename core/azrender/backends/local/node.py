@@ -24,6 +24,7 @@ class NodeLayout:
     pool_id: str
     node_id: str
     root: Path  # AZ_BATCH_NODE_ROOT_DIR
+    dedicated: bool = True  # False: a Spot node, which Batch may preempt
 
     @property
     def shared(self) -> Path:
@@ -57,7 +58,7 @@ class NodeLayout:
             "AZ_BATCH_ACCOUNT_URL": self.root.parents[3].as_uri(),
             "AZ_BATCH_POOL_ID": self.pool_id,
             "AZ_BATCH_NODE_ID": self.node_id,
-            "AZ_BATCH_NODE_IS_DEDICATED": "true",
+            "AZ_BATCH_NODE_IS_DEDICATED": "true" if self.dedicated else "false",
             "AZ_BATCH_NODE_ROOT_DIR": str(self.root),
             "AZ_BATCH_NODE_SHARED_DIR": str(self.shared),
             "AZ_BATCH_NODE_MOUNTS_DIR": str(self.mounts),

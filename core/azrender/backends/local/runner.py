@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -31,6 +33,7 @@ from .execute import Cancel, Outcome, run_command
 from .identity import process_identity, still_the_same
 from .locks import locked, try_lock
 from .node import NodeLayout
+from .quarantine import Quarantine, failure_limit
 from .state import (Failure, JobState, NodeRecord, PoolRecord, Root, Run, TaskRecord, load, load_model,
                     now, save)
 from .transfer import TaskFileError, download_resource_files, upload_output_files
@@ -82,9 +85,12 @@ class Runner:
         self.job_spec = load_model(root.job_private(job.id), BatchJobCreateOptions)
         self.pool = load(root.pool_file(job.pool_id), PoolRecord)
         self.pool_spec = load_model(root.pool_private(job.pool_id), BatchPoolCreateOptions)
-        self.nodes = [NodeLayout(self.pool.id, f"node-{i}", root.node_root(self.pool.id, f"node-{i}"))
+        spot = self.pool_spec.target_low_priority_nodes or 0  # the last nodes of the pool are its Spot ones
+        self.nodes = [NodeLayout(self.pool.id, f"node-{i}", root.node_root(self.pool.id, f"node-{i}"),
+                                 dedicated=i < self.pool.node_count - spot)
                       for i in range(self.pool.node_count)]
         self.prep_id = prep_task_id(self.job_spec)
+        self.quarantine = Quarantine(failure_limit(self.job_spec), job.quarantined)
         self.running: dict[str, _Attempt] = {}
         self.unusable: dict[str, tuple[int, Failure]] = {}  # node id -> (boot, why no task can run there)
         self.seen: dict[str, TaskRecord] = {}  # task file name -> record
@@ -137,13 +143,14 @@ class Runner:
             self._watch_reboots()
             pending = [t for t in self._tasks() if t.state == "active" and t.id.lower() not in self.running]
             for task in pending:
-                if not self._start(task):
-                    break
+                if not self._start(task) and not self.quarantine.tried(task.id):
+                    break  # no free slot (a retry avoiding a node may wait while others start)
             with self.lock:
                 busy = bool(self.running)
             if not busy:
-                if pending and len(self.unusable) == len(self.nodes):
-                    if all(f.code == "JobPreparationTaskFailed" for _, f in self.unusable.values()):
+                if pending and all(n.node_id in self.unusable or n.node_id in self.quarantine for n in self.nodes):
+                    if len(self.unusable) == len(self.nodes) and all(
+                            f.code == "JobPreparationTaskFailed" for _, f in self.unusable.values()):
                         if self._hand_back():  # as on Batch, the tasks stay active; status tells why
                             return
                     else:
@@ -208,14 +215,17 @@ class Runner:
         with self.lock:
             attempts = list(self.running.values())
         for attempt in attempts:
-            if attempt.boot is not None and self._node(attempt.node).boot != attempt.boot:
-                attempt.cancel.set("reboot")
+            record = self._node(attempt.node)
+            if attempt.boot is not None and record.boot != attempt.boot:
+                attempt.cancel.set("preempt" if record.fresh else "reboot")
         for node in self.nodes:
             if node.node_id in self.unusable and self._node(node).boot != self.unusable[node.node_id][0]:
                 del self.unusable[node.node_id]
 
     def _fail_unschedulable(self, pending: list[TaskRecord]) -> None:
-        _, failure = next(iter(self.unusable.values()))
+        _, failure = next(iter(self.unusable.values()), (None, Failure(
+            "NoUsableNode", "every node of the pool is quarantined for this job: " + "; ".join(
+                f"{node}: {why}" for node, why in sorted(self.quarantine.reasons.items())))))
         for task in pending:
             log.info("task %s cannot run on any node: %s", task.id, failure.message)
             self._update_task(task.id, state="completed", failure=failure, end_time=now())
@@ -232,8 +242,11 @@ class Runner:
             for attempt in self.running.values():
                 load_per_node[attempt.node.node_id] += 1
         needed = task.spec.get("requiredSlots") or 1
+        # A retry waits for a usable node the task has not failed on, while there is one.
+        tried = self.quarantine.tried(task.id)
+        avoid = tried if self._usable() - tried else set()
         for node in sorted(self.nodes, key=lambda n: load_per_node[n.node_id]):
-            if node.node_id in self.unusable:
+            if node.node_id in self.unusable or node.node_id in self.quarantine or node.node_id in avoid:
                 continue
             slots = []
             for slot in range(self.pool.task_slots):
@@ -282,6 +295,12 @@ class Runner:
         start = self.pool_spec.start_task
         with locked(self.root.agent_dir(node.pool_id, node.node_id) / "node.lock"):
             record = self._node(node)
+            if record.fresh:  # a preempted node comes back as a new VM: nothing of the old disk
+                import shutil
+
+                shutil.rmtree(node.root, ignore_errors=True)
+                record = replace(record, fresh=False, start_task=None)
+                save(self.root.node_file(node.pool_id, node.node_id), record)
             run = record.start_task
             if run is None or run.boot != record.boot:
                 node.create()
@@ -355,13 +374,16 @@ class Runner:
                        retry_count=retries, failure=outcome.failure)
 
     def _attempts(self, command_line, task_dir: Path, env, max_retries: int, wall: float | None, cancel: Cancel,
-                  *, retries: int = 0, on_start=None, on_retry=None) -> tuple[Outcome, int]:
+                  *, retries: int = 0, on_start=None, on_retry=None, on_failure=None) -> tuple[Outcome, int]:
         """Run until success, a non-retryable end, or the retries are spent (-1: no limit). The wall
-        clock counts from the first attempt, across retries."""
+        clock counts from the first attempt, across retries. ``on_failure()`` after each failed
+        attempt may return True: retry no more here."""
         deadline = time.monotonic() + wall if wall is not None else None
         while True:
             outcome = run_command(command_line, task_dir=task_dir, working_dir=task_dir / "wd", env=env,
                                   deadline=deadline, cancel=cancel, on_start=on_start)
+            if outcome.failure is not None and not cancel.is_set() and on_failure and on_failure():
+                return outcome, retries
             if not outcome.retryable or cancel.is_set() or (max_retries != -1 and retries >= max_retries):
                 return outcome, retries
             retries += 1
@@ -381,16 +403,26 @@ class Runner:
         max_retries = next((c.max_task_retry_count for c in (constraints, job_constraints)
                             if c is not None and c.max_task_retry_count is not None), 0)
         wall = _seconds(constraints.max_wall_clock_time) if constraints else None
+        command_line = spec.command_line
+        if self._node(node).fault == "fail":  # a broken node (injected): every task fails here
+            command_line = shlex.join([sys.executable, "-c", f"import sys; sys.exit('{node.node_id}: injected node failure')"])
+        moved: list[bool] = []  # after each failed attempt: retry on another node?
         try:
             download_resource_files(spec.resource_files, task_dir / "wd")
             outcome, retries = self._attempts(
-                spec.command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
+                command_line, task_dir, env, max_retries, wall, cancel, retries=record.retry_count,
                 on_start=lambda pgid: self._update_task(task_id, pgid=pgid, pgid_identity=process_identity(pgid)),
-                on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None))
+                on_retry=lambda n: self._update_task(task_id, retry_count=n, pgid=None),
+                on_failure=lambda: moved.append(self._task_failed(node, task_id)) or moved[-1])
         except TaskFileError as exc:
             outcome, retries = Outcome(None, exc.failure), record.retry_count
-        if outcome.cancelled == "reboot":
-            log.info("task %s requeued: %s rebooted", task_id, node.node_id)
+        if outcome.retryable and moved and moved[-1] and (max_retries == -1 or retries < max_retries):
+            log.info("task %s requeued to retry on another node than %s", task_id, node.node_id)
+            self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries + 1)
+            return
+        if outcome.cancelled in ("reboot", "preempt"):  # requeued: not a failed try
+            log.info("task %s requeued: %s %s", task_id, node.node_id,
+                     "was preempted" if outcome.cancelled == "preempt" else "rebooted")
             self._update_task(task_id, state="active", node_id=None, pgid=None, retry_count=retries,
                               requeue_count=record.requeue_count + 1)
             return
@@ -406,6 +438,25 @@ class Runner:
                  f" ({failure.code})" if failure else "")
         if self._job_action(spec, outcome.exit_code, failure) == "terminate":
             self._request_termination("TaskFailed")
+
+    def _usable(self) -> set[str]:
+        return {n.node_id for n in self.nodes if n.node_id not in self.unusable and n.node_id not in self.quarantine}
+
+    def _elsewhere(self, node: NodeLayout, task_id: str) -> bool:
+        """Whether a job with a bad-node limit should retry ``task_id`` on another node."""
+        return self.quarantine.limit is not None and bool(self._usable() - self.quarantine.tried(task_id) - {node.node_id})
+
+    def _task_failed(self, node: NodeLayout, task_id: str) -> bool:
+        """Count a failed attempt; True: retry on another node rather than here."""
+        self._quarantined(node, self.quarantine.task_failed(node.node_id, task_id, self._usable()))
+        return node.node_id in self.quarantine or self._elsewhere(node, task_id)
+
+    def _quarantined(self, node: NodeLayout, reason: str | None) -> bool:
+        """Record a node newly quarantined (``reason``); whether ``node`` is quarantined."""
+        if reason is not None:
+            log.warning("node %s quarantined for job %s: %s", node.node_id, self.job_id, reason)
+            self._update_job(lambda job: replace(job, quarantined={**job.quarantined, node.node_id: reason}))
+        return node.node_id in self.quarantine
 
     def _job_action(self, spec, exit_code: int | None, failure: Failure | None) -> str:
         """Batch's exit conditions: they act on the job only when it says performExitOptionsJobAction."""
@@ -466,9 +517,11 @@ def mount_source(mount) -> tuple[str, str]:
     elif mount.azure_file_share_configuration is not None:
         share = mount.azure_file_share_configuration
         source, relative = (share.azure_file_url or "").rstrip("/"), share.relative_mount_path
+    elif (config := mount.cifs_mount_configuration or mount.nfs_mount_configuration) is not None:
+        source, relative = config.source, config.relative_mount_path  # //host/share, host:/export
     else:
-        raise JobError("the local backend mounts only azureBlobFileSystemConfiguration and "
-                       "azureFileShareConfiguration")
+        raise JobError("the local backend mounts azureBlobFileSystemConfiguration, azureFileShareConfiguration, "
+                       "cifsMountConfiguration and nfsMountConfiguration only")
     parts = Path(relative or "").parts
     if not parts or Path(relative).is_absolute() or ".." in parts:
         raise JobError(f"relativeMountPath {relative!r} must be a path inside AZ_BATCH_NODE_MOUNTS_DIR")

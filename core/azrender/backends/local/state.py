@@ -119,6 +119,7 @@ class JobState:
     termination_reason: str | None = None
     preparation: dict[str, Run] = field(default_factory=dict)  # node id -> last run
     release: dict[str, Run] = field(default_factory=dict)
+    quarantined: dict[str, str] = field(default_factory=dict)  # node id -> why it gets no more of its tasks
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ class NodeRecord:
     id: str
     boot: int = 0  # incremented by each (simulated) reboot
     start_task: Run | None = None
+    fault: str | None = None  # injected by tests: "fail" makes every task on the node fail
+    fresh: bool = False  # preempted: it comes back as a new VM (empty disk) at its next bring-up
 
 
 _NESTED = {"failure": Failure, "start_task": Run}
