@@ -601,12 +601,10 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     if submission.host == "maya" and render.settings is not None:
         extra_args = ("-an", "1" if render.settings.animation else "0")  # the names expected_outputs computed
     pool = backend.pool(submission, pm)
-    if pool.create is not None:
+    if pool.create is not None:  # a pool azrender creates serves the studio roots and, when mountable, the store
         _check_studio_mounts(pool.create, settings)
-    if pool.create is not None:  # a pool azrender creates mounts the store in the mountable modes
-        pool = replace(pool, create=with_store_mount(pool.create, submission.storage_mode,
-                                                     settings.storage_url or "", access))
-        pool = replace(pool, mounts_store=pool.create.mount is not None)
+        create = with_store_mount(pool.create, submission.storage_mode, settings.storage_url or "", access)
+        pool = replace(pool, create=create, mounts_store=create.mount is not None)
     tool_on_mount = manifest_on_mount = None
     if parse_store_url(access.assets_url).is_share:  # Batch cannot download from a share: nodes read the mount
         from azrender.jobs.nodetool import node_tool_key

@@ -37,7 +37,7 @@ from azrender.node import retry
 from azrender.redact import register_secret
 from azrender.sync import hashing
 from azrender.sync.blob_rest import Bearer, BlobContainer, BlobHttpError, Sas, SharedKey, Unreachable
-from azrender.sync.partial import writing_partial
+from azrender.sync.partial import write_checked
 from azrender.sync.store import AccountInfo, ByteProgress, Store, StoredObject, Transfer
 
 log = logging.getLogger(__name__)
@@ -358,21 +358,11 @@ class AzureBlobStore(Store):
         raise AssertionError("unreachable")
 
     def _download_once(self, key: str, dest: Path, progress: ByteProgress | None) -> Transfer:
-        hasher = hashing.new_hasher()
-        size = 0
         response = self._account.blobs.get_blob(self._name(key))
         expected = response.getheader(f"x-ms-meta-{HASH_METADATA_KEY}")
-        with writing_partial(dest) as out:
-            while chunk := response.read(hashing.READ_CHUNK):
-                hasher.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-                if progress:
-                    progress(len(chunk))
-            digest = hasher.hexdigest()
-            if expected and digest != expected:
-                raise StoreError(f"{self.display_url}/{key}: downloaded bytes do not match the recorded hash "
-                                 "(the blob was replaced meanwhile or is corrupt); run again")
+        size, digest = write_checked(dest, response.read, expected=expected, progress=progress,
+                                     mismatch=f"{self.display_url}/{key}: downloaded bytes do not match the recorded "
+                                              "hash (the blob was replaced meanwhile or is corrupt); run again")
         return Transfer(key, size, digest, size)
 
     def read_bytes(self, key: str) -> bytes:

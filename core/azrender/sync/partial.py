@@ -88,3 +88,25 @@ def remove_orphaned_partials(folder: Path) -> int:
         except OSError:
             continue  # held by a live transfer, or already renamed or removed
     return removed
+
+
+def write_checked(dest: Path, read, *, expected: str | None, progress=None, mismatch: str,
+                  chunk: int | None = None) -> tuple[int, str]:
+    """Stream ``read(n)`` chunks into ``dest`` through a partial file, hashing as it goes; (size,
+    hash). A hash other than ``expected`` (when known) raises ``StoreError(mismatch)`` and leaves
+    ``dest`` untouched: a download never lands bytes the store did not record."""
+    from azrender.sync import hashing
+    from azrender.errors import StoreError
+
+    hasher, size = hashing.new_hasher(), 0
+    with writing_partial(dest) as out:
+        while data := read(chunk or hashing.READ_CHUNK):
+            hasher.update(data)
+            out.write(data)
+            size += len(data)
+            if progress:
+                progress(len(data))
+        digest = hasher.hexdigest()
+        if expected and digest != expected:
+            raise StoreError(mismatch)
+    return size, digest

@@ -36,7 +36,7 @@ from azrender import layout
 from azrender.errors import StoreError, UsageError
 from azrender.redact import register_secret
 from azrender.sync import hashing, keys
-from azrender.sync.partial import PARTIAL_PREFIX, writing_partial
+from azrender.sync.partial import PARTIAL_PREFIX, write_checked
 from azrender.sync.store import ByteProgress, Store, StoredObject, Transfer
 
 DEFAULT_PORT = 445
@@ -488,19 +488,9 @@ class SmbStore(Store):
                 expected = next((h for s, t, h in self._hashes(folder, kw).get(_name_tag(name), ())
                                  if s == st.st_size and t == st.st_mtime_ns // 1000), None)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                hasher = hashing.new_hasher()
-                size = 0
-                with writing_partial(dest) as out:
-                    while chunk := src.read(CHUNK):
-                        hasher.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
-                        if progress:
-                            progress(len(chunk))
-                    got = hasher.hexdigest()
-                    if expected and got != expected:
-                        raise StoreError(f"{self.display_url}/{key} does not match its recorded hash "
-                                         "(changed while it was read?); run again")
+                size, got = write_checked(dest, src.read, expected=expected, progress=progress, chunk=CHUNK,
+                                          mismatch=f"{self.display_url}/{key} does not match its recorded hash "
+                                                   "(changed while it was read?); run again")
             return Transfer(key, size, got, size)
 
         return self._reading(key, fetch)
