@@ -87,7 +87,9 @@ def test_the_zip_installs_and_submits_a_scene_saved_in_this_version(version, ble
     run_host(version, blender, REPO / "examples" / "build_demo.py", str(tmp_path / "shot"), env=host_env(home))
     scene = tmp_path / "shot" / "demo.blend"
 
-    out = result_of(run_host(version, blender, USER, str(addon_zip), str(scene), "1-2", env=host_env(home, **state)))
+    # Render Properties changed in the session and not saved: the add-on reads its settings from bpy
+    out = result_of(run_host(version, blender, USER, str(addon_zip), str(scene), "1-2", "//inapp/take_##",
+                             env=host_env(home, **state)))
     assert ".".join(map(str, out["version"][:2])) == version
     assert out["enabled"] and "azure" in out["name"].lower()  # found by searching "azure"
     assert any(m.endswith("azrender_blender.ui") for m in out["menu"]) and out["operator"] == "Render on Azure…"
@@ -100,10 +102,12 @@ def test_the_zip_installs_and_submits_a_scene_saved_in_this_version(version, ble
 
     status = wait_done(run_cli, job_id, state)
     assert status["failed"] == [], status
+    assert [(f["frame"], f["state"], f["outputs"]) for f in status["frames"]] == [
+        (n, "verified", [f"inapp/take_0{n}.png"]) for n in (1, 2)]
     fetched = run_cli("download", job_id, "--dest", tmp_path / "frames", env=state)
     assert fetched.returncode == 0, fetched.stderr
     frames = sorted((tmp_path / "frames").rglob("*.png"))
-    assert [f.name for f in frames] == ["frame_0001.png", "frame_0002.png"]
+    assert [f.relative_to(tmp_path / "frames").as_posix() for f in frames] == ["inapp/take_01.png", "inapp/take_02.png"]
     for n, frame_png in enumerate(frames, start=1):
         expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(n)}
         for card, (x, y) in build_demo.CARD_PIXELS.items():
