@@ -22,6 +22,32 @@ def job_status(job_id: str, *, backend: str | None = None, profile: str | None =
     return status
 
 
+def agent_line(job_id: str) -> str | None:
+    """For a job handed to the background agent and not submitted yet, its one line for a job
+    list ("uploading: sync 40% wood.png", "not submitted: <why>"); None once it is submitted."""
+    from azrender.joblist import pending_row
+
+    row = pending_row(job_id)
+    return None if row is None else f"{row.state}: {row.progress}"
+
+
+IMAGES = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".bmp", ".tga", ".hdr")
+
+
+def latest_frame(folder: str | Path | None) -> Path | None:
+    """The frame that came into ``folder`` last (a job's download folder, which the agent fills
+    as frames finish), for a host's preview; None before the first."""
+    if not folder:
+        return None
+    try:
+        frames = [p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGES and p.is_file()
+                  and not p.name.startswith(".")]
+        # ctime: when it arrived here (a download may keep the rendered file's mtime)
+        return max(frames, key=lambda p: (p.stat().st_ctime_ns, p.name), default=None)
+    except OSError:  # the folder changes under us: the next look sees it
+        return None
+
+
 def job_lines(job_id: str) -> list[str]:
     """What a host panel shows under a selected job, one fact a line, the hint last: scouting or
     held and why, the estimate, the budget, and after the job its node-hours and cost. Empty for
