@@ -49,6 +49,8 @@ def test_agent_killed_mid_upload_and_restarted_finishes_the_job(run_cli, blender
     time.sleep(0.5)
     assert (agent_dir / "inbox" / f"{job}.json").exists(), "the killed agent's submission is still to do"
     assert not (tmp_path / "state" / "jobs" / f"{job}.json").exists(), "nothing was submitted yet"
+    waiting = run_cli("status", job)
+    assert waiting.returncode == 0 and waiting.stdout.startswith(f"{job}: uploading (with the background agent): ")
 
     before = len(proxy.requests)
     proc = run_cli("agent", timeout=600)  # a new agent resumes and stays until the frames are home

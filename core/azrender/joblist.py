@@ -131,10 +131,17 @@ def _live(row: JobRow, job, watched) -> JobRow:
     finished = status.done and status.state in ("completed", "terminated") or status.state == "completed"
     state = ("failed" if status.failed else "done") if finished else "running"
     if status.failed:  # why, in the row itself: the first failed task's last lines
-        from azrender.hosts.jobs import first_failure
-
         line += f"; {first_failure(status)}"
     return replace(row, state=state, done=done, total=total, progress=line)
+
+
+def first_failure(status, lines: int = 3) -> str:
+    """The first failed task and the last lines it printed, on one line ("" when none failed)."""
+    if not status.failed:
+        return ""
+    task = status.failed[0]
+    said = " | ".join(line.strip() for line in (task.stderr_tail or task.failure).splitlines()[-lines:] if line.strip())
+    return f"task {task.id} failed (exit {task.exit_code})" + (f": {said}" if said else "")
 
 
 def _status(client, job):

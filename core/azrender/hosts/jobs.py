@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from azrender.joblist import first_failure  # noqa: F401  (hosts show it under a failed job)
+
 
 def _backend(job_id: str, backend: str | None, profile: str | None):
     from azrender.backends.choose import choose_backend
@@ -70,15 +72,6 @@ def status_line(status) -> str:
     failed = f", {len(status.failed)} failed" if status.failed else ""
     state = "failed" if status.done and status.failed else status.state
     return f"{state}: {done}/{len(status.tasks)} tasks done{failed}"
-
-
-def first_failure(status, lines: int = 3) -> str:
-    """The first failed task and the last lines it printed, on one line ("" when none failed)."""
-    if not status.failed:
-        return ""
-    task = status.failed[0]
-    said = " | ".join(line.strip() for line in (task.stderr_tail or task.failure).splitlines()[-lines:] if line.strip())
-    return f"task {task.id} failed (exit {task.exit_code})" + (f": {said}" if said else "")
 
 
 def outcome_line(result) -> str:
