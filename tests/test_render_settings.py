@@ -233,7 +233,7 @@ def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_
 
 
 def test_a_submission_handed_to_the_agent_keeps_the_collected_settings_and_overrides(tmp_path):
-    from azrender.agent import request_from_json, request_to_json
+    from azrender.agent import decode, encode
     from azrender.pipeline import SubmitRequest
     from azrender.rendersettings.model import FileOutput, ImageFormat, Overrides
 
@@ -242,7 +242,7 @@ def test_a_submission_handed_to_the_agent_keeps_the_collected_settings_and_overr
     collected = read_maya_settings(scene)
     collected = replace(collected, file_outputs=(FileOutput("Reflection", ("c:/r/x_refl.exr",), ImageFormat("exr", "exr")),))
     request = SubmitRequest(scene, render_settings=collected, overrides=Overrides(resolution_percentage=50), device="OPTIX")
-    back = request_from_json(json.loads(json.dumps(request_to_json(request))))
+    back = decode(json.loads(json.dumps(encode(request))))
     assert (back.render_settings, back.overrides, back.device) == (collected, Overrides(resolution_percentage=50), "OPTIX")
 
 
