@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from test_hosts_blender import addon_blender  # noqa: F401  (Blender with the add-on installed as an artist's)
+
 SECRET = "AZRENDER-HOSTILE-TEST-SECRET-5f1c"
 
 
@@ -113,6 +115,62 @@ def test_special_and_virtual_files_are_refused_wherever_they_are(tmp_path):
     assert guard.refusal(tmp_path / "empty.png") is None
 
 
+def test_a_pipe_named_by_a_scene_is_refused_with_the_rule_not_missing(run_cli, tmp_path):
+    """A FIFO where a texture should be: discovery never opens it (it would block), and every
+    surface says REFUSED with the rule, as for a credential file (not MISSING, which would send
+    the artist looking for a file that is there)."""
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    os.mkfifo(show / "pipe.png")
+    os.mkfifo(show / "nested.ma")  # a reference that is a pipe is not read as a scene either
+    scene = maya_scene(show / "shot.ma", "pipe.png", "nested.ma", "wood.png")
+    rule = "not a regular file (a device, pipe or socket)"
+    env = {"AZRENDER_MAYA_RENDER": "/bin/true"}
+    proc = run_cli("deps", scene, "--json", env=env, timeout=60)
+    assert proc.returncode == 6, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["missing"] == []
+    assert {r["path"]: r["rule"] for r in doc["refused"]} == {str(show / "pipe.png"): rule, str(show / "nested.ma"): rule}
+    table = run_cli("deps", scene, env=env, timeout=60)
+    assert table.returncode == 6
+    assert [line.split()[0] for line in table.stdout.splitlines() if "pipe.png" in line and "│" in line] == ["REFUSED"]
+    assert f"refused: {show / 'pipe.png'}: {rule} (--allow-path to send it anyway)" in table.stdout
+    assert table.stdout.splitlines()[-1].endswith("none missing, 2 refused")
+    dry = run_cli("submit", scene, "--dry-run", "--backend", "local", env=env, timeout=60)
+    assert dry.returncode == 6, dry.stderr
+    assert f"  {show / 'pipe.png'}: {rule}; not sent (--allow-path to send it anyway)" in dry.stderr.splitlines()
+    assert "3 files, 0 missing" in dry.stderr and "missing file" not in dry.stderr
+
+
+@pytest.mark.blender
+def test_the_blender_panel_flags_a_pipe_refused_with_its_rule(blender, addon_blender, tmp_path):  # noqa: F811
+    """The add-on's dependency list (installed as an artist's copy is) says REFUSED and why."""
+    from conftest import run_blender
+
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    scene = show / "shot.blend"
+    run_blender(blender, "--python-expr", "import bpy\n"
+                "for name in ('wood', 'pipe'):\n"
+                "    image = bpy.data.images.new(name, 4, 4)\n"
+                "    image.source = 'FILE'\n"
+                "    image.filepath = f'//{name}.png'\n"
+                "    image.use_fake_user = True\n"
+                f"bpy.ops.wm.save_as_mainfile(filepath={str(scene)!r})")
+    os.mkfifo(show / "pipe.png")
+    proc = addon_blender(str(scene), script="""
+        import json, bpy
+        bpy.ops.azrender.refresh_dependencies()
+        deps = bpy.context.scene.azrender.dependencies
+        print("RESULT " + json.dumps([[d.path, d.exists, d.refused] for d in deps]))
+    """)
+    lines = [line[len("RESULT "):] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert json.loads(lines[-1]) == [[str(show / "pipe.png"), True, "not a regular file (a device, pipe or socket)"],
+                                     [str(show / "wood.png"), True, ""]]
+
+
 # ---- names that are not UTF-8 (old SMB/NAS shares) ----------------------------------------------
 
 LATIN1 = b"caf\xe9.png"
@@ -189,16 +247,26 @@ def test_no_azure_credentials_is_one_line(run_cli, tmp_path):
         "run az login, or set AZURE_STORAGE_CONNECTION_STRING, or put a SAS in the URL"]
 
 
-def test_no_batch_credentials_is_one_line(run_cli, tmp_path):
-    (tmp_path / "show").mkdir()
-    scene = maya_scene(tmp_path / "show" / "shot.ma")
-    proc = run_cli("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
-                   "--pool", "p", "--storage-url", (tmp_path / "store").as_uri(), "--json",
-                   env=no_azure_login(tmp_path), timeout=120)
+def test_no_batch_credentials_is_one_line_before_anything_is_uploaded(run_cli, tmp_path, azurite, container):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    scene = maya_scene(show / "shot.ma", "wood.png")
+    url = azurite.container_url(container, "show")
+    args = ("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
+            "--pool", "p", "--storage-url", url, "--json")
+    env = {**no_azure_login(tmp_path), "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    proc = run_cli(*args, env=env, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         "azrender submit: error: no Azure credentials for https://acct.westeurope.batch.azure.com: run az login, "
         "or set batch_auth = \"key\" and AZRENDER_BATCH_KEY in the profile"]
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text('[profiles.default]\nbatch_auth = "key"\n')
+    proc = run_cli(*args, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["azrender submit: error: batch_auth is 'key' but AZRENDER_BATCH_KEY is not set"]
+    assert list(azurite.blob_service().get_container_client(container).list_blobs()) == [], "assets were uploaded"
 
 
 def test_mistyped_job_id_in_download_says_so_and_suggests(run_cli, tmp_path):

@@ -325,7 +325,9 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
     engine.settle(store, list(plan.uploads), synced.manifest, since)
-    _upload_node_files(store, plan)
+    from azrender.jobs.nodetool import upload_node_tool
+
+    upload_node_tool(store)  # the job's SAS reaches nodes through the Batch request, never the store
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
@@ -481,16 +483,6 @@ def _prune_submissions(folder: Path) -> None:
         return
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _upload_node_files(store, plan: SubmissionPlan) -> None:
-    """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
-    from azrender.jobs.build import node_uploads
-
-    existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(plan.job_id, plan.access).items():
-        if key not in existing:
-            store.write_bytes(key, data)
 
 
 def _outputs_url(storage_url: str, settings, backend: str, dry_run: bool) -> str:

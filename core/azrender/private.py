@@ -124,3 +124,8 @@ def refusal(path: str | os.PathLike, allowed: Sequence[str | os.PathLike] = ()) 
 def scene_refusals(report, allowed: Sequence[str | os.PathLike] = ()) -> list[Refusal]:
     """The scene file and the existing dependencies of a discovery report that must stay here."""
     return Guard(allowed).refusals([report.scene, *(d.path for d in report.dependencies if d.exists)])
+
+
+def refused_paths(report, allowed: Sequence[str | os.PathLike] = ()) -> dict[str, str]:
+    """``{path: rule}`` of :func:`scene_refusals`: what ``deps`` and the host panels flag REFUSED."""
+    return {r.path: r.rule for r in scene_refusals(report, allowed)}

@@ -103,7 +103,7 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
     from azrender import jobrecord, layout
     from azrender.jobs.access import ACCESS_LIFETIME, node_access
     from azrender.jobs.batch_models import to_batch_models
-    from azrender.jobs.build import build_job, check_id, node_uploads
+    from azrender.jobs.build import build_job, check_id
     from azrender.jobs.model import WatchSpec
     from azrender.sync.stores import open_store
 
@@ -127,10 +127,9 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
                   display_name=f"{recipe.get('display_name') or job_id} (retry)")
     job = build_job(job_id=plan.retry_id, frames=list(plan.frames), access=access, outputs_of=job_id, **recipe)
     requests = to_batch_models(job)
-    existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(plan.retry_id, access).items():
-        if key not in existing:
-            store.write_bytes(key, data)
+    from azrender.jobs.nodetool import upload_node_tool
+
+    upload_node_tool(store)
     backend.send(requests)
     jobrecord.save(replace(record, retries=(*record.retries, plan.retry_id)))
     return plan

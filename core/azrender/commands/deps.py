@@ -30,9 +30,9 @@ def run(args) -> int:
             raise UsageError(f"{directory}: not a folder")
     report = scan_scene(args.scene, search_paths=args.search_path, project=args.project,
                         plugin_manager=get_plugin_manager())
-    from azrender.private import scene_refusals
+    from azrender.private import refused_paths
 
-    refused = {r.path: r.rule for r in scene_refusals(report, args.allow_path)}
+    refused = refused_paths(report, args.allow_path)
     if args.json:
         doc = report.to_json()
         for dep in doc["dependencies"]:
