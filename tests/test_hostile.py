@@ -405,6 +405,42 @@ def test_ctrl_c_stops_sync_and_fetch_within_2_s_and_says_what_moved(run_cli, tmp
     assert (dest / "big_b.vdb").read_bytes() == (large_folder / "big_b.vdb").read_bytes()
 
 
+def test_ctrl_c_stops_the_sync_stage_of_submit_within_2_s_and_the_next_submit_resumes(run_cli, tmp_path, large_folder,
+                                                                                       azurite, container):
+    """SIGINT to the real ``azrender submit`` while it uploads the scene's files: it stops at once,
+    says what was and was not moved and that nothing was submitted; the next submit sends the rest."""
+    import re
+
+    names = sorted(os.listdir(large_folder))
+    scene = maya_scene(tmp_path / "shot.ma", *(f"plates/{name}" for name in names))
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string, "AZRENDER_MAYA_RENDER": "/bin/true"}
+    blobs = azurite.blob_service().get_container_client(container)
+    url = azurite.container_url(container, "show")
+    args = ("submit", scene, "--backend", "local", "--frames", "1", "--storage-url", url)
+    submit = start_cli(tmp_path, *args, env=env)
+    took = interrupt_when(submit, lambda: sum(1 for _ in blobs.list_blobs(name_starts_with="show/content/")) >= 20)
+    stderr = submit.stderr.read()
+    assert submit.returncode == 130, stderr
+    assert took < 2.0, f"submit took {took:.1f} s to stop after Ctrl-C"
+    moved = re.search(r"error: interrupted: uploaded (\d+) of (\d+) files \(\d+ bytes\) before Ctrl-C, (\d+) not uploaded"
+                      r"(, \d+ already there)?; run the same command again to finish; nothing was submitted$", stderr,
+                      re.MULTILINE)
+    assert moved, stderr
+    uploaded, total, not_uploaded = (int(moved.group(n)) for n in (1, 2, 3))
+    assert total >= len(names) and uploaded + not_uploaded == total and not_uploaded > 500, stderr
+    stored = sum(1 for _ in blobs.list_blobs(name_starts_with="show/content/"))
+    assert uploaded <= stored <= uploaded + 16 + 2, "transfers went on after Ctrl-C"  # in flight at 16 workers
+    assert not list(blobs.list_blobs(name_starts_with="show/manifests/")), "a manifest was written"
+    assert not (tmp_path / "state" / "local-batch" / "jobs").exists() or \
+        not list((tmp_path / "state" / "local-batch" / "jobs").iterdir()), "a job was submitted"
+
+    rerun = run_cli(*args, "--json", "--wait", env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    sync = json.loads(rerun.stdout)["sync"]
+    assert sync["skipped"] >= uploaded and sync["uploaded"] <= total - uploaded, sync
+    assert sum(1 for _ in blobs.list_blobs(name_starts_with="show/content/")) >= len(names)
+
+
 # ---- no job waits forever ------------------------------------------------------------------------
 
 HOLD = "/bin/bash -c 'echo $$ > pid; while [ ! -e \"$AZ_BATCH_NODE_SHARED_DIR/go\" ]; do sleep 0.05; done; echo done > out'"
@@ -591,6 +627,63 @@ def test_node_secrets_are_gone_after_release_and_azrender_folders_are_private(ru
     for name in ("state", "cache", "config"):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o700, f"{name} folder is {oct(mode)}: other users can read job records and logs"
+
+
+FAKE_MAYA = """#!/bin/sh
+# Maya's Render as far as these tests need: a frame file for each frame, in -rd's folder.
+while [ $# -gt 0 ]; do case "$1" in -rd) out="$2"; shift;; -s) first="$2"; shift;; esac; shift; done
+mkdir -p "$out" && printf 'frame' > "$out/frame.$first.exr"
+"""
+
+
+def loose_modes(folder: Path) -> list[str]:
+    """Files and folders under ``folder`` that a group or other users may read, write or enter."""
+    return [f"{oct(p.lstat().st_mode & 0o777)} {p}" for p in [folder, *folder.rglob("*")]
+            if not p.is_symlink() and p.lstat().st_mode & 0o077]
+
+
+def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_theirs(tmp_path):
+    """A real session with the usual umask 022: submit (local backend, nodes, store, job records,
+    logs), status, download, sync and fetch. Everything under azrender's own folders is 0600/0700;
+    the frames it downloads and a store the user keeps elsewhere get the user's 0644/0755."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    scene = maya_scene(show / "shot.ma", "wood.png")
+    render = tmp_path / "Render"
+    render.write_text(FAKE_MAYA)
+    render.chmod(0o755)
+    env = cli_env(AZRENDER_STATE_DIR=str(tmp_path / "state"), AZRENDER_CACHE_DIR=str(tmp_path / "cache"),
+                  AZRENDER_CONFIG_DIR=str(tmp_path / "config"), AZRENDER_MAYA_RENDER=str(render))
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "azrender", *map(str, args)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o022))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc
+
+    frames = tmp_path / "frames"
+    job_id = json.loads(run("submit", scene, "--backend", "local", "--frames", "1-2", "--wait", "--download", frames,
+                            "--json").stdout)["job_id"]
+    run("status", job_id)
+    run("download", job_id, "--dest", tmp_path / "again", "--logs")
+    shared = tmp_path / "nas" / "store"
+    run("sync", show, "--to", shared.as_uri())
+    run("fetch", f"{shared.as_uri()}/show", "--dest", tmp_path / "back")
+
+    ours = [tmp_path / name for name in ("config", "cache", "state")]
+    assert [p for p in (tmp_path / "state").rglob("*") if p.is_file()], "nothing was written"
+    assert [loose for folder in ours for loose in loose_modes(folder)] == []
+    downloaded = sorted(frames.rglob("frame.*.exr"))
+    assert len(downloaded) == 2, sorted(frames.rglob("*"))
+    users = [p for folder in (frames, tmp_path / "again", tmp_path / "back", shared) for p in folder.rglob("*")]
+    assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_file()} == {"0o644"}
+    assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_dir()} == {"0o755"}
 
 
 # ---- limits checked where they are cheap ------------------------------------------------------------
