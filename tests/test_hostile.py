@@ -135,12 +135,22 @@ def test_a_pipe_named_by_a_scene_is_refused_with_the_rule_not_missing(run_cli, t
     table = run_cli("deps", scene, env=env, timeout=60)
     assert table.returncode == 6
     assert [line.split()[0] for line in table.stdout.splitlines() if "pipe.png" in line and "│" in line] == ["REFUSED"]
-    assert f"refused: {show / 'pipe.png'}: {rule} (--allow-path to send it anyway)" in table.stdout
+    never = "nothing can send it: replace it with a regular file"
+    assert f"refused: {show / 'pipe.png'}: {rule} ({never})" in table.stdout
     assert table.stdout.splitlines()[-1].endswith("none missing, 2 refused")
-    dry = run_cli("submit", scene, "--dry-run", "--backend", "local", env=env, timeout=60)
-    assert dry.returncode == 6, dry.stderr
-    assert f"  {show / 'pipe.png'}: {rule}; not sent (--allow-path to send it anyway)" in dry.stderr.splitlines()
-    assert "3 files, 0 missing" in dry.stderr and "missing file" not in dry.stderr
+    for extra in ((), ("--allow-path", show / "pipe.png")):  # no flag makes a pipe sendable: reading it would block
+        dry = run_cli("submit", scene, "--dry-run", "--backend", "local", *extra, env=env, timeout=60)
+        assert dry.returncode == 6, dry.stderr
+        assert f"  {show / 'pipe.png'}: {rule}; not sent ({never})" in dry.stderr.splitlines()
+        assert "3 files, 0 missing" in dry.stderr and "missing file" not in dry.stderr
+    # A folder synced as a whole: the pipe (and a link to a device) named, nothing sent, never read.
+    (show / "zero.png").symlink_to("/dev/zero")
+    store = tmp_path / "store"
+    sync = run_cli("sync", show, "--to", store.as_uri(), env=env, timeout=60)
+    assert sync.returncode == 2
+    assert sorted(sync.stderr.splitlines()[1:]) == [f"  {show / name}: {rule}; not sent ({never})"
+                                                    for name in ("nested.ma", "pipe.png", "zero.png")], sync.stderr
+    assert not store.exists()
 
 
 @pytest.mark.blender

@@ -130,7 +130,7 @@ class SubmitDialog(QtWidgets.QDialog):
 
         refused = refused_paths(report)  # there, but never sent (a pipe, a credential file): the rule says why
         for dep in sorted(report.dependencies, key=lambda d: (d.exists and d.path not in refused, d.kind.value, d.path)):
-            rule = refused.get(dep.path)
+            rule = refused[dep.path].rule if dep.path in refused else None
             item = QtWidgets.QListWidgetItem(f"{'REFUSED' if rule else dep.kind.value:10} {dep.path}"
                                              + (f" ({rule})" if rule else ""))
             if not dep.exists or rule:

@@ -25,7 +25,7 @@ def fill_dependencies(settings, report) -> None:
     for dep in sorted(report.dependencies, key=lambda d: (d.exists and d.path not in refused, d.kind.value, d.path)):
         item = settings.dependencies.add()
         item.path, item.kind, item.source, item.exists = dep.path, dep.kind.value, dep.source, dep.exists
-        item.refused = refused.get(dep.path, "")
+        item.refused = refused[dep.path].rule if dep.path in refused else ""
 
 
 def _redraw(context) -> None:

@@ -90,7 +90,7 @@ class AZRENDER_PT_render(bpy.types.Panel):
             box.label(text=f"Folder: {os.path.dirname(chosen.path)}")
             box.label(text=f"Used by: {chosen.source}")
             if chosen.refused:
-                box.label(text=f"Not sent: {chosen.refused} (--allow-path to send it anyway)", icon="CANCEL")
+                box.label(text=f"Not sent: {chosen.refused}", icon="CANCEL")
 
         layout.operator("azrender.submit", icon="RENDER_ANIMATION")
 
