@@ -655,7 +655,8 @@ def loose_modes(folder: Path) -> list[str]:
 def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_theirs(tmp_path):
     """A real session with the usual umask 022: submit (local backend, nodes, store, job records,
     logs), status, download, sync and fetch. Everything under azrender's own folders is 0600/0700;
-    the frames it downloads and a store the user keeps elsewhere get the user's 0644/0755."""
+    the frames it downloads and a store the user keeps elsewhere (what the CLI and the local
+    backend's nodes write there) get the user's 0644/0755."""
     import subprocess
     import sys
 
@@ -682,9 +683,12 @@ def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_th
                             "--json").stdout)["job_id"]
     run("status", job_id)
     run("download", job_id, "--dest", tmp_path / "again", "--logs")
-    shared = tmp_path / "nas" / "store"
+    shared = tmp_path / "nas" / "store"  # a store the user keeps in a folder others read
     run("sync", show, "--to", shared.as_uri())
     run("fetch", f"{shared.as_uri()}/show", "--dest", tmp_path / "back")
+    other = json.loads(run("submit", scene, "--backend", "local", "--frames", "3", "--wait", "--storage-url",
+                           shared.as_uri(), "--json").stdout)["job_id"]
+    assert list(shared.glob(f"jobs/{other}/outputs/**/frame.3.exr")), "the nodes wrote no frame to the user's store"
 
     ours = [tmp_path / name for name in ("config", "cache", "state")]
     assert [p for p in (tmp_path / "state").rglob("*") if p.is_file()], "nothing was written"

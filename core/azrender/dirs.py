@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 _FOLDERS = (("AZRENDER_CONFIG_DIR", "config"), ("AZRENDER_CACHE_DIR", "cache"), ("AZRENDER_STATE_DIR", "state"))
-_user_umask: int | None = None  # the umask this process started with, once private_files() ran
+_user_umask: int | None = None  # the user's umask, once private_files() ran
+_UMASK_VARIABLE = "AZRENDER_USER_UMASK"  # for azrender processes started by one that runs privately
 
 
 def _path(env: str, kind: str) -> Path:
@@ -55,10 +56,17 @@ def state_dir() -> Path:
 def private_files() -> None:
     """Make every file and folder this process creates from now on its user's alone (umask 077).
     Called first thing by azrender's own processes (the CLI, the local backend's runner), never
-    inside a host application, whose files are the artist's."""
+    inside a host application, whose files are the artist's. The user's umask is passed on to
+    azrender processes this one starts, so that they too give the user's files the user's modes."""
     global _user_umask
-    if os.name != "nt" and _user_umask is None:
-        _user_umask = os.umask(0o077)
+    if os.name == "nt" or _user_umask is not None:
+        return
+    started_with = os.umask(0o077)
+    try:
+        _user_umask = int(os.environ[_UMASK_VARIABLE], 8) & 0o777
+    except (KeyError, ValueError):
+        _user_umask = started_with
+    os.environ[_UMASK_VARIABLE] = f"{_user_umask:o}"
 
 
 def private_mode(mode: int) -> int:
