@@ -700,6 +700,37 @@ def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_th
     assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_dir()} == {"0o755"}
 
 
+def test_a_download_folder_that_cannot_take_the_frames_is_said_with_the_command_that_helps(run_cli, tmp_path):
+    """``submit --wait --download X``: a file as X is refused before anything is sent; a download
+    that fails once the job is done names the file and says ``azrender download``, not "run the
+    same command again" (that would submit a second job)."""
+    show = tmp_path / "show"
+    show.mkdir()
+    scene = maya_scene(show / "shot.ma")
+    render = tmp_path / "Render"
+    render.write_text(FAKE_MAYA)
+    render.chmod(0o755)
+    env = {"AZRENDER_MAYA_RENDER": str(render)}
+    (tmp_path / "afile").write_text("not a folder")
+    proc = run_cli("submit", scene, "--backend", "local", "--frames", "1", "--wait", "--download", tmp_path / "afile",
+                   env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (f"azrender submit: error: --download {tmp_path / 'afile'}: a file, not a "
+                                            "folder: frames are downloaded into a folder")
+    assert not (tmp_path / "state" / "jobs").exists(), "a job was submitted"
+
+    dest = tmp_path / "frames"
+    (dest / "frame.1.exr").mkdir(parents=True)  # where the frame must land, a folder is in the way
+    proc = run_cli("submit", scene, "--backend", "local", "--frames", "1", "--wait", "--download", dest, "--json",
+                   env=env, timeout=120)
+    assert proc.returncode != 0
+    error, hint = proc.stderr.splitlines()[-2:]
+    job_id = error.split("job ", 1)[1].split(" ", 1)[0]
+    assert error.startswith(f"azrender submit: error: job {job_id} ended, but its outputs did not all come home: "
+                            "downloaded 0 of 1 files (0 bytes); 1 not downloaded: ") and "frame.1.exr" in error
+    assert hint == f"  hint: azrender download {job_id} --dest {dest}" and "same command" not in proc.stderr
+
+
 # ---- limits checked where they are cheap ------------------------------------------------------------
 
 

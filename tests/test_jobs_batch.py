@@ -202,6 +202,20 @@ def test_the_node_sas_setting_is_refused_anywhere_but_the_preparation_task():
         assert SIG not in str(info.value) and WSIG not in str(info.value)
 
 
+def test_a_sas_starting_with_its_signature_is_masked_and_refused_like_any_other():
+    """A SAS given as ``?sig=...&sv=...`` (its signature first) and passed on as the nodes' setting:
+    masked in what --dry-run prints, and refused in any other setting."""
+    from dataclasses import replace
+
+    first = NodeAccess(f"https://acct.blob.core.windows.net/assets/show1?sig={SIG}&sv=2025-01-05&sp=rl", ACCESS.outputs_url)
+    spec = job("1-2", access=first)
+    assert spec.preparation.environment == (("AZRENDER_STORE_SAS", f"sig={SIG}&sv=2025-01-05&sp=rl"),)
+    assert SIG not in json.dumps(to_batch_models(spec).as_json())
+    leaky = replace(spec, tasks=[replace(spec.tasks[0], environment=(("TOKEN", f"sig={WSIG}&sv=1"),)), *spec.tasks[1:]])
+    with pytest.raises(JobError, match="refusing to send a secret"):
+        to_batch_models(leaky)
+
+
 def test_managed_identity_needs_no_sas_at_all(client, recorder):
     access = NodeAccess("https://acct.blob.core.windows.net/assets/show1", "https://acct.blob.core.windows.net/renders",
                         identity_resource_id=IDENTITY)

@@ -82,11 +82,13 @@ def _own(path: Path) -> bool:
         return False
 
 
-def for_user(path: str | os.PathLike, *, folder: bool = False) -> None:
-    """Give ``path``, just created by this process, the mode the user's umask gives it, unless it
-    is in azrender's own folders (after :func:`private_files`; else it has that mode already)."""
+def for_user(path: str | os.PathLike, *, folder: bool = False, fd: int | None = None) -> None:
+    """Give ``path``, just created by this process (open as ``fd``, if given), the mode the user's
+    umask gives it, unless it is in azrender's own folders (after :func:`private_files`; else it
+    has that mode already)."""
     if _user_umask is not None and not _own(Path(path)):
-        os.chmod(path, (0o777 if folder else 0o666) & ~_user_umask)
+        mode = (0o777 if folder else 0o666) & ~_user_umask
+        os.fchmod(fd, mode) if fd is not None else os.chmod(path, mode)
 
 
 def make_folders(path: str | os.PathLike) -> None:

@@ -229,6 +229,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     scene = Path(os.path.abspath(os.path.expanduser(request.scene)))
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
+    if request.download_dir is not None and Path(request.download_dir).exists() and not Path(request.download_dir).is_dir():
+        raise UsageError(f"--download {request.download_dir}: a file, not a folder: frames are downloaded into a folder")
     host = _host_of(scene, request.host)
     settings = settings or _settings(request, load_settings)
     backend = backend or choose_backend(request.backend, settings)
@@ -360,7 +362,11 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     except KeyboardInterrupt:
         raise _cancelled(backend, job_id, outputs_url, dest) from None
     progress("download", 0, 1, str(dest))
-    fetched = backend.download(job_id, dest, store_url=outputs_url)
+    try:
+        fetched = backend.download(job_id, dest, store_url=outputs_url)
+    except engine.TransferError as exc:  # the job is done: submitting again would not help
+        raise JobError(f"job {job_id} ended, but its outputs did not all come home: {exc.summary}",
+                       hint=f"azrender download {job_id} --dest {dest}") from None
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
     from azrender.report import write_report
     from azrender.watch import record as watch_record

@@ -35,7 +35,9 @@ def _open_locked_partial(dest: Path):
     while True:
         tmp = partial_path(dest)
         out = open(tmp, "wb")
-        for_user(tmp)  # a download is the user's file; a partial file in azrender's folders stays private
+        # A download is the user's file; a partial file in azrender's folders stays private. By its
+        # descriptor: a sweeper may remove the name before the lock below.
+        for_user(tmp, fd=out.fileno())
         if not fcntl:
             return tmp, out
         fcntl.flock(out.fileno(), fcntl.LOCK_EX)
