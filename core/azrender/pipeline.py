@@ -293,6 +293,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.watch.gate import plan_for
 
     requests = to_batch_models(job)
+    if not request.dry_run:  # last, once every cheaper check passed; still before any upload
+        backend.authenticate()
     gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
                     budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,

@@ -309,16 +309,18 @@ class BatchBackend(Backend):
         return self._client
 
     def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
-        """A submission that will be sent needs a Batch account and a credential for it, found
-        now: not after the assets were uploaded."""
         if not dry_run:
             _require_account(self.settings)
-            from azrender.settings import batch_credential
 
-            credential = batch_credential(self.settings)  # a key auth without its key: one line
-            if hasattr(credential, "get_token"):  # azure-identity: ask for the token the client will use
-                credential.get_token(BATCH_SCOPE)
-            self._client = self._client or make_client(self.settings.batch_url, credential)
+    def authenticate(self) -> None:
+        """A credential for the Batch account, found now: not after the assets were uploaded."""
+        from azrender.settings import batch_credential
+
+        _require_account(self.settings)
+        credential = batch_credential(self.settings)  # a key auth without its key: one line
+        if hasattr(credential, "get_token"):  # azure-identity: ask for the token the client will use
+            credential.get_token(BATCH_SCOPE)
+        self._client = self._client or make_client(self.settings.batch_url, credential)
 
     def pool(self, submission, plugin_manager) -> PoolChoice:
         from azrender.settings import pool_spec
