@@ -196,7 +196,10 @@ def test_submit_hands_the_job_to_the_agent_which_renders_it_and_the_list_follows
     monkeypatch.setattr(retry, "retry_job", fake_retry)
     window.retry_button.click()
     wait_for(qt, lambda: window.retry_button.isEnabled())
-    assert asked == [("local", job_id, {"frames": None, "failed_only": False, "dry_run": False})]
+    from azrender.pipeline import retry_submission
+
+    assert asked == [("local", job_id, {"frames": None, "failed_only": False, "dry_run": False,
+                                        "submission_for": retry_submission})]  # the task hooks see the retry
     assert window.status.text() == f"azrender: {job_id}: retrying frame(s) 7-8 as job {job_id}-r1 (2 failed)"
 
 

@@ -179,11 +179,12 @@ class SubmitDialog(QtWidgets.QDialog):
 
     def refresh_jobs(self):
         from azrender.joblist import recent_jobs
+        from azrender.watch.agentproc import resume  # handed-over jobs waiting for a killed agent
 
         if not self.refresh_jobs_button.isEnabled():
             return  # a listing is under way
         self.refresh_jobs_button.setEnabled(False)
-        self._side(lambda progress: recent_jobs(JOBS_SHOWN), self._jobs_listed)
+        self._side(lambda progress: resume() or recent_jobs(JOBS_SHOWN), self._jobs_listed)
 
     def download(self):
         row = self.jobs.currentRow()

@@ -60,7 +60,8 @@ class AZRENDER_UL_jobs(bpy.types.UIList):
         row.label(text=item.job_id, icon="ERROR" if row.alert else "RENDER_ANIMATION")
         from azrender.backends import LABELS
 
-        row.label(text=f"{LABELS.get(item.backend.lower(), item.backend)}: {item.state}")
+        where = LABELS.get(item.backend.lower(), item.backend)  # "": the agent has not chosen yet
+        row.label(text=f"{where}: {item.state}" if where else item.state)
 
 
 class AZRENDER_PT_render(bpy.types.Panel):
