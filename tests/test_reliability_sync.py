@@ -52,14 +52,11 @@ def make_tree(root: Path, seed: int, *, files: int = 60, big: int = 2) -> dict[s
 SLOW_DISK = """
 import sys, time
 from azrender.sync import hashing
-real_read, real_whole, real_hasher = hashing.read_verified, hashing.read_whole_verified, hashing.new_hasher
+real_read, real_hasher = hashing.read_verified, hashing.new_hasher
 def slow_read(*args, **kw):
     for chunk in real_read(*args, **kw):
         time.sleep(0.05)
         yield chunk
-def slow_whole(*args, **kw):
-    time.sleep(0.05)
-    return real_whole(*args, **kw)
 class SlowHasher:
     def __init__(self):
         self.real = real_hasher()
@@ -68,7 +65,7 @@ class SlowHasher:
         self.real.update(chunk)
     def hexdigest(self):
         return self.real.hexdigest()
-hashing.read_verified, hashing.read_whole_verified, hashing.new_hasher = slow_read, slow_whole, SlowHasher
+hashing.read_verified, hashing.new_hasher = slow_read, SlowHasher
 from azrender.cli import main
 sys.exit(main(sys.argv[1:]))
 """
