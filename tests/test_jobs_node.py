@@ -163,6 +163,32 @@ def test_hostile_manifest_names_are_refused(tool, tmp_path):
     assert proc.returncode == 5 and "bad manifest" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("doc", [
+    '{"version": 3, "entries": []}',
+    '{"version": 1, "entries": []}',  # an older store's head, never a submission's
+    '{"version": 2, "entries": [{"key": "assets/a.png", "size": 1, "mtime_ns": 1, "hash": "not-a-hash"}]}',
+    '{"version": 2, "entries": [{"key": "assets/a.png", "size": -1, "mtime_ns": 1, "hash": "%s"}]}' % ("0" * 32),
+    '{"version": 2}',
+])
+def test_the_node_reads_a_manifest_with_the_workstations_decoder(tool, tmp_path, doc):
+    """The node tool, under a Python with nothing but the standard library (no azrender, no
+    xxhash), refuses a bad manifest with the line azrender's own decoder gives for it."""
+    from azrender.sync.manifest import Manifest, ManifestError
+
+    path = tmp_path / "m.json"
+    path.write_text(doc)
+    try:
+        manifest = Manifest.from_bytes(path.read_bytes(), source=str(path))
+        reason = f"{path}: a submission manifest is content-addressed (version 2), not version {manifest.version}"
+    except ManifestError as exc:
+        reason = exc.message
+    root = tmp_path / "node" / "azrender"
+    proc = subprocess.run([sys.executable, "-I", "-S", str(tool), "prep", "--store", (tmp_path / "store").as_uri(),
+                           "--manifest", str(path), "--job", "j", "--root", str(root),
+                           "--view", str(view_of(root, "j"))], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 5 and proc.stderr.strip() == f"azrender prep: bad manifest {reason}", proc.stderr
+
+
 def test_release_keeps_the_shared_cache(tool, tmp_path):
     store, root = filled_store(tmp_path)
     assert prep(tool, root, store.url, manifest(tmp_path / "m.json", FILES), "job1")[0].returncode == 0

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -30,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import cache, digest, mount, store
+from .manifest import Manifest, ManifestError
 
-MANIFEST_VERSION = 2
 TEMP_SUFFIX = ".azrtmp-"  # + the pid: content while it downloads
 TEMP_SUFFIX_MAX_BYTES = len(TEMP_SUFFIX) + 7  # Linux pids reach 4194304
 JOB_DIR = "jobs"  # <root>/jobs/<job id>/: this job's own files on the node (removed by release)
@@ -41,7 +40,6 @@ DEFAULT_VERIFY_MAX_BYTES = 256 << 20
 EXIT_NO_SPACE = 3
 EXIT_STORE = 4
 EXIT_BAD_MANIFEST = 5
-_DIGEST = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,13 @@ def register(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-def manifest_entries(doc: dict) -> tuple[Entry, ...]:
-    """Entries of a submission manifest (azrender.sync.manifest, version 2):
-    ``{"version": 2, "entries": [{"key": "assets/<alias>/<path>", "size": N, "mtime_ns": T, "hash": H}]}``."""
-    if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION:
-        raise ValueError(f"unsupported manifest version {doc.get('version') if isinstance(doc, dict) else None!r}")
-    entries = tuple(Entry(str(e["key"]), int(e["size"]), str(e["hash"])) for e in doc["entries"])
-    for e in entries:
-        if not _DIGEST.match(e.digest):
-            raise ValueError(f"{e.key!r}: malformed hash {e.digest!r}")
-    return entries
+def manifest_entries(data: bytes, source: str) -> tuple[Entry, ...]:
+    """Entries of a submission manifest (:mod:`.manifest`, content-addressed: version 2)."""
+    manifest = Manifest.from_bytes(data, source=source)
+    if not manifest.content_addressed:
+        raise ManifestError(f"{source}: a submission manifest is content-addressed (version 2), "
+                            f"not version {manifest.version}")
+    return tuple(Entry(e.key, e.size, e.hash) for e in manifest.entries)
 
 
 def plan(root: str, entries: tuple[Entry, ...], state: dict, *, job: str, free_bytes: int,
@@ -258,8 +253,8 @@ def read_access(path: str | None) -> str | None:
 
 
 def _read_manifest(path: str, view: str) -> tuple[Entry, ...]:
-    with open(path, encoding="utf-8") as f:
-        entries = manifest_entries(json.load(f))
+    with open(path, "rb") as f:
+        entries = manifest_entries(f.read(), path)
     for entry in entries:
         cache.local_path(view, entry.key)
     return entries
@@ -280,6 +275,9 @@ def run(args) -> int:
             shutil.rmtree(view)
         os.makedirs(view)
         entries = _read_manifest(args.manifest, view)
+    except ManifestError as exc:  # names the manifest itself
+        print(f"azrender prep: bad manifest {exc}", file=sys.stderr)
+        return EXIT_BAD_MANIFEST
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
         return EXIT_BAD_MANIFEST

@@ -1,9 +1,10 @@
-"""Sync, plan then act: compare content hashes against one listing of the store (``plan_*``,
-no store I/O), then move only what differs, in parallel (``upload`` / ``download``).
+"""Moving files to and from a store, in parallel, only what differs.
 
-On request (``root_manifests``), a root ``<root>/`` synced as a whole folder gets
-``<root>.manifest.json`` beside it in the store (see :mod:`azrender.sync.manifest`), rewritten only
-when it changed.
+Up: :func:`upload_content` stores each file's bytes once by hash (:mod:`azrender.sync.content`);
+:func:`sync_folders` (``azrender sync``) does that for folders and writes each one's head manifest
+``<folder>.manifest.json`` (:mod:`azrender.sync.manifest`); :func:`verify_folders` reads it all
+back. Down: :func:`download` plans from one listing (:func:`plan_download`, no store I/O), then
+fetches what is missing or different locally.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable, Collection, Iterable, Sequence
 from azrender.errors import AzrenderError, StoreError, UsageError
 from azrender.sync import content, hashing, keys
 from azrender.sync.gc import generation as gc_generation
-from azrender.sync.manifest import LEGACY_VERSION, Manifest, ManifestEntry
+from azrender.sync.manifest import Manifest, ManifestEntry
 from azrender.sync.partial import remove_orphaned_partials
 from azrender.sync.store import Store, StoredObject, Transfer
 
@@ -189,18 +190,6 @@ def _interrupted(verb: str, ok: int, total: int, nbytes: int, unchanged: int) ->
 # ---- upload ------------------------------------------------------------------------------------
 
 
-def plan_upload(entries: Sequence[tuple[Path | str, str]], remote: Iterable[StoredObject], *,
-                delete: bool = False, cache: hashing.HashCache | None = None) -> UploadPlan:
-    """Decide what to upload (and delete) for ``entries`` ``(local path, key)`` given ``remote``,
-    a listing of the store. Reads local files only (through the hash cache); never the store.
-
-    With ``delete``, every object in ``remote`` that no entry has is to be deleted: the caller
-    limits deletion by what it lists.
-    """
-    local = _hash_entries(entries, cache)
-    return _diff(local, remote, delete)
-
-
 def _check_keys(entries: Sequence[tuple[Path | str, str]]) -> None:
     seen: dict[str, str] = {}
     for path, key in entries:
@@ -223,47 +212,8 @@ def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.Hash
     return [LocalFile(h.path, key, h.size, h.mtime_ns, h.content_hash) for h, (_, key) in zip(hashed, entries)]
 
 
-def _diff(local: Sequence[LocalFile], remote: Iterable[StoredObject], delete: bool) -> UploadPlan:
-    stored = {obj.key: obj for obj in remote}
-    upload, skip = [], []
-    for f in local:
-        obj = stored.get(f.key)
-        (skip if obj is not None and obj.content_hash == f.content_hash else upload).append(f)
-    local_keys = {f.key for f in local}
-    doomed = tuple(sorted(k for k in stored if k not in local_keys)) if delete else ()
-    return UploadPlan(tuple(upload), tuple(skip), doomed)
-
-
 def _root(key: str) -> str | None:
     return key.split("/", 1)[0] if "/" in key else None
-
-
-def _list_scope(store: Store, entry_keys: set[str],
-                root_manifests: Collection[str] = ()) -> tuple[list[StoredObject], dict[str, StoredObject]]:
-    """One listing per asset root (or one of everything when a key sits at the store's root):
-    the objects those roots hold, and the stored manifests of ``root_manifests`` by key."""
-    roots = {_root(k) for k in entry_keys}
-    listed: list[StoredObject] = []
-    for prefix in ([""] if None in roots else sorted(roots)):
-        # no '/': the listing of "tex" also holds "tex.manifest.json" (others are filtered below)
-        listed.extend(store.list(prefix))
-    manifest_keys = {f"{r}{ROOT_MANIFEST_SUFFIX}" for r in root_manifests}
-
-    def in_scope(key: str) -> bool:
-        root = _root(key)
-        return key in entry_keys or (root is not None and root in roots)
-
-    data = [o for o in listed if in_scope(o.key)]
-    manifests = {o.key: o for o in listed if o.key in manifest_keys}
-    return data, manifests
-
-
-def preview_upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
-                   cache: hashing.HashCache | None = None) -> UploadPlan:
-    """What :func:`upload` would do (the listing it makes, then :func:`plan_upload`); changes nothing."""
-    _refuse_names(entries, store)
-    remote, _ = _list_scope(store, {key for _, key in entries})
-    return plan_upload(entries, remote, delete=delete, cache=cache)
 
 
 def _refuse_access(store: Store, operation: str) -> None:
@@ -279,93 +229,6 @@ def _refuse_names(entries: Sequence[tuple[Path | str, str]], store: Store) -> No
         more = [f"... and {len(refused) - _NAMED_FAILURES} more"] if len(refused) > _NAMED_FAILURES else []
         raise UsageError(f"{len(refused)} file(s) cannot be stored in {store.display_url}; nothing was sent:\n  "
                          + "\n  ".join(refused[:_NAMED_FAILURES] + more))
-
-
-def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
-           progress: Progress | None = None, workers: int | None = None,
-           cache: hashing.HashCache | None = None, root_manifests: Collection[str] = ()) -> SyncResult:
-    """Upload each ``(local path, key)`` whose content the store does not already hold.
-
-    One listing per asset root (the first key segment) with hashes; files in parallel
-    (``workers``, default 16), large files in staged blocks. With ``delete``, objects under the
-    same roots that no entry has are deleted after every upload succeeded. A file that changes
-    while uploaded is re-hashed and sent again. Raises :class:`TransferError` (a ``StoreError``)
-    naming what was and was not uploaded when transfers still fail after the store's retries.
-
-    ``root_manifests``: roots whose entries are a whole folder; each gets ``<root>.manifest.json``
-    (keys relative to the root). ``SyncResult.manifest`` always lists every entry.
-    """
-    started = time.monotonic()
-    _refuse_names(entries, store)
-    lister = ThreadPoolExecutor(max_workers=1)  # the store answers while local files are hashed
-    try:
-        listing = lister.submit(_list_scope, store, {key for _, key in entries}, root_manifests)
-        local = _hash_entries(entries, cache)
-        remote, stored_manifests = listing.result()
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted while comparing local files with the store; nothing was uploaded") from None
-    finally:
-        lister.shutdown(wait=False)
-    store.describe_account()  # after the listing: an unreachable store fails once, on the listing
-    plan = _diff(local, remote, delete)
-    meter = _Meter(progress, len(plan.upload), plan.bytes_to_upload)
-    done: dict[str, LocalFile] = {f.key: f for f in plan.skip}
-    failed: list[str] = []
-    sent = 0
-
-    def finished(f: LocalFile, outcome) -> None:
-        nonlocal sent
-        if isinstance(outcome, Exception):
-            failed.append(f"{f.key}: {getattr(outcome, 'message', None) or getattr(outcome, 'strerror', None) or outcome}")
-            return
-        final, transfer = outcome
-        done[f.key] = final
-        sent += transfer.bytes_sent
-
-    if not _transfer_all(plan.upload, lambda f: _upload_one(store, f, meter, cache), finished, meter, workers):
-        ok = len(done) - len(plan.skip)
-        raise _interrupted("uploaded", ok, len(plan.upload), sent, len(plan.skip))
-    uploaded = len(plan.upload) - len(failed)
-
-    def result(deleted: int = 0, manifest: Manifest | None = None) -> SyncResult:
-        return SyncResult(len(entries), uploaded, len(plan.skip), sent, time.monotonic() - started,
-                          tuple(sorted(failed)), deleted, manifest)
-
-    if failed:
-        raise TransferError(_failure_message("uploaded", uploaded, len(plan.upload), sent, failed), result())
-    for key in plan.delete:
-        store.delete(key)
-    manifest = Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in done.values())
-    _write_root_manifests(store, manifest, set(root_manifests), stored_manifests)
-    return result(len(plan.delete), manifest)
-
-
-def _upload_one(store: Store, f: LocalFile, meter: _Meter, cache) -> tuple[LocalFile, Transfer]:
-    for _ in range(hashing.ATTEMPTS):
-        try:
-            transfer = store.upload_file(f.path, f.key, f.content_hash, progress=meter.add_bytes)
-            meter.file_done()
-            return f, transfer
-        except hashing.FileChangedError:
-            log.info("%s changed since it was hashed; hashing it again", f.path)
-            (f,) = _hash_entries([(f.path, f.key)], cache, use_cache=False)
-    raise hashing.FileChangedError(f"{f.path}: the file kept changing while it was uploaded; "
-                                   "run again once it is saved")
-
-
-def _write_root_manifests(store: Store, manifest: Manifest, roots: set[str],
-                          stored: dict[str, StoredObject]) -> None:
-    by_root: dict[str, list[ManifestEntry]] = {}
-    for e in manifest.entries:
-        root = _root(e.key)
-        if root in roots:
-            by_root.setdefault(root, []).append(ManifestEntry(e.key[len(root) + 1:], e.size, e.mtime_ns, e.hash))
-    for root, entries in by_root.items():
-        data = Manifest.of(entries, LEGACY_VERSION).to_bytes()  # keys are where the bytes are
-        key = f"{root}{ROOT_MANIFEST_SUFFIX}"
-        previous = stored.get(key)
-        if previous is None or previous.content_hash != hashing.hash_bytes(data):
-            store.write_bytes(key, data)
 
 
 def _failure_message(verb: str, ok: int, total: int, nbytes: int, failed: Sequence[str]) -> str:
