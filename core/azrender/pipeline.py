@@ -488,7 +488,12 @@ def _upload_node_files(store, plan: SubmissionPlan) -> None:
     from azrender.jobs.build import node_uploads
 
     existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(plan.job_id, plan.access).items():
+    uploads = node_uploads(plan.job_id, plan.access)
+    if plan.requests.pool is not None:  # its start task installs the pinned xxhash wheels from the store
+        from azrender.jobs.provision import node_python_uploads
+
+        uploads.update(node_python_uploads())
+    for key, data in uploads.items():
         if key not in existing:
             store.write_bytes(key, data)
 
@@ -575,6 +580,9 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     if pool.create is not None:  # a pool azrender creates serves the studio roots and, when mountable, the store
         _check_studio_mounts(pool.create, settings)
         create = with_store_mount(pool.create, submission.storage_mode, settings.storage_url or "", access)
+        from azrender.jobs.provision import with_node_python
+
+        create = with_node_python(create, access)  # every node can hash what it copies and reads
         pool = replace(pool, create=create, mounts_store=create.mount is not None)
     tool_on_mount = manifest_on_mount = None
     if parse_store_url(access.assets_url).is_share:  # Batch cannot download from a share: nodes read the mount
