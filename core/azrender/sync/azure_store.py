@@ -46,6 +46,7 @@ BLOCK_SIZE = 4 << 20  # pooled buffers, and the blocks files over SINGLE_PUT are
 SINGLE_PUT = 4 * BLOCK_SIZE  # up to this size one Put Blob from memory: a staged upload costs 3+ requests more
 SMALL_FILE = 256 << 10  # smaller files are read as they are, larger ones into pooled buffers
 BLOCK_THREADS = 8
+PAGE = 5000  # the most a listing page holds
 BUFFERS = 16  # pooled BLOCK_SIZE buffers: at most 64 MB of file data in memory at once
 # Azurite's well-known development account (published by Microsoft, not a secret).
 EMULATOR_ACCOUNT = "devstoreaccount1"
@@ -316,7 +317,7 @@ class AzureBlobStore(Store):
         strip = len(self.prefix) + 1 if self.prefix else 0
         found: list[StoredObject] = []
         try:
-            for b in self._account.blobs.list_blobs(base):  # pages asked for as they are read
+            for b in self._account.blobs.list_blobs(base, page_size=min(limit + 1, PAGE)):  # a page says if there are more
                 if len(found) == limit:
                     return None
                 found.append(StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY),

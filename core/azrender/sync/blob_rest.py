@@ -155,10 +155,11 @@ class BlobContainer:
 
     # ---- operations ---------------------------------------------------------------------------
 
-    def list_blobs(self, prefix: str) -> Iterator[ListedBlob]:
+    def list_blobs(self, prefix: str, page_size: int = 5000) -> Iterator[ListedBlob]:
+        """Every blob under ``prefix``, one page of ``page_size`` at a time, asked for as it is read."""
         marker = ""
         while True:
-            query = {"restype": "container", "comp": "list", "include": "metadata", "maxresults": "5000"}
+            query = {"restype": "container", "comp": "list", "include": "metadata", "maxresults": str(page_size)}
             if prefix:
                 query["prefix"] = prefix
             if marker:

@@ -30,9 +30,10 @@ _DIGEST = re.compile(r"^[0-9a-f]{32}$")
 # content/ is cheaper.
 STAT_LIMIT = 512
 # More than LIST_FIRST unknown hashes (fewer than STAT_LIMIT) still get one listing of content/
-# when it holds at most SMALL_STORE objects (a new or small store: one page of a Blob listing).
+# when it holds at most LIST_PER_HASH objects per hash (a new or small store): one short page
+# answers for all of them; a larger store says so in that page, and each hash is asked about.
 LIST_FIRST = 32
-SMALL_STORE = 5000
+LIST_PER_HASH = 4
 
 
 def content_key(digest: str) -> str:
@@ -69,7 +70,7 @@ class Presence:
     """Whether the store holds a content object, asked hash by hash as hashes become known (also
     from worker threads): one listing of ``content/`` answers for all of them when ``expected``
     (how many will be asked about) exceeds :data:`STAT_LIMIT`, or :data:`LIST_FIRST` and the store
-    holds at most :data:`SMALL_STORE` objects there; otherwise one request per hash."""
+    holds at most :data:`LIST_PER_HASH` objects there per hash; otherwise one request per hash."""
 
     def __init__(self, store: Store, *, known: Iterable[str] = (), expected: int = 0):
         self._store = store
@@ -79,7 +80,7 @@ class Presence:
         if expected > STAT_LIMIT:
             listed = list(store.list(f"{CONTENT}/"))
         elif expected > LIST_FIRST:
-            listed = store.list_up_to(f"{CONTENT}/", SMALL_STORE)
+            listed = store.list_up_to(f"{CONTENT}/", expected * LIST_PER_HASH)
         self._listed = listed is not None
         for obj in listed or ():
             digest = digest_of(obj.key)
