@@ -167,9 +167,16 @@ def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int)
                 os.remove(os.path.join(folder, name))
     now = time.time()
     downloaded, bad = 0, {}
+    failure = None
     try:
         with ThreadPoolExecutor(max(1, parallel)) as pool:
-            for entry, (got, reason) in zip(p.downloads, pool.map(lambda e: _fetch(source, root, e), p.downloads)):
+            fetching = [(e, pool.submit(_fetch, source, root, e)) for e in p.downloads]
+            for entry, future in fetching:
+                try:
+                    got, reason = future.result()
+                except Exception as exc:  # the first failure is raised once every arrival is recorded
+                    failure = failure or exc
+                    continue
                 downloaded += got
                 if reason:
                     bad[entry.digest] = reason
@@ -183,6 +190,8 @@ def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int)
                 state["files"][entry.digest]["last_used"] = now
         state["pins"][job] = sorted({e.digest for e in p.entries})
         cache.save_state(root, state)
+    if failure is not None:
+        raise failure
     return downloaded, bad
 
 
