@@ -434,17 +434,16 @@ def test_the_start_task_of_a_pool_azrender_creates_gives_its_nodes_xxhash(tmp_pa
     from batchspec import BODIES, errors
 
     from azrender.jobs.batch_models import pool_model
-    from azrender.jobs.build import node_uploads
     from azrender.jobs.model import ImageRef, NodeAccess, PoolSpec
-    from azrender.jobs.nodetool import build_node_tool
-    from azrender.jobs.provision import node_python_uploads, with_node_python
+    from azrender.jobs.nodetool import build_node_tool, upload_node_tool
+    from azrender.jobs.provision import upload_node_python, with_node_python
     from azrender.sync.content import content_key
     from azrender.sync.stores import open_store
 
     url = (tmp_path / "store").as_uri()
     store, access = open_store(url), NodeAccess(url, url)
-    for key, data in {**node_uploads("job1", access), **node_python_uploads()}.items():
-        store.write_bytes(key, data)
+    upload_node_tool(store)
+    upload_node_python(store)
     spec = with_node_python(PoolSpec(id="farm", vm_size="local", image=ImageRef("local", "local", "local"),
                                      node_agent_sku="local", dedicated_nodes=1), access)
     body = pool_model(spec, access)

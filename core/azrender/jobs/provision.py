@@ -90,6 +90,14 @@ def node_python_uploads() -> dict[str, bytes]:
     return uploads
 
 
+def upload_node_python(store) -> None:
+    """Put the pinned wheels in ``store`` unless they are there (their names say their content)."""
+    existing = {obj.key for obj in store.list(layout.TOOLS)}
+    for key, data in node_python_uploads().items():
+        if key not in existing:
+            store.write_bytes(key, data)
+
+
 def with_node_python(spec: PoolSpec, access: NodeAccess) -> PoolSpec:
     """A Linux pool azrender creates: its start task first installs the pinned xxhash wheel from the
     store (``azrender_node.pyz provide``), so every node hashes what it copies and reads, with or
