@@ -187,9 +187,9 @@ def test_a_host_looking_at_a_job_whose_agent_died_starts_a_new_one(demo, tmp_pat
     assert not running()
     assert agent_line(handed.job_id) == "uploading: waiting for the agent"  # and the look starts an agent
     deadline = time.time() + 300
-    while not (handed.download_dir / "frame_0001.png").exists() and time.time() < deadline:
+    while not (handed.download_dir / "render" / "frame_0001.png").exists() and time.time() < deadline:
         time.sleep(0.5)
-    assert (handed.download_dir / "frame_0001.png").exists()
+    assert (handed.download_dir / "render" / "frame_0001.png").exists()  # where the demo scene says
     assert agent_line(handed.job_id) is None  # submitted: the backend answers for it now
     while running() and time.time() < deadline:  # it leaves once nothing is left to do
         time.sleep(0.5)
