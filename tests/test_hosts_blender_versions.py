@@ -152,3 +152,40 @@ def test_the_node_refuses_a_blender_older_than_the_scene_before_rendering(blende
                                       "cannot open it (render it with Blender 4.5 or newer)")
     accepted = subprocess.run([*check, "3.4", "shot.blend"], capture_output=True, text=True, env=cli_env(), timeout=120)
     assert accepted.returncode == 0 and "Blender 3.4.1 renders shot.blend" in accepted.stdout
+
+
+def test_a_configured_blender_older_than_the_scene_is_refused_naming_both_versions(scene_50, run_cli, tmp_path):
+    require(bpy_python("4.2").exists(), "the bpy 4.2 wheel (.venv-bpy/4.2)")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(f'[profiles.default]\nblender = "{REPO / ".venv-bpy" / "4.2"}"\n')
+    proc = run_cli("submit", scene_50, "--backend", "local", "--frames", "1")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "azrender submit: error: new.blend was saved by Blender 5.0; the Blender from the profile's blender is 4.2.23 "
+        "and cannot open it (render it with Blender 5.0 or newer)"]
+
+
+def test_a_local_blender_that_changed_after_planning_fails_the_task_with_the_line(scene_50, tmp_path, monkeypatch):
+    """The configured Blender is replaced by an older one between planning and rendering: the task
+    checks its Blender first and fails with the one line, instead of crashing in Blender."""
+    require(bpy_python("4.2").exists(), "the bpy 4.2 wheel (.venv-bpy/4.2)")
+    from azrender.backends.local.backend import LocalBackend
+    from azrender.pipeline import SubmitRequest, execute, plan_submission
+    from azrender.progress import no_progress
+    from azrender.settings import Settings
+
+    for name in ("STATE", "CONFIG", "CACHE"):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / name.lower()))
+    link = tmp_path / "blender"
+    link.symlink_to(REPO / ".venv-bpy" / "5.0")
+    settings = Settings(blender=str(link), retries=0)
+    backend = LocalBackend(settings)
+    plan = plan_submission(SubmitRequest(scene=scene_50, frames="1", backend="local"), backend=backend, settings=settings)
+    link.unlink()
+    link.symlink_to(REPO / ".venv-bpy" / "4.2")
+    result = execute(plan, backend)
+    status = backend.wait(result.job_id, no_progress)
+    [failed] = status.failed
+    assert ("azrender: new.blend was saved by Blender 5.0; this node's Blender is 4.2.23 and cannot open it "
+            "(render it with Blender 5.0 or newer)") in failed.stderr_tail
+    assert not list((tmp_path / "state").rglob("*.png")), "nothing was rendered"

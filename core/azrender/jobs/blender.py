@@ -124,9 +124,9 @@ def probe(path: str, origin: str) -> LocalBlender:
     return LocalBlender(executable, version, origin)
 
 
-def _candidates(explicit: str | None, submitting: str | None):
+def _candidates(explicit: str | None, origin: str, submitting: str | None):
     if explicit:
-        yield explicit, "--blender"
+        yield explicit, origin
     if submitting:
         yield submitting, "the submitting Blender"
     if os.environ.get("AZRENDER_BLENDER"):
@@ -135,21 +135,22 @@ def _candidates(explicit: str | None, submitting: str | None):
         yield shutil.which("blender"), "PATH"
 
 
-def local_blender(*, explicit: str | None = None, submitting: str | None = None,
+def local_blender(*, explicit: str | None = None, configured: str | None = None, submitting: str | None = None,
                   scene: tuple[int, ...] | None = None, scene_name: str = "the scene") -> LocalBlender:
-    """The Blender the local backend renders with. ``explicit`` (``--blender`` or the profile's) is
-    a PATH, or a VERSION (``4.5``) picking the first other candidate of that version. Refuses, in
-    one line, a Blender older than the scene."""
-    wanted = parse(explicit) if explicit and not any(sep in explicit for sep in "/\\") else None
+    """The Blender the local backend renders with. ``explicit`` (``--blender``, else the profile's
+    ``configured``) is a PATH, or a VERSION (``4.5``) picking the first other candidate of that
+    version. Refuses, in one line, a Blender older than the scene."""
+    choice, origin = (explicit, "--blender") if explicit else (configured, "the profile's blender")
+    wanted = parse(choice) if choice and not any(sep in choice for sep in "/\\") else None
     chosen = None
-    for path, origin in _candidates(None if wanted else explicit, submitting):
-        found = probe(path, origin)
+    for path, found_origin in _candidates(None if wanted else choice, origin, submitting):
+        found = probe(path, found_origin)
         if wanted is None or found.version[:len(wanted)] == wanted:
             chosen = found
             break
     if chosen is None:
         if wanted is not None:
-            raise UsageError(f"no Blender {text(wanted)} on this machine (--blender {explicit})",
+            raise UsageError(f"no Blender {text(wanted)} on this machine ({origin} {choice})",
                              hint="give its path with --blender PATH (or blender = PATH in the profile)")
         raise UsageError("the local backend renders with Blender, which is not installed here (not on PATH)",
                          hint="apt install blender, set AZRENDER_BLENDER, or pass --blender PATH")
