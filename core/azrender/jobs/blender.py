@@ -15,6 +15,7 @@ import functools
 import gzip
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -71,26 +72,35 @@ def _python_of(path: Path) -> Path | None:
     return path if _is_python(path) else None
 
 
+def launcher_script(python: str, runner: str, *, windows: bool) -> tuple[str, str]:
+    """(file name, text) of the launcher running ``runner`` (bpy_blender.py) with ``python``:
+    a ``blender.cmd`` on Windows (``%`` doubled: cmd would expand it), a shell script elsewhere."""
+    if windows:
+        python, runner = (path.replace("%", "%%") for path in (python, runner))
+        return "blender.cmd", f'@"{python}" "{runner}" %*\r\n@exit /b %errorlevel%\r\n'
+    return "blender", f'#!/bin/sh\nexec {shlex.quote(python)} {shlex.quote(runner)} "$@"\n'
+
+
 def launcher(python: str | os.PathLike) -> str:
     """An executable taking Blender's command line for a Python that imports ``bpy``: a script in
     the state folder running :mod:`azrender.node.bpy_blender` (copied beside it: azrender need
     not be installed in that Python)."""
+    import hashlib
     from importlib import resources
 
     from azrender.dirs import state_dir
 
     runner = resources.files("azrender.node").joinpath("bpy_blender.py").read_bytes()
     python = os.path.abspath(python)  # a venv's python is a link: keep it, its site-packages hold bpy
-    import hashlib
-
     key = hashlib.sha256(runner + python.encode()).hexdigest()[:16]
     folder = state_dir() / "blender" / key
-    script = folder / "blender"
+    name, text = launcher_script(python, str(folder / "bpy_blender.py"), windows=os.name == "nt")
+    script = folder / name
     if not script.exists():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "bpy_blender.py").write_bytes(runner)
-        temporary = folder / "blender.tmp"
-        temporary.write_text(f"#!/bin/sh\nexec '{python}' '{folder / 'bpy_blender.py'}' \"$@\"\n")
+        temporary = folder / (name + ".tmp")
+        temporary.write_text(text, newline="")
         temporary.chmod(0o755)
         temporary.replace(script)
     return str(script)
