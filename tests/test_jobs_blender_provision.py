@@ -223,14 +223,15 @@ def test_a_pool_with_another_blender_is_refused_in_one_line_naming_both(run_cli,
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "azrender submit: error: new.blend was saved by Blender 4.5; pool farm's Blender is 4.2.3 and cannot open it "
-        "(choose a pool of Blender 4.5 or newer with --pool, or add a [profiles.NAME.pool] table so azrender "
-        "creates one)"]
+        "(choose a pool of Blender 4.5 or newer (--pool, or pool_id in the profile), or add a [profiles.NAME.pool] "
+        "table so azrender creates one)"]
 
     pinned = run_cli("submit", scene, "--frames", "1", "--allow-missing", "--blender", "4.5.3", env=env)
     assert pinned.returncode == 2
     assert pinned.stderr.strip().splitlines() == [
         "azrender submit: error: pool farm provides Blender 4.2.3, not the pinned Blender 4.5.3 (choose a pool "
-        "azrender created with Blender 4.5.3 with --pool, or add a [profiles.NAME.pool] table so azrender creates one)"]
+        "azrender created with Blender 4.5.3 (--pool, or pool_id in the profile), or add a [profiles.NAME.pool] table "
+        "so azrender creates one)"]
     assert {r.method for r in recorder.requests} == {"GET"}, "nothing was created"
     assert not any((tmp_path / "store").rglob("*")), "nothing was uploaded"
 

@@ -58,8 +58,8 @@ def choose(pool_id: str, *, pinned: str | None, scene: tuple | None, scene_name:
                 return PoolBlender(candidate, pinned)
             others.append(f"pool {candidate} provides " + (f"Blender {found}" if found else "a Blender it does not record"))
         todo = (f"delete pool {candidates[-1]} for azrender to create it again with Blender {pinned}" if can_create
-                else f"choose a pool azrender created with Blender {pinned} with --pool, or add a [profiles.NAME.pool] "
-                     "table so azrender creates one")
+                else f"choose a pool azrender created with Blender {pinned} (--pool, or pool_id in the profile), or add "
+                     "a [profiles.NAME.pool] table so azrender creates one")
         raise UsageError(f"{' and '.join(others)}, not the pinned Blender {pinned} ({todo})")
     found = lookup(pool_id)
     version = found if isinstance(found, str) else None

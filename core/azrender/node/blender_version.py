@@ -40,10 +40,11 @@ def refusal(blender: tuple[int, ...], scene: tuple[int, ...], scene_name: str, w
 def pool_todo(scene: tuple[int, ...] | None, can_create: bool = True) -> str:
     """What to do when a pool's Blender cannot render a scene (said at plan time and on the node)."""
     wanted = f"Blender {text(scene[:2])} or newer" if scene else "the scene's Blender"
+    choose = f"choose a pool of {wanted} (--pool, or pool_id in the profile)"
     if can_create:
         return (f"pin {wanted} with --blender X.Y.Z (or blender = \"X.Y.Z\" in the profile) for azrender to create "
-                f"a pool with it, or choose a pool of {wanted} with --pool")
-    return f"choose a pool of {wanted} with --pool, or add a [profiles.NAME.pool] table so azrender creates one"
+                f"a pool with it, or {choose}")
+    return f"{choose}, or add a [profiles.NAME.pool] table so azrender creates one"
 
 
 def version_of(executable: str, timeout: float = 120) -> tuple[int, ...] | None:
