@@ -92,7 +92,7 @@ def timed(name, function):
 
 
 ops.submission.capture = timed("capture", ops.submission.capture)
-ops.submit_in_background = timed("start worker", ops.submit_in_background)
+ops.hand_over_in_background = timed("start worker", ops.hand_over_in_background)
 
 
 def window_context():
