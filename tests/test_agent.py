@@ -167,3 +167,30 @@ def test_the_built_addon_hands_over_blender_quits_mid_upload_and_the_frames_come
     for card, rgb in image["cards"].items():
         assert close(rgb, expected[card]), (card, rgb, expected[card])
     assert f"label:Last frame: {shown.name}" in seen["panel"] and "icon" in seen["panel"], str(seen["panel"])
+
+
+def test_a_host_looking_at_a_job_whose_agent_died_starts_a_new_one(demo, tmp_path, monkeypatch):  # noqa: F811
+    """Handed over while no agent could run (killed, machine restarted): the host panel's next look
+    at its job list starts one, which submits the job and brings its frame home."""
+    import shutil
+
+    from azrender.agent import hand_over
+    from azrender.hosts.jobs import agent_line
+    from azrender.pipeline import SubmitRequest
+    from azrender.watch.agentproc import running
+
+    for name in ("STATE", "CONFIG", "CACHE"):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / name.lower()))
+    shot = tmp_path / "artist" / "demo.blend"
+    shutil.copytree(demo.parent, shot.parent)
+    handed = hand_over(SubmitRequest(scene=shot, frames="1", backend="local"), start=False)
+    assert not running()
+    assert agent_line(handed.job_id) == "uploading: waiting for the agent"  # and the look starts an agent
+    deadline = time.time() + 300
+    while not (handed.download_dir / "frame_0001.png").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert (handed.download_dir / "frame_0001.png").exists()
+    assert agent_line(handed.job_id) is None  # submitted: the backend answers for it now
+    while running() and time.time() < deadline:  # it leaves once nothing is left to do
+        time.sleep(0.5)
+    assert not running()

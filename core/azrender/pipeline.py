@@ -79,6 +79,7 @@ class Submission:
     node_os: NodeOS
     report: SceneReport
     settings: object  # azrender.settings.Settings
+    retry_of: str = ""  # ``azrender retry``: the job whose failed or missing frames this one renders again
 
     @classmethod
     def paths_only(cls, request: SubmitRequest, report: SceneReport) -> "Submission":
@@ -229,6 +230,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     scene = Path(os.path.abspath(os.path.expanduser(request.scene)))
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
+    if request.download_dir is not None and Path(request.download_dir).exists() and not Path(request.download_dir).is_dir():
+        raise UsageError(f"--download {request.download_dir}: a file, not a folder: frames are downloaded into a folder")
     host = _host_of(scene, request.host)
     settings = settings or _settings(request, load_settings)
     backend = backend or choose_backend(request.backend, settings)
@@ -291,6 +294,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.watch.gate import plan_for
 
     requests = to_batch_models(job)
+    if not request.dry_run:  # last, once every cheaper check passed; still before any upload
+        backend.authenticate()
     gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
                     budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
@@ -325,7 +330,9 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
     engine.settle(store, list(plan.uploads), synced.manifest, since)
-    _upload_node_files(store, plan)
+    from azrender.jobs.nodetool import upload_node_tool
+
+    upload_node_tool(store)  # the job's SAS reaches nodes through the Batch request, never the store
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
@@ -358,7 +365,11 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     except KeyboardInterrupt:
         raise _cancelled(backend, job_id, outputs_url, dest) from None
     progress("download", 0, 1, str(dest))
-    fetched = backend.download(job_id, dest, store_url=outputs_url)
+    try:
+        fetched = backend.download(job_id, dest, store_url=outputs_url)
+    except engine.TransferError as exc:  # the job is done: submitting again would not help
+        raise JobError(f"job {job_id} ended, but its outputs did not all come home: {exc.summary}",
+                       hint=f"azrender download {job_id} --dest {dest}") from None
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
     from azrender.report import write_report
     from azrender.watch import record as watch_record
@@ -481,16 +492,6 @@ def _prune_submissions(folder: Path) -> None:
         return
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _upload_node_files(store, plan: SubmissionPlan) -> None:
-    """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
-    from azrender.jobs.build import node_uploads
-
-    existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(plan.job_id, plan.access).items():
-        if key not in existing:
-            store.write_bytes(key, data)
 
 
 def _outputs_url(storage_url: str, settings, backend: str, dry_run: bool) -> str:
@@ -660,3 +661,19 @@ def _cancelled(backend, job_id: str, storage_url: str, dest: Path) -> Cancelled:
     what = "cancelled" if backend.interrupt_cancels else f"still running on {backend.kind.capitalize()} (stop waiting only)"
     return Cancelled(f"job {job_id} {what}: {done}{fetched.get('files', 0)} output file(s) are in {dest}",
                      hint=f"azrender status {job_id}")
+
+
+def retry_submission(record, plan, settings):
+    """What the task hooks see for a retry (the same hooks as a submission, so a studio's command
+    line and job changes apply to re-rendered frames too): the original scene and recipe, the
+    retry's job id and frames, ``retry_of`` the original job; no scene report (nothing is scanned)."""
+    from azrender.jobs.frames import format_frames
+
+    recipe = record.recipe
+    request = SubmitRequest(scene=Path(record.scene), frames=format_frames(plan.frames), chunk=recipe["chunk"],
+                            backend=record.backend, storage_mode=recipe["storage_mode"], node_os=recipe["node_os"],
+                            pool_id=recipe["pool_id"], profile=record.profile, host=recipe["host"],
+                            renderer=recipe.get("renderer"), job_id=plan.retry_id)
+    return Submission(request, Path(record.scene), recipe["host"], plan.retry_id, plan.frames,
+                      BackendKind.parse(record.backend), StorageMode.parse(recipe["storage_mode"]),
+                      NodeOS.parse(recipe["node_os"]), SceneReport(record.scene), settings, retry_of=record.job_id)

@@ -26,10 +26,14 @@ def job_status(job_id: str, *, backend: str | None = None, profile: str | None =
 
 def agent_line(job_id: str) -> str | None:
     """For a job handed to the background agent and not submitted yet, its one line for a job
-    list ("uploading: sync 40% wood.png", "not submitted: <why>"); None once it is submitted."""
+    list ("uploading: sync 40% wood.png", "not submitted: <why>"); None once it is submitted.
+    An agent is started if the job waits for one (the last was killed)."""
     from azrender.joblist import pending_row
+    from azrender.watch.agentproc import resume
 
     row = pending_row(job_id)
+    if row is not None and row.state == "uploading":
+        resume()
     return None if row is None else f"{row.state}: {row.progress}"
 
 
@@ -118,7 +122,9 @@ def retry_failed(job_id: str, *, profile: str | None = None, progress=None):
     :class:`~azrender.backends.retry.RetryPlan` (its ``describe()`` is the line to show)."""
     if progress:
         progress("submit", 0, 1, f"retrying {job_id}")
-    plan = _backend(job_id, None, profile).retry(job_id)
+    from azrender.pipeline import retry_submission
+
+    plan = _backend(job_id, None, profile).retry(job_id, submission_for=retry_submission)
     if progress:
         progress("submit", 1, 1, plan.describe())
     return plan

@@ -2,8 +2,10 @@
 backend executes. ``model.as_dict()`` of each is the REST JSON exactly as sent.
 
 Secrets: a SAS may appear only where Batch defines a place for it (resource file URLs, output file
-container URLs, a blobfuse mount's ``sasKey``), an account key only in an Azure Files mount's
-``accountKey``, a CIFS password only in its mount's ``password``; a command line or environment setting that carries one is refused here.
+container URLs, a blobfuse mount's ``sasKey``) and as the job preparation task's
+``AZRENDER_STORE_SAS`` setting (exactly the nodes' read SAS, :func:`azrender.jobs.build.node_secrets`);
+an account key only in an Azure Files mount's ``accountKey``, a CIFS password only in its mount's
+``password``; any other command line or environment setting that carries one is refused here.
 """
 
 from __future__ import annotations
@@ -84,9 +86,11 @@ def _refuse_secrets(texts: dict[str, str]) -> None:
                            hint="credentials belong in resource/output file URLs or a managed identity")
 
 
-def _node_task_texts(where: str, task: NodeTaskSpec | TaskSpec) -> dict[str, str]:
+def _node_task_texts(where: str, task: NodeTaskSpec | TaskSpec, allowed=()) -> dict[str, str]:
+    """``allowed``: ``(name, value)`` settings that are meant to carry a secret."""
     texts = {f"the {where} command line": task.command_line}
-    texts.update({f"the {where} environment setting {name}": value for name, value in task.environment})
+    texts.update({f"the {where} environment setting {name}": value for name, value in task.environment
+                  if (name, value) not in allowed})
     return texts
 
 
@@ -204,11 +208,14 @@ def pool_model(pool: PoolSpec, access: NodeAccess, *, slots_per_task: int | None
 
 
 def to_batch_models(job: JobSpec) -> BatchRequests:
+    from azrender.jobs.build import node_secrets
+
     texts = {f"the job environment setting {name}": value for name, value in job.environment}
     for where, spec in (("job preparation task", job.preparation), ("job release task", job.release),
                         *((f"task {t.id}", t) for t in job.tasks)):
         if spec is not None:
-            texts.update(_node_task_texts(where, spec))
+            allowed = node_secrets(job.access) if spec is job.preparation else ()
+            texts.update(_node_task_texts(where, spec, allowed))
     _refuse_secrets(texts)
     prep = release = None
     if job.preparation:
