@@ -143,8 +143,8 @@ def test_the_built_addon_hands_over_blender_quits_mid_upload_and_the_frames_come
     puts = sum(1 for method, _, status in proxy.requests if method == "PUT" and status == 201)
     assert puts > puts_at_quit and not inbox.exists() and record.exists()  # the agent finished the upload
     assert not list(shot.parent.glob("*azrender-submit*"))  # and removed the submission copy
-    frames = sorted(renders.glob("*.png"))
-    assert [f.name for f in frames] == ["frame_0001.png", "frame_0002.png"]
+    frames = sorted(renders.rglob("*.png"))  # where the demo scene says: //render/frame_####
+    assert [f.relative_to(renders).as_posix() for f in frames] == ["render/frame_0001.png", "render/frame_0002.png"]
     for n, frame_png in enumerate(frames, start=1):
         expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(n)}
         for card, (x, y) in build_demo.CARD_PIXELS.items():
@@ -161,7 +161,7 @@ def test_the_built_addon_hands_over_blender_quits_mid_upload_and_the_frames_come
     image = seen["image"]
     assert image and image["name"] == "azrender last frame" and image["job"] == job and image["size"] == [200, 100]
     shown = Path(image["file"])
-    assert shown.parent == renders and shown.name in ("frame_0001.png", "frame_0002.png")
+    assert shown.parent == renders / "render" and shown.name in ("frame_0001.png", "frame_0002.png")
     n = int(shown.stem.split("_")[1])
     expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(n)}
     for card, rgb in image["cards"].items():

@@ -142,6 +142,9 @@ def test_submit_hands_the_job_to_the_agent_which_renders_it_and_the_list_follows
 
     project = tmp_path / "mayausd_rel_project"
     shutil.copytree(SHARED_SCENES / "mayausd_rel_project", project)
+    with open(project / "scenes" / "TextureTest.ma", "a") as scene:  # Arnold writes PNGs, frames padded to 4
+        scene.write('setAttr "defaultArnoldDriver.ai_translator" -type "string" "png";\n'
+                    'setAttr "defaultRenderGlobals.pad" 4;\n')
     render = tmp_path / "bin" / "Render"
     render.parent.mkdir()
     render.write_text(STAND_IN_RENDER)
@@ -181,7 +184,7 @@ def test_submit_hands_the_job_to_the_agent_which_renders_it_and_the_list_follows
     row = window.jobs.item(window.job_rows.index(next(r for r in window.job_rows if r.job_id == job_id))).text()
     assert row == f"{job_id}  done · This machine  TextureTest.ma  2/2 tasks done", (row, window.job_details.text())
     frames = sorted(renders.glob("*.png"))
-    assert [f.name for f in frames] == ["frame.0001.png", "frame.0002.png"]
+    assert [f.name for f in frames] == ["TextureTest.0001.png", "TextureTest.0002.png"]  # the scene's <Scene>.####.png
     assert [pixel(f, 3, 1) for f in frames] == [(40, 200, 30), (80, 200, 30)]
 
     # Retry failed frames of the job just submitted (azrender retry itself is tested in test_farm_retry)

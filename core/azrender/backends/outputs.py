@@ -58,3 +58,13 @@ def unknown_job(job_id: str, store):
     where = (f"nothing under {layout.job_key(job_id)}/ in {store.display_url}" if store is not None
              else "no job record on this machine and no store configured (--storage-url)")
     return JobError(f"no job {job_id!r}: {where}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def frames_of(status) -> list[dict]:
+    """Per frame what was rendered and verified, when this machine submitted the job (its record
+    keeps each task's expected files); else an empty list."""
+    from azrender import jobrecord
+    from azrender.jobs.renderplan import frame_report
+
+    record = jobrecord.load(status.job_id)
+    return frame_report(record.expected, status) if record is not None and record.expected else []
