@@ -77,6 +77,8 @@ def gap(before, after):
     main_wait = after[4] - before[4]
     worker_wait = sum(max(0.0, after[5].get(tid, 0.0) - waited) for tid, waited in before[5].items())
     away = max(0.0, wall - main_wait - min(worker_wait, max(0.0, wall - main_wait - main)))
+    if after[3] > before[3]:  # and Blender's drawing: the main thread waited for the software rasterizer
+        away = max(0.0, away - (after[3] - before[3]) / 1e9)
     return wall, main, max(0.0, (after[2] - before[2]) - main), int(after[3] > before[3]), away
 
 

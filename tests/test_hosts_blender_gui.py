@@ -63,12 +63,12 @@ def test_submitting_never_blocks_blenders_main_thread_over_100_ms(blender, demo,
     # such a gap took in the same Blender not submitting (quiet, or showing a report banner, the
     # progress cursor, the status bar and the panel as often as a submission's progress does), with
     # a quarter more for the chance that one of the submission's few redraws is its longest.
-    # Asserted for the submission (the Submit button until the job is handed to the agent). While
+    # Asserted for the submission (the Submit button until the job is handed to the agent), less,
+    # in a gap in which Blender drew, the time its software rasterizer (llvmpipe) ran. While
     # following, the panel's last-frame preview loads and draws the frame on the main thread: its
-    # gaps (about 0.5 s here) are printed above, not asserted yet, only its CPU below.
-    drawing = max([0.1] + [1.25 * phases[name]["max_away_drawing"] for name in ("quiet", "redraws")])
+    # gaps are printed above, not asserted yet, only its CPU below.
     assert submit["max_away_not_drawing"] <= 0.1, phases
-    assert submit["max_away_drawing"] <= drawing, (f"{drawing * 1000:.0f} ms allowed when drawing", phases)
+    assert submit["max_away_drawing"] <= 0.1, phases
     # and whatever the load, the main thread's own work between two ticks stays under 100 ms
     assert submit["max_cpu"] < 0.1 and follow["max_cpu"] < 0.1, phases
     assert out["operator"][4] < 0.1, out["operator"]  # the Submit button itself (no drawing inside)
