@@ -30,10 +30,30 @@ exec '{blender}' "$@"
     return wrapper
 
 
+# A studio's plugin (the kind a TD installs): wraps every render task's command line, and sets
+# an environment variable on every job; the wrapper says so on the task's stderr.
+TD_PLUGIN = """
+import shlex
+from azrender import hookimpl
+
+@hookimpl
+def azrender_task_command_line(submission, task, command_line):
+    line = f"studio wrapper: job {submission.job_id} retry of {submission.retry_of or '-'} frames {task.first}-{task.last} show $STUDIO_SHOW"
+    return "/bin/bash -c " + shlex.quote(f"echo {line} >&2; exec {command_line}")
+
+@hookimpl
+def azrender_adjust_job(submission, job):
+    job.environment = (*job.environment, ("STUDIO_SHOW", "tst"))
+"""
+
+
 def test_retry_failed_renders_only_the_crashed_frames_beside_the_others(run_cli, demo, blender, tmp_path):  # noqa: F811
     crash_list = tmp_path / "crash-frames"
     crash_list.write_text("3\n4\n")
-    env = {"AZRENDER_BLENDER": str(crashing_blender(tmp_path, blender, crash_list))}
+    (tmp_path / "td").mkdir()
+    (tmp_path / "td" / "studio_td.py").write_text(TD_PLUGIN)
+    env = {"AZRENDER_BLENDER": str(crashing_blender(tmp_path, blender, crash_list)),
+           "AZRENDER_PLUGINS": "studio_td", "PYTHONPATH": str(tmp_path / "td")}
     proc = run_cli("submit", demo / "demo.blend", "--frames", "1-6", "--wait", "--download", tmp_path / "first",
                    "--json", env=env, timeout=900)
     assert proc.returncode == 1, proc.stderr
@@ -63,6 +83,12 @@ def test_retry_failed_renders_only_the_crashed_frames_beside_the_others(run_cli,
     assert all(after[name] == mtime for name, mtime in before.items()), "frames that rendered were left alone"
     retry_tasks = list((tmp_path / "state" / "local-batch" / "jobs" / f"{job_id}-r1".lower() / "tasks").glob("*.json"))
     assert sorted(p.stem for p in retry_tasks) == ["frames-0003", "frames-0004"], "only the 2 crashed frames ran"
+    logs = tmp_path / "state" / "store" / "jobs" / f"{job_id}-r1" / "logs"
+    for n in (3, 4):  # the studio's hooks ran for the retry as for the submission
+        assert (f"studio wrapper: job {job_id}-r1 retry of {job_id} frames {n}-{n} show tst"
+                in (logs / f"frames-{n:04d}" / "stderr.txt").read_text())
+    first_logs = tmp_path / "state" / "store" / "jobs" / job_id / "logs"
+    assert f"studio wrapper: job {job_id} retry of - frames 1-1 show tst" in (first_logs / "frames-0001" / "stderr.txt").read_text()
 
     text = run_cli("status", job_id)
     assert text.returncode == 0, text.stdout + text.stderr

@@ -135,7 +135,8 @@ def azrender_choose_pool(submission: Submission) -> str | None:
 
 @hookspec(firstresult=True)
 def azrender_task_command_line(submission: Submission, task: TaskSpec, command_line: str) -> str | None:
-    """Replace the command line of one render task.
+    """Replace the command line of one render task (of a submission, and of ``azrender retry``'s
+    follow-up job: then ``submission.retry_of`` names the original job).
 
     :param submission: The :class:`~azrender.pipeline.Submission`.
     :param task: The :class:`~azrender.jobs.model.TaskSpec` (id, first and last frame).
@@ -147,7 +148,8 @@ def azrender_task_command_line(submission: Submission, task: TaskSpec, command_l
 
 @hookspec
 def azrender_adjust_job(submission: Submission, job: JobSpec) -> None:
-    """Change the job spec in place, just before it becomes Batch requests.
+    """Change the job spec in place, just before it becomes Batch requests (a submission's, or a
+    retry's: ``submission.retry_of`` set).
 
     :param submission: The :class:`~azrender.pipeline.Submission`.
     :param job: The :class:`~azrender.jobs.model.JobSpec` (pool, preparation and release

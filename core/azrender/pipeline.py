@@ -79,6 +79,7 @@ class Submission:
     node_os: NodeOS
     report: SceneReport
     settings: object  # azrender.settings.Settings
+    retry_of: str = ""  # ``azrender retry``: the job whose failed or missing frames this one renders again
 
     @classmethod
     def paths_only(cls, request: SubmitRequest, report: SceneReport) -> "Submission":
@@ -660,3 +661,19 @@ def _cancelled(backend, job_id: str, storage_url: str, dest: Path) -> Cancelled:
     what = "cancelled" if backend.interrupt_cancels else f"still running on {backend.kind.capitalize()} (stop waiting only)"
     return Cancelled(f"job {job_id} {what}: {done}{fetched.get('files', 0)} output file(s) are in {dest}",
                      hint=f"azrender status {job_id}")
+
+
+def retry_submission(record, plan, settings):
+    """What the task hooks see for a retry (the same hooks as a submission, so a studio's command
+    line and job changes apply to re-rendered frames too): the original scene and recipe, the
+    retry's job id and frames, ``retry_of`` the original job; no scene report (nothing is scanned)."""
+    from azrender.jobs.frames import format_frames
+
+    recipe = record.recipe
+    request = SubmitRequest(scene=Path(record.scene), frames=format_frames(plan.frames), chunk=recipe["chunk"],
+                            backend=record.backend, storage_mode=recipe["storage_mode"], node_os=recipe["node_os"],
+                            pool_id=recipe["pool_id"], profile=record.profile, host=recipe["host"],
+                            renderer=recipe.get("renderer"), job_id=plan.retry_id)
+    return Submission(request, Path(record.scene), recipe["host"], plan.retry_id, plan.frames,
+                      BackendKind.parse(record.backend), StorageMode.parse(recipe["storage_mode"]),
+                      NodeOS.parse(recipe["node_os"]), SceneReport(record.scene), settings, retry_of=record.job_id)

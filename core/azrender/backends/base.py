@@ -89,9 +89,12 @@ class Backend(Protocol):
         """Create the job and tasks of ``requests`` (a BatchRequests without a pool) on their
         existing pool, all or nothing: a follow-up job of :meth:`retry`."""
 
-    def retry(self, job_id: str, *, frames: str | None = None, failed_only: bool = False, dry_run: bool = False):
+    def retry(self, job_id: str, *, frames: str | None = None, failed_only: bool = False, dry_run: bool = False,
+              submission_for=None):
         """Render ``job_id``'s failed and missing frames (or ``frames``) again in a follow-up job
-        whose frames land beside the others; returns the :class:`~azrender.backends.retry.RetryPlan`."""
+        whose frames land beside the others; returns the :class:`~azrender.backends.retry.RetryPlan`.
+        ``submission_for``: :func:`azrender.pipeline.retry_submission` (the task hooks' view)."""
         from azrender.backends.retry import retry_job
 
-        return retry_job(self, job_id, frames=frames, failed_only=failed_only, dry_run=dry_run)
+        return retry_job(self, job_id, frames=frames, failed_only=failed_only, dry_run=dry_run,
+                         submission_for=submission_for)

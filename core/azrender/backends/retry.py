@@ -97,9 +97,11 @@ def _store_url(record, settings) -> str:
 
 
 def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: bool = False,
-              dry_run: bool = False) -> RetryPlan:
+              dry_run: bool = False, submission_for=None) -> RetryPlan:
     """Plan the retry of ``job_id`` (submitted from this machine) on ``backend`` (the one that ran
-    it) and, unless ``dry_run`` or there is nothing to retry, send it; returns the plan."""
+    it) and, unless ``dry_run`` or there is nothing to retry, send it; returns the plan.
+    ``submission_for(record, plan, settings)`` gives what the task hooks see
+    (:func:`azrender.pipeline.retry_submission`): the retry goes through the same hooks as a submission."""
     from azrender import jobrecord, layout
     from azrender.jobs.access import ACCESS_LIFETIME, node_access
     from azrender.jobs.batch_models import to_batch_models
@@ -125,7 +127,11 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
                   watch=WatchSpec(**watch) if watch else None,
                   pre_commands=tuple(tuple(c) for c in recipe["pre_commands"]),
                   display_name=f"{recipe.get('display_name') or job_id} (retry)")
-    job = build_job(job_id=plan.retry_id, frames=list(plan.frames), access=access, outputs_of=job_id, **recipe)
+    from azrender.plugins import get_plugin_manager
+
+    job = build_job(job_id=plan.retry_id, frames=list(plan.frames), access=access, outputs_of=job_id,
+                    submission=submission_for(record, plan, backend.settings) if submission_for else None,
+                    plugins=get_plugin_manager(), **recipe)
     requests = to_batch_models(job)
     existing = {obj.key for obj in store.list(layout.TOOLS)}
     for key, data in node_uploads(plan.retry_id, access).items():

@@ -27,7 +27,10 @@ def run(args) -> int:
     if args.frames and args.failed:
         raise UsageError("give --frames or --failed, not both")
     backend = choose_backend(None, load_settings(args.profile), job_id=args.job)
-    plan = backend.retry(args.job, frames=args.frames, failed_only=args.failed, dry_run=args.dry_run)
+    from azrender.pipeline import retry_submission
+
+    plan = backend.retry(args.job, frames=args.frames, failed_only=args.failed, dry_run=args.dry_run,
+                         submission_for=retry_submission)
     doc = {"job_id": plan.job_id, "retry_job_id": plan.retry_id if plan.frames else None,
            "frames": list(plan.frames), "failed": list(plan.failed), "missing": list(plan.missing),
            "dry_run": args.dry_run}

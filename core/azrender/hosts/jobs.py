@@ -99,7 +99,9 @@ def retry_failed(job_id: str, *, profile: str | None = None, progress=None):
     :class:`~azrender.backends.retry.RetryPlan` (its ``describe()`` is the line to show)."""
     if progress:
         progress("submit", 0, 1, f"retrying {job_id}")
-    plan = _backend(job_id, None, profile).retry(job_id)
+    from azrender.pipeline import retry_submission
+
+    plan = _backend(job_id, None, profile).retry(job_id, submission_for=retry_submission)
     if progress:
         progress("submit", 1, 1, plan.describe())
     return plan
