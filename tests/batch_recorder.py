@@ -1,8 +1,8 @@
 """A local HTTP endpoint that answers like the Azure Batch service and records every request, so
 tests drive the real ``azure.batch.BatchClient`` and assert exactly what it would send.
 
-Knows: create/get pool (404 PoolNotFound for pools it was not told about), disable scheduling on a
-node, create/get/update/delete job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over
+Knows: create/get pool (404 PoolNotFound for pools it was not told about), list nodes (as the test
+sets them, with their recent tasks), disable scheduling on a node, create/get/update/delete job, add task collections (413 RequestBodyTooLarge over 1 MB, 400 over
 100 tasks, per-task results with injected client errors), list tasks (states the test sets), task
 files, task counts, job preparation/release task status per node and node files (both as the test
 sets them).
@@ -44,6 +44,7 @@ class BatchRecorder:
     fail_tasks: dict = field(default_factory=dict)  # task id -> error code to answer with
     busy: dict = field(default_factory=dict)  # task id -> how many more times to answer "servererror"
     disabled: dict = field(default_factory=dict)  # (pool, node) -> disable-scheduling body
+    nodes: dict = field(default_factory=dict)  # pool id -> [BatchNode JSON] (list nodes), as the test sets them
     deny: bool = False  # answer every request 403 AuthenticationFailed (expired credentials)
     requests: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,7 +113,12 @@ class BatchRecorder:
                 return 201, None
             if len(seg) == 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "disablescheduling":
                 self.disabled[(seg[1], seg[3])] = req.json
+                for node in self.nodes.get(seg[1], []):
+                    if node["id"] == seg[3]:
+                        node["schedulingState"] = "disabled"
                 return 200, None
+            if len(seg) == 3 and seg[0] == "pools" and seg[2] == "nodes":
+                return 200, {"value": self.nodes.get(seg[1], [])}
             if len(seg) >= 5 and seg[0] == "pools" and seg[2] == "nodes" and seg[4] == "files":
                 data = self.node_files.get((seg[1], seg[3], "/".join(seg[5:])))
                 if data is None:

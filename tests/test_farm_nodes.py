@@ -84,15 +84,31 @@ def test_blender_job_completes_around_a_broken_node_and_status_names_it(run_cli,
     assert "  node node-0 quarantined: 2 tasks of this job failed there" in text
 
 
+def _node(node_id: str, *recent) -> dict:
+    """A node of the recorder's pool; ``recent``: (job, task, exit code or None when requeued)."""
+    return {"id": node_id, "state": "idle", "schedulingState": "enabled", "recentTasks": [
+        {"jobId": job, "taskId": task, "taskUrl": f"https://x/jobs/{job}/tasks/{task}", "taskState": "completed",
+         "executionInfo": {"retryCount": 0, "requeueCount": 0,
+                           **({"exitCode": code, "result": "failure" if code else "success"} if code is not None else {})}}
+        for job, task, code in recent]}
+
+
 def test_on_batch_the_nodes_over_the_limit_get_scheduling_disabled_and_status_names_them(client, recorder):  # noqa: F811
     from azrender.backends import batch
 
     batch.submit_batch(client, _requests(batch_job("1-5", node_failure_limit=2)))
     tasks = recorder.tasks["job1"]
-    for task_id, node, code in (("frames-0001", "tvm-bad", 1), ("frames-0002", "tvm-bad", 1),
-                                ("frames-0003", "tvm-ok", 1), ("frames-0004", "tvm-ok", 0)):
+    # frames-0002 failed on tvm-bad, then its retry succeeded on tvm-ok: only tvm-bad's own list of
+    # recent tasks tells; frames-0005 was requeued from the preempted tvm-spot (no failure).
+    for task_id, node, code in (("frames-0001", "tvm-bad", 1), ("frames-0002", "tvm-ok", 0),
+                                ("frames-0003", "tvm-ok", 1), ("frames-0004", "tvm-ok", 0), ("frames-0005", "tvm-ok", 0)):
         tasks[task_id].update(state="completed", nodeInfo={"nodeId": node},
-                              executionInfo={"exitCode": code, "retryCount": 2, "requeueCount": 0})
+                              executionInfo={"exitCode": code, "retryCount": 1, "requeueCount": 0})
+    recorder.nodes["pool1"] = [
+        _node("tvm-bad", ("job1", "frames-0001", 1), ("job1", "frames-0002", 1), ("other", "frames-0009", 1)),
+        _node("tvm-ok", ("job1", "frames-0002", 0), ("job1", "frames-0003", 1), ("job1", "frames-0004", 0)),
+        _node("tvm-spot", ("job1", "frames-0005", None), ("job1", "frames-0003", None)),
+        _node("tvm-noprep")]
     recorder.preparation["job1"] = [{"poolId": "pool1", "nodeId": "tvm-noprep", "jobPreparationTaskExecutionInfo": {
         "state": "completed", "exitCode": 1, "retryCount": 0, "result": "failure",
         "startTime": "2026-01-01T00:00:00Z"}}]
@@ -101,12 +117,30 @@ def test_on_batch_the_nodes_over_the_limit_get_scheduling_disabled_and_status_na
                                   ("tvm-noprep", "its job preparation task failed"))
     assert recorder.disabled == {("pool1", "tvm-bad"): {"nodeDisableSchedulingOption": "taskcompletion"},
                                  ("pool1", "tvm-noprep"): {"nodeDisableSchedulingOption": "taskcompletion"}}
+    assert ("GET", "/pools/pool1/nodes") in recorder.calls()
     recorder.disabled.clear()
+    again = batch.quarantine_nodes(client, "job1", batch.batch_status(client, "job1"))
+    assert again.quarantined == status.quarantined and recorder.disabled == {}, "named again, not disabled twice"
+
     batch.submit_batch(client, _requests(batch_job("1-2", job_id="job2")))  # no limit asked: nothing disabled
-    recorder.tasks["job2"]["frames-0001"].update(state="completed", nodeInfo={"nodeId": "tvm-bad"},
+    recorder.tasks["job2"]["frames-0001"].update(state="completed", nodeInfo={"nodeId": "tvm-ok"},
                                                  executionInfo={"exitCode": 1, "retryCount": 0, "requeueCount": 0})
     assert batch.quarantine_nodes(client, "job2", batch.batch_status(client, "job2")).quarantined == ()
     assert recorder.disabled == {}
+
+
+def test_on_batch_tasks_failing_on_every_node_leave_the_last_one_scheduling(client, recorder):  # noqa: F811
+    from azrender.backends import batch
+
+    batch.submit_batch(client, _requests(batch_job("1-4", node_failure_limit=2)))
+    for n, node in ((1, "tvm-a"), (2, "tvm-a"), (3, "tvm-a"), (4, "tvm-b")):
+        recorder.tasks["job1"][f"frames-{n:04d}"].update(state="completed", nodeInfo={"nodeId": node},
+                                                         executionInfo={"exitCode": 1, "retryCount": 1, "requeueCount": 0})
+    recorder.nodes["pool1"] = [_node("tvm-a", *(("job1", f"frames-{n:04d}", 1) for n in (1, 2, 3))),
+                               _node("tvm-b", *(("job1", f"frames-{n:04d}", 1) for n in (1, 2, 3, 4)))]
+    status = batch.quarantine_nodes(client, "job1", batch.batch_status(client, "job1"))
+    assert status.quarantined == (("tvm-b", "4 tasks of this job failed there"),), "the scene is at fault, not tvm-a"
+    assert list(recorder.disabled) == [("pool1", "tvm-b")]
 
 
 def _requests(spec):

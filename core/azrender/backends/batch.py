@@ -243,12 +243,43 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
                      preparation_failed=prep_failed, prepared_nodes=prepared)
 
 
-def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
-    """azrender's bad-node policy on Batch: a node on which the job's limit of tasks failed (their
-    last attempt ran there) or its preparation task failed gets scheduling disabled (what runs
-    there finishes; nothing new starts); ``status`` comes back naming those nodes."""
-    from collections import Counter
+def failed_tasks_per_node(client, job_id: str, pool_id: str, tasks) -> tuple[dict[str, set[str]], set[str]]:
+    """({node: ids of the job's tasks that failed there}, nodes of the pool still taking tasks).
+    Exact as far as Batch reports it: each finished task's last attempt (its nodeInfo) and every
+    attempt the nodes' own recent-task lists show failed there, a try Batch then retried
+    elsewhere included. A requeued (preempted) attempt is no failure."""
+    failed: dict[str, set[str]] = {}
+    for task in tasks:
+        if task.unsuccessful and task.node:
+            failed.setdefault(task.node, set()).add(task.id)
+    schedulable = set()
+    for node in client.list_nodes(pool_id, select=["id", "schedulingState", "recentTasks"]):
+        if _state(node.scheduling_state) != "disabled":
+            schedulable.add(node.id)
+        for info in node.recent_tasks or ():
+            run = info.execution_info
+            if info.job_id != job_id or run is None:
+                continue
+            if run.failure_info is not None or run.exit_code not in (None, 0) or _state(run.result) == "failure":
+                failed.setdefault(node.id, set()).add(info.task_id)
+    return failed, schedulable
 
+
+def _preparation_failed_nodes(client, job_id: str) -> list[str]:
+    nodes = []
+    for entry in client.list_job_preparation_and_release_task_status(job_id):
+        info = entry.job_preparation_task_execution_info
+        if info is not None and _state(info.state) == "completed" and (
+                info.failure_info is not None or info.exit_code not in (0, None)):
+            nodes.append(entry.node_id)
+    return nodes
+
+
+def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
+    """azrender's bad-node policy on Batch: a node on which the job's limit of different tasks
+    failed (:func:`failed_tasks_per_node`) or its preparation task failed gets scheduling
+    disabled (what runs there finishes; nothing new starts) — for task failures never the last
+    node taking tasks (then the tasks are at fault); ``status`` comes back naming those nodes."""
     from azure.batch import models as m
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
@@ -259,14 +290,17 @@ def quarantine_nodes(client, job_id: str, status: JobStatus) -> JobStatus:
         limit = failure_limit(job)
         if not limit:
             return status
-        failed = Counter(t.node for t in status.tasks if t.unsuccessful and t.node)
-        reasons = {node: f"{count} tasks of this job failed there" for node, count in failed.items() if count >= limit}
-        for prep in status.preparation_failed:
-            if prep.node:
-                reasons.setdefault(prep.node, "its job preparation task failed")
+        pool_id = job.pool_info.pool_id
+        failed, schedulable = failed_tasks_per_node(client, job_id, pool_id, status.tasks)
+        reasons = {node: "its job preparation task failed" for node in _preparation_failed_nodes(client, job_id)}
+        for node, ids in sorted(failed.items(), key=lambda item: -len(item[1])):
+            if len(ids) >= limit and node not in reasons and schedulable - set(reasons) - {node}:
+                reasons[node] = f"{len(ids)} tasks of this job failed there"
         for node in sorted(reasons):
+            if node not in schedulable:
+                continue  # disabled already (or gone)
             try:
-                client.disable_node_scheduling(job.pool_info.pool_id, node, m.BatchNodeDisableSchedulingOptions(
+                client.disable_node_scheduling(pool_id, node, m.BatchNodeDisableSchedulingOptions(
                     node_disable_scheduling_option="taskcompletion"))
             except ResourceNotFoundError:
                 pass  # the node left the pool already

@@ -8,10 +8,14 @@ a local folder (``file:///...``) for the local backend. Keys are store-relative 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -20,6 +24,7 @@ import urllib.request
 from . import retry
 
 HASH_METADATA_KEY = "azrender_xxh3"  # mirrors azrender.layout.HASH_METADATA_KEY
+FRAME_MD5_KEY = "azrender_md5"  # a frame the node tool uploaded whole (see BlobStore.write_file)
 API_VERSION = "2021-08-06"
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
 CHUNK = 1 << 20
@@ -69,6 +74,31 @@ class FileStore:
         if size is not None and got != size:
             raise Mismatch(f"{key}: the store has {got} bytes, the manifest says {size}")
         return got
+
+    def write_file(self, key: str, source: str) -> None:
+        """``source`` under ``key``: a partial file renamed into place once complete, so a file
+        under its own name in the store is always whole."""
+        dest = self._path(key)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        partials = os.path.join(self.root, ".partial")  # outside every job's folder: never listed as output
+        os.makedirs(partials, exist_ok=True)
+        partial = os.path.join(partials, f"{os.getpid()}-{threading.get_ident()}-{os.path.basename(dest)}")
+        try:
+            shutil.copyfile(source, partial)
+            with open(partial, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(partial, dest)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise StoreError(f"cannot write {key} to the store: {exc.strerror}") from None
+
+    def verified(self, key: str) -> bool:
+        """Written whole (see :meth:`write_file`) and not empty."""
+        try:
+            return os.path.getsize(self._path(key)) > 0
+        except OSError:
+            return False
 
 
 def _clone(source: str, dest: str) -> None:
@@ -142,6 +172,61 @@ class BlobStore:
     def read(self, key: str) -> bytes:
         with self._open(key) as response:
             return response.read()
+
+    def _send(self, method: str, key: str, headers: dict, body=None, what: str = "write"):
+        """One request with the retry policy; ``body()`` gives a fresh body for each try."""
+        tries = retry.retries()
+        for attempt in range(tries + 1):
+            request = urllib.request.Request(self._url(key), data=body() if body else None, method=method,
+                                             headers={**self._headers(), **headers})
+            try:
+                with urllib.request.urlopen(request, timeout=300) as response:
+                    return response.headers
+            except urllib.error.HTTPError as exc:
+                if method == "HEAD" and exc.code == 404:
+                    return None
+                if exc.code in (401, 403):
+                    raise StoreError(f"the store refused to {what} {key} (HTTP {exc.code}): access expired or not granted") from None
+                if exc.code not in retry.RETRY_STATUS or attempt == tries:
+                    raise StoreError(f"cannot {what} {key}: HTTP {exc.code}") from None
+            except (urllib.error.URLError, OSError) as exc:
+                if attempt == tries:
+                    raise StoreError(f"cannot reach the store to {what} {key}: {getattr(exc, 'reason', exc)}") from None
+            time.sleep(retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def write_file(self, key: str, source: str) -> None:
+        """``source`` as the block blob ``key`` in one Put Blob (up to 5000 MiB) with its Content-MD5,
+        which the service checks: a blob azrender wrote is whole or absent. The MD5 is also kept
+        as metadata, so :meth:`verified` can tell such a blob from any other."""
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(block)
+        md5 = base64.b64encode(digest.digest()).decode()
+        size = os.path.getsize(source)
+        handles = []
+
+        def body():
+            handles.append(open(source, "rb"))
+            return handles[-1]
+
+        try:
+            self._send("PUT", key, {"x-ms-blob-type": "BlockBlob", "Content-MD5": md5, "Content-Length": str(size),
+                                    "Content-Type": "application/octet-stream", f"x-ms-meta-{FRAME_MD5_KEY}": md5},
+                       body)
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def verified(self, key: str) -> bool:
+        """The blob exists, is not empty and was written whole by :meth:`write_file` (its stored
+        Content-MD5, checked by the service on upload, is the one the uploader recorded)."""
+        headers = self._send("HEAD", key, {}, what="read")
+        if headers is None:
+            return False
+        md5 = headers.get("Content-MD5")
+        return int(headers.get("Content-Length") or 0) > 0 and bool(md5) and md5 == headers.get(f"x-ms-meta-{FRAME_MD5_KEY}")
 
     def download(self, key: str, dest: str, *, size: int | None = None, digest: str | None = None) -> int:
         with self._open(key) as response:

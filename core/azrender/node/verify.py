@@ -26,9 +26,12 @@ def register(parser) -> None:
     parser.add_argument("task", help="this task's id")
 
 
-def missing_outputs(expected, folder: str = OUTPUT_DIR) -> list[str]:
+def missing_outputs(expected, folder: str = OUTPUT_DIR, uploaded=frozenset()) -> list[str]:
+    """``uploaded``: files already in the job's outputs store (per-frame upload, see frames.py)."""
     missing = []
     for path in expected:
+        if path in uploaded:
+            continue
         full = os.path.join(folder, *path.split("/"))
         if not os.path.isfile(full) or os.path.getsize(full) == 0:
             missing.append(path + (" (empty)" if os.path.isfile(full) else ""))
@@ -46,7 +49,9 @@ def run(args) -> int:
         print(f"azrender verify: {args.outputs} has an unknown format", file=sys.stderr)
         return 2
     expected = doc.get("tasks", {}).get(args.task, [])
-    missing = missing_outputs(expected)
+    from .frames import ledger_paths
+
+    missing = missing_outputs(expected, uploaded=ledger_paths())
     if missing:
         print(f"azrender verify: task {args.task} did not write {len(missing)} of its {len(expected)} expected "
               f"file(s): {', '.join(missing[:SHOWN])}" + (f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""),
