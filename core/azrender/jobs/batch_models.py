@@ -2,7 +2,8 @@
 backend executes. ``model.as_dict()`` of each is the REST JSON exactly as sent.
 
 Secrets: a SAS may appear only where Batch defines a place for it (resource file URLs, output file
-container URLs, a blobfuse mount's ``sasKey``), an account key only in an Azure Files mount's
+container URLs, a blobfuse mount's ``sasKey``) and as the render tasks' ``AZRENDER_OUTPUTS_SAS``
+setting (exactly the outputs SAS, for per-frame upload), an account key only in an Azure Files mount's
 ``accountKey``, a CIFS password only in its mount's ``password``; a command line or environment setting that carries one is refused here.
 """
 
@@ -84,9 +85,11 @@ def _refuse_secrets(texts: dict[str, str]) -> None:
                            hint="credentials belong in resource/output file URLs or a managed identity")
 
 
-def _node_task_texts(where: str, task: NodeTaskSpec | TaskSpec) -> dict[str, str]:
+def _node_task_texts(where: str, task: NodeTaskSpec | TaskSpec, allowed=()) -> dict[str, str]:
+    """``allowed``: ``(name, value)`` settings that are meant to carry a secret."""
     texts = {f"the {where} command line": task.command_line}
-    texts.update({f"the {where} environment setting {name}": value for name, value in task.environment})
+    texts.update({f"the {where} environment setting {name}": value for name, value in task.environment
+                  if (name, value) not in allowed})
     return texts
 
 
@@ -203,11 +206,15 @@ def pool_model(pool: PoolSpec, access: NodeAccess, *, slots_per_task: int | None
 
 
 def to_batch_models(job: JobSpec) -> BatchRequests:
+    from azrender.jobs.build import outputs_secrets
+
     texts = {f"the job environment setting {name}": value for name, value in job.environment}
-    for where, spec in (("job preparation task", job.preparation), ("job release task", job.release),
-                        *((f"task {t.id}", t) for t in job.tasks)):
+    for where, spec in (("job preparation task", job.preparation), ("job release task", job.release)):
         if spec is not None:
             texts.update(_node_task_texts(where, spec))
+    allowed = outputs_secrets(job.access)  # per-frame upload's SAS, exactly the outputs one
+    for task in job.tasks:
+        texts.update(_node_task_texts(f"task {task.id}", task, allowed))
     _refuse_secrets(texts)
     prep = release = None
     if job.preparation:
