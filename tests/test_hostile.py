@@ -17,6 +17,9 @@ import pytest
 SECRET = "AZRENDER-HOSTILE-TEST-SECRET-5f1c"
 
 
+FAKE_MAYA_RENDER = str(Path(__file__).parent / "fake_maya_render")  # writes what Maya would, so tasks verify
+
+
 def maya_scene(path: Path, *textures: str) -> Path:
     lines = ["//Maya ASCII 2023 scene"]
     for i, texture in enumerate(textures):
@@ -44,7 +47,7 @@ def hostile_scene(tmp_path):
     scene = maya_scene(show / "shot.ma", "/etc/passwd", "/proc/self/environ", str(key), "innocent.png",
                        "wood.png")
     env = {"HOME": str(home), "AZRENDER_BATCH_KEY": SECRET, "AZURE_CLIENT_SECRET": SECRET,
-           "AZRENDER_MAYA_RENDER": "/bin/true"}
+           "AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}
     return scene, key, env
 
 
@@ -161,7 +164,7 @@ def test_latin1_name_in_paths_and_submit(run_cli, latin1_show, tmp_path):
     assert (f"  {latin1_show}/caf\\udce9.png: 'caf\\udce9.png' is not UTF-8, which a Windows node cannot "
             "spell; rename it (convmv -f latin1 -t utf8)") in windows.stderr.splitlines()
     dry = run_cli("submit", latin1_show / "shot.ma", "--dry-run", "--backend", "local",
-                  env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=60)
+                  env={"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}, timeout=60)
     assert dry.returncode == 0, dry.stderr
 
 
@@ -487,7 +490,7 @@ def test_a_sas_broader_than_nodes_need_is_refused_before_anything_is_sent(run_cl
 
     from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
-    env = {"AZRENDER_MAYA_RENDER": "/bin/true"}
+    env = {"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}
     broad = generate_account_sas(azurite.account, azurite.key, ResourceTypes(service=True, container=True, object=True),
                                  AccountSasPermissions.from_string("rwdlacup"),
                                  expiry=datetime.now(timezone.utc) + timedelta(days=365))
@@ -513,7 +516,7 @@ def test_node_secrets_are_gone_after_release_and_azrender_folders_are_private(ru
 
     proc = run_cli("submit", textured_shot, "--backend", "local", "--frames", "1-2", "--wait", "--storage-url",
                    azurite.container_url(container, "show"),
-                   env={"AZRENDER_MAYA_RENDER": "/bin/true", "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+                   env={"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER, "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
                    timeout=300)
     assert proc.returncode == 0, proc.stderr
     nodes = tmp_path / "state" / "local-batch" / "pools"
@@ -534,7 +537,7 @@ def test_a_name_leaving_no_room_for_the_nodes_temporary_suffix_fails_at_plan_tim
     long_name = "plate_" + "x" * 235 + ".exr"  # 245 bytes: fits here, not as <name>.azrtmp-<pid> on a node
     (show / long_name).write_bytes(b"exr")
     scene = maya_scene(show / "shot.ma", long_name)
-    proc = run_cli("submit", scene, "--dry-run", "--backend", "local", env={"AZRENDER_MAYA_RENDER": "/bin/true"},
+    proc = run_cli("submit", scene, "--dry-run", "--backend", "local", env={"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER},
                    timeout=60)
     assert proc.returncode == 6, proc.stderr
     assert (f"  {show / long_name}: its name is 245 bytes, and a node downloads it as <name>.azrtmp-<pid> (up to "
@@ -546,7 +549,7 @@ def test_a_million_frames_in_chunks_of_one_is_refused_at_once(run_cli, tmp_path)
 
     scene = maya_scene(tmp_path / "shot.ma")
     started = time.monotonic()
-    proc = run_cli("submit", scene, "--dry-run", "--frames", "1-1000000", env={"AZRENDER_MAYA_RENDER": "/bin/true"},
+    proc = run_cli("submit", scene, "--dry-run", "--frames", "1-1000000", env={"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER},
                    timeout=120)
     took = time.monotonic() - started
     assert proc.returncode == 2, proc.stderr[-500:]
@@ -599,7 +602,7 @@ def test_a_two_node_local_job_keeps_one_copy_of_the_assets(run_cli, tmp_path):
     state = tmp_path / "state"
     LocalBatchClient(state / "local-batch", node_count=2).get_pool("local")  # two nodes on this one disk
     proc = run_cli("submit", scene, "--backend", "local", "--frames", "1-2", "--wait", "--json",
-                   env={"AZRENDER_MAYA_RENDER": "/bin/true"}, timeout=240)
+                   env={"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}, timeout=240)
     assert proc.returncode == 0, proc.stderr
     nodes = state / "local-batch" / "pools" / "local" / "nodes"
     prepared = sorted(p.parts[-5] for p in nodes.glob("*/workitems/*/job-1/*prep*"))

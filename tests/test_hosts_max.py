@@ -134,3 +134,27 @@ def test_headless_submit_builds_3dsmaxcmdio_tasks_for_windows_nodes(pymxs, monke
     lines = [t["commandLine"] for t in result.dry_run_requests["tasks"]]
     assert len(lines) == 3
     assert all(line.startswith("cmd /c") and "3dsmaxcmdio.exe" in line and "MiniHouse.max" in line for line in lines)
+
+
+# Render Setup as an artist left it, written down by hand (the stand-in only answers it back).
+HOUSE_RENDER = {"rendTimeType": 3, "rendStart": 10, "rendEnd": 12, "rendOutputFilename": "C:\\renders\\house\\house_.exr",
+                "rendSaveFile": True, "renderWidth": 1920, "renderHeight": 1080, "camera": "Camera001",
+                "elements": [("Reflection", "C:\\renders\\house\\house__Reflection.exr")]}
+
+
+def test_render_settings_come_from_render_setup_and_name_the_outputs(pymxs):
+    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse/MiniHouse.max"))
+    pymxs.runtime.set_render(**HOUSE_RENDER)
+    import azrender_max
+
+    result = azrender_max.submit(backend="batch", node_os="windows", pool_id="max-windows", dry_run=True)
+    render = result.dry_run_requests["render"]
+    s = render["settings"]
+    assert (s["output_path"], s["resolution"], s["cameras"]) == (HOUSE_RENDER["rendOutputFilename"], [1920, 1080],
+                                                                 ["Camera001"])
+    assert (s["frame_start"], s["frame_end"], s["image_format"]["extension"]) == (10, 12, "exr")
+    assert [(e["name"], e["paths"]) for e in s["file_outputs"]] == [("Reflection", [HOUSE_RENDER["elements"][0][1]])]
+    assert render["expected_outputs"] == {f"frames-00{n}": [f"house_00{n}.exr"] for n in (10, 11, 12)}
+    line = result.dry_run_requests["tasks"][0]["commandLine"]
+    assert "-outputName:%AZ_BATCH_TASK_WORKING_DIR%\\out\\house_.exr" in line and "frame_." not in line
+    assert line.rstrip('"').endswith("outputs.json frames-0010")  # verified after 3dsmaxcmd exits

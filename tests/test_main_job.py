@@ -93,7 +93,7 @@ def test_status_and_download_from_other_processes(run_cli, demo, tmp_path):
     dest = tmp_path / "later"
     proc = run_cli("download", job_id, "--dest", dest)
     assert proc.returncode == 0, proc.stderr
-    assert_frame_shows_textures(dest / "frame_0003.png", 3)
+    assert_frame_shows_textures(dest / "render" / "frame_0003.png", 3)  # where the scene says
     again = run_cli("download", job_id, "--dest", dest, "--json")
     assert json.loads(again.stdout)["downloaded"] == 0
 
@@ -118,7 +118,7 @@ def test_local_render_from_a_blob_store_reads_assets_with_a_read_only_sas(run_cl
     proc = run_cli("submit", demo / "demo.blend", "--frames", "5", "--storage-url", url, "--wait",
                    "--download", tmp_path / "f", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert_frame_shows_textures(tmp_path / "f" / "frame_0005.png", 5)
+    assert_frame_shows_textures(tmp_path / "f" / "render" / "frame_0005.png", 5)
     # Everything written, except the node's own credential (access.json in the preparation task's
     # folder, where a pool node holds it too) and the local backend's private, deleted-at-end specs.
     written = [p for p in (tmp_path / "state").rglob("*")
@@ -144,13 +144,13 @@ def test_ctrl_c_cancels_and_says_what_was_rendered(demo, tmp_path):
                              "--wait", "--download", str(out)], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not list((tmp_path / "state").glob("store/jobs/*/outputs/*.png")):
+    while time.time() < deadline and not list((tmp_path / "state").glob("store/jobs/*/outputs/**/*.png")):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "cancelled" in stderr and str(out) in stderr
-    delivered = sorted(out.glob("*.png"))
+    delivered = sorted(out.rglob("*.png"))
     assert 0 < len(delivered) < 40, "the frames finished before Ctrl-C came home, the rest were not rendered"
     for frame_png in delivered:
         assert_frame_shows_textures(frame_png, int(frame_png.stem.split("_")[1]))

@@ -36,6 +36,8 @@ def test_blend_settings_are_the_scenes(settings_blend):
     assert s.layers[0].passes == ("Combined", "Depth", "Normal") and s.layers[1].passes == ("Combined", "Mist")
     assert (s.resolution, s.resolution_percentage, s.cameras) == ((64, 48), 50, ("Camera",))
     assert [(m.frame, m.camera) for m in s.camera_markers] == [(5, "Cam2")]
+    cm = s.color_management
+    assert (cm.view_transform, cm.look, cm.display_device) == ("Filmic", "None", "sRGB")  # Blender 3.4's defaults
     assert [(n.name, n.paths, n.image_format.kind) for n in s.file_outputs] == [
         ("File Output", ("//comp/depth_", "//comp/alpha_"), "PNG")]
     assert task_sets(s) == (TaskSet(),)  # Blender renders every view layer in one run
@@ -156,3 +158,38 @@ def test_verify_names_missing_and_empty_outputs(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "core")})
     assert run.returncode == 5
     assert "did not write 2 of its 3 expected file(s): render/a_0002.exr (empty), render/a_0003.exr" in run.stderr
+
+
+def test_maya_dry_run_has_one_task_set_per_layer_and_camera(run_cli, tmp_path):
+    scene = tmp_path / "sh020.ma"
+    scene.write_text(LAYERED_MA)
+    proc = run_cli("submit", scene, "--dry-run", "--json", "--chunk", "2", "--backend", "batch", "--pool", "p",
+                   "--storage-url", "https://acct.blob.core.windows.net/renders")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    ids = [t["id"] for t in doc["tasks"]]
+    assert ids == [f"{layer}-{cam}-frames-{run}" for layer in ("rs_chars", "rs_env") for cam in ("shotCam", "witness")
+                   for run in ("0101-0102", "0103-0104")]
+    command = doc["tasks"][6]["commandLine"]  # rs_env x witness, frames 101-102
+    assert "Render -r vray -s 101 -e 102 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -rl rs_env -cam witness" in command
+    assert command.rstrip("'").endswith(f'/outputs.json" {ids[6]}') and " verify " in command
+    plan = doc["render"]
+    assert plan["settings"]["renderer"] == "vray" and plan["settings"]["frame_start"] == 101
+    # <Scene> is the file Maya opens on the node: the submission copy
+    assert plan["expected_outputs"][ids[6]] == ["env/sh020.azrender_witness.0101.exr", "env/sh020.azrender_witness.0102.exr"]
+
+
+def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_blend, blender):
+    """The add-on's in-app collector (bpy) and the headless reader (the saved file) agree."""
+    from azrender.rendersettings.blend import read_blend_settings
+
+    import sysconfig
+
+    script = ("import json, sys; sys.path[:0] = [%r, %r, %r]; from azrender_blender import render_settings; "
+              "print('RESULT ' + json.dumps(render_settings.collect().to_json()))"
+              % (str(REPO / "core"), str(REPO / "plugins" / "blender"), sysconfig.get_paths()["purelib"]))
+    proc = subprocess.run([blender, "-b", str(settings_blend), "--python-exit-code", "1", "--python-expr", script],
+                          capture_output=True, text=True, timeout=120)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert json.loads(line[0][len("RESULT "):]) == read_blend_settings(settings_blend).to_json()

@@ -68,7 +68,7 @@ def test_full_submit_leaves_no_secret_anywhere(run_cli, demo, tmp_path, secret_a
                    "--download", out, "--json", env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
                    timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (out / "frame_0002.png").is_file()
+    assert (out / "render" / "frame_0002.png").is_file()
     job_id = json.loads(proc.stdout)["job_id"]
 
     env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}

@@ -18,7 +18,7 @@ def dry_run(run_cli, scene, *args, env=None):
                    "--storage-url", "https://studioassets.blob.core.windows.net/renders/show1", *args, env=env)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"pool", "job", "tasks"}
+    assert set(doc) == {"pool", "job", "tasks", "render"}  # the REST bodies, and the render plan they carry out
     m.BatchJobCreateOptions(doc["job"])  # the REST JSON rebuilds into the SDK's models
     for task in doc["tasks"]:
         m.BatchTaskCreateOptions(task)
@@ -35,10 +35,12 @@ def maya_cube(tmp_path):
 
 def test_maya_scene_renders_its_rewritten_copy_with_dirmap_before_render(run_cli, maya_cube):
     doc = dry_run(run_cli, maya_cube, "--frames", "1-10", "--chunk", "5", "--renderer", "arnold")
-    assert [t["id"] for t in doc["tasks"]] == ["frames-0001-0005", "frames-0006-0010"]
+    assert [t["id"] for t in doc["tasks"]] == ["defaultRenderLayer-persp-frames-0001-0005",
+                                              "defaultRenderLayer-persp-frames-0006-0010"]
     command = doc["tasks"][0]["commandLine"]
     assert command.startswith("/bin/bash -c ")
-    assert "Render -r arnold -s 1 -e 5" in command
+    assert "Render -r arnold -s 1 -e 5 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -rl defaultRenderLayer -cam persp" in command
+    assert " -im " not in command  # the scene's own image names
     assert "cube.azrender.ma" in command and "dirmap.py" in command and " check " in command
     prep = doc["job"]["jobPreparationTask"]
     assert "prep" in prep["commandLine"] and any(f["filePath"] == "azrender_node.pyz" for f in prep["resourceFiles"])

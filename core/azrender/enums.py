@@ -47,6 +47,17 @@ class BackendKind(Choice):
     BATCH = "batch"  # an Azure Batch account
 
 
+class Device(Choice):
+    """The Cycles device a Blender task renders on (set by the task, never the node's preferences)."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+    OPTIX = "optix"
+    HIP = "hip"
+    ONEAPI = "oneapi"
+
+
+
 class PoolAllocationMode(Choice):
     """Where a Batch account's pool VMs live; only user-subscription accounts get Spot nodes."""
 
@@ -55,4 +66,4 @@ class PoolAllocationMode(Choice):
 
 
 _LABELS = {"StorageMode": "storage mode", "NodeOS": "node OS", "BackendKind": "backend",
-           "PoolAllocationMode": "pool allocation mode"}
+           "PoolAllocationMode": "pool allocation mode", "Device": "render device"}

@@ -40,7 +40,10 @@ class SubmitRequest:
     batch_url: str | None = None
     storage_url: str | None = None
     host: str | None = None  # blender | maya | max; None: from the scene's extension
-    renderer: str | None = None  # e.g. CYCLES, arnold, vray
+    renderer: str | None = None  # e.g. CYCLES, arnold, vray; None: the scene's own
+    render_settings: object | None = None  # azrender.rendersettings.model.RenderSettings collected in-app
+    overrides: object | None = None  # azrender.rendersettings.model.Overrides (--override)
+    device: str = "CPU"  # Cycles device: CPU | CUDA | OPTIX | HIP | ONEAPI
     report: SceneReport | None = None  # what a host plugin collected in-app: the report, not scanned again
     search_paths: tuple[Path, ...] = ()
     project: Path | None = None
@@ -79,6 +82,7 @@ class Submission:
     node_os: NodeOS
     report: SceneReport
     settings: object  # azrender.settings.Settings
+    render: object = None  # azrender.jobs.renderplan.RenderPlan: task sets, frames, expected files
     retry_of: str = ""  # ``azrender retry``: the job whose failed or missing frames this one renders again
 
     @classmethod
@@ -103,7 +107,7 @@ class SubmissionPlan:
     manifest_key: str = ""
     access: object | None = None  # azrender.jobs.model.NodeAccess: how nodes read and write the store
     requests: object | None = None  # azrender.jobs.batch_models.BatchRequests: pool, job, tasks as sent
-    expected_outputs: tuple = ()  # the files a successful render leaves (filled by the render-settings stage)
+    expected_outputs: tuple = ()  # ExpectedOutput of every task: the files a successful render leaves
     gate: object | None = None  # azrender.watch.gate.JobGate: which tasks go first (scouts, budget waves)
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
@@ -130,9 +134,10 @@ class SubmissionPlan:
             raise ValidationError(f"{self.scene.name}: submission blocked:\n  " + "\n  ".join(self.problems))
 
     def to_json(self) -> dict:
-        """``{"pool", "job", "tasks"}``: the REST JSON :func:`execute` sends, signatures masked."""
+        """``{"pool", "job", "tasks"}``: the REST JSON :func:`execute` sends, signatures masked;
+        ``render``: the render plan they carry out (settings, overrides, task sets, expected files)."""
         self.check()
-        return self.requests.as_json(redacted=True)
+        return {**self.requests.as_json(redacted=True), "render": self.submission.render.to_json()}
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,9 @@ class SubmitResult:
                "warnings": list(self.warnings), "sync": self.sync,
                "download_dir": str(self.download_dir) if self.download_dir else None}
         if self.status is not None:
-            doc["status"] = self.status.to_json()
+            from azrender.backends.outputs import frames_of
+
+            doc["status"] = {**self.status.to_json(), "frames": frames_of(self.status)}
         if self.watch is not None:
             from azrender.watch.view import watch_json
 
@@ -218,10 +225,10 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     non-dry-run plan carries the nodes' real store access (SAS), so it needs storage credentials."""
     from azrender.backends.choose import choose_backend
     from azrender.discovery.scan import scan_scene
-    from azrender.jobs.frames import check_task_count, parse_frames
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.paths.studio import check_tables
     from azrender.plugins import get_plugin_manager
+    from azrender.jobs.renderplan import OUTPUTS_FILE, replan_scene_name
     from azrender.settings import load_settings
 
     progress = progress or no_progress
@@ -245,16 +252,17 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
         report = scan_scene(scene, search_paths=request.search_paths, project=request.project, plugin_manager=pm)
     progress("discover", 1, 1, f"{len(report.dependencies)} files, {len(report.missing)} missing")
     missing_blocks = bool(report.missing) and not request.allow_missing
-    frames = () if missing_blocks else parse_frames(request.frames or _scene_frames(scene, host) or "1")
-    check_task_count(list(frames), request.chunk)  # before a single task is built
+    render, render_warning = (None, None) if missing_blocks else _render_plan(request, scene, host)
+    frames = sorted({frame for task in render.tasks for frame in task.frames}) if render else ()
     job_id = request.job_id or make_job_id(request.job_name or scene.stem)
     submission = Submission(request, scene, host, job_id, tuple(frames), backend.kind, settings.storage_mode,
-                            settings.node_os, report, settings)
+                            settings.node_os, report, settings, render)
     blocked = SubmissionPlan(submission, storage_url, storage_url.split("?")[0])
     if missing_blocks:
         return blocked
 
     warnings = [f"missing (allowed): {path}" for path in report.missing] + list(report.warnings)
+    warnings += [render_warning] if render_warning else []
     from azrender.private import scene_refusals
 
     problems = [r.line() for r in scene_refusals(report, request.allow_paths)]
@@ -267,6 +275,11 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                        share=settings.share, studio_roots=check_tables(settings.roots, where="[[roots]]"),
                        plugin_manager=pm)
     problems += list(paths.problems)
+    if host == "maya" and render.settings is not None and paths.submitted_node_path:
+        # Maya's <Scene> is the file it opens on the node: the submission copy's name
+        node_scene = re.split(r"[\\/]", paths.submitted_node_path)[-1].rsplit(".", 1)[0]
+        render = replan_scene_name(render, node_scene)
+        submission = replace(submission, render=render)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
 
@@ -275,7 +288,9 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
-    job_files = _content_keys(work, ("rules.json", "needed.json") + ((files.host_script.name,) if files.host_script else ()))
+    (work / OUTPUTS_FILE).write_bytes(render.outputs_document())
+    job_files = _content_keys(work, ("rules.json", "needed.json", OUTPUTS_FILE)
+                              + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
     manifest_key = layout.manifest_key(job_id)
     outputs_url = _outputs_url(storage_url, settings, backend.kind, request.dry_run)
@@ -295,7 +310,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
                     budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
-                          requests, warnings=tuple(warnings), gate=gate, recipe=job.recipe,
+                          requests, tuple(o for task in render.tasks for o in task.outputs),
+                          warnings=tuple(warnings), gate=gate, recipe=job.recipe,
                           outputs_url=outputs_url if outputs_url != storage_url else "")
 
 
@@ -306,6 +322,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender import jobrecord
     from azrender.jobrecord import JobRecord
     from azrender.plugins import get_plugin_manager
+    from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.sync import engine
     from azrender.sync.gc import generation as gc_generation
     from azrender.sync.stores import open_store
@@ -334,7 +351,8 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     outputs = store if outputs_url == plan.storage_url else open_store(outputs_url)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=outputs.display_url,
                        batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
-                       recipe=plan.recipe)
+                       recipe=plan.recipe,
+                       outputs_key=next((key for _, key in plan.uploads if key.endswith("/" + OUTPUTS_FILE)), None))
     gate = plan.gate
     jobrecord.save(backend.submit(replace(plan, requests=gate.first_requests(plan.requests)) if gate else plan, record))
     watched = gate.record(plan.requests, job_id=job_id, backend=backend.kind, node_os=plan.submission.node_os,
@@ -428,19 +446,25 @@ def _content_keys(folder: Path, names) -> dict[str, str]:
             for name in names}
 
 
-def _scene_frames(scene: Path, host: str) -> str | None:
-    """The scene's own frame range, when its reader can tell it (Blender: the scene's start/end)."""
-    if host != "blender":
-        return None
-    try:
-        from azrender.discovery.blend import frame_range
-    except ImportError:
-        return None
-    found = frame_range(scene)
-    if not found:
-        return None
-    start, end, step = found
-    return f"{start}-{end}" + (f"x{step}" if step > 1 else "")
+def _render_plan(request: SubmitRequest, scene: Path, host: str):
+    """(render plan, warning): the scene's settings (collected in-app, else read from the file),
+    the frames (--frames, else the scene's), task sets and the files each task must write."""
+    from azrender.jobs.frames import check_task_count, parse_frames
+    from azrender.rendersettings.model import Overrides
+    from azrender.jobs.renderplan import parse_device, plan_render, try_read_settings
+
+    render_settings, warning = request.render_settings, None
+    if render_settings is None:
+        render_settings, warning = try_read_settings(scene, host)
+    device = parse_device(request.device)
+    if device != "CPU" and host != "blender":
+        raise UsageError(f"--device {device}: the render device is a Blender Cycles setting; {host} scenes choose theirs")
+    frames = parse_frames(request.frames or (render_settings.frames if render_settings else None) or "1")
+    check_task_count(frames, request.chunk)  # before a single task is planned
+    if render_settings is not None and not render_settings.animation and frames != [render_settings.frame_start]:
+        render_settings = replace(render_settings, animation=True)  # other frames asked for: render them as a sequence
+    return plan_render(render_settings, frames, request.chunk, overrides=request.overrides or Overrides(),
+                       device=device), warning
 
 
 def _store_prefix(storage_url: str) -> str:
@@ -564,14 +588,19 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix,
                                           share=settings.share))
     extra_args, pre_scripts = (), ()
+    render = submission.render
     if submission.host == "blender":
         # Anything the submission copy could not make relative is remapped inside Blender (a
-        # failure raises, and --python-exit-code fails the task before any frame renders).
+        # failure raises, and --python-exit-code fails the task before any frame renders); then
+        # the render settings: output folders under the task's, device, overrides.
         from azrender.paths.blender import remap_arguments
+        from azrender.jobs.renderplan import blender_arguments
 
-        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"])))
-    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json")), None):
+        extra_args = tuple(remap_arguments(tool, node(job_files["rules.json"]))) + tuple(blender_arguments(render, tool))
+    elif plan_script := next((k for name, k in job_files.items() if name not in ("rules.json", "needed.json", "outputs.json")), None):
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
+    if submission.host == "maya" and render.settings is not None:
+        extra_args = ("-an", "1" if render.settings.animation else "0")  # the names expected_outputs computed
     pool = backend.pool(submission, pm)
     if pool.create is not None:  # a pool azrender creates serves the studio roots and, when mountable, the store
         _check_studio_mounts(pool.create, settings)
@@ -589,8 +618,11 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      frames=list(submission.frames), chunk=submission.request.chunk, manifest_key=manifest_key,
                      access=access, storage_mode=submission.storage_mode, node_os=node_os,
                      pool_id=pool.pool_id, pool=pool.create, pool_has_mount=pool.mounts_store,
-                     renderer=submission.request.renderer, executable=executable,
+                     renderer=submission.request.renderer or (render.settings.renderer if render.settings else None),
+                     executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
+                     planned_tasks=render.tasks, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
+                     output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
                      node_failure_limit=settings.node_failure_limit, required_slots=settings.slots_per_task,
@@ -625,6 +657,15 @@ def _check_studio_mounts(spec, settings) -> None:
         if root.mount.strip("/\\").rstrip(":").upper() not in {p.upper() for p in mounted} and not root.mount.endswith(":"):
             raise UsageError(f"studio root {root.path} is served by mount {root.mount!r}, which pool {spec.id} does not have",
                              hint=f"add a [[profiles.{settings.profile}.pool.mounts]] with path = \"{root.mount}\"")
+
+
+def _max_output(render_settings) -> str | None:
+    """3ds Max: the scene's output file, relative to the task's output folder."""
+    from azrender.rendersettings.outputs import MAX_DEFAULT_OUTPUT, relative_template
+
+    if render_settings is None or render_settings.host != "max":
+        return None
+    return relative_template(render_settings.output_path or MAX_DEFAULT_OUTPUT)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,22 @@ class _ATSOps:
         return True, list(self.files)
 
 
+class _ElementManager:
+    """``maxOps.GetCurRenderElementMgr()``: indices are 0-based, as in MAXScript's interface."""
+
+    def __init__(self, elements):
+        self.elements = elements
+
+    def NumRenderElements(self):
+        return len(self.elements)
+
+    def GetRenderElement(self, index):
+        return SimpleNamespace(elementName=self.elements[index][0], enabled=True)
+
+    def GetRenderElementFilename(self, index):
+        return self.elements[index][1]
+
+
 def _time(frame: int):
     return SimpleNamespace(frame=frame)
 
@@ -102,11 +118,17 @@ class _Runtime:
         self.set_render()
 
     def set_render(self, rendTimeType=1, rendStart=0, rendEnd=100, rendNThFrame=1, rendPickupFrames="1,3,5-12",
-                   animation=(0, 100), sliderTime=0):
-        """3ds Max's defaults: a single frame (the time slider's), range 0-100."""
+                   animation=(0, 100), sliderTime=0, rendOutputFilename="", rendSaveFile=False, renderWidth=640,
+                   renderHeight=480, elements=(), camera=None):
+        """3ds Max's defaults: a single frame (the time slider's), range 0-100, 640x480, no file
+        saved, no render elements; ``elements``: (element name, its output file) pairs."""
         self.rendTimeType, self.rendNThFrame, self.rendPickupFrames = rendTimeType, rendNThFrame, rendPickupFrames
         self.rendStart, self.rendEnd, self.sliderTime = _time(rendStart), _time(rendEnd), _time(sliderTime)
         self.animationRange = SimpleNamespace(start=_time(animation[0]), end=_time(animation[1]))
+        self.rendOutputFilename, self.rendSaveFile = rendOutputFilename, rendSaveFile
+        self.renderWidth, self.renderHeight = renderWidth, renderHeight
+        self.maxOps = SimpleNamespace(GetCurRenderElementMgr=lambda: _ElementManager(list(elements)))
+        self.viewport = SimpleNamespace(getCamera=lambda: SimpleNamespace(name=camera) if camera else None)
 
     def classOf(self, value):
         return value.class_name

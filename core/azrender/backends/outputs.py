@@ -4,6 +4,7 @@ downloading them is the sync stage's incremental, resumable download."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -58,3 +59,21 @@ def unknown_job(job_id: str, store):
     where = (f"nothing under {layout.job_key(job_id)}/ in {store.display_url}" if store is not None
              else "no job record on this machine and no store configured (--storage-url)")
     return JobError(f"no job {job_id!r}: {where}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def frames_of(status) -> list[dict]:
+    """Per frame what was rendered and verified, when this machine submitted the job (its record
+    names the job's ``outputs.json`` in the store); else an empty list."""
+    from azrender import jobrecord
+    from azrender.jobs.renderplan import frame_report
+
+    record = jobrecord.load(status.job_id)
+    if record is None or not record.outputs_key:
+        return []
+    try:
+        from azrender.sync.stores import open_store
+
+        doc = json.loads(open_store(record.store_url).read_bytes(record.outputs_key))
+    except Exception:  # the per-frame view is extra: status itself must still answer
+        return []
+    return frame_report(doc, status)

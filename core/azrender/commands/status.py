@@ -32,15 +32,17 @@ def run(args) -> int:
 
 
 def show(status, *, as_json: bool, watched=None) -> int:
-    """Print ``status`` (one JSON object, or a summary line and what failed) with a watched job's
-    gate, estimate and usage; 1 when anything failed."""
+    """Print ``status`` (one JSON object, or a summary line, each frame and what failed) with a
+    watched job's gate, estimate and usage; 1 when anything failed."""
+    from azrender.backends.outputs import frames_of
     from azrender.watch.view import watch_json, watch_lines
 
+    doc = {**status.to_json(), "frames": frames_of(status)}
     if as_json:
-        print(json.dumps({**status.to_json(), **(watch_json(watched) if watched else {})}, indent=2))
+        print(json.dumps({**doc, **(watch_json(watched) if watched else {})}, indent=2))
         return 0
     print(summary_line(status))
-    for line in failure_lines(status) + (watch_lines(watched) if watched else []):
+    for line in frame_lines(doc["frames"]) + failure_lines(status) + (watch_lines(watched) if watched else []):
         print(line)
     return 1 if status.failed or status.preparation_failed else 0
 
@@ -61,6 +63,16 @@ def summary_line(status) -> str:
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
             f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
+
+
+def frame_lines(frames: list[dict]) -> list[str]:
+    """One line per frame (and layer/camera): verified with its files, failed, rendering or waiting."""
+    lines = []
+    for row in frames:
+        where = f" {row['set']}" if row["set"] else ""
+        files = f" ({', '.join(row['outputs'])})" if row["outputs"] and row["state"] == "verified" else ""
+        lines.append(f"  frame {row['frame']}{where}: {row['state']}{files}")
+    return lines
 
 
 def failure_lines(status) -> list[str]:

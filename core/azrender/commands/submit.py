@@ -10,7 +10,7 @@ HELP = "discover, sync, map and submit scenes; --wait renders and downloads the 
 
 
 def register(parser) -> None:
-    from azrender.enums import BackendKind, NodeOS, StorageMode
+    from azrender.enums import BackendKind, Device, NodeOS, StorageMode
 
     parser.add_argument("scenes", nargs="+", metavar="SCENE", help="scene file(s): .blend, .ma, .mb, .max")
     parser.add_argument("--frames", help="frames to render, e.g. 1-100, 1-100x5, 1,5,10-20 (default: the scene's range)")
@@ -27,7 +27,12 @@ def register(parser) -> None:
     parser.add_argument("--profile", help="settings profile in config.toml")
     parser.add_argument("--batch-url", help="Batch account URL (overrides the profile)")
     parser.add_argument("--storage-url", help="store URL for assets and outputs (overrides the profile)")
-    parser.add_argument("--renderer", help="renderer (Blender engine, Maya -r, ...)")
+    parser.add_argument("--renderer", help="renderer (default: the scene's own: Blender engine, Maya current renderer)")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one render setting for this submission: frames=1-10, resolution=50 (percent), "
+                             "samples=64; shown in the plan")
+    parser.add_argument("--device", type=str.lower, choices=Device.values(), default="cpu",
+                        help="Cycles device on the render node (default CPU); a node without it fails the task")
     parser.add_argument("--blender", metavar="VERSION|PATH",
                         help="the Blender that renders: a version (4.5) or a path (an executable, or a bpy "
                              "wheel's Python); default: the profile's, else the one on PATH")
@@ -55,7 +60,6 @@ def register(parser) -> None:
 def run(args) -> int:
     from azrender.pipeline import submit
     from azrender.progress import ProgressReporter
-
     results, exit_code = [], 0
     if args.background:
         return _hand_over(args)
@@ -76,10 +80,13 @@ def run(args) -> int:
 
 
 def _request(args, scene):
+    from azrender.jobs.renderplan import parse_overrides
     from azrender.pipeline import SubmitRequest
 
+    overrides, override_frames = parse_overrides(args.override)
     return SubmitRequest(
-        scene=Path(scene), frames=args.frames, chunk=args.chunk, backend=args.backend,
+        scene=Path(scene), frames=args.frames or override_frames, chunk=args.chunk,
+        overrides=overrides, device=args.device, backend=args.backend,
         storage_mode=args.storage_mode, node_os=args.node_os, pool_id=args.pool_id, profile=args.profile,
         batch_url=args.batch_url, storage_url=args.storage_url, renderer=args.renderer,
         search_paths=tuple(args.search_path), project=args.project, allow_missing=args.allow_missing,

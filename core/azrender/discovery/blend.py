@@ -118,23 +118,3 @@ def read_blend(path: str, context: ScanContext | None = None) -> Reading:
 
 
 SCANNER = Scanner(name="blender", extensions=(".blend",), scan=read_blend, follows_nested=True)
-
-
-def frame_range(path: str | os.PathLike) -> tuple[int, int, int] | None:
-    """The current scene's (start, end, step) as saved in the .blend, or None when it cannot be
-    read (the submission then asks for --frames)."""
-    try:
-        from blender_asset_tracer import blendfile
-    except ImportError:
-        return None
-    try:
-        bf = blendfile.open_cached(pathlib.Path(path))
-        try:
-            scene = bf.find_blocks_from_code(b"GLOB")[0].get_pointer(b"curscene")
-            start, end = scene.get((b"r", b"sfra")), scene.get((b"r", b"efra"))
-            step = scene.get((b"r", b"frame_step")) or 1
-        finally:
-            blendfile.close_all_cached()
-    except Exception:  # any unreadable header or block: no range, never a crash
-        return None
-    return (int(start), int(end), int(step)) if end >= start else None

@@ -30,15 +30,18 @@ RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
 OUTPUTS_SAS_VARIABLE = "AZRENDER_OUTPUTS_SAS"  # azrender.node.frames.OUTPUTS_SAS_VARIABLE
 
 
-def task_id(first: int, last: int) -> str:
-    """``frames-0001-0010``: sortable, readable, unique per chunk (negative frames as ``m5``)."""
+def task_id(first: int, last: int, label: str = "") -> str:
+    """``frames-0001-0010``: sortable, readable, unique per chunk (negative frames as ``m5``);
+    prefixed by the task set's layer and camera when it has them (``chars-shotCam-frames-0101``)."""
     def f(n: int) -> str:
         return f"{n:04d}" if n >= 0 else f"m{-n:04d}"
 
-    return f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
+    base = f"frames-{f(first)}" if first == last else f"frames-{f(first)}-{f(last)}"
+    label = re.sub(r"[^A-Za-z0-9_-]", "_", label)[:layout.MAX_ID - len(base) - 1]
+    return f"{label}-{base}" if label else base
 
 
-_TASK_ID = re.compile(r"^frames-(m?\d+)(?:-(m?\d+))?$")
+_TASK_ID = re.compile(r"^(?:[A-Za-z0-9_]+-)?frames-(m?\d+)(?:-(m?\d+))?$")  # a layer/camera label may lead
 
 
 def task_frames(task: str) -> tuple[int, ...]:
@@ -202,11 +205,18 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               retention_seconds: int | None = TASK_RETENTION_SECONDS, priority: int = 0,
               max_parallel_tasks: int | None = None, store_on_node: str | None = None, python: str | None = None,
               verify_max_bytes: int | None = None, tool_on_mount: str | None = None,
-              manifest_on_mount: str | None = None) -> JobSpec:
+              manifest_on_mount: str | None = None, planned_tasks=None,
+              verify_outputs: str | None = None, output_name: str | None = "frame",
+              output_file: str | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
+    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
+    ``planned_tasks`` (:class:`azrender.jobs.renderplan.PlannedTask`: id, task set, frames)
+    replaces the plain chunks of ``frames`` with the render plan's tasks (one set per layer x camera);
+    ``verify_outputs`` (node path of ``outputs.json``) makes each task fail when files it had to
+    write are missing; ``output_name`` None keeps the scene's own file names;
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
     the job whose output folder the frames go to (a retry's frames land beside the others);
     ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
@@ -274,16 +284,22 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         hook = (plugins or get_plugin_manager()).hook
     task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
     prefix_commands = mount_commands + [list(c) for c in pre_commands]
+    if planned_tasks is None:
+        planned = [(task_id(run[0], run[-1]), None, None, run) for run in chunk_frames(frame_list, chunk)]
+    else:
+        planned = [(t.id, t.task_set.layer, t.task_set.camera, list(t.frames)) for t in planned_tasks]
     tasks = []
-    for run in chunk_frames(frame_list, chunk):
+    for tid, layer, camera, run in planned:
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
                                       output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
-                                      pre_scripts=pre_scripts, extra_args=extra_args)
+                                      pre_scripts=pre_scripts, extra_args=extra_args, layer=layer, camera=camera,
+                                      output_name=output_name, output_file=output_file)
         argv = commands.render_argv(host, render)
+        after = [[python or _python(node_os), node_tool_path(node_os), "verify", verify_outputs, tid]] if verify_outputs else []
         if watch is not None:
             argv = watch_argv(node_os, watch) + argv
-        task = TaskSpec(task_id(run[0], run[-1]), tuple(run), commands.command_line([*prefix_commands, argv], node_os),
+        task = TaskSpec(tid, tuple(run), commands.command_line([*prefix_commands, argv, *after], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
                         output_pattern=f"{OUTPUT_DIR}/**/*", required_slots=required_slots,
                         retention_seconds=retention_seconds)
@@ -301,7 +317,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                   frames=format_frames(frame_list), watch=asdict(watch) if watch else None,
                   node_failure_limit=node_failure_limit, required_slots=required_slots,
                   retention_seconds=retention_seconds, priority=priority, max_parallel_tasks=max_parallel_tasks,
-                  store_on_node=store_on_node, python=python, verify_max_bytes=verify_max_bytes)
+                  store_on_node=store_on_node, python=python, verify_max_bytes=verify_max_bytes,
+                  verify_outputs=verify_outputs, output_name=output_name, output_file=output_file)
     metadata = (("azrender_host", host), ("azrender_manifest", manifest_key))
     if node_failure_limit:
         metadata += ((NODE_FAILURE_LIMIT_KEY, str(node_failure_limit)),)

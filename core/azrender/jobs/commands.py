@@ -47,8 +47,11 @@ class RenderChunk:
     renderer: str | None = None  # Blender engine, Maya renderer, ...
     executable: str | None = None  # default per host and OS
     project: str | None = None  # Maya project folder
-    output_name: str = "frame"
+    output_name: str | None = "frame"  # None: the scene's own output names (only the folder moves)
     image_format: str | None = None
+    output_file: str | None = None  # 3ds Max: the scene's output file relative to output_dir
+    layer: str | None = None  # render layer, when the renderer renders each in its own run
+    camera: str | None = None
     pre_scripts: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
@@ -100,17 +103,30 @@ def blender_argv(chunk: RenderChunk) -> list[str]:
         argv += ["-E", chunk.renderer]
     if (chunk.renderer or "CYCLES").upper() == "CYCLES":
         argv += ["--python-expr", BLENDER_DENOISE_GUARD]
-    argv += ["-o", node_join(chunk.node_os, chunk.output_dir, chunk.output_name + "_####")]
-    argv += ["-F", chunk.image_format or "PNG", "-x", "1"]
+    if chunk.output_name is not None:  # no scene settings known: azrender's own PNG names
+        argv += ["-o", node_join(chunk.node_os, chunk.output_dir, chunk.output_name + "_####")]
+        argv += ["-F", chunk.image_format or "PNG", "-x", "1"]
     argv += [*chunk.extra_args, "-s", str(chunk.first), "-e", str(chunk.last), "-a"]
     return argv
+
+
+# currentRenderer -> Render's -r name
+MAYA_RENDERERS = {"mayaSoftware": "sw", "mayaHardware2": "hw2", "mayaHardware": "hw", "mayaVector": "vr",
+                  "arnold": "arnold", "renderman": "renderman", "vray": "vray", "redshift": "redshift"}
 
 
 @host("maya")
 def maya_argv(chunk: RenderChunk) -> list[str]:
     exe = chunk.executable or ("Render.exe" if chunk.node_os == WINDOWS else "Render")
-    argv = [exe, "-r", chunk.renderer or "arnold", "-s", str(chunk.first), "-e", str(chunk.last),
-            "-rd", chunk.output_dir, "-im", chunk.output_name]
+    renderer = chunk.renderer or "arnold"
+    argv = [exe, "-r", MAYA_RENDERERS.get(renderer, renderer), "-s", str(chunk.first), "-e", str(chunk.last),
+            "-rd", chunk.output_dir]
+    if chunk.output_name is not None:
+        argv += ["-im", chunk.output_name]
+    if chunk.layer:
+        argv += ["-rl", chunk.layer]
+    if chunk.camera:
+        argv += ["-cam", chunk.camera]
     if chunk.project:
         argv += ["-proj", chunk.project]
     for script in chunk.pre_scripts:
@@ -122,8 +138,13 @@ def maya_argv(chunk: RenderChunk) -> list[str]:
 def max_argv(chunk: RenderChunk) -> list[str]:
     exe = chunk.executable or "3dsmaxcmdio.exe"
     ext = (chunk.image_format or "png").lower()
-    output = node_join(chunk.node_os, chunk.output_dir, f"{chunk.output_name}_.{ext}")
-    argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}", f"-outputName:{output}"]
+    if chunk.output_name is None:  # the scene's own file (its relative template rides in extra_args)
+        argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}"]
+        if chunk.output_file:
+            argv.append(f"-outputName:{node_join(chunk.node_os, chunk.output_dir, *chunk.output_file.split('/'))}")
+    else:
+        output = node_join(chunk.node_os, chunk.output_dir, f"{chunk.output_name}_.{ext}")
+        argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}", f"-outputName:{output}"]
     for script in chunk.pre_scripts:
         argv.append(f"-preRenderScript:{script}")
     return [*argv, *chunk.extra_args, chunk.scene]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pathlib
 
 from azrender.errors import SceneError
-from azrender.rendersettings.model import CameraMarker, FileOutput, ImageFormat, RenderLayer, RenderSettings
+from azrender.rendersettings.model import (CameraMarker, ColorManagement, FileOutput, ImageFormat, RenderLayer,
+                                           RenderSettings)
 
 # ImageFormatData.imtype -> (bpy file_format, extension, movie)
 IMAGE_TYPES = {
@@ -22,8 +23,10 @@ IMAGE_TYPES = {
 EXR_CODECS = {0: "NONE", 1: "PXR24", 2: "ZIP", 3: "PIZ", 4: "RLE", 5: "ZIPS", 6: "B44", 7: "B44A", 8: "DWAA", 9: "DWAB"}
 FFMPEG_CONTAINERS = {0: "mpg", 1: "mpg", 2: "avi", 3: "mov", 4: "dv", 5: "mp4", 6: "avi", 7: "flv", 8: "mkv",
                      9: "ogv", 10: "webm", 11: "mp4"}  # FFMpegCodecData.type (FFMPEG_MPEG1 ...)
-COLOR_MODES = {1: "BW", 2: "RGB", 3: "RGBA"}  # planes 8/24/32 -> R_IMF_PLANES_*
+FFMPEG_CONTAINER_EXTENSIONS = {"MPEG1": "mpg", "MPEG2": "mpg", "MPEG4": "mp4", "AVI": "avi", "QUICKTIME": "mov",
+                               "DV": "dv", "FLASH": "flv", "MKV": "mkv", "OGG": "ogv", "WEBM": "webm"}  # bpy names
 _PLANES = {8: "BW", 24: "RGB", 32: "RGBA"}
+DEPTHS = {1: "1", 2: "8", 4: "10", 8: "12", 16: "16", 32: "24", 64: "32"}  # R_IMF_CHAN_DEPTH_* bits
 R_EXTENSION, R_DOCOMP, R_SINGLE_LAYER = 1 << 4, 1 << 6, 1 << 9
 VIEW_LAYER_RENDER = 1
 NODE_MUTED = 1 << 9
@@ -63,10 +66,22 @@ def image_format(block, prefix: tuple[bytes, ...], ffmpeg_type: int | None = Non
     exr = kind.startswith("OPEN_EXR")
     depth = get(b"depth")
     return ImageFormat(kind=kind, extension=extension,
-                       color_depth=(("32" if depth == 32 else "16") if exr else str(depth)) if depth else None,
+                       color_depth=DEPTHS.get(depth),
                        codec=EXR_CODECS.get(get(b"exr_codec")) if exr else None,
                        quality=get(b"quality") if kind in ("JPEG", "JPEG2000", "WEBP") else None,
                        color_mode=_PLANES.get(get(b"planes")), movie=movie, multilayer=kind == "OPEN_EXR_MULTILAYER")
+
+
+def named_format(kind: str, *, color_depth: str | None = None, codec: str | None = None, quality: int | None = None,
+                 color_mode: str | None = None, container: str | None = None) -> ImageFormat:
+    """The model's ImageFormat from the names ``bpy`` uses (for in-app collectors): the same
+    extensions and flags as a format read from the file."""
+    found = next(((ext, movie) for name, ext, movie in IMAGE_TYPES.values() if name == kind), (kind.lower(), False))
+    exr = kind.startswith("OPEN_EXR")
+    extension = FFMPEG_CONTAINER_EXTENSIONS.get(container or "", found[0]) if kind == "FFMPEG" else found[0]
+    return ImageFormat(kind=kind, extension=extension, color_depth=color_depth or None, codec=codec if exr else None,
+                       quality=quality if kind in ("JPEG", "JPEG2000", "WEBP") else None, color_mode=color_mode,
+                       movie=found[1], multilayer=kind == "OPEN_EXR_MULTILAYER")
 
 
 def _passes(layer) -> tuple[str, ...]:
@@ -89,7 +104,7 @@ def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
         base = _text(storage.get(b"base_path"))
         node_format = image_format(storage, (b"format",))
         if node_format.multilayer:  # one file for every input, named after the base path
-            found.append(FileOutput(_text(node.get(b"name")), (base,), node_format))
+            found.append(FileOutput(_text(node.get(b"name")), (base,), node_format, base))
             continue
         paths = []
         for socket in _listbase(node, (b"inputs", b"first")):
@@ -100,7 +115,7 @@ def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
                           node_format if slot.get(b"use_node_format") else image_format(slot, (b"format",))))
         # Blender 3.x/4.x: each slot may have its own format; group slots by format
         for fmt in dict.fromkeys(f for _, f in paths):
-            found.append(FileOutput(_text(node.get(b"name")), tuple(p for p, f in paths if f == fmt), fmt))
+            found.append(FileOutput(_text(node.get(b"name")), tuple(p for p, f in paths if f == fmt), fmt, base))
     return tuple(found)
 
 
@@ -151,4 +166,9 @@ def _read(bf) -> RenderSettings:
         resolution_percentage=int(scene.get((*r, b"size"))), layers=layers,
         cameras=(_text(camera.id_name)[2:],) if camera is not None else (), camera_markers=markers,
         file_outputs=_file_outputs(scene, render_format) if scemode & R_DOCOMP else (), single_layer=single,
-        use_extension=bool(scemode & R_EXTENSION))
+        use_extension=bool(scemode & R_EXTENSION),
+        color_management=ColorManagement(_text(scene.get((b"view_settings", b"view_transform"))),
+                                         _text(scene.get((b"view_settings", b"look"))),
+                                         round(float(scene.get((b"view_settings", b"exposure"))), 4),
+                                         round(float(scene.get((b"view_settings", b"gamma"))), 4),
+                                         _text(scene.get((b"display_settings", b"display_device")))))

@@ -6,6 +6,7 @@ its ``<Scene>`` tokens, a 3ds Max output file); :mod:`azrender.rendersettings.ou
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 
@@ -26,6 +27,17 @@ class ImageFormat:
 
 
 @dataclass(frozen=True)
+class ColorManagement:
+    """The scene's view as saved (Blender: Color Management panel); the node renders with it."""
+
+    view_transform: str = ""
+    look: str = ""
+    exposure: float = 0.0
+    gamma: float = 1.0
+    display_device: str = ""
+
+
+@dataclass(frozen=True)
 class RenderLayer:
     """A layer the scene renders (Blender view layer, Maya render layer) and its passes/AOVs."""
 
@@ -42,6 +54,7 @@ class FileOutput:
     name: str
     paths: tuple[str, ...]
     image_format: ImageFormat
+    base_path: str = ""  # the node's folder (Blender), which the task redirects under its output folder
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class RenderSettings:
     project: str | None = None
     samples: int | None = None
     scene_name: str = ""  # the scene file's stem (Maya's <Scene>)
+    color_management: ColorManagement | None = None
 
     @property
     def frames(self) -> str:
@@ -89,7 +103,7 @@ class RenderSettings:
         return tuple(layer for layer in self.layers if layer.renderable)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return json.loads(json.dumps(asdict(self)))  # lists, as every reader of the plan's JSON sees them
 
 
 @dataclass(frozen=True)
@@ -138,5 +152,5 @@ def task_sets(settings: RenderSettings | None) -> tuple[TaskSet, ...]:
     return tuple(TaskSet(layer, camera) for layer in layers for camera in cameras)
 
 
-__all__ = ["CameraMarker", "ExpectedOutput", "FileOutput", "ImageFormat", "Overrides", "RenderLayer",
+__all__ = ["CameraMarker", "ColorManagement", "ExpectedOutput", "FileOutput", "ImageFormat", "Overrides", "RenderLayer",
            "RenderSettings", "TaskSet", "task_sets"]

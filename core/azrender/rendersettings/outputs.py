@@ -118,19 +118,14 @@ def maya_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int])
             for f in frames]
 
 
+MAX_DEFAULT_OUTPUT = "frame_.png"  # a scene that saves no file still renders frames for the farm
+
+
 @namer("max")
 def max_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int]) -> list[ExpectedOutput]:
-    """3ds Max appends a 4-digit frame before the extension of the output file and of each render
-    element's own file."""
-    found = []
-    sources = [("beauty", settings.output_path)] + [(e.name, p) for e in settings.file_outputs for p in e.paths]
-    for source, path in sources:
-        if not path:
-            continue
-        stem, dot, ext = relative_template(path).rpartition(".")
-        stem, ext = (stem, "." + ext) if dot else (ext, "." + settings.image_format.extension)
-        if settings.animation:
-            found += [ExpectedOutput(f, f"{stem}{_pad(f, 4)}{ext}", source=source) for f in frames]
-        else:
-            found.append(ExpectedOutput(frames[0], f"{stem}{ext}", source=source))
-    return found
+    """``3dsmaxcmd -start -end`` numbers every file: a 4-digit frame before the extension. Render
+    elements write to their own paths, which the task does not redirect yet: only the main
+    output is expected (the elements are listed in the settings)."""
+    stem, dot, ext = relative_template(settings.output_path or MAX_DEFAULT_OUTPUT).rpartition(".")
+    stem, ext = (stem, "." + ext) if dot else (ext, "." + settings.image_format.extension)
+    return [ExpectedOutput(f, f"{stem}{_pad(f, 4)}{ext}") for f in frames]

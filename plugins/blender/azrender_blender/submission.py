@@ -10,7 +10,7 @@ import bpy
 from azrender.errors import SceneError
 from azrender.hosts.submission import Captured, Prepared, capture_request, collected_report, frame_range, submit_headless
 
-from . import collect
+from . import collect, render_settings
 
 BACKENDS = {"AUTO": None, "LOCAL": "local", "BATCH": "batch"}
 
@@ -44,7 +44,7 @@ def capture(settings=None, **overrides) -> Captured:
     the panel's property group, ``overrides`` :class:`SubmitRequest` fields of a headless caller."""
     scene = bpy.context.scene
     fields = {"frames": frame_range(scene.frame_start, scene.frame_end, scene.frame_step),
-              "renderer": scene.render.engine, **this_blender()}
+              "renderer": scene.render.engine, "render_settings": render_settings.collect(scene), **this_blender()}
     if settings is not None:
         fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
                       storage_mode=None if settings.storage_mode == "PROFILE" else settings.storage_mode.lower(),

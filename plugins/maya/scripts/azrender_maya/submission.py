@@ -31,7 +31,13 @@ def scene_report():
 
 
 def scene_defaults() -> dict:
-    """Frames and renderer from the render settings."""
+    """The scene's frames (the dialog shows them) and, for Maya Binary, its renderer: a saved ``.ma``
+    (what renders: unsaved edits are refused) is read by the core itself, renderer, layers, cameras
+    and names included."""
+    if saved_scene().lower().endswith(".ma"):
+        from azrender.rendersettings.maya import read_maya_settings
+
+        return {"frames": read_maya_settings(saved_scene()).frames}
     get = cmds.getAttr
     start, end = int(get("defaultRenderGlobals.startFrame")), int(get("defaultRenderGlobals.endFrame"))
     step = max(1, int(get("defaultRenderGlobals.byFrameStep")))

@@ -42,6 +42,31 @@ def scene_frames() -> str:
     return frame_range(int(rt.sliderTime.frame), int(rt.sliderTime.frame))
 
 
+def render_settings():
+    """The open scene's render settings as Render Setup holds them (the core's model): output
+    file and format, frames, resolution, camera, renderer and render elements with their files."""
+    from azrender.jobs.frames import parse_frames
+    from azrender.rendersettings.model import FileOutput, ImageFormat, RenderSettings
+
+    frames = parse_frames(scene_frames())
+    output = str(rt.rendOutputFilename or "") if rt.rendSaveFile else ""
+    extension = output.rsplit(".", 1)[-1].lower() if "." in output.rsplit("\\", 1)[-1] else "png"
+    manager = rt.maxOps.GetCurRenderElementMgr()
+    elements = []
+    for index in range(manager.NumRenderElements()):
+        element, path = manager.GetRenderElement(index), str(manager.GetRenderElementFilename(index) or "")
+        if path and getattr(element, "enabled", True):
+            kind = path.rsplit(".", 1)[-1].lower()
+            elements.append(FileOutput(str(element.elementName), (path,), ImageFormat(kind, kind)))
+    camera = rt.viewport.getCamera()
+    return RenderSettings(
+        host="max", renderer=str(rt.classOf(rt.renderers.current)), frame_start=frames[0], frame_end=frames[-1],
+        frame_step=max(1, int(rt.rendNThFrame)), animation=rt.rendTimeType != SINGLE, output_path=output,
+        image_format=ImageFormat(extension, extension), resolution=(int(rt.renderWidth), int(rt.renderHeight)),
+        cameras=(str(camera.name),) if camera is not None else (), file_outputs=tuple(elements),
+        scene_name=Path(collect.scene_path()).stem)
+
+
 def build_request(**fields) -> Prepared:
     """Collect and check the saved scene; ``fields`` override the render settings. The saved file
     is what renders (3ds Max resolves assets from its folder, so it is not copied elsewhere):
@@ -49,7 +74,8 @@ def build_request(**fields) -> Prepared:
     scene = saved_scene()
     if rt.getSaveRequired():
         raise SceneError(f"{Path(scene).name} has unsaved changes: save it, then submit")
-    fields = {"frames": scene_frames(), "renderer": str(rt.classOf(rt.renderers.current)), **fields}
+    fields = {"frames": scene_frames(), "renderer": str(rt.classOf(rt.renderers.current)),
+              "render_settings": render_settings(), **fields}
     return prepare_request(scene, collect.raw_references(), host="max", **fields)
 
 

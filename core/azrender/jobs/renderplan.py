@@ -1,0 +1,150 @@
+"""Plan time: the scene's render settings, the artist's overrides and the device become task sets,
+task frames and the files every task must write. Pure: the dry run shows exactly this.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from azrender.errors import SceneError, UsageError
+from azrender.rendersettings.model import ExpectedOutput, Overrides, RenderSettings, TaskSet, task_sets
+from azrender.rendersettings.outputs import expected_outputs, relative_template
+
+OUTPUTS_FILE = "outputs.json"  # node-side list of each task's expected files (read by `verify`)
+OVERRIDES = {"frames": "frames to render (as --frames)", "resolution": "resolution percentage, 1-1000",
+             "samples": "render samples (Cycles/EEVEE)"}
+
+
+def parse_device(value) -> str:
+    """The Cycles device (``--device``, a panel, the API) as Blender names it; CPU when unset."""
+    from azrender.enums import Device
+
+    return Device.parse(value or Device.CPU, "--device").value.upper()
+
+
+def parse_overrides(items) -> tuple[Overrides, str | None]:
+    """``KEY=VALUE`` strings -> (overrides, frames or None); one clear line for a bad one."""
+    values, frames = {}, None
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in OVERRIDES:
+            raise UsageError(f"--override {item!r}: use KEY=VALUE with KEY one of {', '.join(OVERRIDES)}")
+        if key == "frames":
+            frames = value.strip()
+            continue
+        try:
+            number = int(value.rstrip("%"))
+        except ValueError:
+            raise UsageError(f"--override {item!r}: {key} must be a whole number") from None
+        if number < 1 or (key == "resolution" and number > 1000):
+            raise UsageError(f"--override {item!r}: {OVERRIDES[key]}")
+        values["resolution_percentage" if key == "resolution" else key] = number
+    return Overrides(**values), frames
+
+
+def read_settings(scene: Path, host: str) -> RenderSettings | None:
+    """The scene's render settings from its file, or None when no headless reader knows the format."""
+    if host == "blender":
+        from azrender.rendersettings.blend import read_blend_settings
+
+        return read_blend_settings(scene)
+    if host == "maya" and scene.suffix.lower() == ".ma":
+        from azrender.rendersettings.maya import read_maya_settings
+
+        return read_maya_settings(scene)
+    return None
+
+
+def try_read_settings(scene: Path, host: str) -> tuple[RenderSettings | None, str | None]:
+    """(settings, warning): a scene whose settings cannot be read still renders, as before, and says so."""
+    try:
+        return read_settings(scene, host), None
+    except (SceneError, OSError) as exc:
+        return None, f"render settings not read ({exc}); rendering with azrender's defaults"
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    id: str
+    task_set: TaskSet
+    frames: tuple[int, ...]
+    outputs: tuple[ExpectedOutput, ...]
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    settings: RenderSettings | None
+    overrides: Overrides
+    device: str
+    tasks: tuple[PlannedTask, ...]
+
+    def outputs_document(self) -> bytes:
+        """``outputs.json`` for the node's ``verify``: each task's files, relative to its ``out/``."""
+        doc = {"version": 1, "tasks": {t.id: [o.path for o in t.outputs] for t in self.tasks},
+               "frames": {t.id: {str(f): [o.path for o in t.outputs if o.frame == f] for f in t.frames} for t in self.tasks},
+               "sets": {t.id: t.task_set.label for t in self.tasks}}
+        return json.dumps(doc, indent=1, sort_keys=True).encode()
+
+    def to_json(self) -> dict:
+        return {"settings": self.settings.to_json() if self.settings else None,
+                "overrides": self.overrides.to_json(), "device": self.device,
+                "task_sets": [{"layer": s.layer, "camera": s.camera} for s in dict.fromkeys(t.task_set for t in self.tasks)],
+                "expected_outputs": {t.id: [o.path for o in t.outputs] for t in self.tasks}}
+
+
+def frame_report(outputs_doc: dict, status) -> list[dict]:
+    """Per frame (and task set): what was rendered and verified, from the job's ``outputs.json``
+    and its tasks' states. A task that completed without failing passed its ``verify`` step."""
+    states = {t.id: t for t in status.tasks}
+    failed = {t.id for t in status.failed}
+    rows = []
+    for tid, frames in outputs_doc.get("frames", {}).items():
+        task = states.get(tid)
+        state = ("failed" if tid in failed else "verified" if task.state == "completed" else
+                 "rendering" if task.state in ("running", "preparing") else "waiting") if task else "unknown"
+        for frame, paths in frames.items():
+            rows.append({"frame": int(frame), "set": outputs_doc.get("sets", {}).get(tid, ""), "task": tid,
+                         "state": state, "outputs": paths})
+    return sorted(rows, key=lambda r: (r["frame"], r["set"]))
+
+
+def plan_render(settings: RenderSettings | None, frames: list[int], chunk: int, *, overrides: Overrides = Overrides(),
+                device: str = "CPU") -> RenderPlan:
+    from azrender.jobs.build import task_id
+    from azrender.jobs.frames import chunk_frames
+
+    tasks = []
+    for task_set in task_sets(settings):
+        for run in chunk_frames(frames, chunk):
+            outputs = tuple(expected_outputs(settings, task_set, run))
+            tasks.append(PlannedTask(task_id(run[0], run[-1], task_set.label), task_set, tuple(run), outputs))
+    return RenderPlan(settings, overrides, device, tuple(tasks))
+
+
+def replan_scene_name(plan: RenderPlan, scene_name: str) -> RenderPlan:
+    """The same plan for a scene file of another name (the node opens a submission copy)."""
+    from dataclasses import replace
+
+    settings = replace(plan.settings, scene_name=scene_name)
+    tasks = tuple(replace(t, outputs=tuple(expected_outputs(settings, t.task_set, t.frames))) for t in plan.tasks)
+    return replace(plan, settings=settings, tasks=tasks)
+
+
+def blender_arguments(plan: RenderPlan, node_tool: str, *, package: str = "azrender_node") -> list[str]:
+    """Blender arguments (before the frame arguments) that apply the plan inside Blender on the node:
+    output folders under the task's ``out/``, the device, the overrides (see node/blender_settings.py)."""
+    from azrender.node.blender_settings import encode
+
+    s = plan.settings
+    values = {"device": plan.device, **plan.overrides.to_json()}
+    if s is not None:
+        values["output"] = relative_template(s.output_path)
+        values["file_outputs"] = {n.name: relative_template(n.paths[0] if n.image_format.multilayer else n.base_path + "/")
+                                  for n in s.file_outputs}
+        values["single_layer"] = s.single_layer
+    expression = ("import os, sys; sys.path.insert(0, os.path.expandvars(%r)); from %s import blender_settings; "
+                  "blender_settings.main(%r)" % (node_tool, package, encode(values)))
+    return ["--python-expr", expression]
