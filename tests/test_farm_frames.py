@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_env
+from test_jobs_batch import client, recorder  # noqa: F401  (fixtures: the SDK client against a recording endpoint)
+from test_main_job import demo  # noqa: F401  (a fixture)
 
 from azrender.node.frames import narrow, runs
 
@@ -156,3 +158,99 @@ def test_the_blob_store_keeps_frames_whole_and_knows_which_it_wrote(azurite, con
     for n in range(1, 7):
         assert client.download_blob(f"show/jobs/shot/outputs/render/shot_{n:04d}.exr").readall() == frame(n)
     assert sas not in err and not (task / "sas-seen-by-renderer").exists(), "the renderer never sees the SAS"
+
+
+# ---- real Blender through the local backend ------------------------------------------------------
+
+
+def slow_blender(folder: Path, blender: str, calls: Path) -> Path:
+    """Blender that logs each render's arguments and rests after writing each frame (time for the
+    test to preempt the node between two frames)."""
+    wrapper = folder / "blender-slow"
+    wrapper.write_text(f"""#!/bin/sh
+[ "$1" = "-b" ] || exec '{blender}' "$@"
+echo "$@" >> '{calls}'
+a="$1"; b="$2"; shift 2
+exec '{blender}' "$a" "$b" --python-expr "import bpy, time; bpy.app.handlers.render_write.append(lambda *a: time.sleep(3))" "$@"
+""")
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def _frames_asked(line: str) -> tuple[int, int]:
+    words = line.split()
+    return int(words[len(words) - 1 - words[::-1].index("-s") + 1]), int(words[len(words) - 1 - words[::-1].index("-e") + 1])
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_a_preempted_blender_chunk_renders_only_its_missing_frames_without_using_a_try(run_cli, demo, blender, tmp_path):  # noqa: F811
+    from azrender.backends.local import LocalBatchClient
+    from test_main_job import assert_frame_shows_textures
+
+    client = LocalBatchClient(tmp_path / "state" / "local-batch", node_count=1)
+    client.get_pool("local")
+    calls = tmp_path / "blender-calls"
+    env = {"AZRENDER_BLENDER": str(slow_blender(tmp_path, blender, calls))}
+    proc = run_cli("submit", demo / "demo.blend", "--frames", "1-6", "--chunk", "6", "--json", env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    job_id = json.loads(proc.stdout)["job_id"]
+    outputs = tmp_path / "state" / "store" / "jobs" / job_id / "outputs" / "render"
+    deadline = time.monotonic() + 600
+    while len(list(outputs.glob("frame_*.png"))) < 3:
+        assert time.monotonic() < deadline, "three frames never reached the store"
+        time.sleep(0.1)
+    client.preempt_node("local", "node-0")  # the Spot VM goes away while frame 4 renders
+    kept = {p.name: p.stat().st_mtime_ns for p in outputs.glob("frame_*.png")}
+    assert sorted(kept) == [f"frame_{n:04d}.png" for n in (1, 2, 3)], "each frame reached the store as it was done"
+
+    done = run_cli("wait", job_id, "--json", env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = json.loads(run_cli("status", job_id, "--json").stdout)
+    assert status["failed"] == [] and status["done"]
+    task = client.get_task(job_id, "frames-0001-0006")
+    assert (task.execution_info.retry_count, task.execution_info.requeue_count) == (0, 1), \
+        "the preemption requeued the task without using one of its tries"
+    asked = [_frames_asked(line) for line in calls.read_text().splitlines()]
+    assert asked == [(1, 6), (4, 6)], "the second run rendered only the frames the store did not hold"
+    log = (tmp_path / "state" / "store" / "jobs" / job_id / "logs" / "frames-0001-0006" / "stderr.txt").read_text()
+    assert "frame(s) 1-3 already in the outputs store (verified): rendering 4-6" in log
+    assert {p.name: p.stat().st_mtime_ns for p in outputs.glob("frame_000[123].png")} == kept, "kept frames untouched"
+    dest = tmp_path / "frames"
+    assert run_cli("download", job_id, "--dest", dest).returncode == 0
+    for n in range(1, 7):
+        assert_frame_shows_textures(dest / "render" / f"frame_{n:04d}.png", n)
+
+
+# ---- the Batch task spec -------------------------------------------------------------------------
+
+
+def test_batch_tasks_upload_frames_with_the_outputs_sas_only_in_their_environment(client, recorder):  # noqa: F811
+    import batchspec
+    from test_jobs_batch import IDENTITY, SIG, WSIG, job, secret_leaks
+
+    from azrender.backends import batch
+    from azrender.jobs.batch_models import to_batch_models
+    from azrender.jobs.model import NodeAccess, WatchSpec
+
+    spec = job("1-6", chunk=3, watch=WatchSpec(), verify_outputs="$AZ_BATCH_JOB_PREP_WORKING_DIR/view/outputs.json")
+    batch.submit_batch(client, to_batch_models(spec))
+    tasks = [t for r in recorder.requests if r.path.endswith("/addtaskcollection") for t in r.json["value"]]
+    assert [t["id"] for t in tasks] == ["frames-0001-0003", "frames-0004-0006"]
+    for task in tasks:
+        assert not batchspec.errors(task, batchspec.BODIES["task"])
+        line = task["commandLine"]
+        assert (f"--upload-to https://acct.blob.core.windows.net/renders --upload-prefix jobs/job1/outputs "
+                f'--expected "${{AZ_BATCH_JOB_PREP_WORKING_DIR}}/view/outputs.json" --task {task["id"]} --') in line
+        assert task["environmentSettings"] == [{"name": "AZRENDER_OUTPUTS_SAS", "value": f"sv=2025-01-05&sp=cw&sig={WSIG}"}]
+    leaks = secret_leaks([r.json for r in recorder.requests if r.body], [SIG, WSIG])
+    assert leaks == ["value/environmentSettings/value"] * 2, "the write SAS: output file URLs and this setting only"
+    assert SIG not in json.dumps(tasks), "never the read SAS"
+
+    retry = job("4-5", job_id="job1-r1", watch=WatchSpec(), outputs_of="job1", verify_outputs="o.json",
+                access=NodeAccess("https://acct.blob.core.windows.net/assets", "https://acct.blob.core.windows.net/renders",
+                                  identity_resource_id=IDENTITY))
+    line = retry.tasks[0].command_line
+    assert f"--upload-prefix jobs/job1/outputs --identity {IDENTITY} --expected" in line and not retry.tasks[0].environment
+    plain = job("1-2", watch=WatchSpec())  # the plan knows no file names: frames go up with the task
+    assert "--upload-to" not in plain.tasks[0].command_line and not plain.tasks[0].environment

@@ -288,6 +288,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         planned = [(task_id(run[0], run[-1]), None, None, run) for run in chunk_frames(frame_list, chunk)]
     else:
         planned = [(t.id, t.task_set.layer, t.task_set.camera, list(t.frames)) for t in planned_tasks]
+    # Frames upload one by one as they finish when the plan knows each task's files (its outputs.json).
+    upload, upload_env = frame_upload(access, job_id, outputs_of) if verify_outputs and watch is not None else ([], ())
     tasks = []
     for tid, layer, camera, run in planned:
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
@@ -298,11 +300,12 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         argv = commands.render_argv(host, render)
         after = [[python or _python(node_os), node_tool_path(node_os), "verify", verify_outputs, tid]] if verify_outputs else []
         if watch is not None:
-            argv = watch_argv(node_os, watch) + argv
+            extra = [*upload, "--expected", verify_outputs, "--task", tid] if upload else []
+            argv = watch_argv(node_os, watch, extra) + argv
         task = TaskSpec(tid, tuple(run), commands.command_line([*prefix_commands, argv, *after], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
                         output_pattern=f"{OUTPUT_DIR}/**/*", required_slots=required_slots,
-                        retention_seconds=retention_seconds)
+                        retention_seconds=retention_seconds, environment=upload_env)
         if hook is not None:
             replaced = hook.azrender_task_command_line(submission=submission, task=task, command_line=task.command_line)
             if replaced:
