@@ -254,3 +254,18 @@ def test_batch_tasks_upload_frames_with_the_outputs_sas_only_in_their_environmen
     assert f"--upload-prefix jobs/job1/outputs --identity {IDENTITY} --expected" in line and not retry.tasks[0].environment
     plain = job("1-2", watch=WatchSpec())  # the plan knows no file names: frames go up with the task
     assert "--upload-to" not in plain.tasks[0].command_line and not plain.tasks[0].environment
+
+
+def test_a_retry_task_the_plan_does_not_name_gets_its_frames_files_from_the_plan(tmp_path):
+    from azrender.node.frames import frames_of
+
+    outputs_json(tmp_path)
+    doc = json.loads((tmp_path / "outputs.json").read_text())
+    assert frames_of(doc, "frames-0004-0005") == {4: ["render/shot_0004.exr"], 5: ["render/shot_0005.exr"]}
+    assert frames_of(doc, "chars-cam-frames-0004") == {}, "another layer and camera set"
+    (tmp_path / "out" / "render").mkdir(parents=True)
+    (tmp_path / "out" / "render" / "shot_0004.exr").write_bytes(frame(4))
+    verify = subprocess.run([sys.executable, "-m", "azrender.node", "verify", "outputs.json", "frames-0004-0005"],
+                            cwd=tmp_path, capture_output=True, text=True, env=cli_env())
+    assert verify.returncode == 5
+    assert "task frames-0004-0005 did not write 1 of its 2 expected file(s): render/shot_0005.exr" in verify.stderr

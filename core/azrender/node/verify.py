@@ -48,9 +48,9 @@ def run(args) -> int:
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         print(f"azrender verify: {args.outputs} has an unknown format", file=sys.stderr)
         return 2
-    expected = doc.get("tasks", {}).get(args.task, [])
-    from .frames import ledger_paths
+    from .frames import frames_of, ledger_paths
 
+    expected = doc.get("tasks", {}).get(args.task) or [p for paths in frames_of(doc, args.task).values() for p in paths]
     missing = missing_outputs(expected, uploaded=ledger_paths())
     if missing:
         print(f"azrender verify: task {args.task} did not write {len(missing)} of its {len(expected)} expected "
