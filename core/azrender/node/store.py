@@ -148,20 +148,25 @@ class BlobStore:
         self._token = (body["access_token"], float(body.get("expires_on", time.time() + 3600)))
         return self._token[0]
 
-    def _open(self, key: str):
-        """GET a blob, retrying transient failures with backoff."""
+    def _open(self, key: str, method: str = "GET", headers: dict | None = None, body=None, what: str = "read",
+              timeout: float = 60):
+        """The open response to one request, retrying transient failures with backoff (``body()``
+        gives a fresh body for each try); None for a HEAD of a blob that is not there."""
         tries = retry.retries()
         for attempt in range(tries + 1):
+            request = urllib.request.Request(self._url(key), data=body() if body else None, method=method,
+                                             headers={**self._headers(), **(headers or {})})
             try:
-                return urllib.request.urlopen(urllib.request.Request(self._url(key), headers=self._headers()),
-                                              timeout=60)
+                return urllib.request.urlopen(request, timeout=timeout)
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:
+                    if method == "HEAD":
+                        return None
                     raise StoreError(f"{key} is not in the store") from None
                 if exc.code in (401, 403):
                     raise StoreError(f"the store refused {key} (HTTP {exc.code}): access expired or not granted") from None
                 if exc.code not in retry.RETRY_STATUS or attempt == tries:
-                    raise StoreError(f"cannot read {key}: HTTP {exc.code}") from None
+                    raise StoreError(f"cannot {what} {key}: HTTP {exc.code}") from None
             except (urllib.error.URLError, OSError) as exc:
                 if attempt == tries:
                     reason = getattr(exc, "reason", exc)
@@ -172,28 +177,6 @@ class BlobStore:
     def read(self, key: str) -> bytes:
         with self._open(key) as response:
             return response.read()
-
-    def _send(self, method: str, key: str, headers: dict, body=None, what: str = "write"):
-        """One request with the retry policy; ``body()`` gives a fresh body for each try."""
-        tries = retry.retries()
-        for attempt in range(tries + 1):
-            request = urllib.request.Request(self._url(key), data=body() if body else None, method=method,
-                                             headers={**self._headers(), **headers})
-            try:
-                with urllib.request.urlopen(request, timeout=300) as response:
-                    return response.headers
-            except urllib.error.HTTPError as exc:
-                if method == "HEAD" and exc.code == 404:
-                    return None
-                if exc.code in (401, 403):
-                    raise StoreError(f"the store refused to {what} {key} (HTTP {exc.code}): access expired or not granted") from None
-                if exc.code not in retry.RETRY_STATUS or attempt == tries:
-                    raise StoreError(f"cannot {what} {key}: HTTP {exc.code}") from None
-            except (urllib.error.URLError, OSError) as exc:
-                if attempt == tries:
-                    raise StoreError(f"cannot reach the store to {what} {key}: {getattr(exc, 'reason', exc)}") from None
-            time.sleep(retry.delay(attempt))
-        raise AssertionError("unreachable")
 
     def write_file(self, key: str, source: str) -> None:
         """``source`` as the block blob ``key`` in one Put Blob (up to 5000 MiB) with its Content-MD5,
@@ -212,9 +195,9 @@ class BlobStore:
             return handles[-1]
 
         try:
-            self._send("PUT", key, {"x-ms-blob-type": "BlockBlob", "Content-MD5": md5, "Content-Length": str(size),
+            self._open(key, "PUT", {"x-ms-blob-type": "BlockBlob", "Content-MD5": md5, "Content-Length": str(size),
                                     "Content-Type": "application/octet-stream", f"x-ms-meta-{FRAME_MD5_KEY}": md5},
-                       body)
+                       body, what="write", timeout=300).close()
         finally:
             for handle in handles:
                 handle.close()
@@ -222,9 +205,11 @@ class BlobStore:
     def verified(self, key: str) -> bool:
         """The blob exists, is not empty and was written whole by :meth:`write_file` (its stored
         Content-MD5, checked by the service on upload, is the one the uploader recorded)."""
-        headers = self._send("HEAD", key, {}, what="read")
-        if headers is None:
+        response = self._open(key, "HEAD")
+        if response is None:
             return False
+        response.close()
+        headers = response.headers
         md5 = headers.get("Content-MD5")
         return int(headers.get("Content-Length") or 0) > 0 and bool(md5) and md5 == headers.get(f"x-ms-meta-{FRAME_MD5_KEY}")
 
