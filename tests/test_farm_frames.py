@@ -69,8 +69,9 @@ def start(task_dir: Path, store_url: str, *, env: dict | None = None) -> subproc
 
 def stored(store: Path) -> dict[str, bytes]:
     folder = store / "jobs" / "shot" / "outputs"
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()} \
-        if folder.is_dir() else {}
+    # What the store lists: a file being written has a partial name until it is whole.
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(".azrender-partial-")} if folder.is_dir() else {}
 
 
 def frame(n: int) -> bytes:

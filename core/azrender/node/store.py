@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -24,6 +23,7 @@ import urllib.request
 from . import retry
 
 HASH_METADATA_KEY = "azrender_xxh3"  # mirrors azrender.layout.HASH_METADATA_KEY
+PARTIAL_PREFIX = ".azrender-partial-"  # mirrors azrender.sync.partial.PARTIAL_PREFIX
 FRAME_MD5_KEY = "azrender_md5"  # a frame the node tool uploaded whole (see BlobStore.write_file)
 API_VERSION = "2021-08-06"
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
@@ -76,18 +76,25 @@ class FileStore:
         return got
 
     def write_file(self, key: str, source: str) -> None:
-        """``source`` under ``key``: a partial file renamed into place once complete, so a file
-        under its own name in the store is always whole."""
+        """``source`` under ``key`` through a partial file beside it (the sync stage's convention:
+        named ``PARTIAL_PREFIX...``, locked while written, renamed into place once complete), so a
+        file under its own name in the store is always whole and a killed upload's leftover is swept."""
+        import uuid
+
         dest = self._path(key)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        partials = os.path.join(self.root, ".partial")  # outside every job's folder: never listed as output
-        os.makedirs(partials, exist_ok=True)
-        partial = os.path.join(partials, f"{os.getpid()}-{threading.get_ident()}-{os.path.basename(dest)}")
+        name = f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{os.path.basename(dest)}"
+        partial = os.path.join(os.path.dirname(dest), name if len(os.fsencode(name)) <= 255 else name[:len(PARTIAL_PREFIX) + 12])
         try:
-            shutil.copyfile(source, partial)
-            with open(partial, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(partial, dest)
+            with open(partial, "wb") as out, open(source, "rb") as src:
+                with contextlib.suppress(ImportError, OSError):
+                    import fcntl
+
+                    fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+                shutil.copyfileobj(src, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+                os.replace(partial, dest)  # still locked: a sweep never takes it for a killed writer's
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.remove(partial)
