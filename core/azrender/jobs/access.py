@@ -13,6 +13,7 @@ from azrender.jobs.model import NodeAccess
 ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 ASSETS_PERMISSIONS = "rl"
 OUTPUTS_PERMISSIONS = "cw"
+FRAMES_PERMISSIONS = "rcw"  # per-frame upload: which frames are there already, then each frame
 
 
 def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str | None = None,
@@ -34,7 +35,8 @@ def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str
             base = f"{base.rstrip('/')}/{urllib.parse.quote(store.prefix, safe='/')}"
         return f"{base}?{query}" if query else base
 
-    return NodeAccess(url(assets, ASSETS_PERMISSIONS), url(outputs, OUTPUTS_PERMISSIONS), identity_resource_id)
+    return NodeAccess(url(assets, ASSETS_PERMISSIONS), url(outputs, OUTPUTS_PERMISSIONS), identity_resource_id,
+                      frames_url=url(outputs, FRAMES_PERMISSIONS))
 
 
 def _refuse_broad_sas(store, until: datetime) -> None:

@@ -165,8 +165,9 @@ def frame_upload(access: NodeAccess, job_id: str, outputs_of: str | None) -> tup
 
 
 def outputs_secrets(access: NodeAccess) -> tuple[tuple[str, str], ...]:
-    """The render tasks' one environment setting that carries a secret: the outputs SAS (create/write)."""
-    store = parse_store_url(access.outputs_url)
+    """The render tasks' one environment setting that carries a secret: the outputs SAS for
+    per-frame upload (read/create/write)."""
+    store = parse_store_url(access.frames_url or access.outputs_url)
     return ((OUTPUTS_SAS_VARIABLE, store.query),) if store.query and not access.identity_resource_id else ()
 
 

@@ -211,13 +211,14 @@ def run(args) -> int:
         return render(command)
     from .store import StoreError
 
+    uploads = frames.FrameUploads(expected, frames.open_outputs_store(args.upload_to, args.identity),
+                                  args.upload_prefix, out_dir=args.outputs)
     try:
-        uploads = frames.FrameUploads(expected, frames.open_outputs_store(args.upload_to, args.identity),
-                                      args.upload_prefix, out_dir=args.outputs)
         done = uploads.in_store()
-    except StoreError as exc:
-        print(f"azrender watch: cannot read the outputs store: {exc}", file=sys.stderr, flush=True)
-        return frames.UPLOAD_FAILED_EXIT_CODE
+    except StoreError as exc:  # e.g. a SAS without read: every frame renders, each still uploads when done
+        print(f"azrender watch: cannot look in the outputs store ({exc}): rendering every frame",
+              file=sys.stderr, flush=True)
+        done = []
     missing = uploads.missing()
     pieces = [command]
     if done:
