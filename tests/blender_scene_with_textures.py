@@ -45,4 +45,5 @@ camera = bpy.data.objects.new("cam", camera_data)
 camera.location = (0, 0, 5)
 scene.collection.objects.link(camera)
 scene.camera = camera
+scene.render.filepath = "//frame_"  # the scene names its frames: frame_0001.png at the top of the job's outputs
 bpy.ops.wm.save_as_mainfile(filepath=out, relative_remap=False)

@@ -79,7 +79,7 @@ def test_blender_job_completes_around_a_broken_node_and_status_names_it(run_cli,
     assert result["status"]["failed"] == []
     assert result["status"]["quarantined_nodes"] == [{"node": "node-0", "reason": "2 tasks of this job failed there"}]
     for n in range(1, 5):
-        assert_frame_shows_textures(tmp_path / "out" / f"frame_{n:04d}.png", n)
+        assert_frame_shows_textures(tmp_path / "out" / "render" / f"frame_{n:04d}.png", n)
     text = run_cli("status", result["job_id"]).stdout
     assert "  node node-0 quarantined: 2 tasks of this job failed there" in text
 

@@ -63,8 +63,11 @@ def test_retry_failed_renders_only_the_crashed_frames_beside_the_others(run_cli,
     assert all("injected crash" in t["stderr_tail"] for t in status["failed"])
 
     store_outputs = tmp_path / "state" / "store" / "jobs" / job_id / "outputs"
-    before = {p.name: p.stat().st_mtime_ns for p in store_outputs.rglob("*.png")}
-    assert sorted(before) == [f"frame_{n:04d}.png" for n in (1, 2, 5, 6)]
+    def stored():  # the demo scene names its frames //render/frame_####
+        return {p.relative_to(store_outputs).as_posix(): p.stat().st_mtime_ns for p in store_outputs.rglob("*.png")}
+
+    before = stored()
+    assert sorted(before) == [f"render/frame_{n:04d}.png" for n in (1, 2, 5, 6)]
 
     dry = run_cli("retry", job_id, "--failed", "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -78,8 +81,8 @@ def test_retry_failed_renders_only_the_crashed_frames_beside_the_others(run_cli,
     assert result["status"]["failed"] == [] and result["status"]["done"]
     assert sorted(t["id"] for t in result["status"]["retried"]) == ["frames-0003", "frames-0004"]
 
-    after = {p.name: p.stat().st_mtime_ns for p in store_outputs.rglob("*.png")}
-    assert sorted(after) == [f"frame_{n:04d}.png" for n in range(1, 7)]
+    after = stored()
+    assert sorted(after) == [f"render/frame_{n:04d}.png" for n in range(1, 7)]
     assert all(after[name] == mtime for name, mtime in before.items()), "frames that rendered were left alone"
     retry_tasks = list((tmp_path / "state" / "local-batch" / "jobs" / f"{job_id}-r1".lower() / "tasks").glob("*.json"))
     assert sorted(p.stem for p in retry_tasks) == ["frames-0003", "frames-0004"], "only the 2 crashed frames ran"
@@ -96,7 +99,7 @@ def test_retry_failed_renders_only_the_crashed_frames_beside_the_others(run_cli,
     dest = tmp_path / "all"
     assert run_cli("download", job_id, "--dest", dest).returncode == 0
     for n in range(1, 7):
-        assert_frame_shows_textures(dest / f"frame_{n:04d}.png", n)
+        assert_frame_shows_textures(dest / "render" / f"frame_{n:04d}.png", n)
     assert run_cli("retry", job_id).stdout.strip() == f"{job_id}: nothing to retry (no failed or missing frames)"
 
 
@@ -133,7 +136,7 @@ def test_retry_failed_frames_from_the_blender_panel(addon_blender, run_cli, demo
     status = wait_done(run_cli, job_id, {})
     assert status["failed"] == [] and [t["id"] for t in status["retried"]] == ["frames-0002"]
     outputs = tmp_path / "state" / "store" / "jobs" / job_id / "outputs"
-    assert_frame_shows_textures(outputs / "frame_0002.png", 2)
+    assert_frame_shows_textures(outputs / "render" / "frame_0002.png", 2)
 
 
 # ---- the plan, without I/O -----------------------------------------------------------------------
@@ -182,3 +185,63 @@ def test_a_second_retry_counts_what_the_first_rendered():
 def test_a_job_without_a_recipe_says_to_submit_again():
     with pytest.raises(UsageError, match="older azrender"):
         plan_retry(JobRecord("old", "local", "s.blend", "file:///s"), _status(), [])
+
+
+# ---- a layered Maya job: the retry re-creates its layer x camera task sets ------------------------
+
+
+def layered_maya_render(folder, crash_list):
+    """Maya's ``Render`` for test_render_settings.LAYERED_MA (prefix ``<RenderLayer>/<Scene>_<Camera>``,
+    EXR, padding 4), written by hand: the ``-rl`` layer's files for the ``-cam`` camera; it dies
+    on chunks that start at a frame listed in ``crash_list`` (while it exists)."""
+    script = folder / "maya-render"
+    script.write_text(f"""#!/usr/bin/env python3
+import os, sys
+args = sys.argv[1:]
+flag = {{args[i]: args[i + 1] for i in range(len(args) - 1) if args[i].startswith("-")}}
+start, end = int(flag["-s"]), int(flag["-e"])
+if os.path.exists({str(crash_list)!r}) and str(start) in open({str(crash_list)!r}).read().split():
+    sys.exit("injected crash on frame %d" % start)
+folder = os.path.join(flag["-rd"], flag["-rl"][len("rs_"):])  # Render Setup's rs_chars renders as chars
+scene = os.path.splitext(os.path.basename(args[-1]))[0]
+os.makedirs(folder, exist_ok=True)
+for frame in range(start, end + 1):
+    open(os.path.join(folder, "%s_%s.%04d.exr" % (scene, flag["-cam"], frame)), "wb").write(b"fake exr")
+""")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def test_retry_of_a_layered_maya_job_renders_each_layer_and_camera_of_the_frames_asked(run_cli, tmp_path):
+    from test_render_settings import LAYERED_MA
+
+    scene = tmp_path / "sh020.ma"
+    scene.write_text(LAYERED_MA)
+    crash_list = tmp_path / "crash-frames"
+    crash_list.write_text("103\n")
+    env = {"AZRENDER_MAYA_RENDER": str(layered_maya_render(tmp_path, crash_list))}
+    proc = run_cli("submit", scene, "--chunk", "2", "--wait", "--json", env=env, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    job_id = json.loads(proc.stdout)["job_id"]
+    failed = sorted(t["id"] for t in json.loads(proc.stdout)["status"]["failed"])
+    assert failed == [f"{s}-frames-0103-0104" for s in ("rs_chars-shotCam", "rs_chars-witness", "rs_env-shotCam", "rs_env-witness")]
+
+    crash_list.unlink()
+    proc = run_cli("retry", job_id, "--frames", "104", "--wait", "--json", env=env, timeout=300)
+    assert proc.returncode == 1 and json.loads(proc.stdout)["frames"] == [104], proc.stderr  # frame 103 still failed
+    retried = sorted(p.stem for p in (tmp_path / "state" / "local-batch" / "jobs" / f"{job_id}-r1".lower() / "tasks").glob("*.json"))
+    assert retried == [f"{s}-frames-0104".lower() for s in ("rs_chars-shotCam", "rs_chars-witness", "rs_env-shotCam",
+                                                             "rs_env-witness")]  # (Batch ids ignore case)
+    command = json.loads((tmp_path / "state" / "local-batch" / "jobs" / f"{job_id}-r1".lower() / "tasks"
+                          / "rs_env-witness-frames-0104.json").read_text())["spec"]["commandLine"]
+    assert "-r vray -s 104 -e 104" in command and "-rl rs_env -cam witness" in command
+
+    proc = run_cli("retry", job_id, "--json", "--wait", env=env, timeout=300)  # what is left: frame 103
+    assert proc.returncode == 0 and json.loads(proc.stdout)["frames"] == [103], proc.stdout + proc.stderr
+    stored = tmp_path / "state" / "store" / "jobs" / job_id / "outputs"
+    assert sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*.exr")) == sorted(
+        f"{layer}/sh020.azrender_{cam}.{n:04d}.exr" for layer in ("chars", "env") for cam in ("shotCam", "witness")
+        for n in range(101, 105))
+    status = run_cli("status", job_id)
+    assert status.returncode == 0 and "0 failed (4 more failed, then retried)" in status.stdout, status.stdout
+    assert "frame 104 rs_env-witness: verified (env/sh020.azrender_witness.0104.exr)" in status.stdout, status.stdout

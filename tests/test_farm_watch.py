@@ -123,6 +123,6 @@ def test_a_hanging_blender_is_killed_in_time_retried_and_reported_as_hung(run_cl
     task = json.loads((tmp_path / "state" / "local-batch" / "jobs" / job_id.lower() / "tasks" / "frames-0002.json").read_text())
     assert task["retry_count"] == 1 and task["exit_code"] == 0, "frame 2 hung once, was killed and retried"
     for n in (1, 2):
-        assert_frame_shows_textures(tmp_path / "out" / f"frame_{n:04d}.png", n)
+        assert_frame_shows_textures(tmp_path / "out" / "render" / f"frame_{n:04d}.png", n)
     text = run_cli("status", job_id)
     assert f"frames-0003 failed (exit code {HUNG_EXIT_CODE}: hung: the renderer wrote no output file" in text.stdout

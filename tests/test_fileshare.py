@@ -39,7 +39,7 @@ share_folder = "{samba.folder}"
     result = json.loads(proc.stdout)
     assert result["sync"]["uploaded"] > 0
     for n in (1, 2):
-        assert_frame_shows_textures(out / f"frame_{n:04d}.png", n)
+        assert_frame_shows_textures(out / "render" / f"frame_{n:04d}.png", n)
     # the assets went into the share (its own folder on disk), not into the local store
     assert list((samba.folder / smb_prefix / "content").rglob("*")), "no content in the share"
     assert not (tmp_path / "state" / "store" / "content").exists()
@@ -47,13 +47,13 @@ share_folder = "{samba.folder}"
     # frames went where Batch can write them (the local store here, Blob storage on Azure), not the share
     fetched = run_cli("download", result["job_id"], "--dest", tmp_path / "again", "--json", env=samba.env)
     assert fetched.returncode == 0, fetched.stderr
-    assert_frame_shows_textures(tmp_path / "again" / "frame_0002.png", 2)
+    assert_frame_shows_textures(tmp_path / "again" / "render" / "frame_0002.png", 2)
 
     again = run_cli("submit", demo / "demo.blend", "--frames", "3", "--storage", "fileshare", "--wait",
                     "--download", out, "--json", env=samba.env, timeout=600)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["sync"]["uploaded"] == 0  # only changed files go to the share
-    assert_frame_shows_textures(out / "frame_0003.png", 3)
+    assert_frame_shows_textures(out / "render" / "frame_0003.png", 3)
 
 
 POOL = """
@@ -275,5 +275,5 @@ share_folder = "{samba.folder}"
     status = wait_done(run_cli, job_id, {})
     assert status["failed"] == [], status
     assert run_cli("download", job_id, "--dest", tmp_path / "frames", env=samba.env).returncode == 0
-    assert_frame_shows_textures(tmp_path / "frames" / "frame_0004.png", 4)
+    assert_frame_shows_textures(tmp_path / "frames" / "render" / "frame_0004.png", 4)
     assert list((samba.folder / smb_prefix / "content").rglob("*")), "the assets went to the share"

@@ -152,12 +152,22 @@ def test_verify_names_missing_and_empty_outputs(tmp_path):
     (tmp_path / "out" / "render").mkdir(parents=True)
     (tmp_path / "out" / "render" / "a_0001.exr").write_bytes(b"x")
     (tmp_path / "out" / "render" / "a_0002.exr").write_bytes(b"")
-    (tmp_path / "outputs.json").write_text(json.dumps(
-        {"version": 1, "tasks": {"frames-0001-0003": ["render/a_0001.exr", "render/a_0002.exr", "render/a_0003.exr"]}}))
-    run = subprocess.run([sys.executable, "-m", "azrender.node", "verify", "outputs.json", "frames-0001-0003"],
-                         cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "core")})
+    frames = {str(n): [f"render/a_{n:04d}.exr"] for n in (1, 2, 3)}
+    (tmp_path / "outputs.json").write_text(json.dumps({"version": 1, "tasks": {
+        "frames-0001-0003": {"set": "", "frames": frames},
+        "bg-frames-0001-0003": {"set": "bg", "frames": {"1": ["render/bg_0001.exr"]}}}}))
+
+    def verify(task):
+        return subprocess.run([sys.executable, "-m", "azrender.node", "verify", "outputs.json", task],
+                              cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "core")})
+
+    run = verify("frames-0001-0003")
     assert run.returncode == 5
     assert "did not write 2 of its 3 expected file(s): render/a_0002.exr (empty), render/a_0003.exr" in run.stderr
+    # a retry chunks its frames otherwise: its task is held to those frames of its own task set
+    assert verify("frames-0001").returncode == 0
+    run = verify("frames-0003")
+    assert run.returncode == 5 and "did not write 1 of its 1 expected file(s): render/a_0003.exr" in run.stderr
 
 
 def test_maya_dry_run_has_one_task_set_per_layer_and_camera(run_cli, tmp_path):

@@ -26,7 +26,7 @@ class JobRecord:
     local_root: str | None = None  # the local backend's root
     profile: str | None = None
     task_count: int = 0
-    outputs_key: str | None = None  # store key of the job's outputs.json (each task's expected files)
+    expected: dict | None = None  # the job's outputs.json (azrender.jobs.renderplan): each task's files per frame
     recipe: dict | None = None  # how the job's tasks were built (azrender.jobs.build), for retries
     retries: tuple[str, ...] = ()  # ids of the jobs that re-rendered some of its frames, oldest first
 

@@ -8,6 +8,7 @@ composes them, in the order a failure is cheapest.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -288,7 +289,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
-    (work / OUTPUTS_FILE).write_bytes(render.outputs_document())
+    (work / OUTPUTS_FILE).write_text(json.dumps(render.outputs_json() or {"version": 1, "tasks": {}}, indent=1))
     job_files = _content_keys(work, ("rules.json", "needed.json", OUTPUTS_FILE)
                               + ((files.host_script.name,) if files.host_script else ()))
     uploads = tuple(files.uploads) + tuple((str(work / name), key) for name, key in job_files.items())
@@ -322,7 +323,6 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender import jobrecord
     from azrender.jobrecord import JobRecord
     from azrender.plugins import get_plugin_manager
-    from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.sync import engine
     from azrender.sync.gc import generation as gc_generation
     from azrender.sync.stores import open_store
@@ -351,8 +351,7 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     outputs = store if outputs_url == plan.storage_url else open_store(outputs_url)
     record = JobRecord(job_id=job_id, backend=backend.kind, scene=str(plan.scene), store_url=outputs.display_url,
                        batch_url=settings.batch_url, profile=settings.profile, task_count=plan.task_count,
-                       recipe=plan.recipe,
-                       outputs_key=next((key for _, key in plan.uploads if key.endswith("/" + OUTPUTS_FILE)), None))
+                       recipe=plan.recipe, expected=plan.submission.render.outputs_json() if plan.submission.render else None)
     gate = plan.gate
     jobrecord.save(backend.submit(replace(plan, requests=gate.first_requests(plan.requests)) if gate else plan, record))
     watched = gate.record(plan.requests, job_id=job_id, backend=backend.kind, node_os=plan.submission.node_os,
@@ -621,7 +620,7 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      renderer=submission.request.renderer or (render.settings.renderer if render.settings else None),
                      executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
-                     planned_tasks=render.tasks, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
+                     task_sets=render.task_sets, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
                      output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),

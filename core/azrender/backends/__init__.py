@@ -110,19 +110,22 @@ def with_retries_of(job_id: str, status_of) -> JobStatus:
 
 def with_retries(status: JobStatus, retries: list[JobStatus]) -> JobStatus:
     """One status for a job and its follow-up retry jobs (oldest first): every task, each failed
-    task whose frames a later job rendered again marked ``retried``."""
-    from azrender.jobs.build import task_frames
+    task whose frames (of its layer and camera) a later job rendered again marked ``retried``."""
+    from azrender.jobs.build import task_frames, task_set_prefix
+
+    def frames_of(t) -> set[tuple[str, int]]:
+        return {(task_set_prefix(t.id), f) for f in task_frames(t.id)}
 
     if not retries:
         return status
     tasks = list(status.tasks) + [replace(t, job=r.job_id) for r in retries for t in r.tasks]
     jobs = [status.job_id] + [r.job_id for r in retries]
-    later: list[set[int]] = [set() for _ in jobs]  # frames given to any job after jobs[i]
+    later: list[set[tuple[str, int]]] = [set() for _ in jobs]  # frames given to any job after jobs[i]
     for i in range(len(jobs) - 2, -1, -1):
-        later[i] = later[i + 1] | {f for t in tasks if (t.job or status.job_id) == jobs[i + 1] for f in task_frames(t.id)}
+        later[i] = later[i + 1] | {f for t in tasks if (t.job or status.job_id) == jobs[i + 1] for f in frames_of(t)}
     marked = []
     for t in tasks:
-        frames = set(task_frames(t.id))
+        frames = frames_of(t)
         covered = bool(frames) and frames <= later[jobs.index(t.job or status.job_id)]
         marked.append(replace(t, retried=t.unsuccessful and covered))
     unfinished = [s.state for s in (status, *retries) if s.state != "completed"]

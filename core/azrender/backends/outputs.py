@@ -4,7 +4,6 @@ downloading them is the sync stage's incremental, resumable download."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -63,17 +62,9 @@ def unknown_job(job_id: str, store):
 
 def frames_of(status) -> list[dict]:
     """Per frame what was rendered and verified, when this machine submitted the job (its record
-    names the job's ``outputs.json`` in the store); else an empty list."""
+    keeps each task's expected files); else an empty list."""
     from azrender import jobrecord
     from azrender.jobs.renderplan import frame_report
 
     record = jobrecord.load(status.job_id)
-    if record is None or not record.outputs_key:
-        return []
-    try:
-        from azrender.sync.stores import open_store
-
-        doc = json.loads(open_store(record.store_url).read_bytes(record.outputs_key))
-    except Exception:  # the per-frame view is extra: status itself must still answer
-        return []
-    return frame_report(doc, status)
+    return frame_report(record.expected, status) if record is not None and record.expected else []

@@ -1,6 +1,6 @@
 """Render a job's failed or missing frames again: a follow-up Batch job ("<job>-r1", "-r2", ...)
-built from the original's recipe (same scene bytes, manifest, renderer, command lines), whose frames
-land in the original's output folder. The original's job record lists its follow-ups, so
+built from the original's recipe (same scene bytes, manifest, renderer, command lines, layer x
+camera task sets), whose frames land in the original's output folder. The original's job record lists its follow-ups, so
 ``status`` and ``download`` keep showing one job.
 
 Plan, then act: :func:`plan_retry` decides the frames from the job's status and the output files
@@ -52,21 +52,38 @@ def retry_id(job_id: str, previous: int) -> str:
     return job_id[:64 - len(suffix)] + suffix
 
 
+def written_frames(record, output_keys) -> set[int]:
+    """Frames whose files are all in the store: every file the scene names for them, when the job
+    record lists them (each layer, camera, pass), else any file whose name ends in the frame."""
+    from azrender import layout
+
+    expected: dict[int, set[str]] = {}
+    for entry in ((record.expected or {}).get("tasks") or {}).values():
+        for frame, paths in entry["frames"].items():
+            expected.setdefault(int(frame), set()).update(paths)
+    if not any(expected.values()):
+        return output_frames(output_keys)
+    prefix = layout.job_key(record.job_id, "outputs") + "/"
+    stored = {key[len(prefix):] for key in output_keys if key.startswith(prefix)}
+    return {frame for frame, paths in expected.items() if paths <= stored}
+
+
 def plan_retry(record, status, output_keys, *, frames: str | None = None, failed_only: bool = False) -> RetryPlan:
     """Which frames to render again. ``status``: the job's merged JobStatus (its follow-ups
     included); ``output_keys``: the store keys under its output folder. ``frames`` (a frame list)
     picks frames of the job whatever their state; else the frames of failed tasks and, unless
-    ``failed_only``, frames whose task finished without writing them."""
-    from azrender.jobs.build import task_frames
+    ``failed_only``, frames whose task finished without writing all their files."""
+    from azrender.jobs.build import latest_tasks
     from azrender.jobs.frames import format_frames, parse_frames
 
     if not record.recipe:
         raise UsageError(f"job {record.job_id} was submitted by an older azrender: it has no recipe to retry from",
                          hint="submit the scene again")
     job_frames = set(parse_frames(record.recipe["frames"]))
-    busy = {f for t in status.tasks if t.state != "completed" for f in task_frames(t.id)}
-    failed = {f for t in status.failed for f in task_frames(t.id)}
-    missing = (job_frames - output_frames(output_keys) - busy - failed) if status.tasks else set()
+    latest = latest_tasks(status.tasks)
+    busy = {f for (_, f), t in latest.items() if t.state != "completed"}
+    failed = {f for (_, f), t in latest.items() if t.unsuccessful}
+    missing = (job_frames - written_frames(record, output_keys) - busy - failed) if status.tasks else set()
     if frames is not None:
         chosen = set(parse_frames(frames))
         outside = sorted(chosen - job_frames)
@@ -107,6 +124,7 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
     from azrender.jobs.batch_models import to_batch_models
     from azrender.jobs.build import build_job, check_id, node_uploads
     from azrender.jobs.model import WatchSpec
+    from azrender.rendersettings.model import TaskSet
     from azrender.sync.stores import open_store
 
     check_id("job", job_id)
@@ -126,6 +144,7 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
     recipe.update(pre_scripts=tuple(recipe["pre_scripts"]), extra_args=tuple(recipe["extra_args"]),
                   watch=WatchSpec(**watch) if watch else None,
                   pre_commands=tuple(tuple(c) for c in recipe["pre_commands"]),
+                  task_sets=tuple(TaskSet(*s) for s in recipe.get("task_sets") or ()) or None,
                   display_name=f"{recipe.get('display_name') or job_id} (retry)")
     from azrender.plugins import get_plugin_manager
 

@@ -41,7 +41,26 @@ def task_id(first: int, last: int, label: str = "") -> str:
     return f"{label}-{base}" if label else base
 
 
-_TASK_ID = re.compile(r"^(?:[A-Za-z0-9_]+-)?frames-(m?\d+)(?:-(m?\d+))?$")  # a layer/camera label may lead
+_TASK_ID = re.compile(r"^(?:[A-Za-z0-9_-]+-)?frames-(m?\d+)(?:-(m?\d+))?$")  # a layer/camera label may lead
+
+
+def task_runs(frames: list[int], chunk: int, task_sets=(None,)) -> list[tuple[str, object, list[int]]]:
+    """(task id, task set, frames) of every render task: each task set's frames in chunks
+    (``task_sets``: :class:`azrender.rendersettings.model.TaskSet`, or None for a plain job).
+    The plan, the job and a retry of some of its frames all name their tasks here."""
+    return [(task_id(run[0], run[-1], task_set.label if task_set else ""), task_set, run)
+            for task_set in task_sets for run in chunk_frames(frames, chunk)]
+
+
+def task_set_prefix(task: str) -> str:
+    """The layer/camera part of a task id (``chars-shotCam-`` of ``chars-shotCam-frames-0101``)."""
+    return task.rpartition("frames-")[0]
+
+
+def latest_tasks(tasks) -> dict:
+    """(task set prefix, frame) -> the last of ``tasks`` (objects with an ``id``, a job's first,
+    its retries' after) given that frame: a retry's task stands for the frames it rendered again."""
+    return {(task_set_prefix(t.id), frame): t for t in tasks for frame in task_frames(t.id)}
 
 
 def task_frames(task: str) -> tuple[int, ...]:
@@ -206,7 +225,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               retention_seconds: int | None = TASK_RETENTION_SECONDS, priority: int = 0,
               max_parallel_tasks: int | None = None, store_on_node: str | None = None, python: str | None = None,
               verify_max_bytes: int | None = None, tool_on_mount: str | None = None,
-              manifest_on_mount: str | None = None, planned_tasks=None,
+              manifest_on_mount: str | None = None, task_sets=None,
               verify_outputs: str | None = None, output_name: str | None = "frame",
               output_file: str | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
@@ -214,11 +233,10 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
     see :func:`node_tool_path`); ``extra_args`` go to the renderer before its frame arguments (e.g.
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
-    ``planned_tasks`` (:class:`azrender.jobs.renderplan.PlannedTask`: id, task set, frames)
-    replaces the plain chunks of ``frames`` with the render plan's tasks (one set per layer x camera);
-    ``verify_outputs`` (node path of ``outputs.json``) makes each task fail when files it had to
-    write are missing; ``output_name`` None keeps the scene's own file names;
-    Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours; ``outputs_of`` names
+    ``task_sets`` (:class:`azrender.rendersettings.model.TaskSet`) render ``frames`` once per layer
+    x camera, as the render plan does (:func:`task_runs`); ``verify_outputs`` (node path of
+    ``outputs.json``) makes each task fail when files it had to write are missing; ``output_name``
+    None keeps the scene's own file names; ``outputs_of`` names
     the job whose output folder the frames go to (a retry's frames land beside the others);
     ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
     ``node_failure_limit``: after that many of its tasks failed on a node it gets no more of the
@@ -285,18 +303,16 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         hook = (plugins or get_plugin_manager()).hook
     task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
     prefix_commands = mount_commands + [list(c) for c in pre_commands]
-    if planned_tasks is None:
-        planned = [(task_id(run[0], run[-1]), None, None, run) for run in chunk_frames(frame_list, chunk)]
-    else:
-        planned = [(t.id, t.task_set.layer, t.task_set.camera, list(t.frames)) for t in planned_tasks]
     # Frames upload one by one as they finish when the plan knows each task's files (its outputs.json).
     upload, upload_env = frame_upload(access, job_id, outputs_of) if verify_outputs and watch is not None else ([], ())
     tasks = []
-    for tid, layer, camera, run in planned:
+    for tid, task_set, run in task_runs(frame_list, chunk, task_sets or (None,)):
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
                                       output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
-                                      pre_scripts=pre_scripts, extra_args=extra_args, layer=layer, camera=camera,
+                                      pre_scripts=pre_scripts, extra_args=extra_args,
+                                      layer=task_set.layer if task_set else None,
+                                      camera=task_set.camera if task_set else None,
                                       output_name=output_name, output_file=output_file)
         argv = commands.render_argv(host, render)
         after = [[python or _python(node_os), node_tool_path(node_os), "verify", verify_outputs, tid]] if verify_outputs else []
@@ -322,7 +338,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
                   node_failure_limit=node_failure_limit, required_slots=required_slots,
                   retention_seconds=retention_seconds, priority=priority, max_parallel_tasks=max_parallel_tasks,
                   store_on_node=store_on_node, python=python, verify_max_bytes=verify_max_bytes,
-                  verify_outputs=verify_outputs, output_name=output_name, output_file=output_file)
+                  verify_outputs=verify_outputs, output_name=output_name, output_file=output_file,
+                  task_sets=[[s.layer, s.camera] for s in task_sets] if task_sets else None)
     metadata = (("azrender_host", host), ("azrender_manifest", manifest_key))
     if node_failure_limit:
         metadata += ((NODE_FAILURE_LIMIT_KEY, str(node_failure_limit)),)

@@ -81,47 +81,52 @@ class RenderPlan:
     device: str
     tasks: tuple[PlannedTask, ...]
 
-    def outputs_document(self) -> bytes:
-        """``outputs.json`` for the node's ``verify``: each task's files, relative to its ``out/``."""
-        doc = {"version": 1, "tasks": {t.id: [o.path for o in t.outputs] for t in self.tasks},
-               "frames": {t.id: {str(f): [o.path for o in t.outputs if o.frame == f] for f in t.frames} for t in self.tasks},
-               "sets": {t.id: t.task_set.label for t in self.tasks}}
-        return json.dumps(doc, indent=1, sort_keys=True).encode()
+    @property
+    def task_sets(self) -> tuple[TaskSet, ...]:
+        return tuple(dict.fromkeys(t.task_set for t in self.tasks))
+
+    def outputs_json(self) -> dict | None:
+        """``outputs.json`` for the node's ``verify`` (and the job record): each task's files per
+        frame, relative to its ``out/`` (a retry's tasks, chunked otherwise, find theirs by task
+        set and frame); None when the scene's settings are unknown (nothing to expect)."""
+        if self.settings is None:
+            return None
+        return {"version": 1, "tasks": {t.id: {"set": t.task_set.label, "frames": {
+            str(f): [o.path for o in t.outputs if o.frame == f] for f in t.frames}} for t in self.tasks}}
 
     def to_json(self) -> dict:
         return {"settings": self.settings.to_json() if self.settings else None,
                 "overrides": self.overrides.to_json(), "device": self.device,
-                "task_sets": [{"layer": s.layer, "camera": s.camera} for s in dict.fromkeys(t.task_set for t in self.tasks)],
+                "task_sets": [{"layer": s.layer, "camera": s.camera} for s in self.task_sets],
                 "expected_outputs": {t.id: [o.path for o in t.outputs] for t in self.tasks}}
 
 
 def frame_report(outputs_doc: dict, status) -> list[dict]:
     """Per frame (and task set): what was rendered and verified, from the job's ``outputs.json``
-    and its tasks' states. A task that completed without failing passed its ``verify`` step."""
-    states = {t.id: t for t in status.tasks}
-    failed = {t.id for t in status.failed}
+    and its tasks' states, a retry's task standing for the frames it rendered again. A task that
+    completed without failing passed its ``verify`` step."""
+    from azrender.jobs.build import latest_tasks, task_set_prefix
+
+    latest = latest_tasks(status.tasks)
     rows = []
-    for tid, frames in outputs_doc.get("frames", {}).items():
-        task = states.get(tid)
-        state = ("failed" if tid in failed else "verified" if task.state == "completed" else
-                 "rendering" if task.state in ("running", "preparing") else "waiting") if task else "unknown"
-        for frame, paths in frames.items():
-            rows.append({"frame": int(frame), "set": outputs_doc.get("sets", {}).get(tid, ""), "task": tid,
-                         "state": state, "outputs": paths})
+    for tid, entry in outputs_doc.get("tasks", {}).items():
+        for frame, paths in entry["frames"].items():
+            task = latest.get((task_set_prefix(tid), int(frame)))
+            state = ("unknown" if task is None else "failed" if task.unsuccessful else
+                     "verified" if task.state == "completed" else
+                     "rendering" if task.state in ("running", "preparing") else "waiting")
+            rows.append({"frame": int(frame), "set": entry["set"], "task": task.id if task else tid,
+                         "job": (task.job if task else "") or status.job_id, "state": state, "outputs": paths})
     return sorted(rows, key=lambda r: (r["frame"], r["set"]))
 
 
 def plan_render(settings: RenderSettings | None, frames: list[int], chunk: int, *, overrides: Overrides = Overrides(),
                 device: str = "CPU") -> RenderPlan:
-    from azrender.jobs.build import task_id
-    from azrender.jobs.frames import chunk_frames
+    from azrender.jobs.build import task_runs
 
-    tasks = []
-    for task_set in task_sets(settings):
-        for run in chunk_frames(frames, chunk):
-            outputs = tuple(expected_outputs(settings, task_set, run))
-            tasks.append(PlannedTask(task_id(run[0], run[-1], task_set.label), task_set, tuple(run), outputs))
-    return RenderPlan(settings, overrides, device, tuple(tasks))
+    tasks = tuple(PlannedTask(tid, task_set, tuple(run), tuple(expected_outputs(settings, task_set, run)))
+                  for tid, task_set, run in task_runs(frames, chunk, task_sets(settings)))
+    return RenderPlan(settings, overrides, device, tasks)
 
 
 def replan_scene_name(plan: RenderPlan, scene_name: str) -> RenderPlan:

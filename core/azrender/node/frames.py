@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import sys
 import threading
 
@@ -39,32 +38,13 @@ FRAME_FLAGS = (("-s", "-e"), ("-start:", "-end:"))
 
 
 def task_frames(outputs_json: str, task: str) -> dict[int, list[str]]:
-    """``{frame: [expected paths under out/]}`` of ``task`` from the plan's ``outputs.json``; {} when
-    it has none (output names unknown: frames then upload with the task, at its end)."""
+    """``{frame: [expected paths under out/]}`` of ``task`` from the plan's ``outputs.json`` (a
+    retry's task, chunked otherwise, included: see ``verify``); {} when it has none (output names
+    unknown: frames then upload with the task, at its end)."""
+    from .verify import expected_frames
+
     with open(outputs_json, encoding="utf-8") as handle:
-        return frames_of(json.load(handle), task)
-
-
-_TASK_ID = re.compile(r"^(.*?)frames-(m?\d+)(?:-(m?\d+))?$")  # azrender.jobs.build.task_id
-
-
-def frames_of(doc: dict, task: str) -> dict[int, list[str]]:
-    """``task``'s frames and their files in an ``outputs.json`` document. A task the plan does not
-    name (``azrender retry`` chunks frames anew) gets, per frame, the files the plan's task of the
-    same layer and camera set (same id prefix) expected for that frame."""
-    table = doc.get("frames") or {}
-    if task in table:
-        return {int(frame): list(paths) for frame, paths in table[task].items() if paths}
-    match = _TASK_ID.match(task)
-    if not match:
-        return {}
-    first, last = (int(g.replace("m", "-")) for g in (match.group(2), match.group(3) or match.group(2)))
-    found = {}
-    for other, frames in table.items():
-        same_set = _TASK_ID.match(other)
-        if same_set and same_set.group(1) == match.group(1):
-            found.update({int(f): list(paths) for f, paths in frames.items() if paths and first <= int(f) <= last})
-    return dict(sorted(found.items()))
+        return expected_frames(json.load(handle), task)
 
 
 def runs(frames) -> list[tuple[int, int]]:

@@ -5,8 +5,11 @@ this makes such a task fail, naming what is missing, instead of counting as a su
 
     python3 azrender_node.pyz verify outputs.json TASK_ID      # run in the task's working directory
 
-``outputs.json``: ``{"version": 1, "tasks": {"<task id>": ["render/sh010_0001.exr", ...]}}``,
-paths relative to ``out/``. Exit status 0 when all are there, 5 otherwise. Standard library only.
+``outputs.json``: ``{"version": 1, "tasks": {"<task id>": {"set": "<layer-camera>", "frames":
+{"1": ["render/sh010_0001.exr", ...]}}}}``, paths relative to ``out/``. A task is expected to
+write every file of its task set's frames (the id names both: ``[<set>-]frames-<first>[-<last>]``),
+so a retry's tasks, chunked otherwise, are verified too. Exit status 0 when all are there, 5
+otherwise. Standard library only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,33 @@ SHOWN = 20
 def register(parser) -> None:
     parser.add_argument("outputs", help="JSON file of the files each task must write")
     parser.add_argument("task", help="this task's id")
+
+
+def _frames(task: str) -> tuple[str, range]:
+    """(task set prefix, frames) of a task id (negative frames are written ``m0005``)."""
+    prefix, _, span = task.rpartition("frames-")
+    first, _, last = span.partition("-")
+    try:
+        numbers = [int(n.replace("m", "-")) for n in (first, last or first)]
+    except ValueError:
+        return prefix, range(0)
+    return prefix, range(numbers[0], numbers[1] + 1)
+
+
+def expected_frames(doc: dict, task: str) -> dict[int, list[str]]:
+    """``{frame: files}`` the task must write: its task set's files for each of its frames."""
+    prefix, frames = _frames(task)
+    found: dict[int, list[str]] = {}
+    for tid, entry in doc.get("tasks", {}).items():
+        if _frames(tid)[0] == prefix:
+            for frame, paths in entry.get("frames", {}).items():
+                if int(frame) in frames and paths:
+                    found.setdefault(int(frame), []).extend(paths)
+    return dict(sorted(found.items()))
+
+
+def expected_files(doc: dict, task: str) -> list[str]:
+    return [path for paths in expected_frames(doc, task).values() for path in paths]
 
 
 def missing_outputs(expected, folder: str = OUTPUT_DIR, uploaded=frozenset()) -> list[str]:
@@ -48,9 +78,9 @@ def run(args) -> int:
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         print(f"azrender verify: {args.outputs} has an unknown format", file=sys.stderr)
         return 2
-    from .frames import frames_of, ledger_paths
+    from .frames import ledger_paths
 
-    expected = doc.get("tasks", {}).get(args.task) or [p for paths in frames_of(doc, args.task).values() for p in paths]
+    expected = expected_files(doc, args.task)
     missing = missing_outputs(expected, uploaded=ledger_paths())
     if missing:
         print(f"azrender verify: task {args.task} did not write {len(missing)} of its {len(expected)} expected "
