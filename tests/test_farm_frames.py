@@ -48,9 +48,7 @@ for n in range(first, last + 1):
 
 
 def outputs_json(folder: Path, frames=range(1, 7)) -> Path:
-    paths = {str(n): [f"render/shot_{n:04d}.exr"] for n in frames}
-    doc = {"version": 1, "tasks": {TASK: [p for ps in paths.values() for p in ps]}, "frames": {TASK: paths},
-           "sets": {TASK: ""}}
+    doc = {"version": 1, "tasks": {TASK: {"set": "", "frames": {str(n): [f"render/shot_{n:04d}.exr"] for n in frames}}}}
     path = folder / "outputs.json"
     path.write_text(json.dumps(doc))
     return path
@@ -258,12 +256,12 @@ def test_batch_tasks_upload_frames_with_the_outputs_sas_only_in_their_environmen
 
 
 def test_a_retry_task_the_plan_does_not_name_gets_its_frames_files_from_the_plan(tmp_path):
-    from azrender.node.frames import frames_of
+    from azrender.node.frames import task_frames
 
     outputs_json(tmp_path)
-    doc = json.loads((tmp_path / "outputs.json").read_text())
-    assert frames_of(doc, "frames-0004-0005") == {4: ["render/shot_0004.exr"], 5: ["render/shot_0005.exr"]}
-    assert frames_of(doc, "chars-cam-frames-0004") == {}, "another layer and camera set"
+    assert task_frames(str(tmp_path / "outputs.json"), "frames-0004-0005") == {
+        4: ["render/shot_0004.exr"], 5: ["render/shot_0005.exr"]}
+    assert task_frames(str(tmp_path / "outputs.json"), "chars-cam-frames-0004") == {}, "another layer and camera set"
     (tmp_path / "out" / "render").mkdir(parents=True)
     (tmp_path / "out" / "render" / "shot_0004.exr").write_bytes(frame(4))
     verify = subprocess.run([sys.executable, "-m", "azrender.node", "verify", "outputs.json", "frames-0004-0005"],
