@@ -35,6 +35,7 @@ if "AZRENDER_OUTPUTS_SAS" in os.environ:
     open("sas-seen-by-renderer", "w").close()
 os.makedirs("out/render", exist_ok=True)
 crash = int(os.environ.get("CRASH_ON", "0"))
+time.sleep(float(os.environ.get("LOAD_SECONDS", "0")))  # loading the scene
 for n in range(first, last + 1):
     print(f"Fra:{n}", flush=True)
     with open(f"out/render/shot_{n:04d}.exr", "wb") as f:
@@ -128,6 +129,13 @@ def test_a_crash_mid_frame_uploads_the_frames_before_it_and_not_the_half_written
     assert proc.returncode == 139, err
     assert stored(store) == {f"render/shot_{n:04d}.exr": frame(n) for n in (1, 2)}
     assert (tmp_path / "task" / "out" / "render" / "shot_0003.exr").stat().st_size == FRAME_BYTES // 2
+
+    proc = start(tmp_path / "task", store.as_uri(), env={"LOAD_SECONDS": "1.5"})  # Batch retries it on this node
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "task" / "asked.txt").read_text().splitlines() == ["1-6", "3-6"]
+    assert stored(store) == {f"render/shot_{n:04d}.exr": frame(n) for n in range(1, 7)}, \
+        "the half-written frame the crash left on the node was rendered again, not uploaded"
 
 
 def test_the_blob_store_keeps_frames_whole_and_knows_which_it_wrote(azurite, container, tmp_path):

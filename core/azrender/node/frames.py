@@ -136,7 +136,16 @@ class FrameUploads:
         return sorted(self.done)
 
     def missing(self) -> list[int]:
-        return [f for f in self.frames if f not in self.done]
+        """Frames to render; what an earlier try on this node left of them in ``out/`` is removed
+        first (a half-written file there must never pass for finished)."""
+        missing = [f for f in self.frames if f not in self.done]
+        for frame in missing:
+            for path in self.frames[frame]:
+                try:
+                    os.remove(self._local(path))
+                except OSError:
+                    pass
+        return missing
 
     # ---- while rendering ----------------------------------------------------------------------
 
