@@ -206,7 +206,11 @@ def run(args) -> int:
         return watch(argv, outputs=args.outputs, hang=hang, floor=args.hang_floor, max_frame=args.max_frame,
                      times_file=times, env=frames.renderer_env(), on_poll=on_poll)
 
-    expected = frames.task_frames(args.expected, args.task) if args.expected and args.upload_to else {}
+    try:
+        expected = frames.task_frames(args.expected, args.task) if args.expected and args.upload_to else {}
+    except (OSError, ValueError, AttributeError) as exc:  # verify, after the render, names the problem
+        print(f"azrender watch: cannot read {args.expected} ({exc}): frames upload with the task", file=sys.stderr)
+        expected = {}
     if not expected:  # output names unknown: the task's Batch output file uploads them at its end
         return render(command)
     from .store import StoreError
