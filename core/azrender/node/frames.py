@@ -27,8 +27,8 @@ import sys
 import threading
 
 from . import store as node_store
+from .verify import LEDGER, expected_frames
 
-LEDGER = "uploaded.json"  # in the task's working directory, read by ``verify``
 MOVED_DIR = "uploaded"
 # The outputs SAS (create/write), a Batch environment setting of each render task (mirrors
 # azrender.jobs.build.OUTPUTS_SAS_VARIABLE); removed from the renderer's environment.
@@ -41,8 +41,6 @@ def task_frames(outputs_json: str, task: str) -> dict[int, list[str]]:
     """``{frame: [expected paths under out/]}`` of ``task`` from the plan's ``outputs.json`` (a
     retry's task, chunked otherwise, included: see ``verify``); {} when it has none (output names
     unknown: frames then upload with the task, at its end)."""
-    from .verify import expected_frames
-
     with open(outputs_json, encoding="utf-8") as handle:
         return expected_frames(json.load(handle), task)
 
@@ -238,18 +236,6 @@ class FrameUploads:
 
 
 UPLOAD_FAILED_EXIT_CODE = 6
-
-
-def ledger_paths(ledger: str = LEDGER) -> set[str]:
-    """Expected files this task's frames have in the store (see :class:`FrameUploads`)."""
-    found: set[str] = set()
-    try:
-        with open(ledger, encoding="utf-8") as handle:
-            for line in handle:
-                found.update(json.loads(line).get("paths", ()))
-    except (OSError, ValueError):
-        pass
-    return found
 
 
 def open_outputs_store(url: str, identity: str | None):

@@ -22,6 +22,7 @@ VERSION = 1
 OUTPUT_DIR = "out"
 MISSING_OUTPUTS_EXIT_CODE = 5
 SHOWN = 20
+LEDGER = "uploaded.json"  # per-frame upload's list of this task's files in the outputs store (frames.py)
 
 
 def register(parser) -> None:
@@ -38,6 +39,18 @@ def _frames(task: str) -> tuple[str, range]:
     except ValueError:
         return prefix, range(0)
     return prefix, range(numbers[0], numbers[1] + 1)
+
+
+def ledger_paths(ledger: str = LEDGER) -> set[str]:
+    """Expected files this task's frames have in the outputs store already (per-frame upload)."""
+    found: set[str] = set()
+    try:
+        with open(ledger, encoding="utf-8") as handle:
+            for line in handle:
+                found.update(json.loads(line).get("paths", ()))
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 def expected_frames(doc: dict, task: str) -> dict[int, list[str]]:
@@ -78,8 +91,6 @@ def run(args) -> int:
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         print(f"azrender verify: {args.outputs} has an unknown format", file=sys.stderr)
         return 2
-    from .frames import ledger_paths
-
     expected = expected_files(doc, args.task)
     missing = missing_outputs(expected, uploaded=ledger_paths())
     if missing:
