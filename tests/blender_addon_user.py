@@ -1,9 +1,11 @@
 """What an artist does with the built add-on zip, run inside one Blender (Debian's 3.4 binary or a
-``bpy`` wheel): ``... blender_addon_user.py -- ZIP [SCENE FRAMES]``.
+``bpy`` wheel): ``... blender_addon_user.py -- ZIP [SCENE FRAMES [OUTPUT [DEVICE]]]``.
 
 Installs the zip the way *Install from Disk* does (an extension in 4.2+, a legacy add-on in 3.x),
 enables it, finds the Render menu entry, draws the Azure panel, and with a SCENE (saved by this
-Blender) submits FRAMES to the local backend through the add-on's operator. Prints one
+Blender) submits FRAMES to the local backend through the add-on's operator, after setting the
+render output path to OUTPUT in Render Properties (an unsaved change; "" keeps it) and the
+panel's Cycles device to DEVICE when given. Prints one
 ``RESULT {json}`` line.
 """
 
@@ -74,13 +76,17 @@ result = {
     "azrender_from": sys.modules["azrender"].__file__ if "azrender" in sys.modules else None,
 }
 if REST:
-    scene, frames = REST
+    scene, frames, *output = REST
     bpy.ops.wm.open_mainfile(filepath=scene)
+    if output and output[0]:
+        bpy.context.scene.render.filepath = output[0]
 bpy.types.AZRENDER_PT_render.draw(Panel(), bpy.context)
 result["panel"] = Layout.drawn
 if REST:
     settings = bpy.context.scene.azrender
     settings.backend, settings.use_scene_frames, settings.frames = "LOCAL", False, frames
+    if output[1:]:
+        settings.device = output[1]
     try:
         result["submit"] = sorted(bpy.ops.azrender.submit())
     except RuntimeError as exc:

@@ -191,9 +191,9 @@ def test_a_job_without_a_recipe_says_to_submit_again():
 
 
 def layered_maya_render(folder, crash_list):
-    """Maya's ``Render`` for test_render_settings.LAYERED_MA (prefix ``<RenderLayer>/<Scene>_<Camera>``,
-    EXR, padding 4), written by hand: the ``-rl`` layer's files for the ``-cam`` camera; it dies
-    on chunks that start at a frame listed in ``crash_list`` (while it exists)."""
+    """Maya's ``Render`` for test_render_settings.LAYERED_MA (EXR, padding 4), written by hand: the
+    ``-im`` name (its ``<RenderLayer>`` and ``<Camera>`` those of ``-rl`` and ``-cam``) for each
+    frame; it dies on chunks that start at a frame listed in ``crash_list`` (while it exists)."""
     script = folder / "maya-render"
     script.write_text(f"""#!/usr/bin/env python3
 import os, sys
@@ -202,11 +202,10 @@ flag = {{args[i]: args[i + 1] for i in range(len(args) - 1) if args[i].startswit
 start, end = int(flag["-s"]), int(flag["-e"])
 if os.path.exists({str(crash_list)!r}) and str(start) in open({str(crash_list)!r}).read().split():
     sys.exit("injected crash on frame %d" % start)
-folder = os.path.join(flag["-rd"], flag["-rl"][len("rs_"):])  # Render Setup's rs_chars renders as chars
-scene = os.path.splitext(os.path.basename(args[-1]))[0]
-os.makedirs(folder, exist_ok=True)
+name = flag["-im"].replace("<RenderLayer>", flag["-rl"][len("rs_"):]).replace("<Camera>", flag["-cam"])  # rs_chars: chars
+os.makedirs(os.path.join(flag["-rd"], os.path.dirname(name)), exist_ok=True)
 for frame in range(start, end + 1):
-    open(os.path.join(folder, "%s_%s.%04d.exr" % (scene, flag["-cam"], frame)), "wb").write(b"fake exr")
+    open(os.path.join(flag["-rd"], "%s.%04d.exr" % (name, frame)), "wb").write(b"fake exr")
 """)
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
@@ -240,8 +239,8 @@ def test_retry_of_a_layered_maya_job_renders_each_layer_and_camera_of_the_frames
     assert proc.returncode == 0 and json.loads(proc.stdout)["frames"] == [103], proc.stdout + proc.stderr
     stored = tmp_path / "state" / "store" / "jobs" / job_id / "outputs"
     assert sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*.exr")) == sorted(
-        f"{layer}/sh020.azrender_{cam}.{n:04d}.exr" for layer in ("chars", "env") for cam in ("shotCam", "witness")
+        f"{layer}/sh020_{cam}.{n:04d}.exr" for layer in ("chars", "env") for cam in ("shotCam", "witness")
         for n in range(101, 105))
     status = run_cli("status", job_id)
     assert status.returncode == 0 and "0 failed (4 more failed, then retried)" in status.stdout, status.stdout
-    assert "frame 104 rs_env-witness: verified (env/sh020.azrender_witness.0104.exr)" in status.stdout, status.stdout
+    assert "frame 104 rs_env-witness: verified (env/sh020_witness.0104.exr)" in status.stdout, status.stdout

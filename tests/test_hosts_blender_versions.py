@@ -79,15 +79,20 @@ def version(request, blender) -> str:
     return request.param
 
 
-def test_the_zip_installs_and_submits_a_scene_saved_in_this_version(version, blender, addon_zip, tmp_path, run_cli):
+def submit_from_the_addon(version, blender, addon_zip, tmp_path, *args) -> tuple[dict, dict, Path]:
+    """The example scene saved by this Blender (in its own process, as an artist would have), then
+    submitted through the installed zip (blender_addon_user.py ``args``); (its RESULT, state env, home)."""
     home = tmp_path / "home"
     state = {"AZRENDER_STATE_DIR": str(tmp_path / "state"), "AZRENDER_CONFIG_DIR": str(tmp_path / "config"),
              "AZRENDER_CACHE_DIR": str(tmp_path / "cache")}
-    # The artist's scene, saved by this Blender (in its own process, as an artist would have).
     run_host(version, blender, REPO / "examples" / "build_demo.py", str(tmp_path / "shot"), env=host_env(home))
     scene = tmp_path / "shot" / "demo.blend"
+    return result_of(run_host(version, blender, USER, str(addon_zip), str(scene), *args, env=host_env(home, **state))), state, home
 
-    out = result_of(run_host(version, blender, USER, str(addon_zip), str(scene), "1-2", env=host_env(home, **state)))
+
+def test_the_zip_installs_and_submits_a_scene_saved_in_this_version(version, blender, addon_zip, tmp_path, run_cli):
+    # Render Properties changed in the session and not saved: the add-on reads its settings from bpy
+    out, state, home = submit_from_the_addon(version, blender, addon_zip, tmp_path, "1-2", "//inapp/take_##")
     assert ".".join(map(str, out["version"][:2])) == version
     assert out["enabled"] and "azure" in out["name"].lower()  # found by searching "azure"
     assert any(m.endswith("azrender_blender.ui") for m in out["menu"]) and out["operator"] == "Render on Azure…"
@@ -100,14 +105,27 @@ def test_the_zip_installs_and_submits_a_scene_saved_in_this_version(version, ble
 
     status = wait_done(run_cli, job_id, state)
     assert status["failed"] == [], status
+    assert [(f["frame"], f["state"], f["outputs"]) for f in status["frames"]] == [
+        (n, "verified", [f"inapp/take_0{n}.png"]) for n in (1, 2)]
     fetched = run_cli("download", job_id, "--dest", tmp_path / "frames", env=state)
     assert fetched.returncode == 0, fetched.stderr
     frames = sorted((tmp_path / "frames").rglob("*.png"))
-    assert [f.name for f in frames] == ["frame_0001.png", "frame_0002.png"]
+    assert [f.relative_to(tmp_path / "frames").as_posix() for f in frames] == ["inapp/take_01.png", "inapp/take_02.png"]
     for n, frame_png in enumerate(frames, start=1):
         expected = {**build_demo.DEMO_COLOURS, "flame": build_demo.sequence_colour(n)}
         for card, (x, y) in build_demo.CARD_PIXELS.items():
             assert close(pixel(frame_png, x, y), expected[card]), f"{version} {frame_png.name}: {card}"
+
+
+def test_a_gpu_the_node_lacks_fails_the_task_with_its_message(version, blender, addon_zip, tmp_path, run_cli):
+    out, state, _ = submit_from_the_addon(version, blender, addon_zip, tmp_path, "1", "", "OPTIX")
+    assert "device" in out["panel"] and out["submit"] == ["FINISHED"], out
+    [[job_id, _, _]] = out["jobs"]
+    [failed] = wait_done(run_cli, job_id, state)["failed"]
+    assert "asks Cycles to render on OPTIX" in failed["stderr_tail"], failed
+    assert "not rendering on the CPU" in failed["stderr_tail"]
+    run_cli("download", job_id, "--dest", tmp_path / "frames", env=state)
+    assert not list((tmp_path / "frames").rglob("*.png")), "no frame rendered on the CPU instead"
 
 
 @pytest.fixture(scope="module")

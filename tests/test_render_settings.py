@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -148,6 +150,30 @@ def test_maya_layers_and_cameras_give_one_task_set_each(tmp_path):
         "chars/sh020_witness.0101.exr", "chars/sh020_witness.0102.exr"]
 
 
+@pytest.mark.parametrize("name,scene", [("deadline_maya_cube", "cube.ma"),
+                                        ("deadline_maya_referenced_layers", "referenced_layers.ma")])
+def test_maya_dry_run_of_the_deadline_scenes_renders_what_real_maya_read(name, scene, run_cli, tmp_path):
+    truth = _deadline(SHARED_SCENES / name)
+    shot = tmp_path / name
+    shutil.copytree(SHARED_SCENES / name, shot)
+    proc = run_cli("submit", shot / "scene" / scene, "--dry-run", "--json", "--backend", "batch", "--pool", "p",
+                   "--storage-url", "https://acct.blob.core.windows.net/renders")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    cameras = [c for c in truth["cameras"] if c != "-"]
+    assert [t["id"] for t in doc["tasks"]] == [f"defaultRenderLayer-{c}-frames-{int(truth['frames']):04d}" for c in cameras]
+    renderer = {"mayaSoftware": "sw"}.get(truth["renderer"], truth["renderer"])  # Render -r's name for it
+    for task, camera in zip(doc["tasks"], cameras):
+        f = truth["frames"]
+        assert (f"Render -r {renderer} -s {f} -e {f} " in task["commandLine"]
+                and f" -rl defaultRenderLayer -cam {camera} " in task["commandLine"]), task["commandLine"]  # masterLayer
+        # animation off: Maya writes <prefix>.<ext>, <Scene> the artist's file (the node opens a copy)
+        prefix = truth["prefix"].replace("<Scene>", scene[:-3])
+        ext = doc["render"]["settings"]["image_format"]["extension"]
+        assert doc["render"]["expected_outputs"][task["id"]] == [f"{prefix}.{ext}"]
+        assert f" -im {prefix} " in task["commandLine"]
+
+
 def test_verify_names_missing_and_empty_outputs(tmp_path):
     (tmp_path / "out" / "render").mkdir(parents=True)
     (tmp_path / "out" / "render" / "a_0001.exr").write_bytes(b"x")
@@ -181,12 +207,13 @@ def test_maya_dry_run_has_one_task_set_per_layer_and_camera(run_cli, tmp_path):
     assert ids == [f"{layer}-{cam}-frames-{run}" for layer in ("rs_chars", "rs_env") for cam in ("shotCam", "witness")
                    for run in ("0101-0102", "0103-0104")]
     command = doc["tasks"][6]["commandLine"]  # rs_env x witness, frames 101-102
-    assert "Render -r vray -s 101 -e 102 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -rl rs_env -cam witness" in command
+    assert "Render -r vray -s 101 -e 102 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -im " in command
+    assert "<RenderLayer>/sh020_<Camera>" in command and " -rl rs_env -cam witness " in command
     assert command.rstrip("'").endswith(f'/outputs.json" {ids[6]}') and " verify " in command
     plan = doc["render"]
     assert plan["settings"]["renderer"] == "vray" and plan["settings"]["frame_start"] == 101
-    # <Scene> is the file Maya opens on the node: the submission copy
-    assert plan["expected_outputs"][ids[6]] == ["env/sh020.azrender_witness.0101.exr", "env/sh020.azrender_witness.0102.exr"]
+    # <Scene> is the artist's file (-im spells it: the node opens a copy of another name)
+    assert plan["expected_outputs"][ids[6]] == ["env/sh020_witness.0101.exr", "env/sh020_witness.0102.exr"]
 
 
 def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_blend, blender):
@@ -203,3 +230,17 @@ def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert json.loads(line[0][len("RESULT "):]) == read_blend_settings(settings_blend).to_json()
+
+
+def test_a_submission_handed_to_the_agent_keeps_the_collected_settings_and_overrides(tmp_path):
+    from azrender.agent import request_from_json, request_to_json
+    from azrender.pipeline import SubmitRequest
+    from azrender.rendersettings.model import FileOutput, ImageFormat, Overrides
+
+    scene = tmp_path / "sh020.ma"
+    scene.write_text(LAYERED_MA)
+    collected = read_maya_settings(scene)
+    collected = replace(collected, file_outputs=(FileOutput("Reflection", ("c:/r/x_refl.exr",), ImageFormat("exr", "exr")),))
+    request = SubmitRequest(scene, render_settings=collected, overrides=Overrides(resolution_percentage=50), device="OPTIX")
+    back = request_from_json(json.loads(json.dumps(request_to_json(request))))
+    assert (back.render_settings, back.overrides, back.device) == (collected, Overrides(resolution_percentage=50), "OPTIX")

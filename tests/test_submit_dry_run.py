@@ -39,8 +39,8 @@ def test_maya_scene_renders_its_rewritten_copy_with_dirmap_before_render(run_cli
                                               "defaultRenderLayer-persp-frames-0006-0010"]
     command = doc["tasks"][0]["commandLine"]
     assert command.startswith("/bin/bash -c ")
-    assert "Render -r arnold -s 1 -e 5 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -rl defaultRenderLayer -cam persp" in command
-    assert " -im " not in command  # the scene's own image names
+    assert ("Render -r arnold -s 1 -e 5 -rd \"${AZ_BATCH_TASK_WORKING_DIR}/out\" -im cube -rl defaultRenderLayer "
+            "-cam persp") in command  # the scene's prefix, <Scene>, spelled as the artist's file
     assert "cube.azrender.ma" in command and "dirmap.py" in command and " check " in command
     prep = doc["job"]["jobPreparationTask"]
     assert "prep" in prep["commandLine"] and any(f["filePath"] == "azrender_node.pyz" for f in prep["resourceFiles"])

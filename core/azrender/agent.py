@@ -41,6 +41,8 @@ def request_to_json(request) -> dict:
         if f.name == "report" and value is not None:
             value = {"scene": value.scene, "warnings": list(value.warnings), "best_effort": value.best_effort,
                      "dependencies": [{**d.to_json(), "scene": d.scene} for d in value.dependencies]}
+        elif f.name in ("render_settings", "overrides") and value is not None:
+            value = value.to_json()
         elif isinstance(value, Enum):
             value = value.value
         elif isinstance(value, Path):
@@ -54,6 +56,7 @@ def request_to_json(request) -> dict:
 def request_from_json(doc: dict):
     from azrender.discovery.model import Dependency, Kind, SceneReport
     from azrender.pipeline import SubmitRequest
+    from azrender.rendersettings.model import Overrides, RenderSettings
 
     known = {f.name for f in fields(SubmitRequest)}
     values = {k: v for k, v in doc.items() if k in known}
@@ -70,6 +73,10 @@ def request_from_json(doc: dict):
             Dependency(path=d["path"], exists=d["exists"], kind=Kind(d["kind"]), source=d.get("source", ""),
                        size=d.get("size"), resolved_by=d.get("resolved_by", "absolute"), pattern=d.get("pattern"),
                        scene=d.get("scene")) for d in report["dependencies"]])
+    if values.get("render_settings") is not None:
+        values["render_settings"] = RenderSettings.from_json(values["render_settings"])
+    if values.get("overrides") is not None:
+        values["overrides"] = Overrides(**values["overrides"])
     return SubmitRequest(**values)
 
 

@@ -229,7 +229,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.paths.plan import plan_paths, write_submission_files
     from azrender.paths.studio import check_tables
     from azrender.plugins import get_plugin_manager
-    from azrender.jobs.renderplan import OUTPUTS_FILE, replan_scene_name
+    from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.settings import load_settings
 
     progress = progress or no_progress
@@ -276,11 +276,6 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                        share=settings.share, studio_roots=check_tables(settings.roots, where="[[roots]]"),
                        plugin_manager=pm)
     problems += list(paths.problems)
-    if host == "maya" and render.settings is not None and paths.submitted_node_path:
-        # Maya's <Scene> is the file it opens on the node: the submission copy's name
-        node_scene = re.split(r"[\\/]", paths.submitted_node_path)[-1].rsplit(".", 1)[0]
-        render = replan_scene_name(render, node_scene)
-        submission = replace(submission, render=render)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
 
@@ -621,7 +616,7 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      task_sets=render.task_sets, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
-                     output_name=None if render.settings else "frame", output_file=_max_output(render.settings),
+                     output_name=_output_name(render.settings), output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),
                      node_failure_limit=settings.node_failure_limit, required_slots=settings.slots_per_task,
@@ -656,6 +651,16 @@ def _check_studio_mounts(spec, settings) -> None:
         if root.mount.strip("/\\").rstrip(":").upper() not in {p.upper() for p in mounted} and not root.mount.endswith(":"):
             raise UsageError(f"studio root {root.path} is served by mount {root.mount!r}, which pool {spec.id} does not have",
                              hint=f"add a [[profiles.{settings.profile}.pool.mounts]] with path = \"{root.mount}\"")
+
+
+def _output_name(render_settings) -> str | None:
+    """Files the scene names keep their names (None); Maya's are named by ``-im`` (its ``<Scene>``
+    is the artist's file, not the copy the node opens); a scene not read renders ``frame_####``."""
+    from azrender.rendersettings.outputs import maya_image_name
+
+    if render_settings is None:
+        return "frame"
+    return maya_image_name(render_settings) if render_settings.host == "maya" else None
 
 
 def _max_output(render_settings) -> str | None:

@@ -129,15 +129,6 @@ def plan_render(settings: RenderSettings | None, frames: list[int], chunk: int, 
     return RenderPlan(settings, overrides, device, tasks)
 
 
-def replan_scene_name(plan: RenderPlan, scene_name: str) -> RenderPlan:
-    """The same plan for a scene file of another name (the node opens a submission copy)."""
-    from dataclasses import replace
-
-    settings = replace(plan.settings, scene_name=scene_name)
-    tasks = tuple(replace(t, outputs=tuple(expected_outputs(settings, t.task_set, t.frames))) for t in plan.tasks)
-    return replace(plan, settings=settings, tasks=tasks)
-
-
 def blender_arguments(plan: RenderPlan, node_tool: str, *, package: str = "azrender_node") -> list[str]:
     """Blender arguments (before the frame arguments) that apply the plan inside Blender on the node:
     output folders under the task's ``out/``, the device, the overrides (see node/blender_settings.py)."""

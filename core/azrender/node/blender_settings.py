@@ -58,7 +58,9 @@ def apply(bpy, settings: dict, out: str) -> None:
     scene = bpy.context.scene
     if settings.get("output") is not None:
         scene.render.filepath = os.path.join(out, settings["output"])
-    tree = scene.node_tree if scene.use_nodes else None
+    tree = getattr(scene, "compositing_node_group", None)  # Blender 5; before, the scene's own tree
+    if tree is None and getattr(scene, "use_nodes", False):
+        tree = getattr(scene, "node_tree", None)
     for name, base in (settings.get("file_outputs") or {}).items():
         node = tree.nodes.get(name) if tree is not None else None
         if node is not None and node.bl_idname == "CompositorNodeOutputFile":

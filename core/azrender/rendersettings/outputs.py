@@ -101,6 +101,12 @@ def maya_prefix(settings: RenderSettings, scene_name: str, task_set: TaskSet, *,
     return relative_template("//" + _MAYA_TOKEN.sub(lambda m: values[m.group(1).lower()], prefix))
 
 
+def maya_image_name(settings: RenderSettings) -> str:
+    """``Render -im``: the scene's image prefix with ``<Scene>`` spelled as the artist's file (the
+    node opens a copy of another name); Maya expands the other tokens itself."""
+    return re.sub("<Scene>", lambda _: settings.scene_name, settings.output_path or "<Scene>", flags=re.I)
+
+
 def maya_layer_name(layer: str | None) -> str:
     if layer in (None, "defaultRenderLayer"):
         return "masterLayer"

@@ -38,6 +38,13 @@ class AZRENDER_PG_settings(bpy.types.PropertyGroup):
                                    description="Render the scene's frame range (start, end, step)")
     frames: StringProperty(name="Frames", default="1-10", description="Frames to render: 1-100, 1-100x5, 1,5,10-20")
     chunk: IntProperty(name="Chunk Size", default=1, min=1, description="Frames per task")
+    device: EnumProperty(name="Cycles Device", default="CPU", items=[
+        ("CPU", "CPU", "Render on the node's CPU"),
+        ("CUDA", "CUDA", "NVIDIA GPUs; a node without one fails the task (no silent CPU render)"),
+        ("OPTIX", "OptiX", "NVIDIA RTX GPUs; a node without one fails the task (no silent CPU render)"),
+        ("HIP", "HIP", "AMD GPUs; a node without one fails the task (no silent CPU render)"),
+        ("ONEAPI", "oneAPI", "Intel GPUs; a node without one fails the task (no silent CPU render)"),
+    ])
     allow_missing: BoolProperty(name="Allow Missing Files", default=False,
                                 description="Submit even when files are missing (they will render without them)")
     dependencies: CollectionProperty(type=AZRENDER_PG_dependency)

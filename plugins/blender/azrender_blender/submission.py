@@ -46,7 +46,7 @@ def capture(settings=None, **overrides) -> Captured:
     fields = {"frames": frame_range(scene.frame_start, scene.frame_end, scene.frame_step),
               "renderer": scene.render.engine, "render_settings": render_settings.collect(scene), **this_blender()}
     if settings is not None:
-        fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend],
+        fields.update(chunk=settings.chunk, backend=BACKENDS[settings.backend], device=settings.device,
                       storage_mode=None if settings.storage_mode == "PROFILE" else settings.storage_mode.lower(),
                       profile=settings.profile or None,
                       allow_missing=settings.allow_missing)

@@ -24,6 +24,8 @@ def draw_settings(layout, settings, scene=None) -> None:
     else:
         row.prop(settings, "frames")
     layout.prop(settings, "chunk")
+    if scene is None or scene.render.engine == "CYCLES":  # set on the node by the task, not its preferences
+        layout.prop(settings, "device")
     layout.prop(settings, "allow_missing")
 
 
