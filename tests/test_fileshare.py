@@ -52,7 +52,9 @@ share_folder = "{samba.folder}"
     again = run_cli("submit", demo / "demo.blend", "--frames", "3", "--storage", "fileshare", "--wait",
                     "--download", out, "--json", env=samba.env, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["sync"]["uploaded"] == 0  # only changed files go to the share
+    synced = json.loads(again.stdout)["sync"]
+    # only changed files go to the share: no asset, just the new frames' list of expected outputs
+    assert synced["uploaded"] == 1 and synced["bytes_uploaded"] < 4096, synced
     assert_frame_shows_textures(out / "render" / "frame_0003.png", 3)
 
 

@@ -244,3 +244,18 @@ def test_a_submission_handed_to_the_agent_keeps_the_collected_settings_and_overr
     request = SubmitRequest(scene, render_settings=collected, overrides=Overrides(resolution_percentage=50), device="OPTIX")
     back = request_from_json(json.loads(json.dumps(request_to_json(request))))
     assert (back.render_settings, back.overrides, back.device) == (collected, Overrides(resolution_percentage=50), "OPTIX")
+
+
+# defaultRenderGlobals.currentRenderer -> the name Maya's Render takes after -r (Maya's Render -help)
+RENDER_NAMES = {"mayaSoftware": "sw", "mayaHardware2": "hw2", "arnold": "arnold", "renderman": "renderman",
+                "vray": "vray", "redshift": "redshift"}
+
+
+@pytest.mark.parametrize("current,flag", sorted(RENDER_NAMES.items()))
+def test_each_maya_renderer_gets_its_render_flag(current, flag):
+    from azrender.jobs.commands import RenderChunk, render_argv
+
+    argv = render_argv("maya", RenderChunk(scene="shot.ma", first=1, last=2, output_dir="out", renderer=current,
+                                           output_name="<Scene>", layer="rs_a", camera="cam"))
+    assert argv[:3] == ["Render", "-r", flag] and argv[-1] == "shot.ma"
+    assert argv[argv.index("-im") + 1] == "<Scene>" and argv[argv.index("-rl") + 1] == "rs_a"

@@ -4,7 +4,6 @@ task frames and the files every task must write. Pure: the dry run shows exactly
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
