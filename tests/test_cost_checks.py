@@ -90,3 +90,35 @@ def test_task_check_wants_every_frame_and_reads_the_log(tmp_path):
                      "frames-0001-0002: a licence was not available: License checkout failed",
                      "frames-0001-0002: no image for frame 2"]
     assert [f.message for f in check_task("t", (1,), [], "")] == ["rendered no image (expected one per frame)"]
+
+
+def test_every_amount_says_which_prices_it_comes_from(tmp_path, monkeypatch):
+    """Dated list prices, never "verified": the label rides with the estimate and the usage into
+    the CLI's lines, --json and the host panels (which all draw watch_lines / watch_json)."""
+    from azrender.watch.record import WatchRecord
+    from azrender.watch.view import watch_json, watch_lines
+
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path))
+    table = shipped()
+    assert table.label == (f"Azure list prices of {table.as_of} (eastus) shipped with azrender, not your account's "
+                           "(set yours under [prices] in config.toml)")
+    e = estimate(Measured(frames=1, node_seconds=3600), frames=2, nodes=1, vm_size="Standard_D16s_v5",
+                 node_os="linux", prices=table)
+    assert e.line().endswith(f"(Standard_D16s_v5; {table.label})")
+    record = WatchRecord(job_id="j", backend="batch", tasks={"t": [1, 2]}, vm_size="Standard_D16s_v5",
+                         estimate=e.to_json(), state="scouting")
+    lines = watch_lines(record)
+    assert lines[1] == "estimate: 2.00 node-hours, 1.54 USD (Standard_D16s_v5) for 2 frames (from 1 measured)"
+    assert lines[2] == f"prices: {table.label}" and watch_json(record)["prices"] == table.label
+
+    config = tmp_path / "config.toml"
+    config.write_text('[prices]\nas_of = "2026-11-01"\ncurrency = "EUR"\n[prices.vm]\nStandard_D16s_v5 = 0.5\n')
+    mine = load_prices(config)
+    assert mine.label == (f"your [prices] dated 2026-11-01 from {config}, over Azure list prices of {table.as_of} "
+                          "(eastus) shipped with azrender")
+    done = WatchRecord(job_id="j", backend="batch", tasks={"t": [1]}, vm_size="Standard_D16s_v5", state="done",
+                       usage={"node_hours": 2.0, "cost": 1.0, "currency": "EUR", "prices": mine.label})
+    assert watch_lines(done) == ["used: 2.00 node-hours, 1.00 EUR (Standard_D16s_v5)", f"prices: {mine.label}"]
+    here = WatchRecord(job_id="j", backend="local", tasks={"t": [1]}, state="done",
+                       usage={"node_hours": 0.01, "cost": 0.0, "currency": "USD", "prices": table.label})
+    assert watch_lines(here) == ["used: 0.010 node-hours, no charge (this machine)"]  # no price to qualify

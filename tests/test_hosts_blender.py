@@ -231,9 +231,9 @@ def test_render_on_azure_then_download_outputs_brings_the_frames_back(addon_blen
     assert submitted["outcome"] == ["FINISHED"]
     [[job_id, backend]] = submitted["jobs"]
     assert backend == "local" and job_id.startswith("demo-")  # the artist's scene name, not the copy's
-    assert not list(shot.parent.glob("*azrender-submit*"))  # the submission copy is gone
     status = wait_done(run_cli, job_id, {"AZRENDER_STATE_DIR": str(tmp_path / "state")})
     assert status["failed"] == []
+    assert not list(shot.parent.glob("*azrender-submit*"))  # the agent removed the submission copy
 
     listed = results(addon_blender(str(shot), script="""
         import json, bpy

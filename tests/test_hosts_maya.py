@@ -101,7 +101,7 @@ def test_the_request_carries_the_saved_scene_the_render_settings_and_the_collect
 
     request = submission.build_request(chunk=5).request
     assert request.host == "maya" and request.chunk == 5
-    assert (request.frames, request.renderer) == ("1", None)  # the saved .ma's own (current time 1): the core reads them
+    assert (request.frames, request.renderer) == ("0", None)  # the saved .ma's own (current time 0): the core reads them
     assert request.scene == scene  # the saved file; the path-mapping stage copies it for the nodes
     assert request.project == SHARED_SCENES / "mayausd_rel_project"
     assert [d.path for d in request.report.dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
@@ -156,8 +156,8 @@ def test_headless_submit_builds_maya_render_tasks(maya, monkeypatch, tmp_path):
     result = azrender_maya.submit(frames="1-4", chunk=2, backend="batch", pool_id="maya-linux", dry_run=True)
     lines = [t["commandLine"] for t in result.dry_run_requests["tasks"]]
     assert len(lines) == 2
-    # no currentRenderer saved in the file: Maya's default, Maya Software (as real Maya read cube.ma)
-    assert ["Render -r sw -s 1 -e 2" in lines[0], "Render -r sw -s 3 -e 4" in lines[1]] == [True, True]
+    # the file's currentRenderer (`setAttr -k on ".ren" -type "string" "arnold"`)
+    assert ["Render -r arnold -s 1 -e 2" in lines[0], "Render -r arnold -s 3 -e 4" in lines[1]] == [True, True]
     assert all("mayausd_rel_project/scenes/TextureTest" in line for line in lines)
 
 

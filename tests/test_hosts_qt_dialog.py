@@ -79,41 +79,84 @@ def test_the_dialog_lists_missing_files_in_red_and_refuses_to_submit(maya, qt, t
     assert window.work is None
 
 
-def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_id(maya, qt, monkeypatch):
-    from azrender import pipeline
+STAND_IN_RENDER = """#!/usr/bin/env python3
+# Stands in for Maya's Render on this machine: writes each frame as a 4x2 PNG of one colour
+import os, struct, sys, zlib
+args = sys.argv[1:]
+flag = lambda name: args[args.index(name) + 1]
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+os.makedirs(flag("-rd"), exist_ok=True)
+for frame in range(int(flag("-s")), int(flag("-e")) + 1):
+    row = b"\\0" + bytes([40 * frame, 200, 30]) * 4
+    png = (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 2, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(row * 2)) + chunk(b"IEND", b""))
+    open(f"{flag('-rd')}/{flag('-im')}.{frame:04d}.png", "wb").write(png)
+"""
 
-    scene = SHARED_SCENES / "mayausd_rel_project" / "scenes" / "TextureTest.ma"
-    maya.open_scene(str(scene))
-    received = []
 
-    def fake_submit(request, progress=None):  # the pipeline itself is tested elsewhere
-        received.append(request)
-        for done in range(3):
-            progress("sync", done, 2, "grid.png")
-            time.sleep(0.3)
-        return pipeline.SubmitResult(job_id="texturetest-1", backend="local", task_count=2, report=None)
+def inbox_request(tmp_path, job_id: str):
+    """The request the dialog handed to the agent, as the agent will submit it."""
+    import json
 
-    monkeypatch.setattr(pipeline, "submit", fake_submit, raising=False)
+    from azrender.agent import decode
+
+    return decode(json.loads((tmp_path / "state" / "agent" / "inbox" / f"{job_id}.json").read_text())["request"])
+
+
+@pytest.mark.slow
+def test_submit_hands_the_job_to_the_agent_which_renders_it_and_the_list_follows_it(maya, qt, monkeypatch, tmp_path):
+    """Submit returns once the job is handed over (the dialog could close, Maya could quit); the
+    real agent uploads and submits it, the stand-in Render renders it on this machine, the job list
+    follows it to its end and the frames are back beside the scene."""
+    from pngpixels import pixel
+
+    project = tmp_path / "mayausd_rel_project"
+    shutil.copytree(SHARED_SCENES / "mayausd_rel_project", project)
+    with open(project / "scenes" / "TextureTest.ma", "a") as scene:  # Arnold writes PNGs, frames padded to 4
+        scene.write('setAttr "defaultArnoldDriver.ai_translator" -type "string" "png";\n'
+                    'setAttr "defaultRenderGlobals.pad" 4;\n')
+    render = tmp_path / "bin" / "Render"
+    render.parent.mkdir()
+    render.write_text(STAND_IN_RENDER)
+    render.chmod(0o755)
+    monkeypatch.setenv("AZRENDER_MAYA_RENDER", str(render))
+    maya.open_scene(str(project / "scenes" / "TextureTest.ma"))
     from azrender_maya import dialog
 
     dialog.show()
     window = dialog._dialog
     assert window.status.text() == "1 file(s)"
-    window.frames.setText("1-20")
-    window.chunk.setValue(10)
+    window.frames.setText("1-2")
+    window.chunk.setValue(1)
     assert [window.backend.itemText(i) for i in range(window.backend.count())] == ["Automatic", "Azure Batch", "This machine"]
     window.backend.setCurrentText("This machine")
     window.submit_button.click()
-    assert not window.submit_button.isEnabled()  # the UI returned at once; the work is on a thread
+    assert not window.submit_button.isEnabled()  # the UI returned at once; the check is on a thread
     wait_for(qt, lambda: window.submit_button.isEnabled())
-    assert window.status.text() == "azrender: job texturetest-1 submitted to This machine (2 task(s))"
-    [request] = received
-    assert (request.frames, request.chunk, request.backend, request.host) == ("1-20", 10, "local", "maya")
-    assert [d.path for d in request.report.dependencies] == [str(SHARED_SCENES / "mayausd_rel_project/sourceimages/grid.png")]
-    progress = [flags for name, _, flags in maya.CALLS if name == "progressWindow"]
-    assert progress[0]["title"] == "azrender" and progress[-1] == {"endProgress": True}
-    assert any(flags.get("edit") for flags in progress)
+    job_id = window.job.text()
+    renders = project / "scenes" / "renders" / job_id
+    assert job_id.startswith("TextureTest-") and window.status.text() == (
+        f"azrender: job {job_id} handed to the background agent: it uploads and submits it (also after this "
+        f"application is closed) and brings the frames to {renders}")
     assert ("inViewMessage", (), {"assistMessage": window.status.text(), "position": "topCenter", "fade": True}) in maya.CALLS
+    try:
+        request = inbox_request(tmp_path, job_id)  # the agent may have taken it already
+        assert (request.frames, request.chunk, request.backend, request.host) == ("1-2", 1, "local", "maya")
+        assert [d.path for d in request.report.dependencies] == [str(project / "sourceimages/grid.png")]
+    except FileNotFoundError:
+        pass
+
+    def listed_done():
+        rows = {row.job_id: row for row in window.job_rows}
+        return job_id in rows and rows[job_id].state in ("done", "failed", "not submitted")
+
+    wait_for(qt, listed_done, timeout=300)  # no Refresh pressed: the list follows the live job
+    row = window.jobs.item(window.job_rows.index(next(r for r in window.job_rows if r.job_id == job_id))).text()
+    assert row == f"{job_id}  done · This machine  TextureTest.ma  2/2 tasks done", (row, window.job_details.text())
+    frames = sorted(renders.glob("*.png"))
+    assert [f.name for f in frames] == ["TextureTest.0001.png", "TextureTest.0002.png"]  # the scene's <Scene>.####.png
+    assert [pixel(f, 3, 1) for f in frames] == [(40, 200, 30), (80, 200, 30)]
 
     # Retry failed frames of the job just submitted (azrender retry itself is tested in test_farm_retry)
     from azrender.backends import retry
@@ -125,50 +168,46 @@ def test_submit_runs_in_the_background_with_a_progress_window_and_says_the_job_i
         return retry.RetryPlan(job_id, f"{job_id}-r1", (7, 8), (7, 8), ())
 
     monkeypatch.setattr(retry, "retry_job", fake_retry)
-    assert window.job.text() == "texturetest-1"
     window.retry_button.click()
     wait_for(qt, lambda: window.retry_button.isEnabled())
-    assert asked == [("local", "texturetest-1", {"frames": None, "failed_only": False, "dry_run": False})]
-    assert window.status.text() == "azrender: texturetest-1: retrying frame(s) 7-8 as job texturetest-1-r1 (2 failed)"
+    from azrender.pipeline import retry_submission
+
+    assert asked == [("local", job_id, {"frames": None, "failed_only": False, "dry_run": False,
+                                        "submission_for": retry_submission})]  # the task hooks see the retry
+    assert window.status.text() == f"azrender: {job_id}: retrying frame(s) 7-8 as job {job_id}-r1 (2 failed)"
 
 
-def test_the_3dsmax_dialog_submits_with_its_progress_bar(qt, monkeypatch, tmp_path):
+def test_the_3dsmax_dialog_refuses_what_cannot_render_before_handing_it_over(qt, monkeypatch, tmp_path):
+    """The submission is planned before the agent gets it: a 3ds Max scene cannot render on this
+    (Linux) machine, which the dialog says at once, and nothing is queued."""
     from PySide6 import QtWidgets
-
-    from azrender import pipeline
 
     for path in (REPO / "tests" / "standins", REPO / "plugins" / "3dsmax" / "Contents" / "python"):
         monkeypatch.syspath_prepend(str(path))
     monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("AZRENDER_3DSMAXCMD", raising=False)
     for name in [m for m in sys.modules if m.split(".")[0] in ("pymxs", "qtmax", "azrender_max")]:
         monkeypatch.delitem(sys.modules, name)
     import pymxs
     import qtmax
 
     qtmax.MAIN_WINDOW = QtWidgets.QMainWindow()
-    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse" / "MiniHouse.max"))
+    scene = tmp_path / "MiniHouse" / "MiniHouse.max"
+    shutil.copytree(SHARED_SCENES / "max_minihouse", scene.parent)
+    pymxs.open_scene(str(scene))
     pymxs.runtime.set_render(rendTimeType=3, rendStart=1, rendEnd=12)
-    received = []
-
-    def fake_submit(request, progress=None):
-        received.append(request)
-        progress("sync", 1, 1, "MiniHouse.max")
-        time.sleep(0.3)
-        return pipeline.SubmitResult(job_id="minihouse-1", backend="batch", task_count=12, report=None)
-
-    monkeypatch.setattr(pipeline, "submit", fake_submit, raising=False)
     from azrender_max import dialog
 
     dialog.show()
     window = dialog._dialog
     assert window.parent() is qtmax.MAIN_WINDOW and window.frames.text() == "1-12"
-    assert window.status.text() == "0 file(s)"
+    window.backend.setCurrentText("This machine")
     window.submit_button.click()
     wait_for(qt, lambda: window.submit_button.isEnabled())
-    assert window.status.text() == "azrender: job minihouse-1 submitted to Azure Batch (12 task(s))"
-    assert received[0].frames == "1-12" and received[0].host == "max"
-    assert [c[0] for c in pymxs.CALLS][0] == "progressStart" and pymxs.CALLS[-1] == ("progressEnd", ())
+    assert window.status.text() == "MiniHouse.max: 3ds Max renders on Windows nodes only; use --os windows"
+    assert not window.job.text() and not list((tmp_path / "state" / "agent" / "inbox").glob("*"))
 
 
 @pytest.mark.blender
@@ -200,7 +239,7 @@ def test_the_dialog_lists_jobs_from_any_host_shows_why_one_is_held_and_downloads
     window = dialog._dialog
     wait_for(qt, lambda: window.jobs.count() == 2, timeout=60)
     rows = [window.jobs.item(i).text() for i in range(2)]
-    assert rows == [f"{done_id}  done · This machine  two.blend", f"{held_id}  held · This machine  two.blend"]
+    assert rows == [f"{done_id}  done · This machine  two.blend  2/2 tasks done", f"{held_id}  held · This machine  two.blend"]
     window.jobs.setCurrentRow(1)
     details = window.job_details.text().splitlines()
     assert details[0] == f"{held_id} (Blender two.blend) on This machine: held"

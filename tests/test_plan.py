@@ -86,8 +86,9 @@ def test_planning_sends_nothing_and_execute_sends_the_plan(maya_cube, tmp_path, 
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.warnings = ()
     assert plan.backend == "local" and plan.task_count == 3 and plan.problems == ()
-    # animation is off in cube.ma: other frames than its current one render as a numbered sequence
-    assert [o.path for o in plan.expected_outputs] == ["cube.azrender.1.exr", "cube.azrender.2.exr", "cube.azrender.3.exr"]
+    # animation is off in cube.ma: other frames than its current one render as a numbered sequence,
+    # named after the artist's cube.ma (not the copy the node opens)
+    assert [o.path for o in plan.expected_outputs] == ["cube.1.exr", "cube.2.exr", "cube.3.exr"]
     keys = {key for _, key in plan.uploads}
     assert any(key.endswith("cube.azrender.ma") for key in keys) and any(key.endswith("dirmap.py") for key in keys)
 

@@ -233,7 +233,7 @@ def test_the_blender_addon_collects_the_same_settings_as_the_file_says(settings_
 
 
 def test_a_submission_handed_to_the_agent_keeps_the_collected_settings_and_overrides(tmp_path):
-    from azrender.agent import request_from_json, request_to_json
+    from azrender.agent import decode, encode
     from azrender.pipeline import SubmitRequest
     from azrender.rendersettings.model import FileOutput, ImageFormat, Overrides
 
@@ -242,7 +242,7 @@ def test_a_submission_handed_to_the_agent_keeps_the_collected_settings_and_overr
     collected = read_maya_settings(scene)
     collected = replace(collected, file_outputs=(FileOutput("Reflection", ("c:/r/x_refl.exr",), ImageFormat("exr", "exr")),))
     request = SubmitRequest(scene, render_settings=collected, overrides=Overrides(resolution_percentage=50), device="OPTIX")
-    back = request_from_json(json.loads(json.dumps(request_to_json(request))))
+    back = decode(json.loads(json.dumps(encode(request))))
     assert (back.render_settings, back.overrides, back.device) == (collected, Overrides(resolution_percentage=50), "OPTIX")
 
 
@@ -259,3 +259,13 @@ def test_each_maya_renderer_gets_its_render_flag(current, flag):
                                            output_name="<Scene>", layer="rs_a", camera="cam"))
     assert argv[:3] == ["Render", "-r", flag] and argv[-1] == "shot.ma"
     assert argv[argv.index("-im") + 1] == "<Scene>" and argv[argv.index("-rl") + 1] == "rs_a"
+
+
+def test_maya_flags_before_the_attribute_do_not_hide_its_value(tmp_path):
+    # as Maya writes them for keyable attributes: `setAttr -k on ".ren" -type "string" "arnold";`
+    scene = tmp_path / "keyable.ma"
+    scene.write_text('//Maya ASCII 2024 scene\nselect -ne :defaultRenderGlobals;\n\tsetAttr -k on ".ren" -type "string" '
+                     '"arnold";\n\tsetAttr -cb on ".an";\n\tsetAttr -k on ".fs" 5;\n\tsetAttr -av -k on ".outf";\n'
+                     'select -ne :time1;\n\tsetAttr -av -k on ".o" 7;\n')
+    s = read_maya_settings(scene)
+    assert (s.renderer, s.animation, s.frames, s.image_format.extension) == ("arnold", False, "7", "exr")

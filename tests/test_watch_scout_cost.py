@@ -119,7 +119,7 @@ def assert_report_shows_frames(folder, count: int) -> None:
     page = folder.with_name(folder.name + ".report.html").read_text()
     sheet_src = re.search(r'id="contact-sheet" alt="contact sheet" src="data:image/png;base64,([^"]+)"', page).group(1)
     sheet = Image.open(io.BytesIO(base64.b64decode(sheet_src))).convert("RGB")
-    frames = sorted(folder.glob("frame_*.png"))
+    frames = sorted(folder.rglob("frame_*.png"))  # the demo names them //render/frame_####
     assert len(frames) == count
     cell_h = sheet.height // -(-count // COLUMNS)
     for i, frame_png in enumerate(frames):
@@ -145,7 +145,7 @@ def test_a_budget_stops_new_tasks_and_holds_the_job(run_cli, demo, tmp_path, con
     job = proc.stdout.split("job ", 1)[1].split()[0]
     started = job_tasks(tmp_path, job)
     assert 1 <= len(started) < 8  # the first wave ran; nothing after the money was gone
-    assert len(list((tmp_path / "f").glob("*.png"))) == len(started)
+    assert len(list((tmp_path / "f").rglob("*.png"))) == len(started)
     proc = run_cli("release", job, "--budget", "0.5")
     assert proc.returncode != 0 and "still held" in proc.stderr
 

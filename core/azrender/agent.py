@@ -16,14 +16,14 @@ import json
 import logging
 import os
 import time
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
 from azrender.watch.agentproc import ensure_running, folder, inbox_items, progress_file, running, write_private
 
-__all__ = ["ensure_running", "folder", "hand_over", "inbox_items", "progress_file", "run", "running"]
+__all__ = ["Handover", "ensure_running", "folder", "hand_over", "inbox_items", "progress_file", "run", "running"]
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2
 POLL_SECONDS = {"local": 1.0, "batch": 15.0}
 GIVE_UP_AFTER = 20  # consecutive failures to reach a job before the agent stops watching it
 
@@ -31,70 +31,94 @@ GIVE_UP_AFTER = 20  # consecutive failures to reach a job before the agent stops
 # ---- handing a submission over -----------------------------------------------------------------
 
 
-def request_to_json(request) -> dict:
-    """A :class:`~azrender.pipeline.SubmitRequest` as JSON (a host's collected report included)."""
+def encode(value):
+    """A request as JSON, exactly: every dataclass, enum, path and tuple in it is tagged with its
+    type, so what the agent submits is what the host collected (render settings, report...)."""
     from enum import Enum
+    from pathlib import PurePath
 
-    doc = {}
-    for f in fields(request):
-        value = getattr(request, f.name)
-        if f.name == "report" and value is not None:
-            value = {"scene": value.scene, "warnings": list(value.warnings), "best_effort": value.best_effort,
-                     "dependencies": [{**d.to_json(), "scene": d.scene} for d in value.dependencies]}
-        elif f.name in ("render_settings", "overrides") and value is not None:
-            value = value.to_json()
-        elif isinstance(value, Enum):
-            value = value.value
-        elif isinstance(value, Path):
-            value = str(value)
-        elif isinstance(value, tuple):
-            value = [str(v) for v in value]
-        doc[f.name] = value
-    return doc
+    def name(kind: type) -> str:
+        return f"{kind.__module__}:{kind.__qualname__}"
 
-
-def request_from_json(doc: dict):
-    from azrender.discovery.model import Dependency, Kind, SceneReport
-    from azrender.pipeline import SubmitRequest
-    from azrender.rendersettings.model import Overrides, RenderSettings
-
-    known = {f.name for f in fields(SubmitRequest)}
-    values = {k: v for k, v in doc.items() if k in known}
-    for name in ("scene", "project", "download_dir"):
-        if values.get(name) is not None:
-            values[name] = Path(values[name])
-    for name in ("search_paths", "allow_paths"):
-        if name in values:
-            values[name] = tuple(Path(p) for p in values[name] or ())
-    if values.get("report") is not None:
-        report = values["report"]
-        values["report"] = SceneReport(scene=report["scene"], warnings=list(report["warnings"]),
-                                       best_effort=report["best_effort"], dependencies=[
-            Dependency(path=d["path"], exists=d["exists"], kind=Kind(d["kind"]), source=d.get("source", ""),
-                       size=d.get("size"), resolved_by=d.get("resolved_by", "absolute"), pattern=d.get("pattern"),
-                       scene=d.get("scene")) for d in report["dependencies"]])
-    if values.get("render_settings") is not None:
-        values["render_settings"] = RenderSettings.from_json(values["render_settings"])
-    if values.get("overrides") is not None:
-        values["overrides"] = Overrides(**values["overrides"])
-    return SubmitRequest(**values)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"dataclass": name(type(value)), "fields": {f.name: encode(getattr(value, f.name))
+                                                            for f in fields(value)
+                                                            if f.init and not f.name.startswith("_")}}  # _: caches
+    if isinstance(value, Enum):
+        return {"enum": name(type(value)), "value": value.value}
+    if isinstance(value, PurePath):
+        return {"path": str(value)}
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"dict": {str(k): encode(v) for k, v in value.items()}}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"azrender cannot hand a {type(value).__name__} to the background agent")
 
 
-def hand_over(request, *, remove_after: Path | None = None, start: bool = True) -> str:
-    """Queue ``request`` for the agent and make sure one runs; returns the job id at once.
+def decode(doc):
+    """:func:`encode` undone; only azrender's own types are rebuilt."""
+    import importlib
+
+    def kind(text: str) -> type:
+        module, _, qualname = text.partition(":")
+        if module != "azrender" and not module.startswith("azrender."):
+            raise ValueError(f"not an azrender type: {text}")
+        found = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+        return found
+
+    if isinstance(doc, list):
+        return [decode(v) for v in doc]
+    if not isinstance(doc, dict):
+        return doc
+    if "dataclass" in doc:
+        return kind(doc["dataclass"])(**{k: decode(v) for k, v in doc["fields"].items()})
+    if "enum" in doc:
+        return kind(doc["enum"])(doc["value"])
+    if "path" in doc:
+        return Path(doc["path"])
+    if "tuple" in doc:
+        return tuple(decode(v) for v in doc["tuple"])
+    return {k: decode(v) for k, v in doc["dict"].items()}
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A submission the agent took: its job id and where its frames come back as they finish."""
+
+    job_id: str
+    backend: str | None  # None: the agent decides (Azure Batch when the profile has an account)
+    download_dir: Path
+
+    def line(self) -> str:
+        """What a host or the CLI says once the submission is handed over."""
+        return (f"azrender: job {self.job_id} handed to the background agent: it uploads and submits it (also after "
+                f"this application is closed) and brings the frames to {self.download_dir}")
+
+
+def hand_over(request, *, remove_after: Path | None = None, start: bool = True) -> Handover:
+    """Queue ``request`` for the agent and make sure one runs; returns at once.
     ``remove_after``: a submission copy the agent deletes once the job is submitted."""
-    from azrender.pipeline import make_job_id
+    from azrender.pipeline import make_job_id, plan_submission
 
     job_id = request.job_id or make_job_id(request.job_name or Path(request.scene).stem)
     scene = Path(os.path.abspath(request.scene))
     request = replace(request, job_id=job_id, scene=scene, wait=False,
                       download_dir=Path(os.path.abspath(request.download_dir or scene.parent / "renders" / job_id)))
-    doc = {"version": VERSION, "request": request_to_json(request),
+    # Plan first (a dry run: nothing sent, no credentials): what would refuse the job (a studio
+    # plugin, a private file, no renderer here) is said now, in one line, not later in the agent's log.
+    plan_submission(replace(request, dry_run=True)).check()
+    doc = {"version": VERSION, "scene": str(scene), "request": encode(request),
            "remove_after": str(remove_after) if remove_after else None}
     write_private(folder() / "inbox" / f"{job_id}.json", json.dumps(doc))
     if start:
         ensure_running()
-    return job_id
+    return Handover(job_id, request.backend.value if request.backend else None, request.download_dir)
 
 
 # ---- the agent ---------------------------------------------------------------------------------
@@ -104,14 +128,16 @@ def submit_item(path: Path) -> None:
     """Submit one handed-over request; a job already submitted (by an agent killed after sending
     it) is not sent twice. A refusal is kept for ``azrender jobs`` in ``<job>.error``."""
     from azrender import jobrecord
-    from azrender.errors import AzrenderError
+    from azrender.errors import AzrenderError, JobError
     from azrender.hosts.background import error_line
     from azrender.pipeline import submit
 
     doc = json.loads(path.read_text(encoding="utf-8"))
-    request = request_from_json(doc["request"])
-    job_id = request.job_id
+    job_id = path.stem
     try:
+        if doc.get("version") != VERSION:
+            raise JobError(f"{path.name} was handed over by another azrender version: submit the scene again")
+        request = decode(doc["request"])
         if jobrecord.load(job_id) is None:
             submit(request, progress=_progress_writer(job_id))
         write_private(progress_file(job_id), json.dumps({"stage": "submitted", "done": 1, "total": 1, "message": ""}))

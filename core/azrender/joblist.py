@@ -37,28 +37,44 @@ def _host(scene: str) -> str:
     return HOSTS.get(Path(name).suffix.lower(), "?")
 
 
+def _inbox_row(item: Path) -> JobRow:
+    from azrender.watch import agentproc as agent
+
+    job_id = item.stem
+    try:
+        scene = str(json.loads(item.read_text(encoding="utf-8"))["scene"])
+    except (OSError, ValueError, KeyError):
+        scene = ""
+    try:
+        stage = json.loads(agent.progress_file(job_id).read_text(encoding="utf-8"))
+        line = f"{stage['stage']} {100 * stage['done'] / stage['total']:.0f}% {stage.get('message', '')}".rstrip() \
+            if stage.get("total") else stage["stage"]
+    except (OSError, ValueError, KeyError):
+        line = "waiting for the agent"
+    return JobRow(job_id, "", _host(scene), Path(scene).name, _when(item), "uploading", line)
+
+
+def _refused_row(error: Path) -> JobRow:
+    return JobRow(error.stem, "", "?", "", _when(error), "not submitted", error.read_text(encoding="utf-8").strip())
+
+
 def _pending(limit: int) -> list[JobRow]:
     from azrender.watch import agentproc as agent
 
-    rows = []
-    for item in agent.inbox_items()[:limit]:
-        job_id = item.stem
-        try:
-            request = json.loads(item.read_text(encoding="utf-8"))["request"]
-        except (OSError, ValueError, KeyError):
-            request = {}
-        try:
-            stage = json.loads(agent.progress_file(job_id).read_text(encoding="utf-8"))
-            line = f"{stage['stage']} {100 * stage['done'] / stage['total']:.0f}% {stage.get('message', '')}".rstrip() \
-                if stage.get("total") else stage["stage"]
-        except (OSError, ValueError, KeyError):
-            line = "waiting for the agent"
-        scene = str(request.get("scene", ""))
-        rows.append(JobRow(job_id, "", _host(scene), Path(scene).name, _when(item), "uploading", line))
-    for error in sorted(agent.folder().glob("*.error"))[:limit]:
-        rows.append(JobRow(error.stem, "", "?", "", _when(error), "not submitted",
-                           error.read_text(encoding="utf-8").strip()))
-    return rows
+    return ([_inbox_row(item) for item in agent.inbox_items()[:limit]]
+            + [_refused_row(error) for error in sorted(agent.folder().glob("*.error"))[:limit]])
+
+
+def pending_row(job_id: str) -> JobRow | None:
+    """The row of a job the background agent has not submitted yet (uploading, or refused), else
+    None (a host's job list asks the backend then)."""
+    from azrender.watch import agentproc as agent
+
+    inbox, error = agent.folder() / "inbox" / f"{job_id}.json", agent.folder() / f"{job_id}.error"
+    try:
+        return _inbox_row(inbox) if inbox.exists() else _refused_row(error) if error.exists() else None
+    except OSError:  # submitted between the look and the read
+        return None
 
 
 def recent_jobs(limit: int = 20, *, live: bool = True) -> list[JobRow]:
@@ -114,7 +130,18 @@ def _live(row: JobRow, job, watched) -> JobRow:
                        progress=watched.reason if watched.state == "held" else line)
     finished = status.done and status.state in ("completed", "terminated") or status.state == "completed"
     state = ("failed" if status.failed else "done") if finished else "running"
+    if status.failed:  # why, in the row itself: the first failed task's last lines
+        line += f"; {first_failure(status)}"
     return replace(row, state=state, done=done, total=total, progress=line)
+
+
+def first_failure(status, lines: int = 3) -> str:
+    """The first failed task and the last lines it printed, on one line ("" when none failed)."""
+    if not status.failed:
+        return ""
+    task = status.failed[0]
+    said = " | ".join(line.strip() for line in (task.stderr_tail or task.failure).splitlines()[-lines:] if line.strip())
+    return f"task {task.id} failed (exit {task.exit_code})" + (f": {said}" if said else "")
 
 
 def _status(client, job):

@@ -95,6 +95,7 @@ def time_chart(times: list[FrameTime], width: int):
 def numbers(record, status, frame_count: int) -> list[tuple[str, str]]:
     from azrender.backends import LABELS
     from azrender.cost.estimate import money
+    from azrender.watch.view import prices_label
 
     rows = [("job", status.job_id), ("ran on", LABELS.get(status.backend, status.backend)),
             ("tasks", f"{len(status.tasks) - len(status.failed)} rendered, {len(status.failed)} failed"),
@@ -105,11 +106,11 @@ def numbers(record, status, frame_count: int) -> list[tuple[str, str]]:
             u = record.usage
             rows.append(("node-hours", f"{u['node_hours']:.3f}"))
             if u.get("cost") is not None:
-                rows.append(("cost", money(u["cost"], u["currency"])))
+                rows.append(("cost", f"{money(u['cost'], u['currency'])} ({prices_label(u)})"))
         if record.estimate and record.estimate.get("total") is not None:
             e = record.estimate
             rows.append(("estimate", f"{e['node_hours']:.3f} node-hours, {money(e['total'], e['currency'])} "
-                                     f"(from {e['measured_frames']} scout frame(s); prices of {e['prices_as_of']})"))
+                                     f"(from {e['measured_frames']} scout frame(s); {prices_label(e)})"))
     return rows
 
 

@@ -27,6 +27,15 @@ def backend_for(args):
 
 
 def run(args) -> int:
+    from azrender.joblist import pending_row
+
+    pending = pending_row(args.job)
+    if pending is not None:  # still with the background agent: no backend knows it yet
+        if args.json:
+            print(json.dumps({"job_id": args.job, "state": pending.state, "progress": pending.progress, "done": False}))
+        else:
+            print(f"{args.job}: {pending.state} (with the background agent): {pending.progress}")
+        return 1 if pending.state == "not submitted" else 0
     status = backend_for(args).status(args.job)
     return show(status, as_json=args.json, watched=_advance(args.job, status))
 

@@ -108,10 +108,11 @@ def _hand_over(args) -> int:
             raise UsageError(f"{scene}: no such scene file")
         jobs.append(agent.hand_over(_request(args, scene)))
     if args.json:
-        print(json.dumps({"jobs": jobs}))
+        print(json.dumps({"jobs": [job.job_id for job in jobs],
+                          "download_dirs": {job.job_id: str(job.download_dir) for job in jobs}}))
     else:
         for job in jobs:
-            print(f"job {job} handed to the background agent (azrender jobs shows its progress)")
+            print(f"{job.line().removeprefix('azrender: ')} (azrender jobs shows its progress)")
     return 0
 
 

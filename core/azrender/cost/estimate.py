@@ -37,6 +37,7 @@ class Estimate:
     currency: str
     prices_as_of: str
     measured_frames: int
+    prices: str = ""  # PriceTable.label: which prices, said beside every amount
 
     @property
     def total(self) -> float | None:
@@ -51,7 +52,7 @@ class Estimate:
                 f"about {_duration(self.wall_hours)} on {self.nodes} node(s)")
         if self.total is None:
             return f"{time}; {self.vm_size} is not in the price table (add it under [prices.vm] in config.toml)"
-        return f"{time}; {money(self.total, self.currency)} ({self.vm_size}, prices of {self.prices_as_of})"
+        return f"{time}; {money(self.total, self.currency)} ({self.vm_size}; {self.prices})"
 
 
 def money(amount: float, currency: str) -> str:
@@ -81,7 +82,8 @@ def estimate(measured: Measured, *, frames: int, nodes: int, vm_size: str, node_
     return Estimate(frames=frames, nodes=nodes, vm_size=vm_size, seconds_per_frame=per_frame,
                     node_hours=node_hours, wall_hours=wall, price_per_node_hour=price,
                     compute=None if price is None else node_hours * price, transfer=transfer,
-                    currency=prices.currency, prices_as_of=prices.as_of, measured_frames=measured.frames)
+                    currency=prices.currency, prices_as_of=prices.as_of, measured_frames=measured.frames,
+                    prices=prices.label)
 
 
 def spent(node_seconds: float, *, vm_size: str, node_os: str, prices: PriceTable) -> float | None:

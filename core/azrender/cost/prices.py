@@ -24,6 +24,17 @@ class PriceTable:
     egress_per_gb: float = 0.0
     storage_per_gb_month: float = 0.0
     source: str = "shipped"  # "shipped" | the config file that overrode something
+    list_as_of: str = ""  # the date of the shipped list prices under any override
+
+    @property
+    def label(self) -> str:
+        """Where a price shown comes from, said wherever one is shown: azrender's dated list prices
+        (not the artist's own, which agreements, reservations and spot change), or the config's."""
+        listed = f"Azure list prices of {self.list_as_of} ({self.region}) shipped with azrender"
+        if self.source == "shipped":
+            return f"{listed}, not your account's (set yours under [prices] in config.toml)"
+        dated = f" dated {self.as_of}" if self.as_of != self.list_as_of else ""
+        return f"your [prices]{dated} from {self.source}, over {listed}"
 
     def node_hour(self, vm_size: str, node_os: str = "linux") -> float | None:
         """Price of one node-hour of ``vm_size``, or None when the table does not know it."""
@@ -71,7 +82,8 @@ def _apply(table: PriceTable, doc: dict, where: str) -> PriceTable:
 
 def shipped() -> PriceTable:
     doc = _toml(TABLE.read_text(encoding="utf-8"), str(TABLE))
-    return _apply(PriceTable(as_of="", currency="USD", region=""), doc, str(TABLE))
+    table = _apply(PriceTable(as_of="", currency="USD", region=""), doc, str(TABLE))
+    return replace(table, list_as_of=table.as_of)
 
 
 def load_prices(config: Path | None = None) -> PriceTable:

@@ -143,7 +143,13 @@ class ProgressDriver:
         return False
 
 
-def submit_in_background(prepared) -> Background:
-    """Start a host's submission (:class:`~azrender.hosts.submission.Prepared`, or
-    :class:`~azrender.hosts.submission.Captured`, resolved on the worker) on a worker thread."""
-    return Background(prepared.run).start()
+def hand_over_in_background(prepared) -> Background:
+    """Hand a host's submission to the background agent from a worker thread (a
+    :class:`~azrender.hosts.submission.Captured` is resolved and checked there first); its result
+    is the :class:`~azrender.agent.Handover`, within a second or so: the upload is the agent's."""
+
+    def call(progress: ProgressCallback):
+        progress("check", 0, 1, "the scene's files")
+        return prepared.hand_over()
+
+    return Background(call).start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from azrender.joblist import first_failure  # noqa: F401  (hosts show it under a failed job)
+
 
 def _backend(job_id: str, backend: str | None, profile: str | None):
     from azrender.backends.choose import choose_backend
@@ -20,6 +22,36 @@ def job_status(job_id: str, *, backend: str | None = None, profile: str | None =
     status = _backend(job_id, backend, profile).status(job_id)
     gate.advance(job_id, status=status)
     return status
+
+
+def agent_line(job_id: str) -> str | None:
+    """For a job handed to the background agent and not submitted yet, its one line for a job
+    list ("uploading: sync 40% wood.png", "not submitted: <why>"); None once it is submitted.
+    An agent is started if the job waits for one (the last was killed)."""
+    from azrender.joblist import pending_row
+    from azrender.watch.agentproc import resume
+
+    row = pending_row(job_id)
+    if row is not None and row.state == "uploading":
+        resume()
+    return None if row is None else f"{row.state}: {row.progress}"
+
+
+IMAGES = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".bmp", ".tga", ".hdr")
+
+
+def latest_frame(folder: str | Path | None) -> Path | None:
+    """The frame that came into ``folder`` last (a job's download folder, which the agent fills
+    as frames finish), for a host's preview; None before the first."""
+    if not folder:
+        return None
+    try:
+        frames = [p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGES and p.is_file()
+                  and not p.name.startswith(".")]
+        # ctime: when it arrived here (a download may keep the rendered file's mtime)
+        return max(frames, key=lambda p: (p.stat().st_ctime_ns, p.name), default=None)
+    except OSError:  # the folder changes under us: the next look sees it
+        return None
 
 
 def job_lines(job_id: str) -> list[str]:
@@ -44,15 +76,6 @@ def status_line(status) -> str:
     failed = f", {len(status.failed)} failed" if status.failed else ""
     state = "failed" if status.done and status.failed else status.state
     return f"{state}: {done}/{len(status.tasks)} tasks done{failed}"
-
-
-def first_failure(status, lines: int = 3) -> str:
-    """The first failed task and the last lines it printed, on one line ("" when none failed)."""
-    if not status.failed:
-        return ""
-    task = status.failed[0]
-    said = " | ".join(line.strip() for line in (task.stderr_tail or task.failure).splitlines()[-lines:] if line.strip())
-    return f"task {task.id} failed (exit {task.exit_code})" + (f": {said}" if said else "")
 
 
 def outcome_line(result) -> str:

@@ -1,10 +1,12 @@
 """The "Render on Azure" dialog for hosts that embed Qt (Maya, 3ds Max), with the host's own
 PySide (PySide6 in Maya/3ds Max 2025+, PySide2 before). Only imported inside such a host.
 
-Settings, the dependency list (missing files in red), Submit, Retry failed frames (for the job just
-submitted or any job id typed in), and the job list (recent jobs with their live state, the selected
-job's estimate or why it is held, Download). Every piece of work runs on a worker thread; a
-``QTimer`` polls it and drives the host's progress display, so the host never freezes.
+Settings, the dependency list (missing files in red), Submit (handed to the background agent, which
+uploads, submits and brings the frames back, also after the host is closed), Retry failed frames (for
+the job just submitted or any job id typed in), and the job list (recent jobs with their live state
+and progress, followed until they end; the selected job's estimate or why it is held; Download).
+Every piece of work runs on a worker thread; a ``QTimer`` polls it and drives the host's progress
+display, so the host never freezes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ except ImportError:
 from azrender.enums import BackendKind, StorageMode
 from azrender.backends import LABELS
 from azrender.errors import AzrenderError
-from azrender.hosts.background import Background, ProgressDriver, error_line, error_text, submit_in_background
+from azrender.hosts.background import Background, ProgressDriver, error_text, hand_over_in_background
 
 POLL_MS = 200
 FROM_PROFILE = "from profile"  # the profile's storage_mode (default copy)
@@ -28,6 +30,8 @@ MISSING_COLOUR = "#e05050"
 # Batch when the profile has an account, else local; then each backend by its one name everywhere
 BACKENDS = (("Automatic", None), *((LABELS[kind], kind) for kind in (BackendKind.BATCH.value, BackendKind.LOCAL.value)))
 JOBS_SHOWN = 15
+FOLLOW_MS = 3000  # the job list refreshes itself this often while a job is still on its way
+LIVE_STATES = ("uploading", "scouting", "running", "unknown")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class SubmitDialog(QtWidgets.QDialog):
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.submit_button)
         self.jobs = QtWidgets.QListWidget()
+        self.jobs.setWordWrap(True)  # a failed job's reason, whole
         self.jobs.currentRowChanged.connect(self._show_job)
         self.job_details = QtWidgets.QLabel()
         self.job_details.setWordWrap(True)
@@ -118,6 +123,9 @@ class SubmitDialog(QtWidgets.QDialog):
         self.progress = host.progress()
         self.job_rows = []
         self.side_work = []  # (Background, what to do with its result): job list, downloads
+        self.follow = QtCore.QTimer(self)  # the job list follows live jobs to their end
+        self.follow.setSingleShot(True)
+        self.follow.timeout.connect(self.refresh_jobs)
 
     def refresh(self):
         self.dependencies.clear()
@@ -145,7 +153,7 @@ class SubmitDialog(QtWidgets.QDialog):
         except AzrenderError as exc:
             self.status.setText(error_text(exc))
             return
-        self._start(submit_in_background(prepared))
+        self._start(hand_over_in_background(prepared))
 
     def retry(self):
         from azrender.hosts.jobs import retry_failed
@@ -165,9 +173,12 @@ class SubmitDialog(QtWidgets.QDialog):
 
     def refresh_jobs(self):
         from azrender.joblist import recent_jobs
+        from azrender.watch.agentproc import resume  # handed-over jobs waiting for a killed agent
 
+        if not self.refresh_jobs_button.isEnabled():
+            return  # a listing is under way
         self.refresh_jobs_button.setEnabled(False)
-        self._side(lambda progress: recent_jobs(JOBS_SHOWN), self._jobs_listed)
+        self._side(lambda progress: resume() or recent_jobs(JOBS_SHOWN), self._jobs_listed)
 
     def download(self):
         row = self.jobs.currentRow()
@@ -187,13 +198,16 @@ class SubmitDialog(QtWidgets.QDialog):
 
     def _jobs_listed(self, rows):
         self.refresh_jobs_button.setEnabled(True)
+        chosen = self.job_rows[self.jobs.currentRow()].job_id if 0 <= self.jobs.currentRow() < len(self.job_rows) else None
         self.job_rows = list(rows)
         self.jobs.clear()
         for row in self.job_rows:
-            where = f" · {row.where}" if row.where else ""
-            self.jobs.addItem(f"{row.job_id}  {row.state}{where}  {row.scene}")
+            self.jobs.addItem(job_item_text(row))
         if self.job_rows:
-            self.jobs.setCurrentRow(0)
+            ids = [row.job_id for row in self.job_rows]
+            self.jobs.setCurrentRow(ids.index(chosen) if chosen in ids else 0)
+        if any(row.state in LIVE_STATES for row in self.job_rows):
+            self.follow.start(FOLLOW_MS)
 
     def _show_job(self, index: int):
         if not 0 <= index < len(self.job_rows):
@@ -241,16 +255,22 @@ class SubmitDialog(QtWidgets.QDialog):
         if snapshot.error is None:
             result = snapshot.result
             from azrender.backends.retry import RetryPlan
-            from azrender.hosts.jobs import outcome_line
 
             if isinstance(result, RetryPlan):
                 message = f"azrender: {result.describe()}"
-            else:
-                message = outcome_line(result)
+            else:  # handed to the agent
+                message = result.line()
                 self.job.setText(result.job_id)
             self.status.setText(message)
             self.host.notify(message)
             self.refresh_jobs()
+
+
+def job_item_text(row) -> str:
+    """A job list line: ``sh010-...  running · Azure Batch  sh010.ma  3/8 tasks done``."""
+    where = f" · {row.where}" if row.where else ""
+    progress = f"  {row.progress}" if row.progress and row.state != "held" else ""
+    return f"{row.job_id}  {row.state}{where}  {row.scene}{progress}"
 
 
 def show(dialog: SubmitDialog) -> SubmitDialog:

@@ -89,12 +89,18 @@ class Prepared:
     request: SubmitRequest
     copy: Path | None = None
 
-    def hand_over(self) -> str:
-        """Give the submission to the background agent and return its job id at once: the upload
-        goes on after the host application is closed; the agent removes the submission copy."""
+    def hand_over(self):
+        """Give the submission to the background agent and return at once
+        (:class:`~azrender.agent.Handover`): the upload goes on after the host application is
+        closed, finished frames come back as they render; the agent removes the submission copy."""
         from azrender.agent import hand_over
 
-        return hand_over(self.request, remove_after=self.copy)
+        try:
+            return hand_over(self.request, remove_after=self.copy)
+        except BaseException:  # refused: nobody else will remove the copy
+            if self.copy is not None:
+                self.copy.unlink(missing_ok=True)
+            raise
 
     def run(self, progress: ProgressCallback | None = None) -> SubmitResult:
         """Run the pipeline; the submission copy is removed once the pipeline is done with it."""
@@ -138,6 +144,9 @@ class Captured:
 
     def run(self, progress: ProgressCallback | None = None) -> SubmitResult:
         return self.prepare().run(progress)
+
+    def hand_over(self):
+        return self.prepare().hand_over()
 
 
 def capture_request(scene, refs: Iterable, *, host: str, save_copy: Callable[[Path], None] | None = None,

@@ -71,11 +71,13 @@ def _parse(text: str, path: str) -> _Scene:
         elif keyword == "select" and ("-ne" in tokens or "-noExpand" in tokens):
             scene.current = (_unquote(tokens[-1]) or tokens[-1]).lstrip(":")
         elif keyword == "setAttr" and tokens:
-            target = _unquote(tokens[0]) or ""
+            # the attribute is the first quoted token: flags may come before it (setAttr -k on ".ren" ...)
+            at = next((i for i, token in enumerate(tokens) if token.startswith('"')), 0)
+            target = _unquote(tokens[at]) or ""
             node = scene.current if target.startswith(".") else target.split(".", 1)[0]
             attribute = target.rsplit(".", 1)[-1]
             values, skip = [], False
-            for token in tokens[1:]:
+            for token in tokens[at + 1:]:
                 if skip:
                     skip = False
                 elif token in ("-type", "-s", "-k", "-l", "-cb", "-av", "-size", "-keyable", "-lock", "-channelBox"):

@@ -105,18 +105,6 @@ class RenderSettings:
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))  # lists, as every reader of the plan's JSON sees them
 
-    @classmethod
-    def from_json(cls, doc: dict) -> "RenderSettings":
-        """The inverse of :meth:`to_json`: a submission handed to the agent keeps what the host collected."""
-        colors = doc.get("color_management")
-        return cls(**{**doc, "image_format": ImageFormat(**doc["image_format"]), "resolution": tuple(doc["resolution"]),
-                      "layers": tuple(RenderLayer(x["name"], x["renderable"], tuple(x["passes"])) for x in doc["layers"]),
-                      "cameras": tuple(doc["cameras"]),
-                      "camera_markers": tuple(CameraMarker(**m) for m in doc["camera_markers"]),
-                      "file_outputs": tuple(FileOutput(f["name"], tuple(f["paths"]), ImageFormat(**f["image_format"]),
-                                                       f["base_path"]) for f in doc["file_outputs"]),
-                      "color_management": ColorManagement(**colors) if colors else None})
-
 
 @dataclass(frozen=True)
 class Overrides:

@@ -49,6 +49,13 @@ def ensure_running() -> None:
                          env=env, cwd=folder(), start_new_session=True)
 
 
+def resume() -> None:
+    """Start an agent when handed-over submissions wait and none runs (one was killed, or the
+    machine restarted): a host looking at its jobs resumes them."""
+    if inbox_items():
+        ensure_running()
+
+
 def inbox_items() -> list[Path]:
     return sorted((folder() / "inbox").glob("*.json"))
 

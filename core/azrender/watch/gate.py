@@ -280,7 +280,8 @@ def _finish(record: WatchRecord, status) -> WatchRecord:
     prices = _prices()
     usage = {"node_hours": seconds / 3600,
              "cost": cost(seconds, vm_size=record.vm_size, node_os=record.node_os, prices=prices),
-             "currency": prices.currency, "failed": len(status.failed), "tasks": len(status.tasks)}
+             "currency": prices.currency, "prices": prices.label, "failed": len(status.failed),
+             "tasks": len(status.tasks)}
     record = watch.save(replace(record, state=DONE, usage=usage))
     from azrender import notify
 

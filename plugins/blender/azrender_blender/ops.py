@@ -1,12 +1,13 @@
-"""Operators: refresh the dependency list, submit (in the background, polled by a modal timer),
-refresh job status, download a job's outputs, retry its failed frames."""
+"""Operators: refresh the dependency list, submit (handed to the background agent, which uploads
+and brings the frames back even after Blender is closed), refresh job status, download a job's
+outputs, retry its failed frames; the live job list and the selected job's last frame."""
 
 from __future__ import annotations
 
 import bpy
 
 from azrender.errors import AzrenderError, MissingAssetsError
-from azrender.hosts.background import Background, error_line, submit_in_background
+from azrender.hosts.background import Background, error_line, hand_over_in_background
 
 from . import submission
 
@@ -93,8 +94,9 @@ class _Backgrounded:
 
 
 class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
-    """Render this scene on Azure Batch (or on this machine): collect its files, upload what
-    changed and submit the job, in the background"""
+    """Render this scene on Azure Batch (or on this machine): collect its files and hand the job
+    to the background agent, which uploads what changed, submits it and brings the frames back
+    as they finish, also after Blender is closed"""
 
     bl_idname = "azrender.submit"
     bl_label = "Render on Azure…"
@@ -123,25 +125,20 @@ class AZRENDER_OT_submit(_Backgrounded, bpy.types.Operator):
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"azrender: submitting {bpy.path.basename(bpy.data.filepath)} in the background")
-        work = submit_in_background(captured)
+        self.report({"INFO"}, f"azrender: checking {bpy.path.basename(bpy.data.filepath)}'s files")
+        work = hand_over_in_background(captured)  # checked on a worker; then the agent's
         _submitting[:] = [work]
         return self.run_in_background(context, work)
 
-    def done_message(self, context, result):
-        from azrender.hosts.jobs import first_failure, outcome_line, status_line
-
+    def done_message(self, context, handed):
         settings = context.scene.azrender
-        fill_dependencies(settings, result.report.dependencies)
         job = settings.jobs.add()
-        job.job_id, job.backend = result.job_id, result.backend
-        job.state = status_line(result.status) if result.status is not None else "submitted"
-        job.failure = first_failure(result.status) if result.status is not None else ""
-        if result.download_dir:
-            job.download_dir = str(result.download_dir)
+        job.job_id, job.backend = handed.job_id, handed.backend or ""  # "": the agent decides
+        job.state = "uploading: waiting for the agent"
+        job.download_dir = str(handed.download_dir)  # the agent brings finished frames here
         settings.job_index = len(settings.jobs) - 1  # the new job is the one Download Outputs takes
         watch_jobs()
-        return ("ERROR" if result.failed_tasks else "INFO"), outcome_line(result)
+        return "INFO", handed.line()
 
 
 def _selected_job(context):
@@ -159,6 +156,7 @@ class AZRENDER_OT_refresh_jobs(bpy.types.Operator):
         settings = context.scene.azrender
         for job in settings.jobs:
             apply_status(job, _status_of(job.job_id, job.backend, settings.profile or None))
+        watch_jobs()  # and the selected job's last frame
         return {"FINISHED"}
 
 
@@ -194,41 +192,81 @@ class AZRENDER_OT_download(_OnSelectedJob, bpy.types.Operator):
         return "INFO", f"azrender: outputs in {result}"
 
 
-# ---- live job status: polled off the main thread, applied on it ---------------------------------
+# ---- live job status and last frame: polled off the main thread, applied on it -----------------
 
 WATCH_SECONDS = 2.0
-FINAL_STATES = ("completed", "failed", "terminated", "deleted")
-_watch: dict = {"work": None}
+FINAL_STATES = ("completed", "failed", "terminated", "deleted", "not submitted")
+PREVIEW = "azrender last frame"  # the image datablock the panel shows
+_watch: dict = {"work": None, "more": True}
 
 
 def _status_of(job_id: str, backend: str, profile):
-    """(status, None) or (None, the error's one line)."""
-    from azrender.hosts.jobs import job_status
+    """(status, None, backend) once the job is submitted, else (None, the agent's line or the
+    error's, backend)."""
+    from azrender.hosts.jobs import agent_line, job_status
 
+    waiting = agent_line(job_id)
+    if waiting is not None:
+        return None, waiting, backend
+    if not backend:  # handed over on Automatic: the agent chose, its job record says which
+        from azrender import jobrecord
+
+        record = jobrecord.load(job_id)
+        backend = record.backend if record else ""
     try:
-        return job_status(job_id, backend=backend, profile=profile), None
+        return job_status(job_id, backend=backend or None, profile=profile), None, backend
     except AzrenderError as exc:
-        return None, error_line(exc)
+        return None, error_line(exc), backend
 
 
 def apply_status(job, found) -> None:
     from azrender.hosts.jobs import first_failure, status_line
 
-    status, error = found
+    status, line, backend = found
+    job.backend = backend or job.backend
     if status is None:
-        job.state = error
+        job.state = line
         return
     job.state = status_line(status)
     job.failure = first_failure(status)
+
+
+def show_frame(job_id: str, path: str) -> None:
+    """Load ``path`` as the :data:`PREVIEW` image of ``job_id`` (a new datablock for a new frame,
+    so its preview icon is made afresh)."""
+    import os
+
+    arrived = str(os.stat(path).st_ctime_ns)
+    image = bpy.data.images.get(PREVIEW)
+    if image is not None:
+        if (image.get("azrender_job"), image.filepath, image.get("azrender_arrived")) == (job_id, path, arrived):
+            return
+        bpy.data.images.remove(image)
+    image = bpy.data.images.load(path, check_existing=False)
+    image.name = PREVIEW
+    image["azrender_job"], image["azrender_arrived"] = job_id, arrived
+    image.preview_ensure()
 
 
 def _unfinished(scene):
     return [job for job in scene.azrender.jobs if not job.state.startswith(FINAL_STATES)]
 
 
+def _look(pending, profile, selected):
+    """The worker's half of a tick: the pending jobs' states, the selected job's last frame, and
+    whether the agent still runs (then frames may still arrive)."""
+    from azrender.agent import running
+    from azrender.hosts.jobs import latest_frame
+
+    states = {job_id: _status_of(job_id, backend, profile) for job_id, backend in pending}
+    frame = latest_frame(selected[1]) if selected else None
+    return {"states": states, "frame": (selected[0], str(frame)) if frame else None, "more": running()}
+
+
 def _watch_tick():
-    """Every few seconds: apply the last poll's answers, then start the next poll on a worker
-    (a Batch status call is a network round trip: never on the main thread)."""
+    """Every few seconds: apply the last look's answers, then start the next look on a worker (a
+    Batch status call is a network round trip, a folder listing can be slow: never on the main
+    thread). Stops once every job has ended and the agent has nothing more to bring."""
     scene = bpy.context.scene
     if scene is None:
         return WATCH_SECONDS
@@ -238,22 +276,31 @@ def _watch_tick():
         if not snapshot.finished:
             return WATCH_SECONDS
         _watch["work"] = None
+        found = snapshot.result or {"states": {}, "frame": None, "more": False}
         for job in scene.azrender.jobs:
-            if snapshot.result and job.job_id in snapshot.result:
-                apply_status(job, snapshot.result[job.job_id])
+            if job.job_id in found["states"]:
+                apply_status(job, found["states"][job.job_id])
+        if found["frame"]:
+            show_frame(*found["frame"])
+        _watch["more"] = found["more"]
         if bpy.context.window_manager is not None:
             _redraw(bpy.context)
     pending = [(job.job_id, job.backend) for job in _unfinished(scene)]
-    if not pending:
-        return None  # nothing to follow: stop until the next submission
-    profile = scene.azrender.profile or None
-    _watch["work"] = Background(lambda progress: {job_id: _status_of(job_id, backend, profile)
-                                                  for job_id, backend in pending}).start()
+    if not pending and not _watch["more"]:
+        return None  # nothing to follow: stop until the next submission or selection
+    _watch["more"] = bool(pending)  # one more look after the last job ends (its last frames)
+    settings = scene.azrender
+    job = settings.jobs[settings.job_index] if 0 <= settings.job_index < len(settings.jobs) else None
+    selected = (job.job_id, bpy.path.abspath(job.download_dir)) if job and job.download_dir else None
+    profile = settings.profile or None
+    _watch["work"] = Background(lambda progress: _look(pending, profile, selected)).start()
     return WATCH_SECONDS
 
 
 def watch_jobs() -> None:
-    """Follow this scene's unfinished jobs live (the job list updates without Refresh)."""
+    """Follow this scene's unfinished jobs live (the job list updates without Refresh) and the
+    selected job's last frame."""
+    _watch["more"] = True
     if not bpy.app.background and not bpy.app.timers.is_registered(_watch_tick):
         bpy.app.timers.register(_watch_tick, first_interval=WATCH_SECONDS)
 

@@ -25,7 +25,7 @@ class AZRENDER_PG_settings(bpy.types.PropertyGroup):
     profile: StringProperty(name="Profile", description="Settings profile from azrender's config.toml (empty: default)")
     backend: EnumProperty(name="Backend", default="AUTO", items=[
         ("AUTO", "Automatic", "The Azure pool when an Azure Batch account is configured, else this machine"),
-        ("BATCH", "Azure pool", "Render on the profile's Azure Batch pool"),
+        ("BATCH", "Azure Batch", "Render on the profile's Azure Batch pool"),
         ("LOCAL", "This machine", "Render here, with this Blender and all cores (no Azure needed)"),
     ])
     storage_mode: EnumProperty(name="Storage", default="PROFILE", items=[

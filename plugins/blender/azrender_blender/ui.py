@@ -30,7 +30,7 @@ def draw_settings(layout, settings, scene=None) -> None:
 
 
 def where_it_renders(settings) -> str:
-    """"This machine" or "Azure pool NAME", as Automatic would decide with the profile."""
+    """"This machine" or "Azure Batch (pool NAME)", as Automatic would decide with the profile."""
     if settings.backend == "LOCAL":
         return "This machine"
     from azrender.errors import AzrenderError
@@ -41,7 +41,7 @@ def where_it_renders(settings) -> str:
     except AzrenderError:
         return "unknown (the profile cannot be read)"
     if settings.backend == "BATCH" or profile.has_batch:
-        return f"Azure pool {profile.pool_id or '(from the profile)'}"
+        return f"Azure Batch (pool {profile.pool_id or 'from the profile'})"
     return "This machine (no Azure account configured)"
 
 
@@ -61,7 +61,8 @@ class AZRENDER_UL_jobs(bpy.types.UIList):
         row.label(text=item.job_id, icon="ERROR" if row.alert else "RENDER_ANIMATION")
         from azrender.backends import LABELS
 
-        row.label(text=f"{LABELS.get(item.backend.lower(), item.backend)}: {item.state}")
+        where = LABELS.get(item.backend.lower(), item.backend)  # "": the agent has not chosen yet
+        row.label(text=f"{where}: {item.state}" if where else item.state)
 
 
 class AZRENDER_PT_render(bpy.types.Panel):
@@ -99,9 +100,7 @@ class AZRENDER_PT_render(bpy.types.Panel):
         if 0 <= settings.job_index < len(settings.jobs):
             job = settings.jobs[settings.job_index]
             if job.failure:
-                row = box.row()
-                row.alert = True
-                row.label(text=job.failure, icon="ERROR")
+                draw_wrapped(box, job.failure, context, icon="ERROR", alert=True)
             if job.download_dir:
                 row = box.row()
                 row.label(text=f"Outputs: {job.download_dir}", icon="FILE_FOLDER")
@@ -109,9 +108,8 @@ class AZRENDER_PT_render(bpy.types.Panel):
             from azrender.hosts.jobs import job_lines
 
             for line in job_lines(job.job_id):  # scouting/held and why, estimate, cost
-                row = box.row()
-                row.alert = line.startswith("held:")
-                row.label(text=line)
+                draw_wrapped(box, line, context, alert=line.startswith("held:"))
+            draw_last_frame(box, job)
         row = box.row()
         row.operator("azrender.download", icon="IMPORT")
         row.operator("azrender.retry", icon="FILE_REFRESH")
@@ -122,6 +120,33 @@ class AZRENDER_PT_render(bpy.types.Panel):
         row = layout.row()
         row.alert = not line.startswith("Plugins:")
         row.label(text=line, icon="PLUGIN")
+
+
+def draw_wrapped(layout, text: str, context, icon: str = "NONE", alert: bool = False) -> None:
+    """``text`` over as many labels as the panel's width needs: a label cuts what does not fit
+    (a missing file's name, a failure's last line)."""
+    import textwrap
+
+    region = getattr(context, "region", None)
+    chars = max(24, int(region.width / (7 * context.preferences.system.ui_scale))) if region else 80
+    column = layout.column(align=True)
+    column.alert = alert
+    for n, line in enumerate(textwrap.wrap(text, chars, subsequent_indent="  ") or [""]):
+        column.label(text=line, icon=icon if n == 0 else ("BLANK1" if icon != "NONE" else "NONE"))
+
+
+def draw_last_frame(layout, job) -> None:
+    """The job's last finished frame, as the agent brought it (see ``ops.show_frame``)."""
+    from .ops import PREVIEW, watch_jobs
+
+    image = bpy.data.images.get(PREVIEW)
+    if image is None or image.get("azrender_job") != job.job_id:
+        if job.download_dir:
+            watch_jobs()  # another job was selected: its frame is looked for off this thread
+        return
+    layout.label(text=f"Last frame: {bpy.path.basename(image.filepath)}", icon="IMAGE_DATA")
+    if image.preview is not None:
+        layout.template_icon(icon_value=image.preview.icon_id, scale=8.0)
 
 
 def menu_entry(self, context):
