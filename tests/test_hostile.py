@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from test_hosts_blender import addon_blender  # noqa: F401  (Blender with the add-on installed as an artist's)
+
 SECRET = "AZRENDER-HOSTILE-TEST-SECRET-5f1c"
 
 
@@ -116,6 +118,72 @@ def test_special_and_virtual_files_are_refused_wherever_they_are(tmp_path):
     assert guard.refusal(tmp_path / "empty.png") is None
 
 
+def test_a_pipe_named_by_a_scene_is_refused_with_the_rule_not_missing(run_cli, tmp_path):
+    """A FIFO where a texture should be: discovery never opens it (it would block), and every
+    surface says REFUSED with the rule, as for a credential file (not MISSING, which would send
+    the artist looking for a file that is there)."""
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    os.mkfifo(show / "pipe.png")
+    os.mkfifo(show / "nested.ma")  # a reference that is a pipe is not read as a scene either
+    scene = maya_scene(show / "shot.ma", "pipe.png", "nested.ma", "wood.png")
+    rule = "not a regular file (a device, pipe or socket)"
+    env = {"AZRENDER_MAYA_RENDER": "/bin/true"}
+    proc = run_cli("deps", scene, "--json", env=env, timeout=60)
+    assert proc.returncode == 6, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["missing"] == []
+    assert {r["path"]: r["rule"] for r in doc["refused"]} == {str(show / "pipe.png"): rule, str(show / "nested.ma"): rule}
+    table = run_cli("deps", scene, env=env, timeout=60)
+    assert table.returncode == 6
+    assert [line.split()[0] for line in table.stdout.splitlines() if "pipe.png" in line and "│" in line] == ["REFUSED"]
+    never = "nothing can send it: replace it with a regular file"
+    assert f"refused: {show / 'pipe.png'}: {rule} ({never})" in table.stdout
+    assert table.stdout.splitlines()[-1].endswith("none missing, 2 refused")
+    for extra in ((), ("--allow-path", show / "pipe.png")):  # no flag makes a pipe sendable: reading it would block
+        dry = run_cli("submit", scene, "--dry-run", "--backend", "local", *extra, env=env, timeout=60)
+        assert dry.returncode == 6, dry.stderr
+        assert f"  {show / 'pipe.png'}: {rule}; not sent ({never})" in dry.stderr.splitlines()
+        assert "3 files, 0 missing" in dry.stderr and "missing file" not in dry.stderr
+    # A folder synced as a whole: the pipe (and a link to a device) named, nothing sent, never read.
+    (show / "zero.png").symlink_to("/dev/zero")
+    store = tmp_path / "store"
+    sync = run_cli("sync", show, "--to", store.as_uri(), env=env, timeout=60)
+    assert sync.returncode == 2
+    assert sorted(sync.stderr.splitlines()[1:]) == [f"  {show / name}: {rule}; not sent ({never})"
+                                                    for name in ("nested.ma", "pipe.png", "zero.png")], sync.stderr
+    assert not store.exists()
+
+
+@pytest.mark.blender
+def test_the_blender_panel_flags_a_pipe_refused_with_its_rule(blender, addon_blender, tmp_path):  # noqa: F811
+    """The add-on's dependency list (installed as an artist's copy is) says REFUSED and why."""
+    from conftest import run_blender
+
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    scene = show / "shot.blend"
+    run_blender(blender, "--python-expr", "import bpy\n"
+                "for name in ('wood', 'pipe'):\n"
+                "    image = bpy.data.images.new(name, 4, 4)\n"
+                "    image.source = 'FILE'\n"
+                "    image.filepath = f'//{name}.png'\n"
+                "    image.use_fake_user = True\n"
+                f"bpy.ops.wm.save_as_mainfile(filepath={str(scene)!r})")
+    os.mkfifo(show / "pipe.png")
+    proc = addon_blender(str(scene), script="""
+        import json, bpy
+        bpy.ops.azrender.refresh_dependencies()
+        deps = bpy.context.scene.azrender.dependencies
+        print("RESULT " + json.dumps([[d.path, d.exists, d.refused] for d in deps]))
+    """)
+    lines = [line[len("RESULT "):] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert json.loads(lines[-1]) == [[str(show / "pipe.png"), True, "not a regular file (a device, pipe or socket)"],
+                                     [str(show / "wood.png"), True, ""]]
+
+
 # ---- names that are not UTF-8 (old SMB/NAS shares) ----------------------------------------------
 
 LATIN1 = b"caf\xe9.png"
@@ -192,16 +260,26 @@ def test_no_azure_credentials_is_one_line(run_cli, tmp_path):
         "run az login, or set AZURE_STORAGE_CONNECTION_STRING, or put a SAS in the URL"]
 
 
-def test_no_batch_credentials_is_one_line(run_cli, tmp_path):
-    (tmp_path / "show").mkdir()
-    scene = maya_scene(tmp_path / "show" / "shot.ma")
-    proc = run_cli("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
-                   "--pool", "p", "--storage-url", (tmp_path / "store").as_uri(), "--json",
-                   env=no_azure_login(tmp_path), timeout=120)
+def test_no_batch_credentials_is_one_line_before_anything_is_uploaded(run_cli, tmp_path, azurite, container):
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    scene = maya_scene(show / "shot.ma", "wood.png")
+    url = azurite.container_url(container, "show")
+    args = ("submit", scene, "--backend", "batch", "--batch-url", "https://acct.westeurope.batch.azure.com",
+            "--pool", "p", "--storage-url", url, "--json")
+    env = {**no_azure_login(tmp_path), "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    proc = run_cli(*args, env=env, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         "azrender submit: error: no Azure credentials for https://acct.westeurope.batch.azure.com: run az login, "
         "or set batch_auth = \"key\" and AZRENDER_BATCH_KEY in the profile"]
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text('[profiles.default]\nbatch_auth = "key"\n')
+    proc = run_cli(*args, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["azrender submit: error: batch_auth is 'key' but AZRENDER_BATCH_KEY is not set"]
+    assert list(azurite.blob_service().get_container_client(container).list_blobs()) == [], "assets were uploaded"
 
 
 def test_mistyped_job_id_in_download_says_so_and_suggests(run_cli, tmp_path):
@@ -338,6 +416,42 @@ def test_ctrl_c_stops_sync_and_fetch_within_2_s_and_says_what_moved(run_cli, tmp
     assert again.returncode == 0, again.stderr
     assert sorted(os.listdir(dest)) == sorted(os.listdir(large_folder)), "a partial file was left or a file is missing"
     assert (dest / "big_b.vdb").read_bytes() == (large_folder / "big_b.vdb").read_bytes()
+
+
+def test_ctrl_c_stops_the_sync_stage_of_submit_within_2_s_and_the_next_submit_resumes(run_cli, tmp_path, large_folder,
+                                                                                       azurite, container):
+    """SIGINT to the real ``azrender submit`` while it uploads the scene's files: it stops at once,
+    says what was and was not moved and that nothing was submitted; the next submit sends the rest."""
+    import re
+
+    names = sorted(os.listdir(large_folder))
+    scene = maya_scene(tmp_path / "shot.ma", *(f"plates/{name}" for name in names))
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string, "AZRENDER_MAYA_RENDER": "/bin/true"}
+    blobs = azurite.blob_service().get_container_client(container)
+    url = azurite.container_url(container, "show")
+    args = ("submit", scene, "--backend", "local", "--frames", "1", "--storage-url", url)
+    submit = start_cli(tmp_path, *args, env=env)
+    took = interrupt_when(submit, lambda: sum(1 for _ in blobs.list_blobs(name_starts_with="show/content/")) >= 20)
+    stderr = submit.stderr.read()
+    assert submit.returncode == 130, stderr
+    assert took < 2.0, f"submit took {took:.1f} s to stop after Ctrl-C"
+    moved = re.search(r"error: interrupted: uploaded (\d+) of (\d+) files \(\d+ bytes\) before Ctrl-C, (\d+) not uploaded"
+                      r"(, \d+ already there)?; run the same command again to finish; nothing was submitted$", stderr,
+                      re.MULTILINE)
+    assert moved, stderr
+    uploaded, total, not_uploaded = (int(moved.group(n)) for n in (1, 2, 3))
+    assert total >= len(names) and uploaded + not_uploaded == total and not_uploaded > 500, stderr
+    stored = sum(1 for _ in blobs.list_blobs(name_starts_with="show/content/"))
+    assert uploaded <= stored <= uploaded + 16 + 2, "transfers went on after Ctrl-C"  # in flight at 16 workers
+    assert not list(blobs.list_blobs(name_starts_with="show/manifests/")), "a manifest was written"
+    assert not (tmp_path / "state" / "local-batch" / "jobs").exists() or \
+        not list((tmp_path / "state" / "local-batch" / "jobs").iterdir()), "a job was submitted"
+
+    rerun = run_cli(*args, "--json", "--wait", env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    sync = json.loads(rerun.stdout)["sync"]
+    assert sync["skipped"] >= uploaded and sync["uploaded"] <= total - uploaded, sync
+    assert sum(1 for _ in blobs.list_blobs(name_starts_with="show/content/")) >= len(names)
 
 
 # ---- no job waits forever ------------------------------------------------------------------------
@@ -526,6 +640,98 @@ def test_node_secrets_are_gone_after_release_and_azrender_folders_are_private(ru
     for name in ("state", "cache", "config"):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o700, f"{name} folder is {oct(mode)}: other users can read job records and logs"
+
+
+FAKE_MAYA = """#!/bin/sh
+# Maya's Render as far as these tests need: a frame file for each frame, in -rd's folder.
+while [ $# -gt 0 ]; do case "$1" in -rd) out="$2"; shift;; -s) first="$2"; shift;; esac; shift; done
+mkdir -p "$out" && printf 'frame' > "$out/frame.$first.exr"
+"""
+
+
+def loose_modes(folder: Path) -> list[str]:
+    """Files and folders under ``folder`` that a group or other users may read, write or enter."""
+    return [f"{oct(p.lstat().st_mode & 0o777)} {p}" for p in [folder, *folder.rglob("*")]
+            if not p.is_symlink() and p.lstat().st_mode & 0o077]
+
+
+def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_theirs(tmp_path):
+    """A real session with the usual umask 022: submit (local backend, nodes, store, job records,
+    logs), status, download, sync and fetch. Everything under azrender's own folders is 0600/0700;
+    the frames it downloads and a store the user keeps elsewhere (what the CLI and the local
+    backend's nodes write there) get the user's 0644/0755."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "wood.png").write_bytes(b"\x89PNG wood")
+    scene = maya_scene(show / "shot.ma", "wood.png")
+    render = tmp_path / "Render"
+    render.write_text(FAKE_MAYA)
+    render.chmod(0o755)
+    env = cli_env(AZRENDER_STATE_DIR=str(tmp_path / "state"), AZRENDER_CACHE_DIR=str(tmp_path / "cache"),
+                  AZRENDER_CONFIG_DIR=str(tmp_path / "config"), AZRENDER_MAYA_RENDER=str(render))
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "azrender", *map(str, args)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o022))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc
+
+    frames = tmp_path / "frames"
+    job_id = json.loads(run("submit", scene, "--backend", "local", "--frames", "1-2", "--wait", "--download", frames,
+                            "--json").stdout)["job_id"]
+    run("status", job_id)
+    run("download", job_id, "--dest", tmp_path / "again", "--logs")
+    shared = tmp_path / "nas" / "store"  # a store the user keeps in a folder others read
+    run("sync", show, "--to", shared.as_uri())
+    run("fetch", f"{shared.as_uri()}/show", "--dest", tmp_path / "back")
+    other = json.loads(run("submit", scene, "--backend", "local", "--frames", "3", "--wait", "--storage-url",
+                           shared.as_uri(), "--json").stdout)["job_id"]
+    assert list(shared.glob(f"jobs/{other}/outputs/**/frame.3.exr")), "the nodes wrote no frame to the user's store"
+
+    ours = [tmp_path / name for name in ("config", "cache", "state")]
+    assert [p for p in (tmp_path / "state").rglob("*") if p.is_file()], "nothing was written"
+    assert [loose for folder in ours for loose in loose_modes(folder)] == []
+    downloaded = sorted(frames.rglob("frame.*.exr"))
+    assert len(downloaded) == 2, sorted(frames.rglob("*"))
+    users = [p for folder in (frames, tmp_path / "again", tmp_path / "back", shared) for p in folder.rglob("*")]
+    assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_file()} == {"0o644"}
+    assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_dir()} == {"0o755"}
+
+
+def test_a_download_folder_that_cannot_take_the_frames_is_said_with_the_command_that_helps(run_cli, tmp_path):
+    """``submit --wait --download X``: a file as X is refused before anything is sent; a download
+    that fails once the job is done names the file and says ``azrender download``, not "run the
+    same command again" (that would submit a second job)."""
+    show = tmp_path / "show"
+    show.mkdir()
+    scene = maya_scene(show / "shot.ma")
+    render = tmp_path / "Render"
+    render.write_text(FAKE_MAYA)
+    render.chmod(0o755)
+    env = {"AZRENDER_MAYA_RENDER": str(render)}
+    (tmp_path / "afile").write_text("not a folder")
+    proc = run_cli("submit", scene, "--backend", "local", "--frames", "1", "--wait", "--download", tmp_path / "afile",
+                   env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (f"azrender submit: error: --download {tmp_path / 'afile'}: a file, not a "
+                                            "folder: frames are downloaded into a folder")
+    assert not (tmp_path / "state" / "jobs").exists(), "a job was submitted"
+
+    dest = tmp_path / "frames"
+    (dest / "frame.1.exr").mkdir(parents=True)  # where the frame must land, a folder is in the way
+    proc = run_cli("submit", scene, "--backend", "local", "--frames", "1", "--wait", "--download", dest, "--json",
+                   env=env, timeout=120)
+    assert proc.returncode != 0
+    error, hint = proc.stderr.splitlines()[-2:]
+    job_id = error.split("job ", 1)[1].split(" ", 1)[0]
+    assert error.startswith(f"azrender submit: error: job {job_id} ended, but its outputs did not all come home: "
+                            "downloaded 0 of 1 files (0 bytes); 1 not downloaded: ") and "frame.1.exr" in error
+    assert hint == f"  hint: azrender download {job_id} --dest {dest}" and "same command" not in proc.stderr
 
 
 # ---- limits checked where they are cheap ------------------------------------------------------------

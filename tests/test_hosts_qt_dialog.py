@@ -79,6 +79,35 @@ def test_the_dialog_lists_missing_files_in_red_and_refuses_to_submit(maya, qt, t
     assert window.work is None
 
 
+def test_the_dialog_flags_a_pipe_refused_with_its_rule_not_missing(maya, qt, tmp_path, monkeypatch):
+    import os
+
+    from maya import scenes
+
+    (tmp_path / "wood.png").write_bytes(b"\x89PNG wood")
+    os.mkfifo(tmp_path / "pipe.png")  # where a texture should be: reading it would block forever
+    scene = tmp_path / "pipe_shot.ma"
+    scene.write_text("//Maya ASCII 2023 scene\n")
+    monkeypatch.setitem(scenes.SCENES, scene.name, {"nodes": {
+        "f0": ("file", {"fileTextureName": str(tmp_path / "pipe.png")}),
+        "f1": ("file", {"fileTextureName": str(tmp_path / "wood.png")})}})
+    maya.open_scene(str(scene))
+    monkeypatch.setenv("AZRENDER_MAYA_RENDER", "/bin/true")
+    from azrender_maya import dialog
+
+    dialog.show()
+    window = dialog._dialog
+    items = [window.dependencies.item(i) for i in range(window.dependencies.count())]
+    assert [i.text() for i in items] == [
+        f"REFUSED    {tmp_path / 'pipe.png'} (not a regular file (a device, pipe or socket))",
+        f"texture    {tmp_path / 'wood.png'}"]
+    assert items[0].foreground().color().name() == "#e05050"
+    assert window.status.text() == "2 file(s), 1 refused"
+    window.submit_button.click()  # refused by the plan, on the worker: nothing is sent
+    wait_for(qt, lambda: "not a regular file (a device, pipe or socket); not sent" in window.status.text(), timeout=60)
+    assert not [p for p in (tmp_path / "state" / "store").rglob("*") if p.is_file()], "something was uploaded"
+
+
 STAND_IN_RENDER = """#!/usr/bin/env python3
 # Stands in for Maya's Render on this machine: writes each frame as a 4x2 PNG of one colour
 import os, struct, sys, zlib

@@ -30,6 +30,8 @@ SCENE = "$AZ_BATCH_NODE_SHARED_DIR/azrender/assets/proj/shot 010/scène's.blend"
 
 # Where Batch defines a place for a credential; anywhere else a secret is a leak.
 ALLOWED = {"httpUrl", "storageContainerUrl", "containerUrl", "sasKey", "accountKey"}
+# ...and the one environment setting meant for one: the nodes' read SAS, for the preparation task alone.
+NODE_SAS = ("jobPreparationTask", "environmentSettings", "AZRENDER_STORE_SAS")
 
 
 @pytest.fixture
@@ -53,6 +55,8 @@ def job(frames="1-10", chunk=1, access=ACCESS, **kw):
 def secret_leaks(obj, secrets, path=()):
     """Paths of strings holding a secret outside the allowed fields."""
     if isinstance(obj, dict):
+        if path[-2:] + (obj.get("name"),) == NODE_SAS:
+            return []
         return [p for k, v in obj.items() for p in secret_leaks(v, secrets, path + (k,))]
     if isinstance(obj, list):
         return [p for v in obj for p in secret_leaks(v, secrets, path)]
@@ -164,8 +168,13 @@ def test_no_secret_outside_the_fields_batch_defines(client, recorder):
     everything = [r.json for r in recorder.requests if r.body]
     assert not secret_leaks(everything, [SIG, WSIG, BATCH_KEY])
     prep = bodies(recorder, "/jobs")[0].json["jobPreparationTask"]
-    assert SIG not in prep["commandLine"] and "--access access.json" in prep["commandLine"]
-    assert {f["filePath"] for f in prep["resourceFiles"]} == {"azrender_node.pyz", "access.json", "manifest.json"}
+    assert SIG not in prep["commandLine"] and "--access" not in prep["commandLine"]
+    assert {f["filePath"] for f in prep["resourceFiles"]} == {"azrender_node.pyz", "manifest.json"}
+    # The read SAS reaches the node only as the preparation task's own setting (no task, no store).
+    assert prep["environmentSettings"] == [{"name": "AZRENDER_STORE_SAS", "value": ACCESS.assets_url.split("?")[1]}]
+    assert "commonEnvironmentSettings" not in bodies(recorder, "/jobs")[0].json  # not every task's
+    release = bodies(recorder, "/jobs")[0].json["jobReleaseTask"]
+    assert SIG not in json.dumps(release) and WSIG not in json.dumps(bodies(recorder, "/jobs")[0].json)
     # Output files: write SAS only, frames on success and logs on every completion, under the job's prefix.
     task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
     outputs = {o["uploadOptions"]["uploadCondition"]: o for o in task["outputFiles"]}
@@ -175,13 +184,45 @@ def test_no_secret_outside_the_fields_batch_defines(client, recorder):
     assert SIG not in json.dumps(task["outputFiles"])  # the read SAS never goes where writes happen
 
 
+def test_the_node_sas_setting_is_refused_anywhere_but_the_preparation_task():
+    """The one setting allowed to carry a secret is the preparation task's read SAS, and only
+    with exactly that value: a hook copying it onto a task, or changing it, is refused."""
+    from dataclasses import replace
+
+    setting = ("AZRENDER_STORE_SAS", ACCESS.assets_url.split("?")[1])
+    spec = job("1-2")
+    assert spec.preparation.environment == (setting,)
+    for leaky in (replace(spec, tasks=[replace(spec.tasks[0], environment=(setting,)), *spec.tasks[1:]]),
+                  replace(spec, release=replace(spec.release, environment=(setting,))),
+                  replace(spec, environment=(setting,)),
+                  replace(spec, preparation=replace(spec.preparation, environment=(
+                      ("AZRENDER_STORE_SAS", f"sv=1&sp=rwdl&sig={WSIG}"),)))):
+        with pytest.raises(JobError, match="refusing to send a secret") as info:
+            to_batch_models(leaky)
+        assert SIG not in str(info.value) and WSIG not in str(info.value)
+
+
+def test_a_sas_starting_with_its_signature_is_masked_and_refused_like_any_other():
+    """A SAS given as ``?sig=...&sv=...`` (its signature first) and passed on as the nodes' setting:
+    masked in what --dry-run prints, and refused in any other setting."""
+    from dataclasses import replace
+
+    first = NodeAccess(f"https://acct.blob.core.windows.net/assets/show1?sig={SIG}&sv=2025-01-05&sp=rl", ACCESS.outputs_url)
+    spec = job("1-2", access=first)
+    assert spec.preparation.environment == (("AZRENDER_STORE_SAS", f"sig={SIG}&sv=2025-01-05&sp=rl"),)
+    assert SIG not in json.dumps(to_batch_models(spec).as_json())
+    leaky = replace(spec, tasks=[replace(spec.tasks[0], environment=(("TOKEN", f"sig={WSIG}&sv=1"),)), *spec.tasks[1:]])
+    with pytest.raises(JobError, match="refusing to send a secret"):
+        to_batch_models(leaky)
+
+
 def test_managed_identity_needs_no_sas_at_all(client, recorder):
     access = NodeAccess("https://acct.blob.core.windows.net/assets/show1", "https://acct.blob.core.windows.net/renders",
                         identity_resource_id=IDENTITY)
     backend.submit_batch(client, to_batch_models(job("1-2", access=access)))
     prep = bodies(recorder, "/jobs")[0].json["jobPreparationTask"]
     assert all(f["identityReference"]["resourceId"] == IDENTITY for f in prep["resourceFiles"])
-    assert "access.json" not in json.dumps(prep) and f"--identity {IDENTITY}" in prep["commandLine"]
+    assert "environmentSettings" not in prep and f"--identity {IDENTITY}" in prep["commandLine"]
     task = bodies(recorder, "/addtaskcollection")[0].json["value"][0]
     assert all(o["destination"]["container"]["identityReference"]["resourceId"] == IDENTITY for o in task["outputFiles"])
     assert "sig=" not in json.dumps([r.json for r in recorder.requests if r.body])

@@ -36,12 +36,14 @@ def manifest(path, files: dict[str, bytes], alias="proj"):
     return path
 
 
-def prep(tool, root, store_url, manifest_path, job, *extra, access=None):
+def prep(tool, root, store_url, manifest_path, job, *extra, sas=None):
+    """Run the tool's ``prep`` as Batch does: the store's SAS in its environment, never an argument."""
     argv = [sys.executable, str(tool), "prep", "--store", store_url, "--manifest", str(manifest_path),
             "--job", job, "--root", str(root), "--view", str(view_of(root, job)), "--reserve", "0", "--json", *extra]
-    if access:
-        argv += ["--access", str(access)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "AZRENDER_STORE_SAS"}
+    if sas:
+        env["AZRENDER_STORE_SAS"] = sas
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
     summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
     return proc, summary
 
@@ -174,7 +176,7 @@ def test_release_keeps_the_shared_cache(tool, tmp_path):
 
 
 @pytest.mark.azurite
-def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, container):
+def test_azurite_store_with_sas_from_the_environment(tool, tmp_path, azurite, container):
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     service = azurite.blob_service()
@@ -185,22 +187,20 @@ def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, co
     sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
                                  permission=ContainerSasPermissions(read=True),
                                  expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    access = tmp_path / "access.json"
-    access.write_text(json.dumps({"version": 1, "sas": sas}))
     url = azurite.container_url(container, "pfx")
     root = tmp_path / "node" / "azrender"
     m = manifest(tmp_path / "m.json", FILES)
 
-    proc, first = prep(tool, root, url, m, "j1", access=access)
+    proc, first = prep(tool, root, url, m, "j1", sas=sas)
     assert proc.returncode == 0, proc.stderr
     assert first["downloaded"] == 3
     assert (view_of(root, "j1") / "assets/proj/tex/wood grain é.png").read_bytes() == FILES["tex/wood grain é.png"]
-    assert prep(tool, root, url, m, "j1", access=access)[1]["downloaded"] == 0
+    assert prep(tool, root, url, m, "j1", sas=sas)[1]["downloaded"] == 0
 
     new = b"n" * 42
     client.upload_blob(layout.join("pfx", content_key(digest(new))), new, metadata={layout.HASH_METADATA_KEY: digest(new)})
     proc, third = prep(tool, root, url, manifest(tmp_path / "m2.json", dict(FILES, **{"tex/metal.png": new})),
-                       "j2", access=access)
+                       "j2", sas=sas)
     assert proc.returncode == 0 and third["downloaded"] == 1 and third["bytes_downloaded"] == 42
 
     # A stored object that is not what its name says (written by another tool, tagged or not):
@@ -209,7 +209,7 @@ def test_azurite_store_with_sas_from_the_access_file(tool, tmp_path, azurite, co
     for n, tag in enumerate((digest(b"old" * 10), None)):
         client.upload_blob(layout.join("pfx", content_key(digest(b"old" * 10))), b"OLD" * 10, overwrite=True,
                            metadata={layout.HASH_METADATA_KEY: tag} if tag else {})
-        proc, summary = prep(tool, root, url, manifest(tmp_path / "m3.json", stale), f"j3{n}", access=access)
+        proc, summary = prep(tool, root, url, manifest(tmp_path / "m3.json", stale), f"j3{n}", sas=sas)
         assert proc.returncode == 0 and summary["bad"] == 1, proc.stderr
         assert proc.stderr.count("assets/proj/tex/metal.png") == 2 and "fetching it again" in proc.stderr
         problems = json.loads((view_of(root, f"j3{n}").parent / "problems.json").read_text())["problems"]
@@ -232,7 +232,8 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
 
     from azrender.jobs.access import node_access
     from azrender.jobs.batch_models import to_batch_models
-    from azrender.jobs.build import build_job, node_uploads
+    from azrender.jobs.build import build_job
+    from azrender.jobs.nodetool import upload_node_tool
     from azrender.sync.stores import open_store
 
     client = azurite.blob_service().get_container_client(container)
@@ -243,14 +244,13 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
         manifest_doc["entries"].append({"key": key, "size": len(data), "mtime_ns": 1, "hash": digest(data)})
     client.upload_blob("show/manifests/m1.json", json.dumps(manifest_doc).encode())
     # As the submit pipeline does: the sync stage's stores give least-privilege SAS URLs, and the
-    # node tool (plus the access file carrying the read SAS) is written to the assets store.
+    # node tool is written to the assets store (the read SAS only travels in the job's request).
     assets = open_store(azurite.container_url(container, "show"), connection_string=azurite.connection_string)
     outputs = open_store(azurite.container_url(container, "out"), connection_string=azurite.connection_string)
     access = node_access(assets, outputs, expires=datetime.now(timezone.utc) + timedelta(hours=1))
     assert "sp=rl" in access.assets_url and "/show?" in access.assets_url and "sp=cw" in access.outputs_url
     sas = access.assets_url.split("?", 1)[1]
-    for key, data in node_uploads("job1", access).items():
-        assets.write_bytes(key, data)
+    upload_node_tool(assets)
 
     spec = build_job(job_id="job1", host="blender", scene="$AZ_BATCH_JOB_PREP_WORKING_DIR/view/assets/proj/scene.blend",
                      frames="1", chunk=1, manifest_key="manifests/m1.json", access=access, pool_id="pool1")
@@ -263,7 +263,10 @@ def test_preparation_and_release_tasks_as_batch_would_run_them(tmp_path, azurite
         with urllib.request.urlopen(resource.http_url) as response:
             (prep_dir / resource.file_path).write_bytes(response.read())
     env = dict(os.environ, AZ_BATCH_NODE_SHARED_DIR=str(node / "shared"), AZ_BATCH_JOB_PREP_WORKING_DIR=str(prep_dir))
-    proc = subprocess.run(shlex.split(prep.command_line), cwd=prep_dir, env=env, capture_output=True, text=True, timeout=60)
+    settings = {s.name: s.value for s in prep.environment_settings or ()}
+    assert settings == {"AZRENDER_STORE_SAS": sas}, "the read SAS reaches the node in the task's environment only"
+    proc = subprocess.run(shlex.split(prep.command_line), cwd=prep_dir, env={**env, **settings}, capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert (prep_dir / "view" / "assets" / "proj" / "scene.blend").read_bytes() == FILES["scene.blend"]
 
@@ -292,8 +295,7 @@ def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_relea
     monkeypatch.setattr(mount.os.path, "ismount", lambda p: p in mounted)
     monkeypatch.setenv("AZ_BATCH_NODE_MOUNTS_DIR", str(tmp_path / "fsmounts"))
     root = tmp_path / "shared" / "azrender"
-    access = tmp_path / "access.json"
-    access.write_text(json.dumps({"version": 1, "sas": "sv=1&sp=rl&sig=abc"}))
+    monkeypatch.setenv("AZRENDER_STORE_SAS", "sv=1&sp=rl&sig=abc")
     target = str(tmp_path / "fsmounts" / "azrender")
 
     empty = tmp_path / "manifest.json"
@@ -303,7 +305,7 @@ def test_blobfuse_mount_by_preparation_is_shared_and_unmounted_by_the_last_relea
         return node_main.main(["prep", "--mount", "blobfuse", "--account", "acct", "--container", "assets",
                                "--store", "https://acct.blob.core.windows.net/assets", "--manifest", str(empty),
                                "--content-dir", target, "--view", str(tmp_path / job / "view"),
-                               "--job", job, "--root", str(root), "--access", str(access),
+                               "--job", job, "--root", str(root),
                                "--mount-cache", str(tmp_path / "cache")])
 
     assert prep_mount("job1") == 0 and prep_mount("job2") == 0

@@ -119,10 +119,8 @@ def test_local_render_from_a_blob_store_reads_assets_with_a_read_only_sas(run_cl
                    "--download", tmp_path / "f", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert_frame_shows_textures(tmp_path / "f" / "render" / "frame_0005.png", 5)
-    # Everything written, except the node's own credential (access.json in the preparation task's
-    # folder, where a pool node holds it too) and the local backend's private, deleted-at-end specs.
-    written = [p for p in (tmp_path / "state").rglob("*")
-               if p.is_file() and p.suffix in (".json", ".txt", ".log") and p.name != "access.json"]
+    # Everything written (the local backend's private, deleted-at-end specs included).
+    written = [p for p in (tmp_path / "state").rglob("*") if p.is_file() and p.suffix in (".json", ".txt", ".log")]
     everything = proc.stdout + proc.stderr + "".join(p.read_text(errors="replace") for p in written)
     import re
 

@@ -14,6 +14,7 @@ with the frames kept on the node and the failure reported (test_local_backend).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -39,16 +40,17 @@ DIE_ON_LIMIT = ("import runpy, signal, sys; signal.signal(signal.SIGXFSZ, signal
                 "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
-def run_prep(tool, root, url, manifest_path, access=None, preexec=None, die_on_limit=False):  # noqa: F811
+def run_prep(tool, root, url, manifest_path, sas=None, preexec=None, die_on_limit=False):  # noqa: F811
     argv = [str(tool), "prep", "--store", url, "--manifest", str(manifest_path), "--job", "j1",
-            "--root", str(root), "--view", str(view_of(root, "j1")), "--reserve", "0", "--json"] + (["--access", str(access)] if access else [])
+            "--root", str(root), "--view", str(view_of(root, "j1")), "--reserve", "0", "--json"]
     launcher = [sys.executable, "-c", DIE_ON_LIMIT] if die_on_limit else [sys.executable]
-    return subprocess.run(launcher + argv, capture_output=True, text=True, timeout=120, preexec_fn=preexec)
+    env = dict(os.environ, AZRENDER_STORE_SAS=sas) if sas else None  # as Batch gives it: the task's environment
+    return subprocess.run(launcher + argv, capture_output=True, text=True, timeout=120, preexec_fn=preexec, env=env)
 
 
 @pytest.fixture(params=["folder", "azurite"])
 def source(request, tmp_path):
-    """(store URL, access file or None) holding FILES, as the sync stage stores assets."""
+    """(store URL, read SAS or None) holding FILES, as the sync stage stores assets."""
     if request.param == "folder":
         store = FolderStore(tmp_path / "store")
         for rel, data in FILES.items():
@@ -63,9 +65,7 @@ def source(request, tmp_path):
     sas = generate_container_sas(azurite.account, container, account_key=azurite.key,
                                  permission=ContainerSasPermissions(read=True, list=True),
                                  expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    access = tmp_path / "access.json"
-    access.write_text(json.dumps({"version": 1, "sas": sas}))
-    return azurite.container_url(container), access
+    return azurite.container_url(container), sas
 
 
 def assert_cache_complete(root) -> None:
@@ -77,10 +77,10 @@ def assert_cache_complete(root) -> None:
 
 
 def test_disk_filling_during_preparation_fails_clearly_then_the_rerun_finishes(tool, tmp_path, source):  # noqa: F811
-    url, access = source
+    url, sas = source
     root = tmp_path / "node" / "azrender"
     m = manifest(tmp_path / "m.json", FILES)
-    proc = run_prep(tool, root, url, m, access, preexec=limited)
+    proc = run_prep(tool, root, url, m, sas, preexec=limited)
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith(f"azrender prep: cannot write the node cache {root}: File too large"), proc.stderr
@@ -88,7 +88,7 @@ def test_disk_filling_during_preparation_fails_clearly_then_the_rerun_finishes(t
     state = json.loads((root / "cache-state.json").read_text())
     assert digest(FILES["cache/sim.vdb"]) not in state["files"]
 
-    again = run_prep(tool, root, url, m, access)  # room again
+    again = run_prep(tool, root, url, m, sas)  # room again
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout.strip().splitlines()[-1])
     assert 1 <= summary["downloaded"] < len(FILES), "what arrived before the disk filled was fetched again"
@@ -96,15 +96,15 @@ def test_disk_filling_during_preparation_fails_clearly_then_the_rerun_finishes(t
 
 
 def test_node_dying_mid_write_then_preparation_reruns_idempotently(tool, tmp_path, source):  # noqa: F811
-    url, access = source
+    url, sas = source
     root = tmp_path / "node" / "azrender"
     m = manifest(tmp_path / "m.json", FILES)
-    proc = run_prep(tool, root, url, m, access, preexec=limited, die_on_limit=True)
+    proc = run_prep(tool, root, url, m, sas, preexec=limited, die_on_limit=True)
     assert proc.returncode == -signal.SIGXFSZ, (proc.returncode, proc.stderr)
     assert [p for p in root.rglob("*") if ".azrtmp-" in p.name], "the process did not die mid-write"
 
     for _ in range(2):  # the node is back: preparation runs again, then once more for a retried task
-        again = run_prep(tool, root, url, m, access)
+        again = run_prep(tool, root, url, m, sas)
         assert again.returncode == 0, again.stderr
         assert_cache_complete(root)
     assert json.loads(again.stdout.strip().splitlines()[-1])["downloaded"] == 0

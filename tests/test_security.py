@@ -4,8 +4,8 @@ A real ``azrender submit --wait`` renders the example scene (real Blender, local
 real Azurite whose account key is a fresh random secret (not the emulator's published one); then
 everything the run produced is searched for that key, the connection string and any unmasked SAS
 signature: stdout, stderr, the --json result, every file under the config / cache / state folders,
-the downloaded frames, and every blob in the store. The only place a credential may be is the
-node's own access file (``access.json``: the read-only SAS a pool node also holds).
+the downloaded frames, and every blob in the store. Nodes get their read SAS in the preparation
+task's environment (as Batch holds it), never in a file: no credential may be anywhere.
 
 Extends test_main_job's smaller check (state .json/.txt/.log files, the emulator's public key).
 """
@@ -52,10 +52,6 @@ def secret_azurite(tmp_path_factory):
     server.stop()
 
 
-def is_node_credential(name: str) -> bool:
-    return name.rsplit("/", 1)[-1] == "access.json"
-
-
 def sas_values(text: str) -> set[str]:
     return {urllib.parse.unquote(m) for m in re.findall(r"sig=([^&\"'\s]+)", text) if not m.startswith("***")}
 
@@ -64,38 +60,45 @@ def test_full_submit_leaves_no_secret_anywhere(run_cli, demo, tmp_path, secret_a
     azurite = secret_azurite
     url = azurite.container_url("studio", "show")
     out = tmp_path / "frames"
-    proc = run_cli("-vv", "submit", demo / "demo.blend", "--frames", "2", "--storage-url", url, "--wait",
-                   "--download", out, "--json", env={"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    proc = run_cli("-vv", "submit", demo / "demo.blend", "--frames", "2", "--storage-url", url, "--json", env=env,
                    timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (out / "render" / "frame_0002.png").is_file()
     job_id = json.loads(proc.stdout)["job_id"]
+    # The job's requests as the service holds them (the local backend's private copy, while it runs):
+    # the one place the nodes' SAS may be.
+    private = tmp_path / "state" / "local-batch" / "jobs" / job_id / "private" / "job.json"
+    node_requests = [private.read_text()]
+    prep_env = json.loads(node_requests[0])["jobPreparationTask"]["environmentSettings"]
+    assert [e["name"] for e in prep_env] == ["AZRENDER_STORE_SAS"] and "sp=rl" in prep_env[0]["value"]
+    waited = run_cli("-vv", "wait", job_id, env=env, timeout=600)
+    assert waited.returncode == 0, waited.stderr[-3000:]
+    fetched = run_cli("-vv", "download", job_id, "--dest", out, "--json", env=env, timeout=120)
+    assert fetched.returncode == 0, fetched.stderr[-3000:]
+    assert (out / "render" / "frame_0002.png").is_file()
 
-    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
     later = [run_cli("-vv", "status", job_id, "--json", env=env),  # from other processes, as an artist would
              run_cli("-vv", "download", job_id, "--dest", tmp_path / "frames" / "again", "--logs", "--json", env=env)]
     assert [p.returncode for p in later] == [0, 0], [p.stderr[-2000:] for p in later]
     assert [p for p in (tmp_path / "frames" / "again").rglob("*.txt")], "the task logs were not downloaded"
     produced: dict[str, bytes] = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode()}
-    for other in later:
-        produced[f"stdout {other.args[4]}"] = other.stdout.encode()
-        produced[f"stderr {other.args[4]}"] = other.stderr.encode()
-    credentials: dict[str, bytes] = {}
+    for n, other in enumerate((waited, fetched, *later)):
+        produced[f"stdout {other.args[4]} {n}"] = other.stdout.encode()
+        produced[f"stderr {other.args[4]} {n}"] = other.stderr.encode()
     for folder in ("config", "cache", "state", "frames"):
         for path in (tmp_path / folder).rglob("*"):
             if path.is_file():
-                (credentials if is_node_credential(path.name) else produced)[str(path)] = path.read_bytes()
+                produced[str(path)] = path.read_bytes()
     container = azurite.blob_service().get_container_client("studio")
     blobs = list(container.list_blobs(include=["metadata"]))
     for blob in blobs:
-        data = container.download_blob(blob.name).readall()
-        (credentials if is_node_credential(blob.name) else produced)[f"blob {blob.name}"] = data
+        produced[f"blob {blob.name}"] = container.download_blob(blob.name).readall()
         produced[f"blob metadata {blob.name}"] = json.dumps(blob.metadata).encode()
     assert len(produced) > 20 and any(name.startswith("blob ") for name in produced), "too little was searched"
-    assert any(f"blob show/jobs/{job_id}" in name for name in credentials), "the node's access file was not stored"
+    assert any(name.startswith(f"blob show/jobs/{job_id}/outputs/") for name in produced), "the node wrote no frame"
 
-    # the real SAS signatures the nodes were given: they must appear nowhere but in access files
-    given = set().union(*(sas_values(data.decode("latin-1")) for data in credentials.values()))
+    # the real SAS signatures the nodes were given (the job's request, as the local backend held it)
+    given = set().union(*(sas_values(text) for text in node_requests))
     assert given, "no SAS was given to the nodes"
     leaks = []
     for name, data in produced.items():
@@ -128,9 +131,9 @@ def _sas_urls(obj, found: list[tuple[str, str]], where: str = "") -> None:
 def test_sas_given_to_nodes_is_least_privilege_and_expires(demo, tmp_path, secret_azurite, monkeypatch):  # noqa: F811
     """What the pipeline generates (captured where it would be sent to Batch): assets and the
     node's files read-only (rl), outputs create/write only (cw), per-frame upload's outputs SAS
-    read/create/write (rcw) in the render tasks' AZRENDER_OUTPUTS_SAS setting alone, each with an
-    expiry; nothing secret in command lines or other environment settings; and Azurite enforces
-    those permissions."""
+    read/create/write (rcw) in the render tasks' AZRENDER_OUTPUTS_SAS setting, each with an expiry;
+    nothing secret in command lines or other environment settings but the preparation task's read
+    SAS; and Azurite enforces those permissions."""
     from azure.core.exceptions import HttpResponseError
     from azure.storage.blob import ContainerClient
 
@@ -151,18 +154,23 @@ def test_sas_given_to_nodes_is_least_privilege_and_expires(demo, tmp_path, secre
     urls: list[tuple[str, str]] = []
     _sas_urls(doc, urls)
     assert urls, "the job gives nodes no SAS at all"
-    frames_sas = [f"{where}" for where, _ in urls if ".environmentSettings" in where]
+    node_sas = ".job.jobPreparationTask.environmentSettings[0].value"
+    assert doc["job"]["jobPreparationTask"]["environmentSettings"][0]["name"] == "AZRENDER_STORE_SAS"
+    assert node_sas in dict(urls), "the preparation task does not get the read SAS"
+    frames_sas = [where for where, _ in urls if ".tasks[" in where and ".environmentSettings" in where]
     assert frames_sas == [f".tasks[{n}].environmentSettings[0].value" for n in range(2)]
     assert all(t["environmentSettings"][0]["name"] == "AZRENDER_OUTPUTS_SAS" for t in doc["tasks"])
     for where, url in urls:
         setting = ".environmentSettings" in where
         query = dict(urllib.parse.parse_qsl(url if setting else urllib.parse.urlsplit(url).query))
-        expected = "rcw" if setting else "cw" if ".outputFiles" in where else "rl"
+        expected = "rcw" if where in frames_sas else "cw" if ".outputFiles" in where else "rl"
         assert query.get("sp") == expected, f"{where}: permissions {query.get('sp')!r}, expected {expected!r}"
         expiry = datetime.fromisoformat(query["se"].replace("Z", "+00:00"))
         assert before < expiry <= before + pipeline.ACCESS_LIFETIME + timedelta(minutes=5), f"{where}: expiry {expiry}"
-        assert ".commandLine" not in where, f"a SAS in {where}"
-    for task in doc["tasks"] + [doc["job"].get("jobPreparationTask") or {}, doc["job"].get("jobReleaseTask") or {}]:
+        assert ".commandLine" not in where and (not setting or where == node_sas or where in frames_sas), \
+            f"a SAS in {where}"
+    prep = doc["job"]["jobPreparationTask"]
+    for task in doc["tasks"] + [{"commandLine": prep["commandLine"]}, doc["job"].get("jobReleaseTask") or {}]:
         visible = json.dumps([task.get("commandLine"), [e for e in task.get("environmentSettings") or ()
                                                         if e["name"] != "AZRENDER_OUTPUTS_SAS"]])
         assert "sig=" not in visible and azurite.key not in visible

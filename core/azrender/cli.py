@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     from azrender.redact import redact
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    from azrender.dirs import private_files
+
+    private_files()  # what azrender keeps for itself is this user's alone, whatever the umask
     parser = build_parser(only=_command_in(argv))
     args = parser.parse_args(argv)
     if not args.command:

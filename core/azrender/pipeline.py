@@ -238,6 +238,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     scene = Path(os.path.abspath(os.path.expanduser(request.scene)))
     if not scene.is_file():
         raise SceneError(f"{request.scene}: no such scene file")
+    if request.download_dir is not None and Path(request.download_dir).exists() and not Path(request.download_dir).is_dir():
+        raise UsageError(f"--download {request.download_dir}: a file, not a folder: frames are downloaded into a folder")
     host = _host_of(scene, request.host)
     settings = settings or _settings(request, load_settings)
     backend = backend or choose_backend(request.backend, settings)
@@ -303,6 +305,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.watch.gate import plan_for
 
     requests = to_batch_models(job)
+    if not request.dry_run:  # last, once every cheaper check passed; still before any upload
+        backend.authenticate()
     gate = plan_for(submission, requests, backend, scout=request.scout or settings.scout,
                     budget=request.budget or settings.budget, dry_run=request.dry_run)
     return SubmissionPlan(submission, storage_url, display_url, paths, uploads, manifest_key, access,
@@ -338,7 +342,9 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
         raise JobError(f"{plan.scene.name}: the sync produced no manifest; nothing was submitted")
     store.write_bytes(plan.manifest_key, synced.manifest.to_bytes())
     engine.settle(store, list(plan.uploads), synced.manifest, since)
-    _upload_node_files(store, plan)
+    from azrender.jobs.nodetool import upload_node_tool
+
+    upload_node_tool(store)  # the job's SAS reaches nodes through the Batch request, never the store
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
@@ -371,7 +377,11 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     except KeyboardInterrupt:
         raise _cancelled(backend, job_id, outputs_url, dest) from None
     progress("download", 0, 1, str(dest))
-    fetched = backend.download(job_id, dest, store_url=outputs_url)
+    try:
+        fetched = backend.download(job_id, dest, store_url=outputs_url)
+    except engine.TransferError as exc:  # the job is done: submitting again would not help
+        raise JobError(f"job {job_id} ended, but its outputs did not all come home: {exc.summary}",
+                       hint=f"azrender download {job_id} --dest {dest}") from None
     progress("download", 1, 1, f"{fetched.get('downloaded', 0)} file(s)")
     from azrender.report import write_report
     from azrender.watch import record as watch_record
@@ -500,16 +510,6 @@ def _prune_submissions(folder: Path) -> None:
         return
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _upload_node_files(store, plan: SubmissionPlan) -> None:
-    """The node tool (content-addressed, written once) and, for SAS access, the job's access file."""
-    from azrender.jobs.build import node_uploads
-
-    existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(plan.job_id, plan.access).items():
-        if key not in existing:
-            store.write_bytes(key, data)
 
 
 def _outputs_url(storage_url: str, settings, backend: str, dry_run: bool) -> str:

@@ -31,9 +31,14 @@ WINDOWS_CREDENTIALS = (("APPDATA", "Microsoft/Credentials"), ("APPDATA", "Micros
 class Refusal:
     path: str
     rule: str
+    allowable: bool = True  # False: no flag can send it (a pipe would block the reader forever)
+
+    @property
+    def hint(self) -> str:
+        return "--allow-path to send it anyway" if self.allowable else "nothing can send it: replace it with a regular file"
 
     def line(self) -> str:
-        return f"{self.path}: {self.rule}; not sent (--allow-path to send it anyway)"
+        return f"{self.path}: {self.rule}; not sent ({self.hint})"
 
 
 def _norm(path: str) -> str:
@@ -91,6 +96,12 @@ class Guard:
         except (OSError, ValueError):
             pass
         allowed = lambda name: any(_under(name, folder) for folder in self.allowed)  # noqa: E731
+        try:
+            info = os.stat(text)
+        except (OSError, ValueError):
+            info = None  # missing: discovery reports it as such (the location rules still apply)
+        if info is not None and not stat.S_ISDIR(info.st_mode) and not stat.S_ISREG(info.st_mode):
+            return Refusal(text, "not a regular file (a device, pipe or socket)", allowable=False)
         if _windows_device(text) and not any(map(allowed, names)):
             return Refusal(text, "a Windows device path")
         for name in names:
@@ -99,16 +110,8 @@ class Guard:
             for folder, rule in self.locations:
                 if _under(name, folder):
                     return Refusal(text, rule)
-        if any(map(allowed, names)):
+        if info is None or stat.S_ISDIR(info.st_mode) or any(map(allowed, names)):
             return None
-        try:
-            info = os.stat(text)
-        except (OSError, ValueError):
-            return None  # missing: discovery reports it as such
-        if stat.S_ISDIR(info.st_mode):
-            return None
-        if not stat.S_ISREG(info.st_mode):
-            return Refusal(text, "not a regular file (a device, pipe or socket)")
         if info.st_size == 0 and _reads_data(text):
             return Refusal(text, "a virtual file (its size says empty but it reads data)")
         return None
@@ -124,3 +127,8 @@ def refusal(path: str | os.PathLike, allowed: Sequence[str | os.PathLike] = ()) 
 def scene_refusals(report, allowed: Sequence[str | os.PathLike] = ()) -> list[Refusal]:
     """The scene file and the existing dependencies of a discovery report that must stay here."""
     return Guard(allowed).refusals([report.scene, *(d.path for d in report.dependencies if d.exists)])
+
+
+def refused_paths(report, allowed: Sequence[str | os.PathLike] = ()) -> dict[str, Refusal]:
+    """:func:`scene_refusals` by path: what ``deps`` and the host panels flag REFUSED."""
+    return {r.path: r for r in scene_refusals(report, allowed)}

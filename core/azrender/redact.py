@@ -15,8 +15,8 @@ MASK = "***"
 _registered: set[str] = set()
 
 _PATTERNS = [
-    # SAS signature in a query string: sig=...
-    (re.compile(r"(?i)([?&;]sig=)[^&\s\"'<>]+"), r"\1" + MASK),
+    # SAS signature in a query string, or a SAS on its own (an environment setting): sig=...
+    (re.compile(r"(?i)((?:^|[?&;\s\"'])sig=)[^&\s\"'<>]+"), r"\1" + MASK),
     # Connection-string fields carrying secrets.
     (re.compile(r"(?i)((?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s\"']+"), r"\1" + MASK),
     # Authorization headers (SharedKey account:signature, Bearer token).

@@ -160,4 +160,8 @@ def write_report(folder: Path, status, record=None) -> tuple[Path, Path]:
 </body></html>
 """
     page_html.write_text(doc, encoding="utf-8")
+    from azrender.dirs import for_user
+
+    for written in (page_html, png):
+        for_user(written)
     return page_html, png

@@ -40,6 +40,10 @@ class Backend(Protocol):
         """Raise :class:`~azrender.errors.UsageError` when this backend cannot run such a job;
         called before any work (discovery included)."""
 
+    def authenticate(self) -> None:
+        """Raise the one line that says why this backend cannot be reached with the credentials
+        at hand; called last while planning a submission that will be sent (before any upload)."""
+
     def pool(self, submission, plugin_manager) -> PoolChoice:
         """The pool for ``submission`` (:class:`azrender.pipeline.Submission`)."""
 

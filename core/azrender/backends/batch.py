@@ -26,6 +26,7 @@ MAX_TASKS_PER_COLLECTION = 100
 MAX_COLLECTION_BYTES = 1_000_000  # Batch's limit is 1 MB; stay clear of it including the envelope
 SERVER_RETRIES = 3
 STDERR_LINES = 20
+BATCH_SCOPE = "https://batch.core.windows.net//.default"  # the SDK's own (azure.batch._configuration)
 
 
 def make_client(batch_url: str, credential):
@@ -344,6 +345,16 @@ class BatchBackend(Backend):
     def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
         if not dry_run:
             _require_account(self.settings)
+
+    def authenticate(self) -> None:
+        """A credential for the Batch account, found now: not after the assets were uploaded."""
+        from azrender.settings import batch_credential
+
+        _require_account(self.settings)
+        credential = batch_credential(self.settings)  # a key auth without its key: one line
+        if hasattr(credential, "get_token"):  # azure-identity: ask for the token the client will use
+            credential.get_token(BATCH_SCOPE)
+        self._client = self._client or make_client(self.settings.batch_url, credential)
 
     def pool(self, submission, plugin_manager) -> PoolChoice:
         from azrender.settings import pool_spec

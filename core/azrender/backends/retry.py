@@ -122,7 +122,7 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
     from azrender import jobrecord, layout
     from azrender.jobs.access import ACCESS_LIFETIME, node_access
     from azrender.jobs.batch_models import to_batch_models
-    from azrender.jobs.build import build_job, check_id, node_uploads
+    from azrender.jobs.build import build_job, check_id
     from azrender.jobs.model import WatchSpec
     from azrender.rendersettings.model import TaskSet
     from azrender.sync.stores import open_store
@@ -152,10 +152,9 @@ def retry_job(backend, job_id: str, *, frames: str | None = None, failed_only: b
                     submission=submission_for(record, plan, backend.settings) if submission_for else None,
                     plugins=get_plugin_manager(), **recipe)
     requests = to_batch_models(job)
-    existing = {obj.key for obj in store.list(layout.TOOLS)}
-    for key, data in node_uploads(plan.retry_id, access).items():
-        if key not in existing:
-            store.write_bytes(key, data)
+    from azrender.jobs.nodetool import upload_node_tool
+
+    upload_node_tool(store)
     backend.send(requests)
     jobrecord.save(replace(record, retries=(*record.retries, plan.retry_id)))
     return plan

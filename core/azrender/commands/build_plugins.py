@@ -22,6 +22,7 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
+    from azrender.dirs import user_umask
     from azrender.hosts import build
 
     plan = build.plan(args.dest, platforms=args.platforms, python_version=args.python_version, wheels=args.wheels)
@@ -29,6 +30,7 @@ def run(args) -> int:
         print(line)
     if args.dry_run:
         return 0
-    for artifact in build.build(plan):
-        print(f"built {artifact}")
+    with user_umask():  # the plug-ins are the user's to install and share
+        for artifact in build.build(plan):
+            print(f"built {artifact}")
     return 0

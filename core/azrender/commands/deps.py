@@ -30,14 +30,14 @@ def run(args) -> int:
             raise UsageError(f"{directory}: not a folder")
     report = scan_scene(args.scene, search_paths=args.search_path, project=args.project,
                         plugin_manager=get_plugin_manager())
-    from azrender.private import scene_refusals
+    from azrender.private import refused_paths
 
-    refused = {r.path: r.rule for r in scene_refusals(report, args.allow_path)}
+    refused = refused_paths(report, args.allow_path)
     if args.json:
         doc = report.to_json()
         for dep in doc["dependencies"]:
-            dep["refused"] = refused.get(dep["path"])
-        doc["refused"] = [{"path": path, "rule": rule} for path, rule in refused.items()]
+            dep["refused"] = refused[dep["path"]].rule if dep["path"] in refused else None
+        doc["refused"] = [{"path": path, "rule": r.rule} for path, r in refused.items()]
         text = json.dumps(doc, indent=2, ensure_ascii=False)
         if _has_surrogates(text):  # a file name that is not UTF-8: keep it exact as \udcXX escapes
             text = json.dumps(doc, indent=2)
@@ -86,7 +86,7 @@ def _print_table(report, refused: dict) -> None:
         sections.append((title, [(("REFUSED" if dep.path in refused else "ok") if dep.exists else "MISSING", dep.path,
                                    _human(dep.size) if dep.size is not None else "-", dep.source, dep.resolved_by)
                                   for dep in deps]))
-    notes = ([("refused", f"{path}: {rule} (--allow-path to send it anyway)") for path, rule in refused.items()]
+    notes = ([("refused", f"{path}: {r.rule} ({r.hint})") for path, r in refused.items()]
              + [("warning", warning) for warning in report.warnings]
              + ([("note", "this scene format was read best effort; some dependencies may be missing")]
                 if report.best_effort else []))

@@ -94,7 +94,8 @@ def scan_scene(
             add_references(report, reading.references, context)
             continue
         for dep in add_references(report, reading.references, context):
-            if dep.exists and _extension(dep.path) in registry and os.path.realpath(dep.path) not in visited:
+            if (dep.exists and _extension(dep.path) in registry and os.path.isfile(dep.path)  # a FIFO never read
+                    and os.path.realpath(dep.path) not in visited):
                 visited.add(os.path.realpath(dep.path))
                 queue.append(dep.path)
     return _run_hooks(plugin_manager, report, context)

@@ -84,13 +84,14 @@ def expand(path: str, *, directories: bool = False) -> Expansion:
     A path that exists as written is taken literally, even with a ``#`` in its name (a literal
     ``#`` is a legal file-name character); otherwise a tokenised file name is matched against its
     directory's listing. With ``directories``, a folder yields the files below it (caches the host
-    writes as folders); otherwise a folder is not a file and matches nothing.
+    writes as folders); otherwise a folder is not a file and matches nothing. A pipe, socket or
+    device is there (it is never read here): :mod:`azrender.private` refuses it, naming the rule.
     """
     try:
         info = os.stat(path)
     except (OSError, ValueError):  # ValueError: a NUL byte in the path
         info = None
-    if info is not None and stat.S_ISREG(info.st_mode):
+    if info is not None and not stat.S_ISDIR(info.st_mode):
         return Expansion(path, ((path, info.st_size),), False)
     if info is not None and stat.S_ISDIR(info.st_mode) and directories:
         return Expansion(path, tuple(sorted(_files_below(path))), True)
@@ -100,7 +101,7 @@ def expand(path: str, *, directories: bool = False) -> Expansion:
     regex = name_regex(name)
     try:
         entries = [entry for entry in os.scandir(directory or ".") if regex.match(entry.name)]
-        matched = [(entry.path, entry.stat().st_size) for entry in entries if entry.is_file()]
+        matched = [(entry.path, entry.stat().st_size) for entry in entries if not entry.is_dir()]
     except (OSError, ValueError):
         return Expansion(path, (), True)
     return Expansion(path, tuple(sorted(matched)), True)

@@ -134,13 +134,19 @@ class SubmitDialog(QtWidgets.QDialog):
         except AzrenderError as exc:
             self.status.setText(error_text(exc))
             return
-        for dep in sorted(report.dependencies, key=lambda d: (d.exists, d.kind.value, d.path)):
-            item = QtWidgets.QListWidgetItem(f"{dep.kind.value:10} {dep.path}")
-            if not dep.exists:
+        from azrender.private import refused_paths
+
+        refused = refused_paths(report)  # there, but never sent (a pipe, a credential file): the rule says why
+        for dep in sorted(report.dependencies, key=lambda d: (d.exists and d.path not in refused, d.kind.value, d.path)):
+            rule = refused[dep.path].rule if dep.path in refused else None
+            item = QtWidgets.QListWidgetItem(f"{'REFUSED' if rule else dep.kind.value:10} {dep.path}"
+                                             + (f" ({rule})" if rule else ""))
+            if not dep.exists or rule:
                 item.setForeground(QtGui.QBrush(QtGui.QColor(MISSING_COLOUR)))
             self.dependencies.addItem(item)
         missing = len(report.missing)
-        self.status.setText(f"{len(report.dependencies)} file(s)" + (f", {missing} missing" if missing else ""))
+        self.status.setText(f"{len(report.dependencies)} file(s)" + (f", {missing} missing" if missing else "")
+                            + (f", {len(refused)} refused" if refused else ""))
 
     def submit(self):
         try:

@@ -1,6 +1,11 @@
 """How render nodes reach the stores of a submission: least-privilege SAS URLs from the sync
 stage's stores (read/list on the assets, create/write on the outputs) that expire with the job,
-or plain URLs when the pool's managed identity does the authorising."""
+or plain URLs when the pool's managed identity does the authorising.
+
+Where the read SAS travels: only in the requests Batch keeps (resource file and output file URLs,
+a blobfuse mount's ``sasKey``) and in the job preparation task's environment setting
+:data:`SAS_VARIABLE`, which the node tool reads. Never in the store (any later job's read SAS
+could read it there), never in a command line, never in a file on the node."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the
 ASSETS_PERMISSIONS = "rl"
 OUTPUTS_PERMISSIONS = "cw"
 FRAMES_PERMISSIONS = "rcw"  # per-frame upload: which frames are there already, then each frame
+SAS_VARIABLE = "AZRENDER_STORE_SAS"  # azrender.node.store.SAS_VARIABLE: the node tool runs without the core
 
 
 def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str | None = None,

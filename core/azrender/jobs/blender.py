@@ -91,7 +91,7 @@ def launcher(python: str | os.PathLike) -> str:
         (folder / "bpy_blender.py").write_bytes(runner)
         temporary = folder / "blender.tmp"
         temporary.write_text(f"#!/bin/sh\nexec '{python}' '{folder / 'bpy_blender.py'}' \"$@\"\n")
-        temporary.chmod(0o755)
+        temporary.chmod(0o700)  # in azrender's own folder: this user's alone
         temporary.replace(script)
     return str(script)
 

@@ -5,7 +5,6 @@ dry run and the tests see exactly what would be submitted.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, replace
 
@@ -21,7 +20,6 @@ from azrender.jobs.urls import parse_store_url
 from azrender.layout import check_id
 
 MANIFEST_FILE = "manifest.json"
-ACCESS_FILE = "access.json"
 OUTPUT_DIR = "out"  # frames, relative to the task working directory
 PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
@@ -73,30 +71,15 @@ def task_frames(task: str) -> tuple[int, ...]:
     return tuple(range(first, last + 1))
 
 
-def access_key(job_id: str) -> str:
-    return layout.job_key(job_id, ACCESS_FILE)
+def node_secrets(access: NodeAccess) -> tuple[tuple[str, str], ...]:
+    """The preparation task's environment: the assets store's read/list SAS for the node tool
+    (:data:`~azrender.jobs.access.SAS_VARIABLE`); none with a managed identity or a folder store."""
+    from azrender.jobs.access import SAS_VARIABLE
 
-
-def access_file(access: NodeAccess) -> bytes | None:
-    """The store's read SAS for the node tool, delivered as a resource file (never on a command
-    line); None when the nodes need none (managed identity, or a local folder store)."""
     store = parse_store_url(access.assets_url)
     if access.identity_resource_id or not store.query:
-        return None
-    return json.dumps({"version": 1, "sas": store.query}).encode()
-
-
-def node_uploads(job_id: str, access: NodeAccess) -> dict[str, bytes]:
-    """What the assets store must hold before the job is submitted, ``{store key: bytes}``: the
-    node tool and, when nodes read the store with a SAS, the access file (upload both with the
-    sync stage's ``store.write_bytes``; keys are relative to the assets store URL)."""
-    from azrender.jobs.nodetool import build_node_tool, node_tool_key
-
-    uploads = {node_tool_key(): build_node_tool()}
-    access_json = access_file(access)
-    if access_json is not None:
-        uploads[access_key(job_id)] = access_json
-    return uploads
+        return ()
+    return ((SAS_VARIABLE, store.query),)
 
 
 def _python(node_os: str) -> str:
@@ -143,9 +126,6 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
             "--manifest", MANIFEST_FILE]
     if access.identity_resource_id:
         argv += ["--identity", access.identity_resource_id]
-    elif access_file(access) is not None:
-        files.append(ResourceFileSpec(ACCESS_FILE, http_url=store.blob_url(access_key(job_id))))
-        argv += ["--access", ACCESS_FILE]
     if storage_mode == COPY:
         if cache_limit is not None:
             argv += ["--cache-limit", str(cache_limit)]
@@ -165,7 +145,8 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
         else:
             argv += ["--mounted"]
             elevated = False
-    return NodeTaskSpec(commands.command_line([*before, *fetch, argv], node_os), tuple(files), elevated=elevated,
+    return NodeTaskSpec(commands.command_line([*before, *fetch, argv], node_os), tuple(files),
+                        environment=node_secrets(access), elevated=elevated,
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
 

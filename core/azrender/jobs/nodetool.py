@@ -34,3 +34,13 @@ def node_tool_key(data: bytes | None = None) -> str:
     """The store key of this build of the tool, e.g. ``tools/azrender_node-3f2a....pyz``."""
     data = build_node_tool() if data is None else data
     return layout.join(layout.TOOLS, f"azrender_node-{hashlib.sha256(data).hexdigest()[:16]}.pyz")
+
+
+def upload_node_tool(store) -> str:
+    """Put this build of the tool in ``store`` unless it is there (its key names its content);
+    returns the key."""
+    data = build_node_tool()
+    key = node_tool_key(data)
+    if key not in {obj.key for obj in store.list(layout.TOOLS)}:
+        store.write_bytes(key, data)
+    return key

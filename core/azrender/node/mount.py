@@ -3,8 +3,8 @@ configuration. The container appears read-only at ``$AZ_BATCH_NODE_MOUNTS_DIR/<m
 same place a pool-level mount would put it, with blobfuse2's block cache on the node's local disk
 (or a RAM disk). The release task unmounts it once no job on the node pins it any more.
 
-The SAS (when no managed identity is used) arrives in the access resource file and is written only
-into the blobfuse2 config file, readable by root alone, which the unmount removes.
+The SAS (when no managed identity is used) arrives in the preparation task's environment and is
+written only into the blobfuse2 config file, readable by root alone, which the unmount removes.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def config_text(*, account: str, container: str, endpoint: str | None, cache_pat
     elif sas:
         auth = f"  mode: sas\n  sas: ?{sas}\n"
     else:
-        raise ValueError("blobfuse needs the access file (SAS) or --identity")
+        raise ValueError("blobfuse needs the store SAS (AZRENDER_STORE_SAS) or --identity")
     return (
         "allow-other: true\nread-only: true\n"
         "logging:\n  type: syslog\n  level: log_warning\n"

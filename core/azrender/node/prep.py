@@ -68,7 +68,6 @@ def register(parser) -> None:
     parser.add_argument("--store", required=True, help="store URL (container[/prefix] or file:///dir), no SAS")
     parser.add_argument("--manifest", help="the submission's manifest file (a resource file)")
     parser.add_argument("--job", required=True, help="job id (pins the content this job needs)")
-    parser.add_argument("--access", help="JSON file with the store's read SAS (a resource file)")
     parser.add_argument("--identity", help="managed identity resource id to read the store with")
     parser.add_argument("--root", default=None, help="cache root (default $AZ_BATCH_NODE_SHARED_DIR/azrender)")
     parser.add_argument("--view", default=VIEW_DIR, help="where to build the job's view (default ./view)")
@@ -248,13 +247,10 @@ def default_root() -> str:
     return os.path.join(shared, "azrender")
 
 
-def read_access(path: str | None) -> str | None:
-    """The SAS query string from the access file (a resource file, never a command-line argument)."""
-    if not path:
-        return None
-    os.chmod(path, 0o600)  # the task folder is group-readable; the SAS is this task's alone
-    with open(path, encoding="utf-8") as f:
-        return json.load(f).get("sas") or None
+def read_sas() -> str | None:
+    """The store's read SAS, from the environment Batch gave this task; taken out of it so that
+    nothing this task starts inherits it."""
+    return os.environ.pop(store.SAS_VARIABLE, None) or None
 
 
 def _read_manifest(path: str, view: str) -> tuple[Entry, ...]:
@@ -288,7 +284,7 @@ def run(args) -> int:
     started = time.time()
     downloaded, evicted = 0, 0
     if args.mount:
-        code = mount.mount(args, root, sas=read_access(args.access))
+        code = mount.mount(args, root, sas=read_sas())
         if code:
             return code
     if mounted:
@@ -309,7 +305,7 @@ def run(args) -> int:
             except NoSpace as exc:
                 print(f"azrender prep: {exc}", file=sys.stderr)
                 return EXIT_NO_SPACE
-            source = store.open_store(args.store, sas=read_access(args.access), identity=args.identity)
+            source = store.open_store(args.store, sas=read_sas(), identity=args.identity)
             try:
                 downloaded, bad = execute(p, source, root, state, job=args.job, parallel=args.parallel)
             except store.StoreError as exc:

@@ -13,8 +13,6 @@ import sys
 from . import cache, mount
 from .prep import JOB_DIR, default_root
 
-ACCESS_FILE = "access.json"  # azrender.jobs.build.ACCESS_FILE: the node tool runs without the core
-
 
 def register(parser) -> None:
     parser.add_argument("--job", required=True, help="job id")
@@ -28,12 +26,6 @@ def run(args) -> int:
     if os.path.dirname(os.path.realpath(job_dir)) != os.path.realpath(os.path.join(root, JOB_DIR)):
         print(f"azrender release: refusing job id {args.job!r}", file=sys.stderr)
         return 2
-    prep_dir = os.environ.get("AZ_BATCH_JOB_PREP_WORKING_DIR")
-    if prep_dir:  # the preparation task's copy of the store SAS: no secret outlives the job on the node
-        try:
-            os.remove(os.path.join(prep_dir, ACCESS_FILE))
-        except FileNotFoundError:
-            pass
     with cache.locked(root):
         state = cache.load_state(root)
         state["pins"].pop(args.job, None)

@@ -2,7 +2,7 @@
 
 Two stores, chosen by URL: Azure Blob over its REST API (``https://ACCOUNT.blob.core.windows.net/
 CONTAINER[/PREFIX]`` or an Azurite ``http://HOST:PORT/ACCOUNT/CONTAINER[/PREFIX]``), authorised by
-a SAS query string or the pool's managed identity (a token from the node's metadata endpoint); and
+a SAS query string (:data:`SAS_VARIABLE`) or the pool's managed identity (a token from the node's metadata endpoint); and
 a local folder (``file:///...``) for the local backend. Keys are store-relative (``assets/a/b.png``).
 """
 
@@ -25,6 +25,9 @@ from . import retry
 HASH_METADATA_KEY = "azrender_xxh3"  # mirrors azrender.layout.HASH_METADATA_KEY
 PARTIAL_PREFIX = ".azrender-partial-"  # mirrors azrender.sync.partial.PARTIAL_PREFIX
 FRAME_MD5_KEY = "azrender_md5"  # a frame the node tool uploaded whole (see BlobStore.write_file)
+# The store's read SAS, set by Batch in the job preparation task's environment (mirrors
+# azrender.jobs.access.SAS_VARIABLE): never a file, never an argument.
+SAS_VARIABLE = "AZRENDER_STORE_SAS"
 API_VERSION = "2021-08-06"
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
 CHUNK = 1 << 20

@@ -31,6 +31,7 @@ from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from azrender import layout
+from azrender.dirs import make_folders
 from azrender.errors import StoreError, UsageError
 from azrender.layout import HASH_METADATA_KEY
 from azrender.node import retry
@@ -343,7 +344,7 @@ class AzureBlobStore(Store):
 
     def download_file(self, key, dest, progress=None) -> Transfer:
         dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(dest.parent)
         blobs = self._account.blobs
         for attempt in range(blobs.retries + 1):
             try:

@@ -94,11 +94,12 @@ class FetchResult:
 
 
 class TransferError(StoreError):
-    """Some transfers failed after retries; ``result`` says what was and was not moved."""
+    """Some transfers failed after retries; ``result`` says what was and was not moved,
+    ``summary`` the same as the message without its advice (a caller may know better advice)."""
 
-    def __init__(self, message: str, result: SyncResult | FetchResult, **kw):
-        super().__init__(message, **kw)
-        self.result = result
+    def __init__(self, summary: str, result: SyncResult | FetchResult, **kw):
+        super().__init__(f"{summary}. Run the same command again to finish: what is done is kept", **kw)
+        self.summary, self.result = summary, result
 
 
 class Interrupted(StoreError):
@@ -360,8 +361,7 @@ def _write_root_manifests(store: Store, manifest: Manifest, roots: set[str],
 def _failure_message(verb: str, ok: int, total: int, nbytes: int, failed: Sequence[str]) -> str:
     named = "; ".join(sorted(failed)[:_NAMED_FAILURES])
     more = f" (and {len(failed) - _NAMED_FAILURES} more)" if len(failed) > _NAMED_FAILURES else ""
-    return (f"{verb} {ok} of {total} files ({nbytes} bytes); {len(failed)} not {verb}: {named}{more}. "
-            "Run the same command again to finish: what is done is kept")
+    return f"{verb} {ok} of {total} files ({nbytes} bytes); {len(failed)} not {verb}: {named}{more}"
 
 
 # ---- download ----------------------------------------------------------------------------------

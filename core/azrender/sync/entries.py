@@ -12,7 +12,8 @@ def collect_entries(paths: list[str], allowed: list[str] = ()) -> tuple[list[tup
 
     Keys are ``<alias>/<relative path>`` where the alias is the folder's name (a file given
     directly uses its parent folder's name). A system or credential location (given, or reached
-    through a link inside a folder) is refused unless ``allowed`` (see :mod:`azrender.private`)."""
+    through a link inside a folder), and a pipe, socket or device inside a folder, is refused with
+    its rule unless ``allowed`` (see :mod:`azrender.private`); a file that is not regular is never read."""
     from azrender.errors import UsageError
     from azrender.private import Guard
 
@@ -20,7 +21,7 @@ def collect_entries(paths: list[str], allowed: list[str] = ()) -> tuple[list[tup
     entries: list[tuple[Path, str]] = []
     folders: list[str] = []
     owners: dict[str, Path] = {}
-    links: list[str] = []
+    links: list[str] = []  # links and special files found in folders: what the guard must judge
     for text in paths:
         if refused := guard.refusal(os.path.expanduser(text)):
             raise UsageError(refused.line())
@@ -46,8 +47,9 @@ def collect_entries(paths: list[str], allowed: list[str] = ()) -> tuple[list[tup
 
 
 def _walk(folder: Path, links: list):
-    """``(file, relative posix path)`` under ``folder``, sorted, and the linked files in ``links``;
-    plain strings and scandir's d_type until the end, since this runs for every file on every sync."""
+    """``(file, relative posix path)`` under ``folder``, sorted, and in ``links`` the linked files
+    and the pipes, sockets and devices (never read); plain strings and scandir's d_type until the
+    end, since this runs for every file on every sync."""
     stack = [("", str(folder))]
     found = []
     while stack:
@@ -58,10 +60,12 @@ def _walk(folder: Path, links: list):
                 if entry.is_dir():
                     if not entry.is_symlink():  # like os.walk: a link cycle cannot loop
                         stack.append((rel + "/", entry.path))
-                elif entry.is_file():  # skips sockets, fifos and broken links
+                elif entry.is_file():
                     found.append((entry.path, rel))
                     if entry.is_symlink():
                         links.append(entry.path)
+                elif not entry.is_symlink() or os.path.exists(entry.path):  # a broken link is no file
+                    links.append(entry.path)  # a pipe, socket or device: the guard names it
     found.sort(key=lambda item: item[1])
     return [(Path(p), rel) for p, rel in found]
 

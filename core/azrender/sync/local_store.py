@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from azrender import layout
+from azrender.dirs import make_folders
 from azrender.errors import StoreError
 from azrender.sync import hashing, keys
 from azrender.sync.content import CONTENT
@@ -86,7 +87,7 @@ class LocalStore(Store):
 
     def _write(self, dest: Path, chunks, content_hash: str, mtime_ns: int | None,
                progress: ByteProgress | None) -> int:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(dest.parent)
         self._sweep()
         size = 0
         with writing_partial(dest, mtime_ns=mtime_ns) as out:  # keep the source's mtime, like cp -p

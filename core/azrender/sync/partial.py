@@ -30,9 +30,14 @@ ORPHAN_AGE = 3600.0  # seconds: without locks (Windows), a partial file unchange
 
 def _open_locked_partial(dest: Path):
     """A new partial file for ``dest``, open for writing and (POSIX) locked, with its path."""
+    from azrender.dirs import for_user
+
     while True:
         tmp = partial_path(dest)
         out = open(tmp, "wb")
+        # A download is the user's file; a partial file in azrender's folders stays private. By its
+        # descriptor: a sweeper may remove the name before the lock below.
+        for_user(tmp, fd=out.fileno())
         if not fcntl:
             return tmp, out
         fcntl.flock(out.fileno(), fcntl.LOCK_EX)

@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 import xxhash
 
 from azrender import layout
+from azrender.dirs import make_folders
 from azrender.errors import StoreError, UsageError
 from azrender.redact import register_secret
 from azrender.sync import hashing, keys
@@ -487,7 +488,7 @@ class SmbStore(Store):
                 st = smbclient.stat(self._unc(full), **kw)
                 expected = next((h for s, t, h in self._hashes(folder, kw).get(_name_tag(name), ())
                                  if s == st.st_size and t == st.st_mtime_ns // 1000), None)
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                make_folders(dest.parent)
                 size, got = write_checked(dest, src.read, expected=expected, progress=progress, chunk=CHUNK,
                                           mismatch=f"{self.display_url}/{key} does not match its recorded hash "
                                                    "(changed while it was read?); run again")

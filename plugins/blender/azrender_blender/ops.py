@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bpy
 
-from azrender.errors import AzrenderError, MissingAssetsError
+from azrender.errors import AzrenderError, MissingAssetsError, ValidationError
 from azrender.hosts.background import Background, error_line, hand_over_in_background
 
 from . import submission
@@ -16,12 +16,17 @@ POLL_SECONDS = 0.25
 _submitting: list = []
 
 
-def fill_dependencies(settings, dependencies) -> None:
-    """The panel's list: missing files first, then by kind and path."""
+def fill_dependencies(settings, report) -> None:
+    """The panel's list: missing and refused files first (a pipe or a credential file is there,
+    but is not sent: the rule says why), then by kind and path."""
+    from azrender.private import refused_paths
+
+    refused = refused_paths(report)
     settings.dependencies.clear()
-    for dep in sorted(dependencies, key=lambda d: (d.exists, d.kind.value, d.path)):
+    for dep in sorted(report.dependencies, key=lambda d: (d.exists and d.path not in refused, d.kind.value, d.path)):
         item = settings.dependencies.add()
         item.path, item.kind, item.source, item.exists = dep.path, dep.kind.value, dep.source, dep.exists
+        item.refused = refused[dep.path].rule if dep.path in refused else ""
 
 
 def _redraw(context) -> None:
@@ -43,10 +48,12 @@ class AZRENDER_OT_refresh_dependencies(bpy.types.Operator):
         except AzrenderError as exc:
             self.report({"ERROR"}, error_line(exc))
             return {"CANCELLED"}
-        fill_dependencies(context.scene.azrender, report.dependencies)
+        fill_dependencies(context.scene.azrender, report)
         missing = len(report.missing)
-        summary = f"{len(report.dependencies)} file(s)" + (f", {missing} missing" if missing else "")
-        self.report({"WARNING"} if missing else {"INFO"}, summary)
+        refused = sum(1 for d in context.scene.azrender.dependencies if d.refused)
+        summary = (f"{len(report.dependencies)} file(s)" + (f", {missing} missing" if missing else "")
+                   + (f", {refused} refused" if refused else ""))
+        self.report({"WARNING"} if missing or refused else {"INFO"}, summary)
         return {"FINISHED"}
 
 
@@ -83,8 +90,8 @@ class _Backgrounded:
         return self.finish(context, snapshot)
 
     def finish(self, context, snapshot):
-        if isinstance(snapshot.exception, MissingAssetsError):
-            fill_dependencies(context.scene.azrender, submission.scene_report().dependencies)  # shown in red
+        if isinstance(snapshot.exception, (MissingAssetsError, ValidationError)):
+            fill_dependencies(context.scene.azrender, submission.scene_report())  # shown in red
         if snapshot.error:
             self.report({"ERROR"}, snapshot.error)
             return {"CANCELLED"}
@@ -312,7 +319,7 @@ def on_load(_=None) -> None:
     if bpy.app.background or not bpy.data.filepath or bpy.context.scene is None:
         return
     try:
-        fill_dependencies(bpy.context.scene.azrender, submission.scene_report().dependencies)
+        fill_dependencies(bpy.context.scene.azrender, submission.scene_report())
     except AzrenderError:
         pass  # the panel's Refresh says why
     watch_jobs()

@@ -11,6 +11,7 @@ class AZRENDER_PG_dependency(bpy.types.PropertyGroup):
     kind: StringProperty(name="Kind")
     source: StringProperty(name="Used by")
     exists: BoolProperty(name="Exists")
+    refused: StringProperty(name="Refused", description="Why this file is not sent (a system or credential file, a pipe...)")
 
 
 class AZRENDER_PG_job(bpy.types.PropertyGroup):

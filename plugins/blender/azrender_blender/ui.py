@@ -48,10 +48,11 @@ def where_it_renders(settings) -> str:
 class AZRENDER_UL_dependencies(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index):
         row = layout.row(align=True)
-        row.alert = not item.exists  # missing files in red
+        row.alert = not item.exists or bool(item.refused)  # missing and refused files in red
         # The file name first: a narrow panel cuts a full path after its first folder.
-        row.label(text=bpy.path.basename(item.path) or item.path, icon="ERROR" if not item.exists else "FILE")
-        row.label(text=item.kind)
+        icon = "ERROR" if not item.exists else "CANCEL" if item.refused else "FILE"
+        row.label(text=bpy.path.basename(item.path) or item.path, icon=icon)
+        row.label(text="REFUSED" if item.refused else item.kind)
 
 
 class AZRENDER_UL_jobs(bpy.types.UIList):
@@ -79,16 +80,20 @@ class AZRENDER_PT_render(bpy.types.Panel):
         draw_settings(layout.column(), settings, context.scene)
 
         missing = sum(1 for d in settings.dependencies if not d.exists)
+        refused = sum(1 for d in settings.dependencies if d.refused)
         box = layout.box()
         header = box.row()
-        header.alert = missing > 0
-        header.label(text=f"Dependencies: {len(settings.dependencies)}" + (f", {missing} missing" if missing else ""))
+        header.alert = missing > 0 or refused > 0
+        header.label(text=f"Dependencies: {len(settings.dependencies)}" + (f", {missing} missing" if missing else "")
+                     + (f", {refused} refused" if refused else ""))
         header.operator("azrender.refresh_dependencies", text="", icon="FILE_REFRESH")
         box.template_list("AZRENDER_UL_dependencies", "", settings, "dependencies", settings, "dependency_index", rows=4)
         if 0 <= settings.dependency_index < len(settings.dependencies):
             chosen = settings.dependencies[settings.dependency_index]
             box.label(text=f"Folder: {os.path.dirname(chosen.path)}")
             box.label(text=f"Used by: {chosen.source}")
+            if chosen.refused:
+                box.label(text=f"Not sent: {chosen.refused}", icon="CANCEL")
 
         layout.operator("azrender.submit", icon="RENDER_ANIMATION")
 

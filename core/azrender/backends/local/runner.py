@@ -543,6 +543,9 @@ class _RedactingFormatter(logging.Formatter):
 
 
 def main(argv: list[str]) -> int:
+    from azrender.dirs import private_files
+
+    private_files()  # the nodes, their tasks and what they write are this user's alone
     job_dir = Path(argv[0])
     root = Root(job_dir.parents[1])
     job_id = job_dir.name

@@ -218,8 +218,6 @@ def write_json(path: Path, data, *, private: bool = False) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1)  # no fsync: readers never see a partial file, and after a
             # power cut a runner requeues whatever a stale record says was running
-        if not private:
-            os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

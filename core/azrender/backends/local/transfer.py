@@ -58,9 +58,12 @@ class _FolderContainer:
         shutil.copyfile(self.folder / _safe_name(name), dest)
 
     def upload(self, name: str, source: Path) -> None:
+        from azrender.dirs import for_user, make_folders
+
         target = self.folder / _safe_name(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(target.parent)
         shutil.copyfile(source, target)
+        for_user(target)  # frames in a store the user shares stay readable there
 
 
 class _BlobContainer:
@@ -106,7 +109,10 @@ def _target(working_dir: Path, relative: str | None) -> Path:
 
 
 def download_resource_files(resource_files, working_dir: Path) -> None:
-    """Fetch a task's ResourceFile list into its working directory (Batch keeps blob folders)."""
+    """Fetch a task's ResourceFile list into its working directory (Batch keeps blob folders). A
+    node here is a folder of this user's: Batch's group bits (0770) are kept for the user alone."""
+    from azrender.dirs import private_mode
+
     for resource in resource_files or ():
         try:
             fetched = []
@@ -129,7 +135,7 @@ def download_resource_files(resource_files, working_dir: Path) -> None:
                 raise ValueError("only httpUrl and storageContainerUrl resource files are supported locally")
             mode = int(resource.file_mode, 8) if resource.file_mode else 0o770
             for path in fetched:
-                os.chmod(path, mode)
+                os.chmod(path, private_mode(mode))
         except Exception as exc:  # any failure is the task's pre-processing error, like Batch
             source = resource.http_url or resource.storage_container_url or "?"
             raise TaskFileError("BlobDownloadMiscError",
