@@ -225,7 +225,8 @@ def scan_isolated(path, **kw):
 
 
 class ActsOnFirstUpload:
-    """The real store, but ``act()`` runs just before ``path`` is first uploaded (after hashing)."""
+    """The real store, but ``act()`` runs just before ``path`` is first uploaded (after hashing)
+    or first read to be hashed and uploaded; ``calls`` counts both."""
 
     def __init__(self, real, path: Path, act):
         self.real, self.path, self.act, self.calls = real, path, act, 0
@@ -233,12 +234,19 @@ class ActsOnFirstUpload:
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def upload_file(self, path, key, content_hash, progress=None):
+    def _reached(self, path) -> None:
         if Path(path) == self.path:
             self.calls += 1
             if self.calls == 1:
                 self.act()
+
+    def upload_file(self, path, key, content_hash, progress=None):
+        self._reached(path)
         return self.real.upload_file(path, key, content_hash, progress)
+
+    def hash_and_upload(self, path, key_of, progress=None):
+        self._reached(path)
+        return self.real.hash_and_upload(path, key_of, progress)
 
 
 # ---- Samba (SMB 3) -----------------------------------------------------------------------------

@@ -54,6 +54,25 @@ def test_the_pool_installs_the_pinned_blender_and_tasks_run_it_after_checking_it
     assert "/opt/azrender/blender/4.5.3/blender -b " in task["commandLine"]
 
 
+def test_a_pool_azrender_creates_installs_the_pinned_xxhash_from_the_store_first(run_cli, farm):
+    """Nodes without internet too: the wheels are resource files from the store, checked by the node
+    tool against the SHA-256 it carries; the Blender install follows only once that succeeded."""
+    from batchspec import assert_valid
+
+    from azrender.node.provide import WHEELS
+
+    proc = run_cli("submit", REPO / "examples" / "demo" / "demo.blend", "--frames", "1", "--dry-run", env=farm)
+    assert proc.returncode == 0, proc.stderr
+    sent = json.loads(proc.stdout)
+    assert_valid(sent)  # the Batch REST specification accepts the pool with its start task
+    start = sent["pool"]["startTask"]
+    files = {f["filePath"]: f["httpUrl"] for f in start["resourceFiles"]}
+    assert set(files) == {"azrender_node.pyz"} | {name for name, _ in WHEELS.values()}
+    assert all(url.startswith("https://farmstore.blob.core.windows.net/assets/tools/") for url in files.values())
+    assert start["commandLine"].startswith("/bin/bash -c 'python3 -I -S azrender_node.pyz provide --wheels . && ")
+    assert "sha256sum -c" in start["commandLine"]
+
+
 def test_a_scene_newer_than_the_pinned_blender_is_refused_in_one_line(run_cli, farm, tmp_path):
     scene = tmp_path / "new.blend"
     # A Blender 5.0 header (uncompressed): all that decides the version.

@@ -165,6 +165,101 @@ def test_hostile_manifest_names_are_refused(tool, tmp_path):
     assert proc.returncode == 5 and "bad manifest" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("doc", [
+    '{"version": 3, "entries": []}',
+    '{"version": 1, "entries": []}',  # an older store's head, never a submission's
+    '{"version": 2, "entries": [{"key": "assets/a.png", "size": 1, "mtime_ns": 1, "hash": "not-a-hash"}]}',
+    '{"version": 2, "entries": [{"key": "assets/a.png", "size": -1, "mtime_ns": 1, "hash": "%s"}]}' % ("0" * 32),
+    '{"version": 2}',
+])
+def test_the_node_reads_a_manifest_with_the_workstations_decoder(tool, tmp_path, doc):
+    """The node tool, under a Python with nothing but the standard library (no azrender, no
+    xxhash), refuses a bad manifest with the line azrender's own decoder gives for it."""
+    from azrender.sync.manifest import Manifest, ManifestError
+
+    path = tmp_path / "m.json"
+    path.write_text(doc)
+    try:
+        manifest = Manifest.from_bytes(path.read_bytes(), source=str(path))
+        reason = f"{path}: a submission manifest is content-addressed (version 2), not version {manifest.version}"
+    except ManifestError as exc:
+        reason = exc.message
+    root = tmp_path / "node" / "azrender"
+    proc = subprocess.run([sys.executable, "-I", "-S", str(tool), "prep", "--store", (tmp_path / "store").as_uri(),
+                           "--manifest", str(path), "--job", "j", "--root", str(root),
+                           "--view", str(view_of(root, "j"))], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 5 and proc.stderr.strip() == f"azrender prep: bad manifest {reason}", proc.stderr
+
+
+def test_a_node_without_xxhash_never_claims_a_check_it_did_not_do(tool, tmp_path):
+    """Under a Python without xxhash a same-size foreign object cannot be told apart: prep says
+    every file was checked by size only; once the node can hash, that content is fetched and
+    hashed again, and the foreign one is caught."""
+    store, root = filled_store(tmp_path)
+    foreign = b"m" * 299 + b"X"  # tex/metal.png's size, other bytes
+    (store.root / content_key(digest(FILES["tex/metal.png"]))).write_bytes(foreign)
+    m = manifest(tmp_path / "m.json", FILES)
+    argv = [str(tool), "prep", "--store", store.url, "--manifest", str(m), "--root", str(root), "--reserve", "0"]
+    bare = subprocess.run([sys.executable, "-I", "-S", *argv, "--job", "j1", "--view", str(view_of(root, "j1")),
+                           "--json"], capture_output=True, text=True, timeout=60)
+    assert bare.returncode == 0, bare.stderr
+    assert "no xxhash module: files are checked by size only" in bare.stderr
+    summary = json.loads(bare.stdout.strip().splitlines()[-1])
+    assert (summary["hashed"], summary["size_only"], summary["bad"]) == (0, 3, 0)
+    text = subprocess.run([sys.executable, "-I", "-S", *argv, "--job", "j2", "--view", str(view_of(root, "j2"))],
+                          capture_output=True, text=True, timeout=60)
+    assert "(0 hashed, 3 checked by size only)" in text.stdout, text.stdout
+
+    proc, summary = prep(tool, root, store.url, m, "j3")  # this Python has xxhash
+    assert proc.returncode == 0, proc.stderr
+    assert (summary["downloaded"], summary["hashed"], summary["bad"]) == (2, 2, 1)
+    problems = json.loads((view_of(root, "j3").parent / "problems.json").read_text())["problems"]
+    assert len(problems) == 1 and problems[0].startswith("assets/proj/tex/metal.png: the stored copy is not the submitted file")
+
+
+def test_the_pinned_xxhash_is_installed_only_when_its_checksum_matches_and_prep_then_hashes(tool, tmp_path):
+    """``provide`` (the start task of a pool azrender creates) under a Python with only the standard
+    library: a wheel that is not the pinned one is refused; the pinned one is installed where the
+    node tool finds it, and the next preparation hashes every file."""
+    from azrender.jobs.provision import node_python_uploads
+
+    wheels = tmp_path / "startup" / "wd"
+    wheels.mkdir(parents=True)
+    for key, data in node_python_uploads().items():
+        (wheels / key.rsplit("/", 1)[1]).write_bytes(data)
+    mine = next(wheels.glob(f"xxhash-*-cp{sys.version_info[0]}{sys.version_info[1]}-*.whl"))
+    good = mine.read_bytes()
+    mine.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # replaced in the store
+    shared = tmp_path / "shared"
+    env = {"PATH": os.environ["PATH"], "AZ_BATCH_NODE_SHARED_DIR": str(shared)}
+
+    def bare(*argv, cwd=None):
+        return subprocess.run([sys.executable, "-I", "-S", str(tool), *map(str, argv)], capture_output=True,
+                              text=True, timeout=60, env=env, cwd=cwd)
+
+    refused = bare("provide", "--wheels", ".", cwd=wheels)
+    assert refused.returncode == 6 and f"{mine.name} is not the pinned wheel" in refused.stderr
+    assert not (shared / "azrender" / "python").exists()
+
+    store, root = filled_store(tmp_path)
+    foreign = b"m" * 299 + b"X"  # tex/metal.png's size, other bytes
+    (store.root / content_key(digest(FILES["tex/metal.png"]))).write_bytes(foreign)
+    m = manifest(tmp_path / "m.json", FILES)
+    argv = ["prep", "--store", store.url, "--manifest", m, "--root", root, "--reserve", "0", "--json"]
+    before = bare(*argv, "--job", "j1", "--view", view_of(root, "j1"))
+    assert json.loads(before.stdout.strip().splitlines()[-1])["size_only"] == 3
+
+    mine.write_bytes(good)
+    installed = bare("provide", "--wheels", ".", cwd=wheels)
+    assert installed.returncode == 0 and "xxhash 3.5.0 installed" in installed.stdout, installed.stderr
+    after = bare(*argv, "--job", "j2", "--view", view_of(root, "j2"))
+    assert after.returncode == 0 and "no xxhash" not in after.stderr, after.stderr
+    summary = json.loads(after.stdout.strip().splitlines()[-1])
+    assert (summary["hashed"], summary["bad"], summary["size_only"]) == (2, 1, 0)  # metal.png: caught
+    again = bare("provide", "--wheels", ".", cwd=wheels)  # the start task after a reboot
+    assert again.returncode == 0 and "already installed" in again.stdout
+
+
 def test_release_keeps_the_shared_cache(tool, tmp_path):
     store, root = filled_store(tmp_path)
     assert prep(tool, root, store.url, manifest(tmp_path / "m.json", FILES), "job1")[0].returncode == 0
@@ -373,8 +468,12 @@ def test_mounted_content_is_linked_into_the_view_and_checked_up_to_the_size_cap(
 
     view, summary, problems, _ = prep_mounted("j1")
     assert summary["bad"] == 0 and problems == []
+    assert (summary["hashed"], summary["verified_before"], summary["size_only"]) == (2, 0, 1)  # big.exr: over the cap
     small = view / "assets" / "proj" / "small.png"
     assert small.is_symlink() and small.read_bytes() == files["small.png"]
+    # the next job on this node reads nothing again: each content file is hashed once per node
+    _, summary, problems, _ = prep_mounted("j1b")
+    assert (summary["hashed"], summary["verified_before"], summary["bad"]) == (0, 2, 0) and problems == []
 
     # another tool rewrote stored objects: same size (hashed only under the cap), or shorter
     (mount / content_key(digest(files["small.png"]))).write_bytes(b"S" * 100)

@@ -427,6 +427,52 @@ def test_refusals_are_clear(tmp_path):
         client.status("job1")
 
 
+def test_the_start_task_of_a_pool_azrender_creates_gives_its_nodes_xxhash(tmp_path):
+    """The local backend runs the start task a Batch pool azrender creates gets (its body valid
+    against the REST spec): the node tool, run after it under a Python without xxhash, hashes."""
+    import xxhash
+    from batchspec import BODIES, errors
+
+    from azrender.jobs.batch_models import pool_model
+    from azrender.jobs.model import ImageRef, NodeAccess, PoolSpec
+    from azrender.jobs.nodetool import build_node_tool, upload_node_tool
+    from azrender.jobs.provision import upload_node_python, with_node_python
+    from azrender.sync.content import content_key
+    from azrender.sync.stores import open_store
+
+    url = (tmp_path / "store").as_uri()
+    store, access = open_store(url), NodeAccess(url, url)
+    upload_node_tool(store)
+    upload_node_python(store)
+    spec = with_node_python(PoolSpec(id="farm", vm_size="local", image=ImageRef("local", "local", "local"),
+                                     node_agent_sku="local", dedicated_nodes=1), access)
+    body = pool_model(spec, access)
+    assert errors(body.as_dict(), BODIES["pool"]) == []
+    client = LocalBatchClient(tmp_path / "batch", node_count=1)
+    client.create_pool(body)
+    client.create_job(job(pool="farm"))
+    client.create_tasks("job1", [task("t0", bash("true"))])
+    status = client.wait("job1", timeout=120)
+    assert status.count("completed") == 1 and not status.failed
+    node = client.node("farm", "node-0")
+    assert "xxhash 3.5.0 installed" in (node.startup / "stdout.txt").read_text()
+
+    data = b"texture bytes"
+    digest = xxhash.xxh3_128_hexdigest(data)
+    (tmp_path / "store" / content_key(digest)).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "store" / content_key(digest)).write_bytes(data)
+    (tmp_path / "m.json").write_text(json.dumps({"version": 2, "entries": [
+        {"key": "assets/proj/t.png", "size": len(data), "mtime_ns": 1, "hash": digest}]}))
+    (tmp_path / "tool.pyz").write_bytes(build_node_tool())
+    prep = subprocess.run([sys.executable, "-I", "-S", str(tmp_path / "tool.pyz"), "prep", "--store", url,
+                           "--manifest", str(tmp_path / "m.json"), "--job", "j", "--root", str(tmp_path / "cache"),
+                           "--view", str(tmp_path / "prep" / "view"), "--reserve", "0", "--json"],
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.environ["PATH"], "AZ_BATCH_NODE_SHARED_DIR": str(node.shared)})
+    assert prep.returncode == 0, prep.stderr
+    assert json.loads(prep.stdout.strip().splitlines()[-1])["hashed"] == 1 and "no xxhash" not in prep.stderr
+
+
 def test_a_node_whose_start_task_fails_takes_no_task(tmp_path):
     client = LocalBatchClient(tmp_path / "batch", node_count=2)
     client.create_pool(m.BatchPoolCreateOptions(

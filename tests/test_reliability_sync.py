@@ -52,14 +52,11 @@ def make_tree(root: Path, seed: int, *, files: int = 60, big: int = 2) -> dict[s
 SLOW_DISK = """
 import sys, time
 from azrender.sync import hashing
-real_read, real_whole, real_hasher = hashing.read_verified, hashing.read_whole_verified, hashing.new_hasher
+real_read, real_hasher = hashing.read_verified, hashing.new_hasher
 def slow_read(*args, **kw):
     for chunk in real_read(*args, **kw):
         time.sleep(0.05)
         yield chunk
-def slow_whole(*args, **kw):
-    time.sleep(0.05)
-    return real_whole(*args, **kw)
 class SlowHasher:
     def __init__(self):
         self.real = real_hasher()
@@ -68,7 +65,7 @@ class SlowHasher:
         self.real.update(chunk)
     def hexdigest(self):
         return self.real.hexdigest()
-hashing.read_verified, hashing.read_whole_verified, hashing.new_hasher = slow_read, slow_whole, SlowHasher
+hashing.read_verified, hashing.new_hasher = slow_read, SlowHasher
 from azrender.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -280,9 +277,9 @@ def test_late_answers_time_out_and_are_retried_both_ways(tmp_path, proxied, azur
     proxy.faults += [Fault(None, method="PUT", every=4, times=3, delay=2.5), Fault(None, every=3, times=6, delay=0.4),
                      Fault(None, method="GET", times=1, delay=2.5)]
     started = time.monotonic()
-    result = engine.upload(entries_of(tmp_path / "proj"), open_store(url, connection_string=azurite.connection_string))
+    result = engine.sync_folders(entries_of(tmp_path / "proj"), open_store(url, connection_string=azurite.connection_string))
     assert result.uploaded == len(tree) and proxy.injected() == 10
-    assert without_manifests(azure_objects(azurite, container, "pre/")) == expected_store(tree)
+    assert stored_files(azure_objects(azurite, container, "pre/")) == expected_store(tree)
 
     proxy.faults[:] = [Fault(None, method="GET", every=4, times=4, delay=2.5)]
     fetched = engine.download(open_store(url, connection_string=azurite.connection_string), tmp_path / "back")
@@ -332,6 +329,10 @@ def test_file_deleted_or_unreadable_after_hashing_is_named_and_the_rest_is_store
     from azrender.sync import engine, hashing
 
     tree = make_tree(tmp_path / "proj", 9, files=10, big=1)
+    paths = [p for p, _ in entries_of(tmp_path / "proj")]
+    for path in paths:  # hashed earlier (old enough for the hash cache): sent without being read first
+        os.utime(path, ns=(1_500_000_000_000_000_000,) * 2)
+    hashing.hash_files(paths)
     victim = tmp_path / "proj" / rel
     if fault == "deleted":
         act = victim.unlink
@@ -344,24 +345,24 @@ def test_file_deleted_or_unreadable_after_hashing_is_named_and_the_rest_is_store
             return read
 
         def act():  # every reader of file content the stores use
-            for name in ("read_verified", "read_whole_verified"):
+            for name in ("read_verified", "read_once"):
                 monkeypatch.setattr(hashing, name, refusing(getattr(hashing, name)))
     wrapped = ActsOnFirstUpload(store, victim, act)
     with pytest.raises(engine.TransferError) as err:
-        engine.upload(entries_of(tmp_path / "proj"), wrapped, root_manifests=["proj"])
+        engine.sync_folders(entries_of(tmp_path / "proj"), wrapped, folders={"proj"})
     message = str(err.value)
     assert f"1 not uploaded: proj/{rel}: " in message
     assert ("No such file" if fault == "deleted" else "Permission denied") in message
     listing = {o.key: o.content_hash for o in store.list()}
-    assert f"proj/{rel}" not in listing and "proj.manifest.json" not in listing  # no manifest for a partial root
-    for other, data in tree.items():
-        if other != rel:
-            assert listing[f"proj/{other}"] == xxh(data)
+    assert "proj.manifest.json" not in listing  # no head for a partial folder
+    stored = {k for k in listing if k.startswith("content/")}
+    assert stored == {f"content/{xxh(d)[:2]}/{xxh(d)}" for other, d in tree.items() if other != rel}
     monkeypatch.undo()
     if fault == "unreadable":  # readable again: the next run sends exactly that file
-        again = engine.upload(entries_of(tmp_path / "proj"), store, root_manifests=["proj"])
+        again = engine.sync_folders(entries_of(tmp_path / "proj"), store, folders={"proj"})
         assert (again.uploaded, again.skipped) == (1, len(tree) - 1)
-        assert {o.key: o.content_hash for o in store.list()}[f"proj/{rel}"] == xxh(tree[rel])
+        assert {o.key: o.content_hash for o in store.list()}[f"content/{xxh(tree[rel])[:2]}/{xxh(tree[rel])}"] \
+            == xxh(tree[rel])
 
 
 # ---- a hash cache locked by another process; two overlapping syncs at once ----------------------

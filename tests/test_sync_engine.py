@@ -1,6 +1,8 @@
-"""Incremental sync against both real stores: a local folder and a real Azurite.
+"""Incremental sync (what ``azrender sync`` does: content by hash, a head manifest per folder)
+against both real stores: a local folder and a real Azurite.
 
-Expected hashes are computed here with xxhash directly, never by the code under test.
+Expected hashes are computed here with xxhash directly, never by the code under test; what the
+store holds is read back as files through the head manifest and the ``content/`` objects it names.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from azrender.sync.hashing import HashCache
 from azrender.sync.stores import open_store
 from conftest import ActsOnFirstUpload
 
-BIG = 9 * 1024 * 1024 + 123  # above the single-request limit: goes up as staged blocks
+BIG = 17 * 1024 * 1024 + 123  # above the single-request limit: goes up as staged blocks
+OLD = 1_500_000_000_000_000_000  # an mtime well in the past: the hash cache keeps what it reads
 
 
 def xxh(data: bytes) -> str:
@@ -60,6 +63,7 @@ def make_tree(root: Path) -> dict[str, bytes]:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        os.utime(path, ns=(OLD, OLD))
     return files
 
 
@@ -68,30 +72,36 @@ def entries_of(root: Path, alias: str = "proj"):
 
 
 def stored(store) -> dict[str, str | None]:
-    return {o.key: o.content_hash for o in store.list()}
+    """The folder as the store holds it: each path of its head manifest with the hash recorded on
+    the content object it names (None when that object is missing)."""
+    from azrender.sync.manifest import Manifest
+
+    objects = {o.key: o.content_hash for o in store.list()}
+    if "proj.manifest.json" not in objects:
+        return {}
+    head = Manifest.from_bytes(store.read_bytes("proj.manifest.json"))
+    return {f"proj/{e.key}": objects.get(f"content/{e.hash[:2]}/{e.hash}") for e in head.entries}
 
 
 def sync(root, store, cache, **kw):
-    """What ``azrender sync ROOT`` does: the whole folder, with its manifest beside it."""
-    return engine.upload(entries_of(root), store, cache=cache, root_manifests=["proj"], **kw)
+    """What ``azrender sync ROOT`` does: the whole folder by content, with its head manifest."""
+    return engine.sync_folders(entries_of(root), store, folders={"proj"}, cache=cache, **kw)
 
 
-def test_first_sync_uploads_everything_with_content_hashes(tmp_path, store, cache):
+def test_first_sync_stores_each_file_by_its_content_hash(tmp_path, store, cache):
     files = make_tree(tmp_path / "proj")
+    files["tex/copy.png"] = files["tex/t03.png"]  # the same bytes twice: stored once
+    (tmp_path / "proj" / "tex" / "copy.png").write_bytes(files["tex/copy.png"])
     result = sync(tmp_path / "proj", store, cache)
     assert (result.files, result.uploaded, result.skipped) == (len(files), len(files), 0)
-    assert result.bytes_uploaded == sum(map(len, files.values()))
-    listing = stored(store)
-    for rel, data in files.items():
-        assert listing[f"proj/{rel}"] == xxh(data)
-    # the manifest beside the root names every file with its hash
-    from azrender.sync.manifest import Manifest
-
-    manifest = Manifest.from_bytes(store.read_bytes("proj.manifest.json"))
-    assert {e.key: e.hash for e in manifest.entries} == {rel: xxh(data) for rel, data in files.items()}
+    assert result.bytes_uploaded == sum(map(len, files.values())) - len(files["tex/copy.png"])
+    assert stored(store) == {f"proj/{rel}": xxh(data) for rel, data in files.items()}
+    objects = {o.key for o in store.list("content/")}
+    assert objects == {f"content/{xxh(d)[:2]}/{xxh(d)}" for d in files.values()}
+    assert len(objects) == len(files) - 1
 
     fetched = engine.download(store, tmp_path / "back", cache=cache)
-    assert fetched.downloaded == len(files) + 1  # + the manifest
+    assert fetched.downloaded == len(files)
     for rel, data in files.items():
         assert (tmp_path / "back" / "proj" / rel).read_bytes() == data
 
@@ -127,7 +137,7 @@ def test_touched_but_unchanged_files_are_not_uploaded(tmp_path, store, cache):
 
 
 def test_new_and_deleted_files_deletion_only_when_asked(tmp_path, store, cache):
-    make_tree(tmp_path / "proj")
+    files = make_tree(tmp_path / "proj")
     store.write_bytes("other/keep.txt", b"another root, never touched by proj's sync")
     sync(tmp_path / "proj", store, cache)
     (tmp_path / "proj" / "tex" / "t00.png").unlink()
@@ -135,18 +145,21 @@ def test_new_and_deleted_files_deletion_only_when_asked(tmp_path, store, cache):
 
     result = sync(tmp_path / "proj", store, cache)
     assert (result.uploaded, result.deleted) == (1, 0)
-    assert "proj/tex/t00.png" in stored(store) and stored(store)["proj/new.txt"] == xxh(b"new")
+    assert stored(store)["proj/tex/t00.png"] == xxh(files["tex/t00.png"])
+    assert stored(store)["proj/new.txt"] == xxh(b"new")
 
     result = sync(tmp_path / "proj", store, cache, delete=True)
     assert (result.uploaded, result.deleted) == (0, 1)
-    listing = stored(store)
-    assert "proj/tex/t00.png" not in listing
-    assert "other/keep.txt" in listing and "proj.manifest.json" in listing
+    assert "proj/tex/t00.png" not in stored(store) and stored(store)["proj/new.txt"] == xxh(b"new")
+    assert store.read_bytes("other/keep.txt") == b"another root, never touched by proj's sync"
 
 
 @pytest.mark.parametrize("rel", ["scene.blend", "tex/normal.exr", "cache/sim.vdb"])
 def test_file_modified_during_upload_is_sent_again_with_its_new_hash(tmp_path, store, cache, rel):
     files = make_tree(tmp_path / "proj")
+    from azrender.sync.hashing import hash_files
+
+    hash_files([p for p, _ in entries_of(tmp_path / "proj")], cache=cache)  # known: sent without reading first
     new = os.urandom(len(files[rel]))
     victim = tmp_path / "proj" / rel
     wrapped = ActsOnFirstUpload(store, victim, lambda: victim.write_bytes(new))
@@ -201,7 +214,7 @@ def test_azure_blobs_carry_the_hash_in_metadata_under_the_url_prefix(tmp_path, a
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "a.txt").write_bytes(b"abc")
     sync(tmp_path / "proj", store, cache)
-    blob = azurite.blob_service().get_blob_client(container, "jobs/a/proj/a.txt")
+    blob = azurite.blob_service().get_blob_client(container, f"jobs/a/content/{xxh(b'abc')[:2]}/{xxh(b'abc')}")
     assert blob.get_blob_properties().metadata[HASH_METADATA_KEY] == xxh(b"abc")
     assert blob.download_blob().readall() == b"abc"
 
@@ -241,8 +254,7 @@ def test_throttling_and_dropped_connections_are_retried(tmp_path, proxied, cache
     result = sync(tmp_path / "proj", store, cache)
     assert result.uploaded == len(files) and proxy.injected() == 9
     direct = open_store(azurite.container_url(container, "pre"), connection_string=azurite.connection_string)
-    for rel, data in files.items():
-        assert stored(direct)[f"proj/{rel}"] == xxh(data)
+    assert stored(direct) == {f"proj/{rel}": xxh(data) for rel, data in files.items()}
 
 
 def test_a_file_failing_after_retries_is_named_and_the_next_run_finishes(tmp_path, proxied, cache, monkeypatch):
@@ -252,14 +264,14 @@ def test_a_file_failing_after_retries_is_named_and_the_next_run_finishes(tmp_pat
     monkeypatch.setenv("AZRENDER_STORE_RETRIES", "1")
     store = open_store(url)  # the emulator's well-known account needs no credentials
     files = make_tree(tmp_path / "proj")
-    proxy.faults.append(Fault(503, method="PUT", path_contains="scene.blend"))
+    proxy.faults.append(Fault(503, method="PUT", path_contains=xxh(files["scene.blend"])))  # its content object
     with pytest.raises(engine.TransferError) as err:
         sync(tmp_path / "proj", store, cache)
     message = str(err.value)
     assert f"uploaded {len(files) - 1} of {len(files)} files" in message
     assert "1 not uploaded: proj/scene.blend: " in message and "503" in message
     assert err.value.result.failed == (err.value.result.failed[0],)
-    assert "proj.manifest.json" not in stored(store)  # no manifest for an incomplete root
+    assert store.stat("proj.manifest.json") is None  # no head for an incomplete folder
 
     proxy.faults.clear()
     again = sync(tmp_path / "proj", store, cache)
@@ -304,8 +316,8 @@ def test_fetch_retries_throttled_and_dropped_downloads(tmp_path, proxied, cache,
     store = open_store(url, connection_string=azurite.connection_string)
     files = make_tree(tmp_path / "proj")
     sync(tmp_path / "proj", store, cache)
-    proxy.faults += [Fault(503, method="GET", path_contains="/proj/tex/", times=3),
-                     Fault(0, method="GET", path_contains="sim.vdb", times=1)]
+    proxy.faults += [Fault(503, method="GET", path_contains="/content/", times=3),
+                     Fault(0, method="GET", path_contains=xxh(files["cache/sim.vdb"]), times=1)]
     result = engine.download(store, tmp_path / "back", prefix="proj", cache=cache)
     assert result.downloaded == len(files) and proxy.injected() == 4
     for rel, data in files.items():

@@ -345,6 +345,10 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     from azrender.jobs.nodetool import upload_node_tool
 
     upload_node_tool(store)  # the job's SAS reaches nodes through the Batch request, never the store
+    if plan.requests.pool is not None:  # its start task installs the pinned xxhash wheels from the store
+        from azrender.jobs.provision import upload_node_python
+
+        upload_node_python(store)
     _forget_submission_files(plan.job_id)  # the store holds them now: a scene copy per job adds up
 
     progress("submit", 0, 1, job_id)
@@ -599,6 +603,9 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     if pool.create is not None:  # a pool azrender creates serves the studio roots and, when mountable, the store
         _check_studio_mounts(pool.create, settings)
         create = with_store_mount(pool.create, submission.storage_mode, settings.storage_url or "", access)
+        from azrender.jobs.provision import with_node_python
+
+        create = with_node_python(create, access)  # every node can hash what it copies and reads
         pool = replace(pool, create=create, mounts_store=create.mount is not None)
     tool_on_mount = manifest_on_mount = None
     if parse_store_url(access.assets_url).is_share:  # Batch cannot download from a share: nodes read the mount

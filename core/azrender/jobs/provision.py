@@ -10,11 +10,15 @@ or a checksum pinned in the profile (``blender_sha256``), which a studio mirror 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
+from dataclasses import replace
+from pathlib import Path
 
-from azrender.errors import UsageError
-from azrender.jobs.model import NodeTaskSpec
+from azrender import layout
+from azrender.errors import JobError, UsageError
+from azrender.jobs.model import LINUX, NodeAccess, NodeTaskSpec, PoolSpec, ResourceFileSpec
 
 ROOT = "/opt/azrender/blender"  # one folder per version: the node's cache survives reboots
 MIRROR = "https://download.blender.org/release"
@@ -66,3 +70,53 @@ def blender_start_task(version: str, sha256: str | None = None) -> NodeTaskSpec:
     environment = (("AZRENDER_BLENDER_VERSION", version),) + ((("AZRENDER_BLENDER_SHA256", sha256),) if sha256 else ())
     return NodeTaskSpec(command_line="/bin/bash -c " + shlex.quote(script), environment=environment,
                         elevated=True, retries=2)
+
+
+# ---- xxhash on the nodes ----------------------------------------------------------------------
+
+WHEELS = Path(__file__).with_name("wheels")  # the pinned xxhash wheels (azrender.node.provide.WHEELS)
+
+
+def node_python_uploads() -> dict[str, bytes]:
+    """The pinned xxhash wheels by store key (``tools/<wheel>``), each checked against its SHA-256."""
+    from azrender.node.provide import WHEELS as PINNED
+
+    uploads = {}
+    for name, sha256 in PINNED.values():
+        data = (WHEELS / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise JobError(f"{WHEELS / name} is not the pinned wheel (SHA-256 differs); reinstall azrender")
+        uploads[layout.join(layout.TOOLS, name)] = data
+    return uploads
+
+
+def upload_node_python(store) -> None:
+    """Put the pinned wheels in ``store`` unless they are there (their names say their content)."""
+    existing = {obj.key for obj in store.list(layout.TOOLS)}
+    for key, data in node_python_uploads().items():
+        if key not in existing:
+            store.write_bytes(key, data)
+
+
+def with_node_python(spec: PoolSpec, access: NodeAccess) -> PoolSpec:
+    """A Linux pool azrender creates: its start task first installs the pinned xxhash wheel from the
+    store (``azrender_node.pyz provide``), so every node hashes what it copies and reads, with or
+    without internet. A store on a share (Batch downloads nothing from one) keeps the start task."""
+    from azrender.jobs.build import TOOL_FILE
+    from azrender.jobs.nodetool import node_tool_key
+    from azrender.jobs.urls import parse_store_url
+    from azrender.node.provide import WHEELS as PINNED
+
+    store = parse_store_url(access.assets_url)
+    if spec.node_os != LINUX or store.is_share:
+        return spec
+    files = (ResourceFileSpec(TOOL_FILE, http_url=store.blob_url(node_tool_key())),) + tuple(
+        ResourceFileSpec(name, http_url=store.blob_url(layout.join(layout.TOOLS, name))) for name, _ in PINNED.values())
+    provide = f"python3 -I -S {TOOL_FILE} provide --wheels ."
+    start = spec.start_task
+    if start is None:
+        task = NodeTaskSpec(command_line="/bin/bash -c " + shlex.quote(provide), resource_files=files, retries=2)
+    else:
+        task = replace(start, command_line="/bin/bash -c " + shlex.quote(f"{provide} && {start.command_line}"),
+                       resource_files=files + start.resource_files)
+    return replace(spec, start_task=task)

@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "watch": ("watch", "run the renderer; kill it when it hangs or a frame runs away (exit 91 / 92)"),
     "blender-version": ("blender_version", "before rendering: fail at once if this Blender is older than the scene's"),
     "verify": ("verify", "after rendering: fail, naming them, if files the task had to write are missing or empty"),
+    "provide": ("provide", "start task: install the pinned xxhash wheel (SHA-256 checked) so this node can hash"),
 }
 
 

@@ -1,8 +1,10 @@
 """The node's content cache: each file's bytes once, named by their hash
 (``<root>/content/<hh>/<hash>``: a name is never given other bytes, so one job's preparation cannot
 change a file another job reads), kept across jobs, and a versioned state file saying what each
-cached object is (size, mtime), when it was last used, and which running jobs need it (pins), so
-eviction never removes content another job on this node still renders with.
+cached object is (size, mtime, whether it was hashed), when it was last used, and which running jobs
+need it (pins), so eviction never removes content another job on this node still renders with.
+Mounted modes: ``verified`` lists the content files of a mount hashed intact on this node (path ->
+size, mtime), so each is hashed once per node, not once per job.
 
 Preparation and release tasks of several jobs can run at once on one node: every change to the
 state happens under an exclusive lock on ``<root>/cache.lock``.
@@ -66,10 +68,11 @@ def load_state(root: str) -> dict:
         if isinstance(state, dict) and state.get("version") == STATE_VERSION:
             state.setdefault("files", {})
             state.setdefault("pins", {})
+            state.setdefault("verified", {})
             return state
     except (OSError, ValueError, RecursionError):
         pass
-    return {"version": STATE_VERSION, "files": {}, "pins": {}}
+    return {"version": STATE_VERSION, "files": {}, "pins": {}, "verified": {}}
 
 
 def save_state(root: str, state: dict) -> None:
@@ -89,10 +92,10 @@ def content_path(root: str, digest: str) -> str:
     return local_path(root, content_key(digest))
 
 
-def is_current(root: str, digest: str, record: dict | None, size: int) -> bool:
+def is_current(root: str, digest: str, record: dict | None, size: int, *, can_hash: bool = True) -> bool:
     """The cached object is intact as far as a stat can tell: recorded (it was hashed when it
-    arrived), and untouched since."""
-    if not record or record.get("size") != size:
+    arrived, or this node cannot hash either), and untouched since."""
+    if not record or record.get("size") != size or (can_hash and record.get("hashed") is False):
         return False
     try:
         st = os.stat(content_path(root, digest))

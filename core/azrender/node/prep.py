@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -30,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import cache, digest, mount, store
+from .manifest import Manifest, ManifestError
 
-MANIFEST_VERSION = 2
 TEMP_SUFFIX = ".azrtmp-"  # + the pid: content while it downloads
 TEMP_SUFFIX_MAX_BYTES = len(TEMP_SUFFIX) + 7  # Linux pids reach 4194304
 JOB_DIR = "jobs"  # <root>/jobs/<job id>/: this job's own files on the node (removed by release)
@@ -41,7 +40,6 @@ DEFAULT_VERIFY_MAX_BYTES = 256 << 20
 EXIT_NO_SPACE = 3
 EXIT_STORE = 4
 EXIT_BAD_MANIFEST = 5
-_DIGEST = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -82,16 +80,13 @@ def register(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-def manifest_entries(doc: dict) -> tuple[Entry, ...]:
-    """Entries of a submission manifest (azrender.sync.manifest, version 2):
-    ``{"version": 2, "entries": [{"key": "assets/<alias>/<path>", "size": N, "mtime_ns": T, "hash": H}]}``."""
-    if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION:
-        raise ValueError(f"unsupported manifest version {doc.get('version') if isinstance(doc, dict) else None!r}")
-    entries = tuple(Entry(str(e["key"]), int(e["size"]), str(e["hash"])) for e in doc["entries"])
-    for e in entries:
-        if not _DIGEST.match(e.digest):
-            raise ValueError(f"{e.key!r}: malformed hash {e.digest!r}")
-    return entries
+def manifest_entries(data: bytes, source: str) -> tuple[Entry, ...]:
+    """Entries of a submission manifest (:mod:`.manifest`, content-addressed: version 2)."""
+    manifest = Manifest.from_bytes(data, source=source)
+    if not manifest.content_addressed:
+        raise ManifestError(f"{source}: a submission manifest is content-addressed (version 2), "
+                            f"not version {manifest.version}")
+    return tuple(Entry(e.key, e.size, e.hash) for e in manifest.entries)
 
 
 def plan(root: str, entries: tuple[Entry, ...], state: dict, *, job: str, free_bytes: int,
@@ -99,7 +94,8 @@ def plan(root: str, entries: tuple[Entry, ...], state: dict, *, job: str, free_b
     """Decide downloads and evictions, touching nothing. Raises NoSpace when eviction cannot help."""
     files = state["files"]
     unique = {e.digest: e for e in entries}
-    downloads = tuple(e for d, e in unique.items() if not cache.is_current(root, d, files.get(d), e.size))
+    downloads = tuple(e for d, e in unique.items()
+                      if not cache.is_current(root, d, files.get(d), e.size, can_hash=digest.available()))
     need = sum(e.size - files.get(e.digest, {}).get("size", 0) for e in downloads)
     available = free_bytes - reserve
     if cache_limit is not None:
@@ -170,49 +166,82 @@ def execute(p: Plan, source, root: str, state: dict, *, job: str, parallel: int)
                 os.remove(os.path.join(folder, name))
     now = time.time()
     downloaded, bad = 0, {}
+    failure = None
     try:
         with ThreadPoolExecutor(max(1, parallel)) as pool:
-            for entry, (got, reason) in zip(p.downloads, pool.map(lambda e: _fetch(source, root, e), p.downloads)):
+            fetching = [(e, pool.submit(_fetch, source, root, e)) for e in p.downloads]
+            for entry, future in fetching:
+                try:
+                    got, reason = future.result()
+                except Exception as exc:  # the first failure is raised once every arrival is recorded
+                    failure = failure or exc
+                    continue
                 downloaded += got
                 if reason:
                     bad[entry.digest] = reason
                     continue
                 st = os.stat(cache.content_path(root, entry.digest))
-                state["files"][entry.digest] = {"size": entry.size, "mtime_ns": st.st_mtime_ns}
+                state["files"][entry.digest] = {"size": entry.size, "mtime_ns": st.st_mtime_ns,
+                                                "hashed": digest.available()}
     finally:
         for entry in p.entries:
             if entry.digest in state["files"]:
                 state["files"][entry.digest]["last_used"] = now
         state["pins"][job] = sorted({e.digest for e in p.entries})
         cache.save_state(root, state)
+    if failure is not None:
+        raise failure
     return downloaded, bad
 
 
-def check_mounted(entries: tuple[Entry, ...], content_dir: str, max_bytes: int) -> dict[str, str]:
-    """``{digest: reason}`` for mounted content that is missing, of the wrong size, or (up to
-    ``max_bytes``) hashes differently twice in a row."""
-    bad = {}
+@dataclass
+class MountCheck:
+    """What checking mounted content found: ``bad`` is ``{digest: reason}``; ``verified`` the content
+    files hashed intact now, ``{path: [size, mtime_ns]}``, for the node's verified cache."""
+
+    bad: dict
+    hashed: int = 0  # read through the mount and hashed now
+    known: int = 0  # hashed intact by an earlier job on this node, unchanged since
+    size_only: int = 0  # over the size cap, or this node cannot hash: checked by size alone
+    verified: dict = None  # type: ignore[assignment]
+
+
+def check_mounted(entries: tuple[Entry, ...], content_dir: str, max_bytes: int,
+                  verified: dict | None = None) -> MountCheck:
+    """Check mounted content: missing or of the wrong size is bad; up to ``max_bytes`` it must hash
+    to its name (read twice before it is called bad), unless ``verified`` (the node's cache: content
+    files hashed intact before, ``{path: [size, mtime_ns]}``) holds it as it is now. A stored object
+    rewritten since gets a new mtime, so it is hashed again."""
+    verified = verified or {}
+    result = MountCheck({}, verified={})
     for entry in {e.digest: e for e in entries}.values():
         path = os.path.join(content_dir, *cache.content_key(entry.digest).split("/"))
         try:
-            size = os.path.getsize(path)
+            st = os.stat(path)
         except OSError:
-            bad[entry.digest] = f"{entry.key}: not in the store (content {entry.digest} is missing)"
+            result.bad[entry.digest] = f"{entry.key}: not in the store (content {entry.digest} is missing)"
             continue
-        if size != entry.size:
-            bad[entry.digest] = f"{entry.key}: the stored copy has {size} bytes, the submitted file {entry.size}"
+        if st.st_size != entry.size:
+            result.bad[entry.digest] = f"{entry.key}: the stored copy has {st.st_size} bytes, the submitted file {entry.size}"
             continue
-        if size > max_bytes:
+        if st.st_size > max_bytes or not digest.available():
+            result.size_only += 1
+            continue
+        seen = [st.st_size, st.st_mtime_ns]
+        if verified.get(path) == seen:
+            result.known += 1
             continue
         for attempt in (1, 2):
             got = digest.hash_file(path)
-            if got is None or got == entry.digest:
-                bad.pop(entry.digest, None)
+            if got == entry.digest:
+                result.bad.pop(entry.digest, None)
+                result.hashed += 1
+                result.verified[path] = seen
                 break
-            bad[entry.digest] = _bad(entry.key, got, entry.digest)
-            print(f"azrender prep: {bad[entry.digest]}" + ("; reading it again" if attempt == 1 else ""),
+            result.bad[entry.digest] = _bad(entry.key, got, entry.digest)
+            print(f"azrender prep: {result.bad[entry.digest]}" + ("; reading it again" if attempt == 1 else ""),
                   file=sys.stderr)
-    return bad
+    return result
 
 
 def build_view(view: str, entries: tuple[Entry, ...], source_of, *, symlink: bool, bad: dict[str, str]) -> None:
@@ -254,8 +283,8 @@ def read_sas() -> str | None:
 
 
 def _read_manifest(path: str, view: str) -> tuple[Entry, ...]:
-    with open(path, encoding="utf-8") as f:
-        entries = manifest_entries(json.load(f))
+    with open(path, "rb") as f:
+        entries = manifest_entries(f.read(), path)
     for entry in entries:
         cache.local_path(view, entry.key)
     return entries
@@ -276,6 +305,9 @@ def run(args) -> int:
             shutil.rmtree(view)
         os.makedirs(view)
         entries = _read_manifest(args.manifest, view)
+    except ManifestError as exc:  # names the manifest itself
+        print(f"azrender prep: bad manifest {exc}", file=sys.stderr)
+        return EXIT_BAD_MANIFEST
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"azrender prep: bad manifest {args.manifest}: {exc}", file=sys.stderr)
         return EXIT_BAD_MANIFEST
@@ -287,13 +319,21 @@ def run(args) -> int:
         code = mount.mount(args, root, sas=read_sas())
         if code:
             return code
+    hashed = known = size_only = 0
     if mounted:
         with cache.locked(root):
             state = cache.load_state(root)
             state["pins"][args.job] = []
             cache.save_state(root, state)
         content_dir = os.path.expandvars(args.content_dir)
-        bad = check_mounted(entries, content_dir, args.verify_max_bytes)
+        # hashed outside the lock (minutes for large files): other jobs' preparations go on
+        checked = check_mounted(entries, content_dir, args.verify_max_bytes, state["verified"])
+        if checked.verified:
+            with cache.locked(root):
+                state = cache.load_state(root)
+                state["verified"].update(checked.verified)
+                cache.save_state(root, state)
+        bad, hashed, known, size_only = checked.bad, checked.hashed, checked.known, checked.size_only
         build_view(view, entries, lambda d: os.path.join(content_dir, *cache.content_key(d).split("/")),
                    symlink=True, bad=bad)
     else:
@@ -322,14 +362,21 @@ def run(args) -> int:
     job_dir = os.path.join(root, JOB_DIR, args.job)
     os.makedirs(job_dir, exist_ok=True)
     shutil.copyfile(args.manifest, os.path.join(job_dir, "manifest.json"))
+    if not mounted:  # content cached by a node that could not hash is still unchecked
+        hashed = len(p.downloads) - len(bad) if digest.available() else 0
+        size_only = sum(1 for d in {e.digest for e in entries} - set(bad)
+                        if state["files"].get(d, {}).get("hashed") is False)
+    # what was really checked: a node without xxhash never says it verified anything
     summary = {"files": len(entries), "downloaded": 0 if mounted else len(p.downloads) - len(bad),
-               "bytes_downloaded": downloaded, "evicted": evicted, "bad": len(bad),
-               "seconds": round(time.time() - started, 3)}
+               "bytes_downloaded": downloaded, "evicted": evicted, "bad": len(bad), "hashed": hashed,
+               "verified_before": known, "size_only": size_only, "seconds": round(time.time() - started, 3)}
     if args.json:
         print(json.dumps(summary))
     else:
         where = "read through the mount" if mounted else f"{summary['downloaded']} downloaded ({_mb(downloaded)})"
-        print(f"azrender prep: {summary['files']} files in the job's view, {where}, {evicted} evicted"
-              + (f", {len(bad)} not intact (the tasks will fail naming them)" if bad else "")
+        checks = [f"{hashed} hashed"] + ([f"{known} hashed before on this node"] if known else []) \
+            + ([f"{size_only} checked by size only"] if size_only else [])
+        print(f"azrender prep: {summary['files']} files in the job's view, {where} ({', '.join(checks)}), "
+              f"{evicted} evicted" + (f", {len(bad)} not intact (the tasks will fail naming them)" if bad else "")
               + f", in {summary['seconds']} s")
     return 0

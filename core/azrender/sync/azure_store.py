@@ -43,9 +43,11 @@ from azrender.sync.store import AccountInfo, ByteProgress, Store, StoredObject, 
 
 log = logging.getLogger(__name__)
 
-BLOCK_SIZE = 4 << 20  # larger files are uploaded as staged blocks of this size
+BLOCK_SIZE = 4 << 20  # pooled buffers, and the blocks files over SINGLE_PUT are staged in
+SINGLE_PUT = 4 * BLOCK_SIZE  # up to this size one Put Blob from memory: a staged upload costs 3+ requests more
 SMALL_FILE = 256 << 10  # smaller files are read as they are, larger ones into pooled buffers
 BLOCK_THREADS = 8
+PAGE = 5000  # the most a listing page holds
 BUFFERS = 16  # pooled BLOCK_SIZE buffers: at most 64 MB of file data in memory at once
 # Azurite's well-known development account (published by Microsoft, not a secret).
 EMULATOR_ACCOUNT = "devstoreaccount1"
@@ -281,21 +283,53 @@ class AzureBlobStore(Store):
 
     def upload_file(self, path, key, content_hash, progress=None) -> Transfer:
         path = Path(path)
-        size = os.stat(path).st_size
-        if size > BLOCK_SIZE:
+        if os.stat(path).st_size > SINGLE_PUT:
             return self._writing(lambda: self._upload_blocks(path, key, content_hash, progress), f"uploading {key}")
+
+        def same(digest: str) -> str:
+            if digest != content_hash:
+                raise hashing.FileChangedError(f"{path}: the file changed while it was being transferred")
+            return key
+
+        return self.hash_and_upload(path, same, progress)[2]
+
+    def hash_and_upload(self, path, key_of, progress=None):
+        path = Path(path)
+        size = os.stat(path).st_size
+        if size > SINGLE_PUT:
+            return super().hash_and_upload(path, key_of, progress)
         buffers = self._account.buffers
-        buffer = buffers.take() if size > SMALL_FILE else bytearray(size)
+        pooled = buffers.take_many(-(-size // BLOCK_SIZE)) if size > SMALL_FILE else []
         try:
-            data = hashing.read_whole_verified(path, content_hash, buffer)
-            self._writing(lambda: self._account.blobs.put_blob(self._name(key), data,
-                                                               {HASH_METADATA_KEY: content_hash}), f"uploading {key}")
+            chunks, digest, state = hashing.read_once(path, pooled or [bytearray(size)])
+            key = key_of(digest)
+            if key is not None:
+                self._writing(lambda: self._account.blobs.put_blob(self._name(key), chunks,
+                                                                   {HASH_METADATA_KEY: digest}), f"uploading {key}")
+                if progress:
+                    progress(state.size)
         finally:
-            if size > SMALL_FILE:
+            for buffer in pooled:
                 buffers.give(buffer)
-        if progress:
-            progress(len(data))
-        return Transfer(key, len(data), content_hash, len(data))
+        return digest, state, Transfer(key, state.size, digest, state.size) if key is not None else None
+
+    def list_up_to(self, prefix: str, limit: int) -> list[StoredObject] | None:
+        base = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        found: list[StoredObject] = []
+        try:
+            for b in self._account.blobs.list_blobs(base, page_size=min(limit + 1, PAGE)):  # a page says if there are more
+                if len(found) == limit:
+                    return None
+                found.append(StoredObject(b.name[strip:], b.size, b.metadata.get(HASH_METADATA_KEY),
+                                          b.last_modified, b.etag))
+        except BlobHttpError as exc:
+            if exc.code != "ContainerNotFound":
+                raise self._error(exc, "listing") from None
+            self._account.container_missing = True
+        except Unreachable as exc:
+            raise self._error(exc, "listing") from None
+        return found
 
     def _upload_blocks(self, path: Path, key: str, content_hash: str, progress: ByteProgress | None) -> Transfer:
         blobs, name = self._account.blobs, self._name(key)

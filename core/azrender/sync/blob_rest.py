@@ -115,15 +115,16 @@ class BlobContainer:
             self._local.conn = None
 
     def request(self, method: str, blob: str | None = None, *, query: dict | None = None,
-                headers: dict | None = None, body: bytes = b"", ok=(200, 201, 202),
+                headers: dict | None = None, body: bytes | list = b"", ok=(200, 201, 202),
                 stream: bool = False) -> http.client.HTTPResponse:
-        """Send one request (retrying); the response is fully read unless ``stream``."""
+        """Send one request (retrying); the response is fully read unless ``stream``. ``body``: bytes,
+        or a list of buffers sent one after another (each retry sends them again)."""
         path = self.base_path + (("/" + quote(blob, safe="/~")) if blob is not None else "")
         for attempt in range(self.retries + 1):
             q = dict(query or {})
             h = {"x-ms-date": _http_date(), "x-ms-version": API_VERSION, **(headers or {})}
             if body or method in ("PUT", "POST"):
-                h["Content-Length"] = str(len(body))
+                h["Content-Length"] = str(sum(map(len, body)) if isinstance(body, list) else len(body))
             self.auth.apply(method, path, q, h)
             url = path + ("?" + urlencode(q, quote_via=quote) if q else "")
             try:
@@ -154,10 +155,11 @@ class BlobContainer:
 
     # ---- operations ---------------------------------------------------------------------------
 
-    def list_blobs(self, prefix: str) -> Iterator[ListedBlob]:
+    def list_blobs(self, prefix: str, page_size: int = 5000) -> Iterator[ListedBlob]:
+        """Every blob under ``prefix``, one page of ``page_size`` at a time, asked for as it is read."""
         marker = ""
         while True:
-            query = {"restype": "container", "comp": "list", "include": "metadata", "maxresults": "5000"}
+            query = {"restype": "container", "comp": "list", "include": "metadata", "maxresults": str(page_size)}
             if prefix:
                 query["prefix"] = prefix
             if marker:
@@ -177,7 +179,7 @@ class BlobContainer:
             if not marker:
                 return
 
-    def put_blob(self, name: str, data: bytes, metadata: dict[str, str]) -> None:
+    def put_blob(self, name: str, data: bytes | list, metadata: dict[str, str]) -> None:
         headers = {"x-ms-blob-type": "BlockBlob", **{f"x-ms-meta-{k}": v for k, v in metadata.items()}}
         self.request("PUT", name, headers=headers, body=data)
 

@@ -18,16 +18,22 @@ import hashlib
 import json
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
-from azrender.sync.store import Store
+from azrender.sync.store import Store, StoredObject
 
 CONTENT = "content"
 _DIGEST = re.compile(r"^[0-9a-f]{32}$")
 # Up to this many unknown hashes are asked about one request each; more, and one listing of
 # content/ is cheaper.
 STAT_LIMIT = 512
+# More than LIST_FIRST unknown hashes (fewer than STAT_LIMIT) still get one listing of content/
+# when it holds at most LIST_PER_HASH objects per hash (a new or small store): one short page
+# answers for all of them; a larger store says so in that page, and each hash is asked about.
+LIST_FIRST = 32
+LIST_PER_HASH = 4
 
 
 def content_key(digest: str) -> str:
@@ -50,20 +56,46 @@ def present(store: Store, digests: Iterable[str], *, known: Iterable[str] = (), 
     todo = sorted(wanted - have)
     if not todo:
         return have
-    if len(todo) > STAT_LIMIT:
-        for obj in store.list(f"{CONTENT}/"):
-            digest = digest_of(obj.key)
-            if digest in wanted and obj.content_hash == digest:
-                have.add(digest)
-        return have
-
-    def held(digest: str) -> bool:
-        obj = store.stat(content_key(digest))
-        return obj is not None and obj.content_hash == digest  # a foreign or lying object is not
-
+    presence = Presence(store, expected=len(todo))
     with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        have.update(d for d, ok in zip(todo, pool.map(held, todo)) if ok)
+        have.update(d for d, ok in zip(todo, pool.map(presence.holds, todo)) if ok)
     return have
+
+
+def _intact(obj: StoredObject | None, digest: str) -> bool:
+    return obj is not None and obj.content_hash == digest  # a foreign or lying object is not
+
+
+class Presence:
+    """Whether the store holds a content object, asked hash by hash as hashes become known (also
+    from worker threads): one listing of ``content/`` answers for all of them when ``expected``
+    (how many will be asked about) exceeds :data:`STAT_LIMIT`, or :data:`LIST_FIRST` and the store
+    holds at most :data:`LIST_PER_HASH` objects there per hash; otherwise one request per hash."""
+
+    def __init__(self, store: Store, *, known: Iterable[str] = (), expected: int = 0):
+        self._store = store
+        self._have = set(known)
+        self._lock = threading.Lock()
+        listed = None
+        if expected > STAT_LIMIT:
+            listed = list(store.list(f"{CONTENT}/"))
+        elif expected > LIST_FIRST:
+            listed = store.list_up_to(f"{CONTENT}/", expected * LIST_PER_HASH)
+        self._listed = listed is not None
+        for obj in listed or ():
+            digest = digest_of(obj.key)
+            if digest and _intact(obj, digest):
+                self._have.add(digest)
+
+    def holds(self, digest: str) -> bool:
+        with self._lock:
+            if digest in self._have or self._listed:
+                return digest in self._have
+        if not _intact(self._store.stat(content_key(digest)), digest):
+            return False
+        with self._lock:
+            self._have.add(digest)
+        return True
 
 
 # ---- what this machine last wrote (the no-change fast path) ---------------------------------

@@ -1,9 +1,10 @@
-"""Sync, plan then act: compare content hashes against one listing of the store (``plan_*``,
-no store I/O), then move only what differs, in parallel (``upload`` / ``download``).
+"""Moving files to and from a store, in parallel, only what differs.
 
-On request (``root_manifests``), a root ``<root>/`` synced as a whole folder gets
-``<root>.manifest.json`` beside it in the store (see :mod:`azrender.sync.manifest`), rewritten only
-when it changed.
+Up: :func:`upload_content` stores each file's bytes once by hash (:mod:`azrender.sync.content`);
+:func:`sync_folders` (``azrender sync``) does that for folders and writes each one's head manifest
+``<folder>.manifest.json`` (:mod:`azrender.sync.manifest`); :func:`verify_folders` reads it all
+back. Down: :func:`download` plans from one listing (:func:`plan_download`, no store I/O), then
+fetches what is missing or different locally.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable, Collection, Iterable, Sequence
 from azrender.errors import AzrenderError, StoreError, UsageError
 from azrender.sync import content, hashing, keys
 from azrender.sync.gc import generation as gc_generation
-from azrender.sync.manifest import LEGACY_VERSION, Manifest, ManifestEntry
+from azrender.sync.manifest import Manifest, ManifestEntry
 from azrender.sync.partial import remove_orphaned_partials
 from azrender.sync.store import Store, StoredObject, Transfer
 
@@ -148,6 +149,13 @@ class _Meter:
             self.files_done += 1
             self._report()
 
+    def skip(self, size: int) -> None:
+        """A counted file turned out not to need moving."""
+        with self.lock:
+            self.files_total -= 1
+            self.bytes_total -= size
+            self._report()
+
     def _report(self) -> None:
         if self.progress:
             self.progress(ProgressUpdate(self.files_done, self.files_total, self.bytes_done, self.bytes_total))
@@ -183,20 +191,7 @@ def _interrupted(verb: str, ok: int, total: int, nbytes: int, unchanged: int) ->
 # ---- upload ------------------------------------------------------------------------------------
 
 
-def plan_upload(entries: Sequence[tuple[Path | str, str]], remote: Iterable[StoredObject], *,
-                delete: bool = False, cache: hashing.HashCache | None = None) -> UploadPlan:
-    """Decide what to upload (and delete) for ``entries`` ``(local path, key)`` given ``remote``,
-    a listing of the store. Reads local files only (through the hash cache); never the store.
-
-    With ``delete``, every object in ``remote`` that no entry has is to be deleted: the caller
-    limits deletion by what it lists.
-    """
-    local = _hash_entries(entries, cache)
-    return _diff(local, remote, delete)
-
-
-def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.HashCache | None,
-                  *, use_cache: bool = True) -> list[LocalFile]:
+def _check_keys(entries: Sequence[tuple[Path | str, str]]) -> None:
     seen: dict[str, str] = {}
     for path, key in entries:
         reason = keys.unsafe_reason(key)
@@ -204,6 +199,11 @@ def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.Hash
             raise UsageError(f"{path}: store key {key!r} is not usable ({reason})")
         if seen.setdefault(key, os.fspath(path)) != os.fspath(path):
             raise UsageError(f"{seen[key]} and {path} would both be stored as {key!r}")
+
+
+def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.HashCache | None,
+                  *, use_cache: bool = True) -> list[LocalFile]:
+    _check_keys(entries)
     try:
         hashed = hashing.hash_files([p for p, _ in entries], cache=cache, use_cache=use_cache)
     except FileNotFoundError as exc:
@@ -213,47 +213,8 @@ def _hash_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.Hash
     return [LocalFile(h.path, key, h.size, h.mtime_ns, h.content_hash) for h, (_, key) in zip(hashed, entries)]
 
 
-def _diff(local: Sequence[LocalFile], remote: Iterable[StoredObject], delete: bool) -> UploadPlan:
-    stored = {obj.key: obj for obj in remote}
-    upload, skip = [], []
-    for f in local:
-        obj = stored.get(f.key)
-        (skip if obj is not None and obj.content_hash == f.content_hash else upload).append(f)
-    local_keys = {f.key for f in local}
-    doomed = tuple(sorted(k for k in stored if k not in local_keys)) if delete else ()
-    return UploadPlan(tuple(upload), tuple(skip), doomed)
-
-
 def _root(key: str) -> str | None:
     return key.split("/", 1)[0] if "/" in key else None
-
-
-def _list_scope(store: Store, entry_keys: set[str],
-                root_manifests: Collection[str] = ()) -> tuple[list[StoredObject], dict[str, StoredObject]]:
-    """One listing per asset root (or one of everything when a key sits at the store's root):
-    the objects those roots hold, and the stored manifests of ``root_manifests`` by key."""
-    roots = {_root(k) for k in entry_keys}
-    listed: list[StoredObject] = []
-    for prefix in ([""] if None in roots else sorted(roots)):
-        # no '/': the listing of "tex" also holds "tex.manifest.json" (others are filtered below)
-        listed.extend(store.list(prefix))
-    manifest_keys = {f"{r}{ROOT_MANIFEST_SUFFIX}" for r in root_manifests}
-
-    def in_scope(key: str) -> bool:
-        root = _root(key)
-        return key in entry_keys or (root is not None and root in roots)
-
-    data = [o for o in listed if in_scope(o.key)]
-    manifests = {o.key: o for o in listed if o.key in manifest_keys}
-    return data, manifests
-
-
-def preview_upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
-                   cache: hashing.HashCache | None = None) -> UploadPlan:
-    """What :func:`upload` would do (the listing it makes, then :func:`plan_upload`); changes nothing."""
-    _refuse_names(entries, store)
-    remote, _ = _list_scope(store, {key for _, key in entries})
-    return plan_upload(entries, remote, delete=delete, cache=cache)
 
 
 def _refuse_access(store: Store, operation: str) -> None:
@@ -269,93 +230,6 @@ def _refuse_names(entries: Sequence[tuple[Path | str, str]], store: Store) -> No
         more = [f"... and {len(refused) - _NAMED_FAILURES} more"] if len(refused) > _NAMED_FAILURES else []
         raise UsageError(f"{len(refused)} file(s) cannot be stored in {store.display_url}; nothing was sent:\n  "
                          + "\n  ".join(refused[:_NAMED_FAILURES] + more))
-
-
-def upload(entries: Sequence[tuple[Path | str, str]], store: Store, *, delete: bool = False,
-           progress: Progress | None = None, workers: int | None = None,
-           cache: hashing.HashCache | None = None, root_manifests: Collection[str] = ()) -> SyncResult:
-    """Upload each ``(local path, key)`` whose content the store does not already hold.
-
-    One listing per asset root (the first key segment) with hashes; files in parallel
-    (``workers``, default 16), large files in staged blocks. With ``delete``, objects under the
-    same roots that no entry has are deleted after every upload succeeded. A file that changes
-    while uploaded is re-hashed and sent again. Raises :class:`TransferError` (a ``StoreError``)
-    naming what was and was not uploaded when transfers still fail after the store's retries.
-
-    ``root_manifests``: roots whose entries are a whole folder; each gets ``<root>.manifest.json``
-    (keys relative to the root). ``SyncResult.manifest`` always lists every entry.
-    """
-    started = time.monotonic()
-    _refuse_names(entries, store)
-    lister = ThreadPoolExecutor(max_workers=1)  # the store answers while local files are hashed
-    try:
-        listing = lister.submit(_list_scope, store, {key for _, key in entries}, root_manifests)
-        local = _hash_entries(entries, cache)
-        remote, stored_manifests = listing.result()
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted while comparing local files with the store; nothing was uploaded") from None
-    finally:
-        lister.shutdown(wait=False)
-    store.describe_account()  # after the listing: an unreachable store fails once, on the listing
-    plan = _diff(local, remote, delete)
-    meter = _Meter(progress, len(plan.upload), plan.bytes_to_upload)
-    done: dict[str, LocalFile] = {f.key: f for f in plan.skip}
-    failed: list[str] = []
-    sent = 0
-
-    def finished(f: LocalFile, outcome) -> None:
-        nonlocal sent
-        if isinstance(outcome, Exception):
-            failed.append(f"{f.key}: {getattr(outcome, 'message', None) or getattr(outcome, 'strerror', None) or outcome}")
-            return
-        final, transfer = outcome
-        done[f.key] = final
-        sent += transfer.bytes_sent
-
-    if not _transfer_all(plan.upload, lambda f: _upload_one(store, f, meter, cache), finished, meter, workers):
-        ok = len(done) - len(plan.skip)
-        raise _interrupted("uploaded", ok, len(plan.upload), sent, len(plan.skip))
-    uploaded = len(plan.upload) - len(failed)
-
-    def result(deleted: int = 0, manifest: Manifest | None = None) -> SyncResult:
-        return SyncResult(len(entries), uploaded, len(plan.skip), sent, time.monotonic() - started,
-                          tuple(sorted(failed)), deleted, manifest)
-
-    if failed:
-        raise TransferError(_failure_message("uploaded", uploaded, len(plan.upload), sent, failed), result())
-    for key in plan.delete:
-        store.delete(key)
-    manifest = Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in done.values())
-    _write_root_manifests(store, manifest, set(root_manifests), stored_manifests)
-    return result(len(plan.delete), manifest)
-
-
-def _upload_one(store: Store, f: LocalFile, meter: _Meter, cache) -> tuple[LocalFile, Transfer]:
-    for _ in range(hashing.ATTEMPTS):
-        try:
-            transfer = store.upload_file(f.path, f.key, f.content_hash, progress=meter.add_bytes)
-            meter.file_done()
-            return f, transfer
-        except hashing.FileChangedError:
-            log.info("%s changed since it was hashed; hashing it again", f.path)
-            (f,) = _hash_entries([(f.path, f.key)], cache, use_cache=False)
-    raise hashing.FileChangedError(f"{f.path}: the file kept changing while it was uploaded; "
-                                   "run again once it is saved")
-
-
-def _write_root_manifests(store: Store, manifest: Manifest, roots: set[str],
-                          stored: dict[str, StoredObject]) -> None:
-    by_root: dict[str, list[ManifestEntry]] = {}
-    for e in manifest.entries:
-        root = _root(e.key)
-        if root in roots:
-            by_root.setdefault(root, []).append(ManifestEntry(e.key[len(root) + 1:], e.size, e.mtime_ns, e.hash))
-    for root, entries in by_root.items():
-        data = Manifest.of(entries, LEGACY_VERSION).to_bytes()  # keys are where the bytes are
-        key = f"{root}{ROOT_MANIFEST_SUFFIX}"
-        previous = stored.get(key)
-        if previous is None or previous.content_hash != hashing.hash_bytes(data):
-            store.write_bytes(key, data)
 
 
 def _failure_message(verb: str, ok: int, total: int, nbytes: int, failed: Sequence[str]) -> str:
@@ -506,6 +380,85 @@ def _download_one(store: Store, obj: StoredObject, dest: Path, meter: _Meter, ca
 # ---- content-addressed upload (what submissions and `azrender sync` use) ------------------------
 
 
+def _lookup_entries(entries: Sequence[tuple[Path | str, str]], cache: hashing.HashCache | None) -> list[LocalFile]:
+    """Each entry with its cached hash, ``""`` where the cache does not know the file as it is now
+    (:func:`upload_content` hashes those as it sends them). Reads no file."""
+    _check_keys(entries)
+    try:
+        found = hashing.known_hashes([p for p, _ in entries], cache=cache)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.filename}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: cannot read ({exc.strerror})") from None
+    return [LocalFile(h.path, key, h.size, h.mtime_ns, h.content_hash) for h, (_, key) in zip(found, entries)]
+
+
+class _ContentSender:
+    """Sends files to ``content/``, each distinct content once, from worker threads. A file the
+    hash cache knows is checked (``presence``) before it is read; any other is read once, hashed
+    and, when new, sent from the very bytes hashed. Two files with one hash: the first claims it,
+    the other rides on its upload (and is sent itself next round should that fail)."""
+
+    def __init__(self, store: Store, presence: content.Presence, meter: _Meter):
+        self.store, self.presence, self.meter = store, presence, meter
+        self.lock = threading.Lock()
+        self.claims: dict[str, str] = {}  # hash -> "pending" | "held" | "sent" | "failed"
+        self.read: list[tuple[str, hashing.FileState, str]] = []  # (absolute path, state, hash) read here
+
+    def _decide(self, digest: str, claimed: list[str]) -> tuple[str | None, str]:
+        with self.lock:
+            if digest in self.claims:
+                return None, "rider"
+            self.claims[digest] = "pending"
+        claimed.append(digest)
+        if self.presence.holds(digest):
+            with self.lock:
+                self.claims[digest] = "held"
+            return None, "held"
+        return content.content_key(digest), "sent"
+
+    def send(self, f: LocalFile) -> tuple[str, LocalFile, Transfer | None]:
+        """``(what happened, the file as read, transfer)``: held (the store had it), rider (another
+        file claimed its hash), sent, or changed (it changed while read: the next round has it)."""
+        claimed: list[str] = []
+        status = ["sent"]
+
+        def key_of(digest: str) -> str | None:
+            key, status[0] = self._decide(digest, claimed)
+            return key
+
+        try:
+            if f.content_hash:
+                key = key_of(f.content_hash)
+                transfer = self.store.upload_file(f.path, key, f.content_hash, progress=self.meter.add_bytes) \
+                    if key else None
+                done = f
+            else:
+                digest, state, transfer = self.store.hash_and_upload(f.path, key_of, progress=self.meter.add_bytes)
+                done = LocalFile(f.path, f.key, state.size, state.mtime_ns, digest)
+                with self.lock:
+                    self.read.append((os.path.abspath(f.path), state, digest))
+        except hashing.FileChangedError:
+            self._release(claimed, "failed")
+            log.info("%s changed while it was read; reading it again", f.path)
+            return "changed", LocalFile(f.path, f.key, f.size, f.mtime_ns, ""), None
+        except BaseException:
+            self._release(claimed, "failed")
+            raise
+        if status[0] == "sent":
+            self._release(claimed, "sent")
+            self.meter.file_done()
+        else:
+            self.meter.skip(f.size)
+        return status[0], done, transfer
+
+    def _release(self, claimed: list[str], outcome: str) -> None:
+        with self.lock:
+            for digest in claimed:
+                if self.claims.get(digest) == "pending":
+                    self.claims[digest] = outcome
+
+
 def upload_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, progress: Progress | None = None,
                    workers: int | None = None, cache: hashing.HashCache | None = None,
                    known: Collection[str] = (), local: Sequence[LocalFile] | None = None) -> SyncResult:
@@ -513,54 +466,70 @@ def upload_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, p
     hash (identical files, here or synced by anyone before, are sent once or not at all).
 
     ``known``: hashes the caller knows the store holds (e.g. from a manifest it holds); the others
-    are asked about (:func:`content.present`). ``local``: the entries already hashed. The result's
-    manifest (version 2) maps every ``key`` to the hash the store now holds for it. A file that
-    changes while it is sent is hashed and sent again; :class:`TransferError` names what failed.
+    are asked about (:class:`content.Presence`). ``local``: the entries already looked up
+    (:func:`_lookup_entries`). Files the hash cache does not know are read once: hashed while
+    read into memory and, when the store lacks them, sent from those bytes. The result's manifest
+    (version 2) maps every ``key`` to the hash the store now holds for it. A file that changes while
+    it is sent is read and sent again; :class:`TransferError` names what failed.
     """
     started = time.monotonic()
+    started_ns = time.time_ns()
+    cache = cache or hashing.default_cache()
     if local is None:
         _refuse_names(entries, store)
-    pending = list(local) if local is not None else _hash_entries(entries, cache)
+        local = _lookup_entries(entries, cache)
+    pending = list(local)
+    unknown = {f.content_hash for f in pending if f.content_hash} - set(known)
+    meter = _Meter(progress, 0, 0)
+    sender = _ContentSender(store, content.Presence(
+        store, known=known, expected=len(unknown) + sum(1 for f in pending if not f.content_hash)), meter)
     final: dict[str, LocalFile] = {}
     failed: list[str] = []
     sent = uploaded = skipped = 0
-    meter = _Meter(progress, 0, 0)
     for _ in range(hashing.ATTEMPTS):
-        groups: dict[str, list[LocalFile]] = {}
-        for f in pending:
-            groups.setdefault(f.content_hash, []).append(f)
-        have = content.present(store, groups, known=known, workers=workers or DEFAULT_WORKERS)
-        for digest in have:
-            final.update((f.key, f) for f in groups[digest])
-            skipped += len(groups[digest])
-        missing = [files for digest, files in groups.items() if digest not in have]
         with meter.lock:
-            meter.files_total += len(missing)
-            meter.bytes_total += sum(files[0].size for files in missing)
-        changed_now: list[LocalFile] = []
+            meter.files_total += len(pending)
+            meter.bytes_total += sum(f.size for f in pending)
+        again: list[LocalFile] = []
+        riders: list[LocalFile] = []
         before = uploaded
 
-        def finished(files: list[LocalFile], outcome) -> None:
-            nonlocal sent, uploaded
+        def finished(f: LocalFile, outcome) -> None:
+            nonlocal sent, uploaded, skipped
             if isinstance(outcome, Exception):
                 reason = getattr(outcome, "message", None) or getattr(outcome, "strerror", None) or outcome
-                failed.extend(f"{f.key}: {reason}" for f in files)
+                failed.append(f"{f.key}: {reason}")
                 return
-            transfer, stored, changed = outcome
-            final.update((f.key, f) for f in stored)
-            uploaded += len(stored)
-            sent += transfer.bytes_sent if transfer else 0
-            changed_now.extend(changed)
+            status, done, transfer = outcome
+            if status == "changed":
+                again.append(done)
+            elif status == "rider":
+                riders.append(done)
+            elif status == "held":
+                final[done.key] = done
+                skipped += 1
+            else:
+                final[done.key] = done
+                uploaded += 1
+                sent += transfer.bytes_sent if transfer else 0
 
-        if not _transfer_all(missing, lambda files: _store_content(store, files, meter, cache), finished, meter,
-                             workers):
-            raise _interrupted("uploaded", uploaded, before + sum(map(len, missing)), sent, skipped)
-        pending = changed_now
-        store.describe_account()
+        if not _transfer_all(pending, sender.send, finished, meter, workers):
+            raise _interrupted("uploaded", uploaded, before + len(pending), sent, skipped)
+        for f in riders:  # stored by the file that claimed the hash, unless that one failed
+            claim = sender.claims.get(f.content_hash)
+            if claim in ("held", "sent"):
+                final[f.key] = f
+                uploaded, skipped = (uploaded + 1, skipped) if claim == "sent" else (uploaded, skipped + 1)
+            else:
+                sender.claims.pop(f.content_hash, None)
+                again.append(f)
+        pending = again
         if not pending:
             break
     failed.extend(f"{f.key}: the file kept changing while it was uploaded; run again once it is saved"
                   for f in pending)
+    hashing.remember(cache, sender.read, started_ns)
+    store.describe_account()
 
     manifest = Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in final.values())
     result = SyncResult(len(final) + len(failed), uploaded, skipped, sent, time.monotonic() - started,
@@ -568,24 +537,6 @@ def upload_content(entries: Sequence[tuple[Path | str, str]], store: Store, *, p
     if failed:
         raise TransferError(_failure_message("uploaded", uploaded, uploaded + len(failed), sent, failed), result)
     return result
-
-
-def _store_content(store: Store, files: list[LocalFile], meter: _Meter,
-                   cache) -> tuple[Transfer | None, list[LocalFile], list[LocalFile]]:
-    """Upload one content object from the first of ``files`` (all with that hash) whose bytes still
-    have it: ``(transfer, files now stored, files that changed and were hashed again)``."""
-    digest = files[0].content_hash
-    changed: list[LocalFile] = []
-    for i, f in enumerate(files):
-        try:
-            transfer = store.upload_file(f.path, content.content_key(digest), digest, progress=meter.add_bytes)
-        except hashing.FileChangedError:
-            log.info("%s changed since it was hashed; hashing it again", f.path)
-            changed.extend(_hash_entries([(f.path, f.key)], cache, use_cache=False))
-            continue
-        meter.file_done()
-        return transfer, files[i:], changed
-    return None, [], changed
 
 
 @dataclass(frozen=True)
@@ -608,49 +559,59 @@ def sync_folders(entries: Sequence[tuple[Path | str, str]], store: Store, *, fol
     """
     started = time.monotonic()
     _refuse_names(entries, store)
-    local = _hash_entries(entries, cache)
+    cache = cache or hashing.default_cache()
     by_root: dict[str, list[LocalFile]] = {}
-    for f in local:
+    for f in _lookup_entries(entries, cache):
         by_root.setdefault(_root(f.key) or "", []).append(f)
     if "" in by_root:
         raise UsageError(f"{by_root[''][0].path}: a synced file needs a folder to be stored under")
-    plans = {}
+    plans: dict[str, str] = {}
     for root, files in sorted(by_root.items()):
         head = f"{root}{ROOT_MANIFEST_SUFFIX}"
-        mine = Manifest.of(ManifestEntry(f.key[len(root) + 1:], f.size, f.mtime_ns, f.content_hash) for f in files)
-        source = hashing.hash_bytes(mine.to_bytes() + (b"\0delete" if delete and root in folders else b""))
         record = content.last_written(store, head)
-        if record and record.get("source") == source:
-            stored = store.stat(head)
-            if stored is not None and stored.etag == record.get("etag"):
-                continue  # nothing changed here, nobody wrote the head since
-        plans[root] = (head, mine, source)
+        if record:  # this machine wrote the head: all hashes first, the files may be as they were
+            files = by_root[root] = _hash_entries([(f.path, f.key) for f in files], cache)
+            if record.get("source") == _head_source(root, files, delete and root in folders):
+                stored = store.stat(head)
+                if stored is not None and stored.etag == record.get("etag"):
+                    continue  # nothing changed here, nobody wrote the head since
+        plans[root] = head
 
     since = gc_generation(store) if plans else 0
-    heads = {root: _read_head(store, head) for root, (head, _, _) in plans.items()}
+    heads = {root: _read_head(store, head) for root, head in plans.items()}
     todo = [f for root in plans for f in by_root[root]]
     known = {e.hash for m in heads.values() if m is not None and m.content_addressed for e in m.entries}
     synced = upload_content([(f.path, f.key) for f in todo], store, progress=progress, workers=workers,
                             cache=cache, known=known, local=todo)
     now_held = {e.key: e for e in synced.manifest.entries}
     dropped = 0
-    for root, (head, mine, source) in plans.items():
+    for root, head in plans.items():
+        held = [now_held[f.key] for f in by_root[root]]
+        by_root[root] = [LocalFile(f.path, e.key, e.size, e.mtime_ns, e.hash) for f, e in zip(by_root[root], held)]
         entries_now = {e.key: e for e in heads[root].entries} if heads[root] and heads[root].content_addressed else {}
         if delete and root in folders:
-            dropped += len(set(entries_now) - {e.key for e in mine.entries})
+            dropped += len(set(entries_now) - {e.key[len(root) + 1:] for e in held})
             entries_now = {}
-        for e in mine.entries:
-            entries_now[e.key] = ManifestEntry(e.key, e.size, e.mtime_ns, now_held[f"{root}/{e.key}"].hash)
+        for e in held:
+            entries_now[e.key[len(root) + 1:]] = ManifestEntry(e.key[len(root) + 1:], e.size, e.mtime_ns, e.hash)
         data = Manifest.of(entries_now.values()).to_bytes()
         if heads[root] is None or heads[root].to_bytes() != data:
             store.write_bytes(head, data)
         written = store.stat(head)
-        content.remember_written(store, head, source, written.etag if written else None)
+        content.remember_written(store, head, _head_source(root, by_root[root], delete and root in folders),
+                                 written.etag if written else None)
     if plans:
         settle(store, [(f.path, f.key) for f in todo], synced.manifest, since)
+    local = [f for files in by_root.values() for f in files]
     return SyncResult(len(local), synced.uploaded, len(local) - synced.uploaded, synced.bytes_uploaded,
                       time.monotonic() - started, (), dropped,
                       Manifest.of(ManifestEntry(f.key, f.size, f.mtime_ns, f.content_hash) for f in local))
+
+
+def _head_source(root: str, files: Sequence[LocalFile], dropping: bool) -> str:
+    """What a root's head was written from (the files as hashed, and whether others were dropped)."""
+    mine = Manifest.of(ManifestEntry(f.key[len(root) + 1:], f.size, f.mtime_ns, f.content_hash) for f in files)
+    return hashing.hash_bytes(mine.to_bytes() + (b"\0delete" if dropping else b""))
 
 
 def _read_head(store: Store, key: str) -> Manifest | None:

@@ -136,15 +136,27 @@ def read_verified(path: Path, content_hash: str, chunk_size: int = READ_CHUNK, *
         raise FileChangedError(f"{path}: the file changed while it was being transferred")
 
 
-def read_whole_verified(path: Path, content_hash: str, buffer: bytearray) -> memoryview:
-    """The whole content of ``path`` read into ``buffer`` (which must be large enough for the size
-    it was hashed at), or :class:`FileChangedError` as :func:`read_verified`."""
+def read_once(path: Path, buffers: Sequence[bytearray]) -> tuple[list[memoryview], str, FileState]:
+    """The whole of ``path`` read once into ``buffers`` (each filled before the next), its hash and
+    the state it had while read: the caller can send exactly the bytes it hashed. Raises
+    :class:`FileChangedError` when the file changed while read or no longer fits."""
     before = FileState.of(os.stat(path))
-    with open(path, "rb") as f:
-        view = memoryview(buffer)[:f.readinto(buffer)]
-    if FileState.of(os.stat(path)) != before or len(view) != before.size or hash_bytes(view) != content_hash:
-        raise FileChangedError(f"{path}: the file changed while it was being transferred")
-    return view
+    hasher = new_hasher()
+    chunks: list[memoryview] = []
+    with open(path, "rb", buffering=0) as f:
+        for buffer in buffers:
+            view, filled = memoryview(buffer), 0
+            while filled < len(view) and (n := f.readinto(view[filled:])):
+                filled += n
+            chunks.append(view[:filled])
+            hasher.update(chunks[-1])
+            if filled < len(view):
+                break
+        grown = f.read(1)
+    after = FileState.of(os.stat(path))
+    if after != before or grown or sum(map(len, chunks)) != after.size:
+        raise FileChangedError(f"{path}: the file changed while it was read")
+    return chunks, hasher.hexdigest(), after
 
 
 class BufferPool:
@@ -164,6 +176,16 @@ class BufferPool:
                 return self._free.pop()
             self._made += 1
         return bytearray(self.size)
+
+    def take_many(self, n: int) -> list[bytearray]:
+        """``n`` buffers (at most the pool's count) at once: a reader never holds some while waiting
+        for more, so readers cannot starve each other of the last ones."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._free) + self._count - self._made >= n)
+            taken = [self._free.pop() for _ in range(min(n, len(self._free)))]
+            fresh = n - len(taken)
+            self._made += fresh
+        return taken + [bytearray(self.size) for _ in range(fresh)]
 
     def give(self, buffer: bytearray) -> None:
         with self._cond:
@@ -298,12 +320,8 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
     cache = cache or default_cache()
     paths = [Path(p) for p in paths]
     keys = [os.path.abspath(p) for p in paths]
-    states = [FileState.of(os.stat(p)) for p in keys]
-    cached = cache.get_many(list(zip(keys, states))) if use_cache else [None] * len(paths)
-    results: list[HashedFile | None] = [
-        HashedFile(p, s.size, s.mtime_ns, h) if h else None for p, s, h in zip(paths, states, cached)
-    ]
-    misses = [i for i, r in enumerate(results) if r is None]
+    results: list[HashedFile | None] = list(known_hashes(paths, cache=cache)) if use_cache else [None] * len(paths)
+    misses = [i for i, r in enumerate(results) if r is None or not r.content_hash]
     if misses:
         started_ns = time.time_ns()
         pool = ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2))
@@ -313,13 +331,26 @@ def hash_files(paths: Sequence[Path | str], *, cache: HashCache | None = None, w
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
-        fresh = []
         for i, (digest, state) in zip(misses, hashed):
             results[i] = HashedFile(paths[i], state.size, state.mtime_ns, digest)
-            if state.mtime_ns < started_ns - _racy_window(state.mtime_ns):
-                fresh.append((keys[i], state, digest))
-        cache.put_many(fresh)
+        remember(cache, [(keys[i], state, digest) for i, (digest, state) in zip(misses, hashed)], started_ns)
     return results  # type: ignore[return-value]
+
+
+def known_hashes(paths: Sequence[Path | str], *, cache: HashCache | None = None) -> list[HashedFile]:
+    """Each of ``paths`` as it is now (one ``stat`` each, nothing read), with its cached hash, or
+    ``""`` where the cache does not know that version. ``OSError`` for a file that cannot be stat'ed."""
+    cache = cache or default_cache()
+    keys = [os.path.abspath(p) for p in paths]
+    states = [FileState.of(os.stat(p)) for p in keys]
+    cached = cache.get_many(list(zip(keys, states)))
+    return [HashedFile(Path(p), s.size, s.mtime_ns, h or "") for p, s, h in zip(paths, states, cached)]
+
+
+def remember(cache: HashCache, rows: Iterable[tuple[str, FileState, str]], started_ns: int) -> None:
+    """Cache ``(absolute path, state, hash)`` rows read since ``started_ns`` (``time.time_ns()``),
+    leaving out files modified too recently to trust their mtime (:data:`RACY_WINDOW_NS`)."""
+    cache.put_many([(p, s, h) for p, s, h in rows if s.mtime_ns < started_ns - _racy_window(s.mtime_ns)])
 
 
 def _racy_window(mtime_ns: int) -> int:

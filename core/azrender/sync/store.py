@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
+from azrender.sync import hashing
+
 # progress(bytes_moved_since_last_call): called from worker threads as data moves.
 ByteProgress = Callable[[int], None]
 
@@ -62,6 +64,26 @@ class Store(abc.ABC):
         file changed since it was hashed, or changes meanwhile) nothing becomes visible and
         :class:`azrender.sync.hashing.FileChangedError` is raised so the caller can re-hash.
         """
+
+    def hash_and_upload(self, path: Path, key_of: Callable[[str], str | None],
+                        progress: ByteProgress | None = None) -> tuple[str, hashing.FileState, Transfer | None]:
+        """Hash ``path`` and, when ``key_of(hash)`` names a key, store the file there: ``(hash, the
+        file's state while read, the transfer or None)``. :class:`~azrender.sync.hashing.FileChangedError`
+        when it changed meanwhile. Stores that can send the very bytes they hashed read the file
+        once; this default reads it twice (the upload verifies the hash)."""
+        digest, state = hashing.hash_file(path)
+        key = key_of(digest)
+        return digest, state, self.upload_file(path, key, digest, progress) if key else None
+
+    def list_up_to(self, prefix: str, limit: int) -> list[StoredObject] | None:
+        """:meth:`list`, or None as soon as it holds more than ``limit`` objects (stores that page
+        their listing stop asking there)."""
+        found = []
+        for obj in self.list(prefix):
+            if len(found) == limit:
+                return None
+            found.append(obj)
+        return found
 
     @abc.abstractmethod
     def download_file(self, key: str, dest: Path, progress: ByteProgress | None = None) -> Transfer:
