@@ -75,7 +75,7 @@ def test_full_submit_leaves_no_secret_anywhere(run_cli, demo, tmp_path, secret_a
     assert waited.returncode == 0, waited.stderr[-3000:]
     fetched = run_cli("-vv", "download", job_id, "--dest", out, "--json", env=env, timeout=120)
     assert fetched.returncode == 0, fetched.stderr[-3000:]
-    assert (out / "render" / "frame_0002.png").is_file()
+    assert (out / "render" / "frame_0002.png").is_file()  # where the demo scene says
 
     later = [run_cli("-vv", "status", job_id, "--json", env=env),  # from other processes, as an artist would
              run_cli("-vv", "download", job_id, "--dest", tmp_path / "frames" / "again", "--logs", "--json", env=env)]
