@@ -205,6 +205,7 @@ def pool_model(pool: PoolSpec, access: NodeAccess, *, slots_per_task: int | None
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
         mount_configuration=mounts or None,
+        metadata=[m.BatchMetadataItem(name=k, value=v) for k, v in pool.metadata] or None,
     )
 
 

@@ -122,6 +122,7 @@ class PoolSpec:
     mount: MountSpec | None = None  # the one serving the store (storage modes blobfuse, fileshare)
     mounts: tuple[MountSpec, ...] = ()  # others: libraries, studio file systems
     identity_resource_id: str | None = None  # user-assigned identity attached to the pool's nodes
+    metadata: tuple[tuple[str, str], ...] = ()  # e.g. the Blender its start task installs (azrender.jobs.pool_blender)
 
 
 @dataclass(frozen=True)
