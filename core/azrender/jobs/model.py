@@ -38,11 +38,15 @@ class NodeAccess:
     ``outputs_url``: the store URL task output files are written to (create/write SAS, same form).
     ``identity_resource_id``: ARM id of a user-assigned managed identity of the pool; when set, the
     URLs carry no SAS and Batch and the node tool authenticate as that identity.
+    ``frames_url``: the outputs store for per-frame upload, with a read/create/write SAS.
     """
 
     assets_url: str
     outputs_url: str
     identity_resource_id: str | None = None
+    # The outputs store as the node tool's per-frame upload uses it: read/create/write (it checks
+    # which frames are there before rendering); "" when it is ``outputs_url``.
+    frames_url: str = ""
 
 
 @dataclass(frozen=True)
