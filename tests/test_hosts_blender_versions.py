@@ -170,3 +170,70 @@ def test_the_node_refuses_a_blender_older_than_the_scene_before_rendering(blende
                                       "cannot open it (render it with Blender 4.5 or newer)")
     accepted = subprocess.run([*check, "3.4", "shot.blend"], capture_output=True, text=True, env=cli_env(), timeout=120)
     assert accepted.returncode == 0 and "Blender 3.4.1 renders shot.blend" in accepted.stdout
+
+
+def test_a_configured_blender_older_than_the_scene_is_refused_naming_both_versions(scene_50, run_cli, tmp_path):
+    require(bpy_python("4.2").exists(), "the bpy 4.2 wheel (.venv-bpy/4.2)")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(f'[profiles.default]\nblender = "{REPO / ".venv-bpy" / "4.2"}"\n')
+    proc = run_cli("submit", scene_50, "--backend", "local", "--frames", "1")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "azrender submit: error: new.blend was saved by Blender 5.0; the Blender from the profile's blender is 4.2.23 "
+        "and cannot open it (render it with Blender 5.0 or newer)"]
+
+
+def test_a_local_blender_that_changed_after_planning_fails_the_task_with_the_line(scene_50, tmp_path, monkeypatch):
+    """The configured Blender is replaced by an older one between planning and rendering: the task
+    checks its Blender first and fails with the one line, instead of crashing in Blender."""
+    require(bpy_python("4.2").exists(), "the bpy 4.2 wheel (.venv-bpy/4.2)")
+    from azrender.backends.local.backend import LocalBackend
+    from azrender.pipeline import SubmitRequest, execute, plan_submission
+    from azrender.progress import no_progress
+    from azrender.settings import Settings
+
+    for name in ("STATE", "CONFIG", "CACHE"):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / name.lower()))
+    link = tmp_path / "blender"
+    link.symlink_to(REPO / ".venv-bpy" / "5.0")
+    settings = Settings(blender=str(link), retries=0)
+    backend = LocalBackend(settings)
+    plan = plan_submission(SubmitRequest(scene=scene_50, frames="1", backend="local"), backend=backend, settings=settings)
+    link.unlink()
+    link.symlink_to(REPO / ".venv-bpy" / "4.2")
+    result = execute(plan, backend)
+    status = backend.wait(result.job_id, no_progress)
+    [failed] = status.failed
+    assert ("azrender: new.blend was saved by Blender 5.0; this node's Blender is 4.2.23 and cannot open it "
+            "(render it with Blender 5.0 or newer)") in failed.stderr_tail
+    assert not list((tmp_path / "state").rglob("*.png")), "nothing was rendered"
+
+
+def test_the_bpy_launcher_for_a_windows_venv_is_a_cmd_running_its_python_exe(tmp_path):
+    from azrender.jobs.blender import _python_of, launcher_script
+
+    python = r"C:\Users\Ana Lee\bpy 4.5\Scripts\python.exe"
+    runner = r"C:\Users\Ana Lee\AppData\Local\azrender\blender\0123\bpy_blender.py"
+    assert launcher_script(python, runner, windows=True) == (
+        "blender.cmd", f'@"{python}" "{runner}" %*\r\n@exit /b %errorlevel%\r\n')
+    name, text = launcher_script(r"D:\100%\Scripts\python.exe", runner, windows=True)
+    assert text.startswith(r'@"D:\100%%\Scripts\python.exe" ')  # cmd would expand a single %
+    venv = tmp_path / "bpy45"  # a Windows venv's layout: Scripts\python.exe, no bin/
+    (venv / "Scripts").mkdir(parents=True)
+    (venv / "Scripts" / "python.exe").touch()
+    assert _python_of(venv) == venv / "Scripts" / "python.exe"
+
+
+def test_the_bpy_launcher_runs_blenders_command_line_from_an_awkward_path(scene_50, tmp_path, monkeypatch):
+    """For real here: a bpy venv behind a path with a space and a quote, as a Blender."""
+    from azrender.jobs.blender import probe
+
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "it's state"))
+    venv = tmp_path / "Ana's bpy 5.0"
+    venv.symlink_to(REPO / ".venv-bpy" / "5.0")
+    found = probe(str(venv), "--blender")
+    assert found.version[:2] == (5, 0)
+    proc = subprocess.run([found.executable, "-b", str(scene_50), "--python-exit-code", "1", "--python-expr",
+                           "import bpy; print('OPENED', bpy.data.filepath)"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"OPENED {scene_50}" in proc.stdout

@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import tarfile
 import threading
 
@@ -146,3 +147,131 @@ def test_a_download_that_does_not_match_its_checksum_is_not_installed(mirror, tm
     assert proc.returncode == 1
     assert "blender-4.5.3-linux-x64.tar.xz does not match its SHA-256: not installed" in proc.stderr
     assert not (tmp_path / "opt" / "4.5.3").exists()
+
+
+# ---- reused pools keep their Blender: recorded in the pool's metadata, read while planning ---------
+
+BATCH_KEY = "QmF0Y2hLZXlUaGF0TXVzdE5ldmVyTGVhazAxMjM0NTY3ODk="
+
+
+@pytest.fixture
+def recorder():
+    from batch_recorder import BatchRecorder
+
+    server = BatchRecorder().start()
+    yield server
+    server.stop()
+
+
+def recorded_pool(pool_id: str, blender: str | None) -> dict:
+    return {"id": pool_id, "vmSize": "Standard_D4s_v5",
+            "metadata": [{"name": "azrender.blender", "value": blender}] if blender else []}
+
+
+def batch_profile(tmp_path, recorder, *, pool: bool, blender: str | None = None) -> dict:
+    store = tmp_path / "store"
+    store.mkdir(exist_ok=True)
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    text = (f'[profiles.farm]\nbatch_url = "{recorder.url}"\nbatch_auth = "key"\nstorage_url = "{store.as_uri()}"\n'
+            'pool_id = "farm"\n' + (f'blender = "{blender}"\n' if blender else ""))
+    if pool:
+        text += PROFILE.split("[profiles.farm.pool]", 1)[1].join(["[profiles.farm.pool]", ""])
+    (config / "config.toml").write_text(text)
+    return {"AZRENDER_CONFIG_DIR": str(config), "AZRENDER_BATCH_KEY": BATCH_KEY}
+
+
+def sent(recorder, method: str, path_end: str) -> list:
+    return [r.json for r in recorder.requests if r.method == method and r.path.endswith(path_end)]
+
+
+def test_a_pool_azrender_creates_records_its_blender_and_a_reused_pool_keeps_it(run_cli, recorder, tmp_path):
+    import batchspec
+
+    scene = REPO / "examples" / "demo" / "demo.blend"  # saved by Blender 3.4
+    recorder.pools["farm"] = recorded_pool("farm", "4.2.3")  # created earlier, with Blender 4.2.3
+    env = batch_profile(tmp_path, recorder, pool=True, blender="4.5.3")
+
+    first = run_cli("submit", scene, "--frames", "1", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    [pool] = sent(recorder, "POST", "/pools")  # not farm (it keeps its 4.2.3): a pool for 4.5.3 beside it
+    assert pool["id"] == "farm-blender-4-5-3" and pool["metadata"] == [{"name": "azrender.blender", "value": "4.5.3"}]
+    assert {"name": "AZRENDER_BLENDER_VERSION", "value": "4.5.3"} in pool["startTask"]["environmentSettings"]
+    [job] = sent(recorder, "POST", "/jobs")
+    [task] = sent(recorder, "POST", "/addtaskcollection")[0]["value"]
+    assert job["poolInfo"]["poolId"] == "farm-blender-4-5-3"
+    assert ("blender-version /opt/azrender/blender/4.5.3/blender 3.4 demo.blend --pool farm-blender-4-5-3 "
+            "--expect 4.5.3") in task["commandLine"]
+    for body, definition in ((pool, "pool"), (job, "job"), (task, "task")):
+        assert batchspec.errors(body, batchspec.BODIES[definition]) == [], definition
+
+    recorder.requests.clear()
+    again = run_cli("submit", scene, "--frames", "1", "--json", env=env)  # the 4.5.3 pool now exists: reused
+    assert again.returncode == 0, again.stderr
+    assert sent(recorder, "POST", "/pools") == []
+    assert [j["poolInfo"]["poolId"] for j in sent(recorder, "POST", "/jobs")] == ["farm-blender-4-5-3"]
+
+    recorder.requests.clear()
+    older = run_cli("submit", scene, "--frames", "1", "--blender", "4.2.3", "--json", env=env)
+    assert older.returncode == 0, older.stderr
+    assert sent(recorder, "POST", "/pools") == []
+    [job] = sent(recorder, "POST", "/jobs")
+    [task] = sent(recorder, "POST", "/addtaskcollection")[0]["value"]
+    assert job["poolInfo"]["poolId"] == "farm"
+    assert "/opt/azrender/blender/4.2.3/blender -b " in task["commandLine"] and "--expect 4.2.3" in task["commandLine"]
+
+
+def test_an_existing_pool_renders_with_the_blender_it_records(run_cli, recorder, tmp_path):
+    scene = REPO / "examples" / "demo" / "demo.blend"
+    recorder.pools["farm"] = recorded_pool("farm", "4.5.3")
+    env = batch_profile(tmp_path, recorder, pool=False)  # no pinned version: the pool's own Blender
+    proc = run_cli("submit", scene, "--frames", "1", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    [task] = sent(recorder, "POST", "/addtaskcollection")[0]["value"]
+    assert "/opt/azrender/blender/4.5.3/blender -b " in task["commandLine"]
+    assert "--pool farm --expect 4.5.3" in task["commandLine"]
+
+
+def test_a_pool_with_another_blender_is_refused_in_one_line_naming_both(run_cli, recorder, tmp_path):
+    scene = tmp_path / "new.blend"
+    scene.write_bytes(b"BLENDER-v405" + bytes(64))  # saved by Blender 4.5
+    recorder.pools["farm"] = recorded_pool("farm", "4.2.3")
+
+    env = batch_profile(tmp_path, recorder, pool=False)
+    proc = run_cli("submit", scene, "--frames", "1", "--allow-missing", env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "azrender submit: error: new.blend was saved by Blender 4.5; pool farm's Blender is 4.2.3 and cannot open it "
+        "(choose a pool of Blender 4.5 or newer (--pool, or pool_id in the profile), or add a [profiles.NAME.pool] "
+        "table so azrender creates one)"]
+
+    pinned = run_cli("submit", scene, "--frames", "1", "--allow-missing", "--blender", "4.5.3", env=env)
+    assert pinned.returncode == 2
+    assert pinned.stderr.strip().splitlines() == [
+        "azrender submit: error: pool farm provides Blender 4.2.3, not the pinned Blender 4.5.3 (choose a pool "
+        "azrender created with Blender 4.5.3 (--pool, or pool_id in the profile), or add a [profiles.NAME.pool] table "
+        "so azrender creates one)"]
+    assert {r.method for r in recorder.requests} == {"GET"}, "nothing was created"
+    assert not any((tmp_path / "store").rglob("*")), "nothing was uploaded"
+
+
+def test_the_task_checks_the_nodes_blender_against_the_pools_record_first(tmp_path, blender):
+    """The node's Blender is not what the pool records (its image changed, someone installed
+    another): the task fails at once, with the line that names both versions."""
+    from conftest import cli_env
+
+    other = tmp_path / "blender"
+    other.write_text("#!/bin/sh\necho 'Blender 4.2.3'\n")
+    other.chmod(0o755)
+    check = [sys.executable, "-m", "azrender.node", "blender-version"]
+    proc = subprocess.run([*check, str(other), "3.4", "demo.blend", "--pool", "farm", "--expect", "4.5.3"],
+                          capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == ("azrender: pool farm records Blender 4.5.3, but this node's Blender is 4.2.3: "
+                                   "demo.blend was not rendered with another Blender (delete the pool for azrender "
+                                   "to create it again, or pin Blender 4.2.3)")
+    older = subprocess.run([*check, blender, "4.5", "shot.blend", "--pool", "farm", "--expect", "3.4"],
+                           capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert older.returncode == 3
+    assert older.stderr.strip().startswith("azrender: shot.blend was saved by Blender 4.5; pool farm's Blender is 3.4.1 "
+                                           "and cannot open it (pin Blender 4.5 or newer with --blender X.Y.Z")

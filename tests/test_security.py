@@ -130,9 +130,10 @@ def _sas_urls(obj, found: list[tuple[str, str]], where: str = "") -> None:
 
 def test_sas_given_to_nodes_is_least_privilege_and_expires(demo, tmp_path, secret_azurite, monkeypatch):  # noqa: F811
     """What the pipeline generates (captured where it would be sent to Batch): assets and the
-    node's files read-only (rl), outputs create/write only (cw), each with an expiry; nothing
-    secret in command lines or environment settings but the preparation task's read SAS; and
-    Azurite enforces those permissions."""
+    node's files read-only (rl), outputs create/write only (cw), per-frame upload's outputs SAS
+    read/create/write (rcw) in the render tasks' AZRENDER_OUTPUTS_SAS setting, each with an expiry;
+    nothing secret in command lines or other environment settings but the preparation task's read
+    SAS; and Azurite enforces those permissions."""
     from azure.core.exceptions import HttpResponseError
     from azure.storage.blob import ContainerClient
 
@@ -156,21 +157,26 @@ def test_sas_given_to_nodes_is_least_privilege_and_expires(demo, tmp_path, secre
     node_sas = ".job.jobPreparationTask.environmentSettings[0].value"
     assert doc["job"]["jobPreparationTask"]["environmentSettings"][0]["name"] == "AZRENDER_STORE_SAS"
     assert node_sas in dict(urls), "the preparation task does not get the read SAS"
+    frames_sas = [where for where, _ in urls if ".tasks[" in where and ".environmentSettings" in where]
+    assert frames_sas == [f".tasks[{n}].environmentSettings[0].value" for n in range(2)]
+    assert all(t["environmentSettings"][0]["name"] == "AZRENDER_OUTPUTS_SAS" for t in doc["tasks"])
     for where, url in urls:
-        query = dict(urllib.parse.parse_qsl(url if where == node_sas else urllib.parse.urlsplit(url).query))
-        expected = "cw" if ".outputFiles" in where else "rl"
+        setting = ".environmentSettings" in where
+        query = dict(urllib.parse.parse_qsl(url if setting else urllib.parse.urlsplit(url).query))
+        expected = "rcw" if where in frames_sas else "cw" if ".outputFiles" in where else "rl"
         assert query.get("sp") == expected, f"{where}: permissions {query.get('sp')!r}, expected {expected!r}"
         expiry = datetime.fromisoformat(query["se"].replace("Z", "+00:00"))
         assert before < expiry <= before + pipeline.ACCESS_LIFETIME + timedelta(minutes=5), f"{where}: expiry {expiry}"
-        assert ".commandLine" not in where and (".environmentSettings" not in where or where == node_sas), \
+        assert ".commandLine" not in where and (not setting or where == node_sas or where in frames_sas), \
             f"a SAS in {where}"
     prep = doc["job"]["jobPreparationTask"]
     for task in doc["tasks"] + [{"commandLine": prep["commandLine"]}, doc["job"].get("jobReleaseTask") or {}]:
-        visible = json.dumps([task.get("commandLine"), task.get("environmentSettings")])
+        visible = json.dumps([task.get("commandLine"), [e for e in task.get("environmentSettings") or ()
+                                                        if e["name"] != "AZRENDER_OUTPUTS_SAS"]])
         assert "sig=" not in visible and azurite.key not in visible
     assert azurite.key not in json.dumps(doc)
 
-    reader = next(url for where, url in urls if ".outputFiles" not in where and where != node_sas)
+    reader = next(url for where, url in urls if ".outputFiles" not in where and ".environmentSettings" not in where)
     writer = next(url for where, url in urls if ".outputFiles" in where)
     read_only = ContainerClient.from_container_url(_container_url(reader))
     assert list(read_only.list_blobs(name_starts_with="least/"))  # reads and lists the assets
@@ -182,6 +188,11 @@ def test_sas_given_to_nodes_is_least_privilege_and_expires(demo, tmp_path, secre
         list(write_only.list_blobs())
     with pytest.raises(HttpResponseError):
         write_only.download_blob("least/jobs/probe.txt").readall()
+    frames_sas = doc["tasks"][0]["environmentSettings"][0]["value"]  # per-frame upload: reads what it wrote, lists nothing
+    frames = ContainerClient.from_container_url(_container_url(writer).split("?")[0] + "?" + frames_sas)
+    assert frames.download_blob("least/jobs/probe.txt").readall() == b"frame"
+    with pytest.raises(HttpResponseError):
+        list(frames.list_blobs())
 
 
 def _container_url(url: str) -> str:

@@ -578,9 +578,10 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
     tool = node_tool_path(node_os)
     python = backend.node_python(node_os)
     pre_commands = ((python, tool, "check", node(job_files["needed.json"]), "--problems", problems_path(node_os)),)
+    pool = backend.pool(submission, pm)
     if renderer is not None and renderer.scene_version:  # the node's Blender must open the scene, checked first
-        pre_commands += ((python, tool, "blender-version", renderer.executable or "blender",
-                          renderer.scene_version, submission.scene.name),)
+        pre_commands += ((python, tool, "blender-version", renderer.executable or "blender", renderer.scene_version,
+                          submission.scene.name) + (("--pool", pool.pool_id, "--expect", pool.blender) if pool.blender else ()),)
     # mounted modes: where the pool mounts the store, for the preparation task to link the job's view to
     store_on_node = (None if submission.storage_mode == COPY
                      else store_node_base(submission.storage_mode, node_os, store_prefix=store_prefix,
@@ -599,7 +600,6 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
         pre_scripts = (node(plan_script),)  # Maya's dirmap.py, 3ds Max's retarget.ms
     if submission.host == "maya" and render.settings is not None:
         extra_args = ("-an", "1" if render.settings.animation else "0")  # the names expected_outputs computed
-    pool = backend.pool(submission, pm)
     if pool.create is not None:  # a pool azrender creates serves the studio roots and, when mountable, the store
         _check_studio_mounts(pool.create, settings)
         create = with_store_mount(pool.create, submission.storage_mode, settings.storage_url or "", access)
@@ -694,7 +694,7 @@ def _renderer(request: SubmitRequest, settings, scene: Path, host: str, backend)
     from azrender.node.blender_version import parse, text
 
     version = parse(request.scene_version) if request.scene_version else scene_version(scene)
-    executable = backend.blender_executable(explicit=request.blender or settings.blender,
+    executable = backend.blender_executable(explicit=request.blender,
                                             submitting=request.submitting_blender, scene=version,
                                             scene_name=scene.name)
     return _Renderer(executable, text(version[:2]) if version else None)

@@ -23,6 +23,7 @@ class PoolChoice:
     pool_id: str | None
     create: object | None = None  # azrender.jobs.model.PoolSpec
     mounts_store: bool = False
+    blender: str | None = None  # the Blender version the pool's nodes run, when it is known (each task checks it)
 
 
 class Backend(Protocol):
@@ -57,7 +58,7 @@ class Backend(Protocol):
 
     def blender_executable(self, *, explicit: str | None, submitting: str | None, scene: tuple | None,
                            scene_name: str) -> str | None:
-        """The Blender for tasks: ``explicit`` is ``--blender VERSION|PATH`` (or the profile's),
+        """The Blender for tasks: ``explicit`` is ``--blender VERSION|PATH`` (else the profile's ``blender``),
         ``submitting`` the Blender (or bpy wheel's Python) submitting, ``scene`` the (major, minor)
         that saved the scene. Raise one clear line when this backend's Blender cannot open it."""
         return self.executable("blender")

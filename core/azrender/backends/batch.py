@@ -332,6 +332,8 @@ class BatchBackend(Backend):
     def __init__(self, settings):
         self.settings = settings
         self._client = None
+        self._dry_run = False
+        self._pool_blender = None  # azrender.jobs.pool_blender.PoolBlender, decided with the Blender
 
     @property
     def client(self):
@@ -343,6 +345,7 @@ class BatchBackend(Backend):
         return self._client
 
     def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
+        self._dry_run = dry_run
         if not dry_run:
             _require_account(self.settings)
 
@@ -364,16 +367,20 @@ class BatchBackend(Backend):
         if chosen:
             return PoolChoice(chosen, None, mounts)
         spec = pool_spec(self.settings)
+        decided = self._pool_blender if submission.host == "blender" else None
+        if decided is not None and not decided.create:  # an existing pool, with the Blender it records
+            return PoolChoice(decided.pool_id, None, mounts, blender=decided.version)
         if spec is not None:
             from azrender.backends.allocation import check_spot
 
             check_spot(spec, self.settings)
-            pinned = self._pinned_blender(submission.request.blender) if submission.host == "blender" else None
-            if pinned and spec.node_os == "linux":  # the pool's start task installs that Blender
+            if decided is not None and decided.version:  # the pool's start task installs that Blender
+                from azrender.jobs.pool_blender import METADATA
                 from azrender.jobs.provision import blender_start_task
 
-                spec = replace(spec, start_task=blender_start_task(pinned, self.settings.blender_sha256))
-            return PoolChoice(spec.id, spec, spec.mount is not None)
+                spec = replace(spec, id=decided.pool_id, metadata=spec.metadata + ((METADATA, decided.version),),
+                               start_task=blender_start_task(decided.version, self.settings.blender_sha256))
+            return PoolChoice(spec.id, spec, spec.mount is not None, blender=decided.version if decided else None)
         return PoolChoice(self.settings.pool_id, None, mounts)
 
     def executable(self, host: str) -> str | None:
@@ -384,19 +391,44 @@ class BatchBackend(Backend):
 
         return full_version(explicit or self.settings.blender or "")
 
+    def _recorded_blender(self, pool_id: str):
+        """What pool ``pool_id`` records about its Blender (the lookup of :func:`azrender.jobs.pool_blender.choose`)."""
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        from azrender.jobs.pool_blender import MISSING, recorded
+
+        if self._dry_run:
+            return MISSING  # a dry run reads nothing from Batch: the pool as the profile describes it
+        try:
+            return recorded(self.client.get_pool(pool_id, select=["id", "metadata"]))
+        except ResourceNotFoundError:
+            return MISSING
+        except AzureError as exc:
+            raise _batch_error(f"could not read pool {pool_id}", exc) from None
+
     def blender_executable(self, *, explicit, submitting, scene, scene_name) -> str | None:
-        """A pinned X.Y.Z (``--blender`` or the profile's): the Blender the start task installs;
-        a path: that Blender on the nodes (a custom image); else ``blender`` on the nodes' PATH.
-        Each task checks its Blender against the scene's version before rendering."""
+        """The pool's Blender: a pinned X.Y.Z (``--blender`` or the profile's) goes to a pool that
+        records it (created with its start task when the profile describes pools); else the
+        Blender the configured pool records, when it opens the scene; a path: that Blender on the
+        nodes (a custom image); else ``blender`` on the nodes' PATH. Each task checks its Blender
+        against the scene's version (and the pool's record) before rendering."""
+        from azrender.jobs.pool_blender import choose
         from azrender.jobs.provision import node_executable
         from azrender.node.blender_version import opens, parse, refusal
 
         choice = explicit or self.settings.blender
         pinned = self._pinned_blender(explicit)
-        if pinned:
-            if scene is not None and not opens(parse(pinned), scene):
-                raise UsageError(refusal(parse(pinned), scene, scene_name, where="the pool's pinned Blender"))
-            return node_executable(pinned)
+        if pinned and scene is not None and not opens(parse(pinned), scene):
+            raise UsageError(refusal(parse(pinned), scene, scene_name, where="the pool's pinned Blender"))
+        if self.settings.node_os != "linux":
+            pinned = None  # the start task recipe is for Linux nodes; Windows pools bring their own Blender
+        can_create = self.settings.pool is not None
+        pool_id = self.settings.pool_id or ("azrender" if can_create else None)
+        self._pool_blender = None if pool_id is None else choose(
+            pool_id, pinned=pinned, scene=scene, scene_name=scene_name, can_create=can_create,
+            lookup=self._recorded_blender)
+        if self._pool_blender is not None and self._pool_blender.version:
+            return node_executable(self._pool_blender.version)
         if choice and any(sep in choice for sep in "/\\"):
             return choice
         return None

@@ -18,6 +18,7 @@ from azrender.jobs.model import NodeAccess
 ACCESS_LIFETIME = timedelta(days=7)  # SAS tokens given to nodes expire with the job's useful life
 ASSETS_PERMISSIONS = "rl"
 OUTPUTS_PERMISSIONS = "cw"
+FRAMES_PERMISSIONS = "rcw"  # per-frame upload: which frames are there already, then each frame
 SAS_VARIABLE = "AZRENDER_STORE_SAS"  # azrender.node.store.SAS_VARIABLE: the node tool runs without the core
 
 
@@ -40,7 +41,8 @@ def node_access(assets, outputs, *, expires: datetime, identity_resource_id: str
             base = f"{base.rstrip('/')}/{urllib.parse.quote(store.prefix, safe='/')}"
         return f"{base}?{query}" if query else base
 
-    return NodeAccess(url(assets, ASSETS_PERMISSIONS), url(outputs, OUTPUTS_PERMISSIONS), identity_resource_id)
+    return NodeAccess(url(assets, ASSETS_PERMISSIONS), url(outputs, OUTPUTS_PERMISSIONS), identity_resource_id,
+                      frames_url=url(outputs, FRAMES_PERMISSIONS))
 
 
 def _refuse_broad_sas(store, until: datetime) -> None:

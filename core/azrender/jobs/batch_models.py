@@ -2,10 +2,12 @@
 backend executes. ``model.as_dict()`` of each is the REST JSON exactly as sent.
 
 Secrets: a SAS may appear only where Batch defines a place for it (resource file URLs, output file
-container URLs, a blobfuse mount's ``sasKey``) and as the job preparation task's
-``AZRENDER_STORE_SAS`` setting (exactly the nodes' read SAS, :func:`azrender.jobs.build.node_secrets`);
-an account key only in an Azure Files mount's ``accountKey``, a CIFS password only in its mount's
-``password``; any other command line or environment setting that carries one is refused here.
+container URLs, a blobfuse mount's ``sasKey``), as the job preparation task's
+``AZRENDER_STORE_SAS`` setting (exactly the nodes' read SAS, :func:`azrender.jobs.build.node_secrets`)
+and as the render tasks' ``AZRENDER_OUTPUTS_SAS`` setting (exactly the per-frame upload's outputs SAS,
+:func:`azrender.jobs.build.outputs_secrets`); an account key only in an Azure Files mount's
+``accountKey``, a CIFS password only in its mount's ``password``; any other command line or environment
+setting that carries one is refused here.
 """
 
 from __future__ import annotations
@@ -203,18 +205,21 @@ def pool_model(pool: PoolSpec, access: NodeAccess, *, slots_per_task: int | None
         application_package_references=[m.BatchApplicationPackageReference(application_id=a, version=v)
                                         for a, v in pool.app_packages] or None,
         mount_configuration=mounts or None,
+        metadata=[m.BatchMetadataItem(name=k, value=v) for k, v in pool.metadata] or None,
     )
 
 
 def to_batch_models(job: JobSpec) -> BatchRequests:
-    from azrender.jobs.build import node_secrets
+    from azrender.jobs.build import node_secrets, outputs_secrets
 
     texts = {f"the job environment setting {name}": value for name, value in job.environment}
-    for where, spec in (("job preparation task", job.preparation), ("job release task", job.release),
-                        *((f"task {t.id}", t) for t in job.tasks)):
+    for where, spec in (("job preparation task", job.preparation), ("job release task", job.release)):
         if spec is not None:
             allowed = node_secrets(job.access) if spec is job.preparation else ()
             texts.update(_node_task_texts(where, spec, allowed))
+    allowed = outputs_secrets(job.access)  # per-frame upload's SAS, exactly the outputs one
+    for task in job.tasks:
+        texts.update(_node_task_texts(f"task {task.id}", task, allowed))
     _refuse_secrets(texts)
     prep = release = None
     if job.preparation:

@@ -15,6 +15,7 @@ import functools
 import gzip
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -71,26 +72,35 @@ def _python_of(path: Path) -> Path | None:
     return path if _is_python(path) else None
 
 
+def launcher_script(python: str, runner: str, *, windows: bool) -> tuple[str, str]:
+    """(file name, text) of the launcher running ``runner`` (bpy_blender.py) with ``python``:
+    a ``blender.cmd`` on Windows (``%`` doubled: cmd would expand it), a shell script elsewhere."""
+    if windows:
+        python, runner = (path.replace("%", "%%") for path in (python, runner))
+        return "blender.cmd", f'@"{python}" "{runner}" %*\r\n@exit /b %errorlevel%\r\n'
+    return "blender", f'#!/bin/sh\nexec {shlex.quote(python)} {shlex.quote(runner)} "$@"\n'
+
+
 def launcher(python: str | os.PathLike) -> str:
     """An executable taking Blender's command line for a Python that imports ``bpy``: a script in
     the state folder running :mod:`azrender.node.bpy_blender` (copied beside it: azrender need
     not be installed in that Python)."""
+    import hashlib
     from importlib import resources
 
     from azrender.dirs import state_dir
 
     runner = resources.files("azrender.node").joinpath("bpy_blender.py").read_bytes()
     python = os.path.abspath(python)  # a venv's python is a link: keep it, its site-packages hold bpy
-    import hashlib
-
     key = hashlib.sha256(runner + python.encode()).hexdigest()[:16]
     folder = state_dir() / "blender" / key
-    script = folder / "blender"
+    name, text = launcher_script(python, str(folder / "bpy_blender.py"), windows=os.name == "nt")
+    script = folder / name
     if not script.exists():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "bpy_blender.py").write_bytes(runner)
-        temporary = folder / "blender.tmp"
-        temporary.write_text(f"#!/bin/sh\nexec '{python}' '{folder / 'bpy_blender.py'}' \"$@\"\n")
+        temporary = folder / (name + ".tmp")
+        temporary.write_text(text, newline="")
         temporary.chmod(0o700)  # in azrender's own folder: this user's alone
         temporary.replace(script)
     return str(script)
@@ -124,9 +134,9 @@ def probe(path: str, origin: str) -> LocalBlender:
     return LocalBlender(executable, version, origin)
 
 
-def _candidates(explicit: str | None, submitting: str | None):
+def _candidates(explicit: str | None, origin: str, submitting: str | None):
     if explicit:
-        yield explicit, "--blender"
+        yield explicit, origin
     if submitting:
         yield submitting, "the submitting Blender"
     if os.environ.get("AZRENDER_BLENDER"):
@@ -135,21 +145,22 @@ def _candidates(explicit: str | None, submitting: str | None):
         yield shutil.which("blender"), "PATH"
 
 
-def local_blender(*, explicit: str | None = None, submitting: str | None = None,
+def local_blender(*, explicit: str | None = None, configured: str | None = None, submitting: str | None = None,
                   scene: tuple[int, ...] | None = None, scene_name: str = "the scene") -> LocalBlender:
-    """The Blender the local backend renders with. ``explicit`` (``--blender`` or the profile's) is
-    a PATH, or a VERSION (``4.5``) picking the first other candidate of that version. Refuses, in
-    one line, a Blender older than the scene."""
-    wanted = parse(explicit) if explicit and not any(sep in explicit for sep in "/\\") else None
+    """The Blender the local backend renders with. ``explicit`` (``--blender``, else the profile's
+    ``configured``) is a PATH, or a VERSION (``4.5``) picking the first other candidate of that
+    version. Refuses, in one line, a Blender older than the scene."""
+    choice, origin = (explicit, "--blender") if explicit else (configured, "the profile's blender")
+    wanted = parse(choice) if choice and not any(sep in choice for sep in "/\\") else None
     chosen = None
-    for path, origin in _candidates(None if wanted else explicit, submitting):
-        found = probe(path, origin)
+    for path, found_origin in _candidates(None if wanted else choice, origin, submitting):
+        found = probe(path, found_origin)
         if wanted is None or found.version[:len(wanted)] == wanted:
             chosen = found
             break
     if chosen is None:
         if wanted is not None:
-            raise UsageError(f"no Blender {text(wanted)} on this machine (--blender {explicit})",
+            raise UsageError(f"no Blender {text(wanted)} on this machine ({origin} {choice})",
                              hint="give its path with --blender PATH (or blender = PATH in the profile)")
         raise UsageError("the local backend renders with Blender, which is not installed here (not on PATH)",
                          hint="apt install blender, set AZRENDER_BLENDER, or pass --blender PATH")

@@ -25,6 +25,7 @@ PREP_TIMEOUT_SECONDS = 4 * 3600
 TASK_TIMEOUT_SECONDS = 24 * 3600  # a hung renderer must not bill a node forever
 TASK_RETENTION_SECONDS = 2 * 3600  # frames and logs are in the store: free the node's disk soon
 RELEASE_TIMEOUT_SECONDS = 5 * 60  # Batch allows at most 15 minutes
+OUTPUTS_SAS_VARIABLE = "AZRENDER_OUTPUTS_SAS"  # azrender.node.frames.OUTPUTS_SAS_VARIABLE
 
 
 def task_id(first: int, last: int, label: str = "") -> str:
@@ -149,8 +150,30 @@ def preparation_task(*, job_id: str, access: NodeAccess, manifest_key: str, tool
                         max_wall_clock_seconds=PREP_TIMEOUT_SECONDS, retries=2)
 
 
-def watch_argv(node_os: str, watch: WatchSpec) -> list[str]:
-    """The watchdog in front of a renderer's argv; frame times are kept per job on each node."""
+def frame_upload(access: NodeAccess, job_id: str, outputs_of: str | None) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """(watch arguments, task environment) that make the node tool upload each frame to the job's
+    outputs as soon as it is finished (see ``azrender.node.frames``); ([], ()) when the outputs
+    store is a share (nodes reach it only through a mount). The outputs SAS travels as a task
+    environment setting (:data:`OUTPUTS_SAS_VARIABLE`), never on the command line."""
+    store = parse_store_url(access.outputs_url)
+    if store.is_share:
+        return [], ()
+    args = ["--upload-to", store.container_url, "--upload-prefix", store.key(layout.job_key(outputs_of or job_id, "outputs"))]
+    if access.identity_resource_id:
+        return args + ["--identity", access.identity_resource_id], ()
+    return args, outputs_secrets(access)
+
+
+def outputs_secrets(access: NodeAccess) -> tuple[tuple[str, str], ...]:
+    """The render tasks' one environment setting that carries a secret: the outputs SAS for
+    per-frame upload (read/create/write)."""
+    store = parse_store_url(access.frames_url or access.outputs_url)
+    return ((OUTPUTS_SAS_VARIABLE, store.query),) if store.query and not access.identity_resource_id else ()
+
+
+def watch_argv(node_os: str, watch: WatchSpec, extra: list[str] = ()) -> list[str]:
+    """The watchdog in front of a renderer's argv; frame times are kept per job on each node;
+    ``extra``: more watch options (per-frame upload)."""
     shared = "%AZ_BATCH_NODE_SHARED_DIR%" if node_os == WINDOWS else "$AZ_BATCH_NODE_SHARED_DIR"
     job = "%AZ_BATCH_JOB_ID%" if node_os == WINDOWS else "$AZ_BATCH_JOB_ID"
     argv = [_python(node_os), node_tool_path(node_os), "watch", "--outputs", OUTPUT_DIR,
@@ -159,7 +182,7 @@ def watch_argv(node_os: str, watch: WatchSpec) -> list[str]:
             "--times", commands.node_join(node_os, shared, layout.NODE_CACHE_DIR, "frame-times", f"{job}.txt")]
     if watch.max_frame_seconds is not None:
         argv += ["--max-frame", str(watch.max_frame_seconds)]
-    return [*argv, "--"]
+    return [*argv, *extra, "--"]
 
 
 def release_task(*, job_id: str, node_os: str, unmount: bool, python: str | None = None) -> NodeTaskSpec:
@@ -261,6 +284,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         hook = (plugins or get_plugin_manager()).hook
     task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
     prefix_commands = mount_commands + [list(c) for c in pre_commands]
+    # Frames upload one by one as they finish when the plan knows each task's files (its outputs.json).
+    upload, upload_env = frame_upload(access, job_id, outputs_of) if verify_outputs and watch is not None else ([], ())
     tasks = []
     for tid, task_set, run in task_runs(frame_list, chunk, task_sets or (None,)):
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
@@ -273,11 +298,12 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         argv = commands.render_argv(host, render)
         after = [[python or _python(node_os), node_tool_path(node_os), "verify", verify_outputs, tid]] if verify_outputs else []
         if watch is not None:
-            argv = watch_argv(node_os, watch) + argv
+            extra = [*upload, "--expected", verify_outputs, "--task", tid] if upload else []
+            argv = watch_argv(node_os, watch, extra) + argv
         task = TaskSpec(tid, tuple(run), commands.command_line([*prefix_commands, argv, *after], node_os),
                         retries=retries, max_wall_clock_seconds=task_timeout_seconds or TASK_TIMEOUT_SECONDS,
                         output_pattern=f"{OUTPUT_DIR}/**/*", required_slots=required_slots,
-                        retention_seconds=retention_seconds)
+                        retention_seconds=retention_seconds, environment=upload_env)
         if hook is not None:
             replaced = hook.azrender_task_command_line(submission=submission, task=task, command_line=task.command_line)
             if replaced:

@@ -38,11 +38,15 @@ class NodeAccess:
     ``outputs_url``: the store URL task output files are written to (create/write SAS, same form).
     ``identity_resource_id``: ARM id of a user-assigned managed identity of the pool; when set, the
     URLs carry no SAS and Batch and the node tool authenticate as that identity.
+    ``frames_url``: the outputs store for per-frame upload, with a read/create/write SAS.
     """
 
     assets_url: str
     outputs_url: str
     identity_resource_id: str | None = None
+    # The outputs store as the node tool's per-frame upload uses it: read/create/write (it checks
+    # which frames are there before rendering); "" when it is ``outputs_url``.
+    frames_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class PoolSpec:
     mount: MountSpec | None = None  # the one serving the store (storage modes blobfuse, fileshare)
     mounts: tuple[MountSpec, ...] = ()  # others: libraries, studio file systems
     identity_resource_id: str | None = None  # user-assigned identity attached to the pool's nodes
+    metadata: tuple[tuple[str, str], ...] = ()  # e.g. the Blender its start task installs (azrender.jobs.pool_blender)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ a local folder (``file:///...``) for the local backend. Keys are store-relative 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -20,6 +23,8 @@ import urllib.request
 from . import retry
 
 HASH_METADATA_KEY = "azrender_xxh3"  # mirrors azrender.layout.HASH_METADATA_KEY
+PARTIAL_PREFIX = ".azrender-partial-"  # mirrors azrender.sync.partial.PARTIAL_PREFIX
+FRAME_MD5_KEY = "azrender_md5"  # a frame the node tool uploaded whole (see BlobStore.write_file)
 # The store's read SAS, set by Batch in the job preparation task's environment (mirrors
 # azrender.jobs.access.SAS_VARIABLE): never a file, never an argument.
 SAS_VARIABLE = "AZRENDER_STORE_SAS"
@@ -73,6 +78,38 @@ class FileStore:
             raise Mismatch(f"{key}: the store has {got} bytes, the manifest says {size}")
         return got
 
+    def write_file(self, key: str, source: str) -> None:
+        """``source`` under ``key`` through a partial file beside it (the sync stage's convention:
+        named ``PARTIAL_PREFIX...``, locked while written, renamed into place once complete), so a
+        file under its own name in the store is always whole and a killed upload's leftover is swept."""
+        import uuid
+
+        dest = self._path(key)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        name = f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{os.path.basename(dest)}"
+        partial = os.path.join(os.path.dirname(dest), name if len(os.fsencode(name)) <= 255 else name[:len(PARTIAL_PREFIX) + 12])
+        try:
+            with open(partial, "wb") as out, open(source, "rb") as src:
+                with contextlib.suppress(ImportError, OSError):
+                    import fcntl
+
+                    fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+                shutil.copyfileobj(src, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+                os.replace(partial, dest)  # still locked: a sweep never takes it for a killed writer's
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise StoreError(f"cannot write {key} to the store: {exc.strerror}") from None
+
+    def verified(self, key: str) -> bool:
+        """Written whole (see :meth:`write_file`) and not empty."""
+        try:
+            return os.path.getsize(self._path(key)) > 0
+        except OSError:
+            return False
+
 
 def _clone(source: str, dest: str) -> None:
     """``dest`` with ``source``'s content, sharing its blocks where the file system can copy on
@@ -121,20 +158,25 @@ class BlobStore:
         self._token = (body["access_token"], float(body.get("expires_on", time.time() + 3600)))
         return self._token[0]
 
-    def _open(self, key: str):
-        """GET a blob, retrying transient failures with backoff."""
+    def _open(self, key: str, method: str = "GET", headers: dict | None = None, body=None, what: str = "read",
+              timeout: float = 60):
+        """The open response to one request, retrying transient failures with backoff (``body()``
+        gives a fresh body for each try); None for a HEAD of a blob that is not there."""
         tries = retry.retries()
         for attempt in range(tries + 1):
+            request = urllib.request.Request(self._url(key), data=body() if body else None, method=method,
+                                             headers={**self._headers(), **(headers or {})})
             try:
-                return urllib.request.urlopen(urllib.request.Request(self._url(key), headers=self._headers()),
-                                              timeout=60)
+                return urllib.request.urlopen(request, timeout=timeout)
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:
+                    if method == "HEAD":
+                        return None
                     raise StoreError(f"{key} is not in the store") from None
                 if exc.code in (401, 403):
                     raise StoreError(f"the store refused {key} (HTTP {exc.code}): access expired or not granted") from None
                 if exc.code not in retry.RETRY_STATUS or attempt == tries:
-                    raise StoreError(f"cannot read {key}: HTTP {exc.code}") from None
+                    raise StoreError(f"cannot {what} {key}: HTTP {exc.code}") from None
             except (urllib.error.URLError, OSError) as exc:
                 if attempt == tries:
                     reason = getattr(exc, "reason", exc)
@@ -145,6 +187,41 @@ class BlobStore:
     def read(self, key: str) -> bytes:
         with self._open(key) as response:
             return response.read()
+
+    def write_file(self, key: str, source: str) -> None:
+        """``source`` as the block blob ``key`` in one Put Blob (up to 5000 MiB) with its Content-MD5,
+        which the service checks: a blob azrender wrote is whole or absent. The MD5 is also kept
+        as metadata, so :meth:`verified` can tell such a blob from any other."""
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(block)
+        md5 = base64.b64encode(digest.digest()).decode()
+        size = os.path.getsize(source)
+        handles = []
+
+        def body():
+            handles.append(open(source, "rb"))
+            return handles[-1]
+
+        try:
+            self._open(key, "PUT", {"x-ms-blob-type": "BlockBlob", "Content-MD5": md5, "Content-Length": str(size),
+                                    "Content-Type": "application/octet-stream", f"x-ms-meta-{FRAME_MD5_KEY}": md5},
+                       body, what="write", timeout=300).close()
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def verified(self, key: str) -> bool:
+        """The blob exists, is not empty and was written whole by :meth:`write_file` (its stored
+        Content-MD5, checked by the service on upload, is the one the uploader recorded)."""
+        response = self._open(key, "HEAD")
+        if response is None:
+            return False
+        response.close()
+        headers = response.headers
+        md5 = headers.get("Content-MD5")
+        return int(headers.get("Content-Length") or 0) > 0 and bool(md5) and md5 == headers.get(f"x-ms-meta-{FRAME_MD5_KEY}")
 
     def download(self, key: str, dest: str, *, size: int | None = None, digest: str | None = None) -> int:
         with self._open(key) as response:

@@ -22,6 +22,7 @@ VERSION = 1
 OUTPUT_DIR = "out"
 MISSING_OUTPUTS_EXIT_CODE = 5
 SHOWN = 20
+LEDGER = "uploaded.json"  # per-frame upload's list of this task's files in the outputs store (frames.py)
 
 
 def register(parser) -> None:
@@ -40,15 +41,40 @@ def _frames(task: str) -> tuple[str, range]:
     return prefix, range(numbers[0], numbers[1] + 1)
 
 
-def expected_files(doc: dict, task: str) -> list[str]:
+def ledger_paths(ledger: str = LEDGER) -> set[str]:
+    """Expected files this task's frames have in the outputs store already (per-frame upload)."""
+    found: set[str] = set()
+    try:
+        with open(ledger, encoding="utf-8") as handle:
+            for line in handle:
+                found.update(json.loads(line).get("paths", ()))
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def expected_frames(doc: dict, task: str) -> dict[int, list[str]]:
+    """``{frame: files}`` the task must write: its task set's files for each of its frames."""
     prefix, frames = _frames(task)
-    return [path for tid, entry in doc.get("tasks", {}).items() if _frames(tid)[0] == prefix
-            for frame, paths in entry.get("frames", {}).items() if int(frame) in frames for path in paths]
+    found: dict[int, list[str]] = {}
+    for tid, entry in doc.get("tasks", {}).items():
+        if _frames(tid)[0] == prefix:
+            for frame, paths in entry.get("frames", {}).items():
+                if int(frame) in frames and paths:
+                    found.setdefault(int(frame), []).extend(paths)
+    return dict(sorted(found.items()))
 
 
-def missing_outputs(expected, folder: str = OUTPUT_DIR) -> list[str]:
+def expected_files(doc: dict, task: str) -> list[str]:
+    return [path for paths in expected_frames(doc, task).values() for path in paths]
+
+
+def missing_outputs(expected, folder: str = OUTPUT_DIR, uploaded=frozenset()) -> list[str]:
+    """``uploaded``: files already in the job's outputs store (per-frame upload, see frames.py)."""
     missing = []
     for path in expected:
+        if path in uploaded:
+            continue
         full = os.path.join(folder, *path.split("/"))
         if not os.path.isfile(full) or os.path.getsize(full) == 0:
             missing.append(path + (" (empty)" if os.path.isfile(full) else ""))
@@ -66,7 +92,7 @@ def run(args) -> int:
         print(f"azrender verify: {args.outputs} has an unknown format", file=sys.stderr)
         return 2
     expected = expected_files(doc, args.task)
-    missing = missing_outputs(expected)
+    missing = missing_outputs(expected, uploaded=ledger_paths())
     if missing:
         print(f"azrender verify: task {args.task} did not write {len(missing)} of its {len(expected)} expected "
               f"file(s): {', '.join(missing[:SHOWN])}" + (f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""),

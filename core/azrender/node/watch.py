@@ -40,6 +40,11 @@ def register(parser) -> None:
     parser.add_argument("--hang-floor", type=float, default=DEFAULT_FLOOR, help="lowest automatic hang limit")
     parser.add_argument("--max-frame", type=float, help="longest time one frame may take")
     parser.add_argument("--times", help="file where this node keeps the job's frame times (default: none)")
+    parser.add_argument("--expected", help="the plan's outputs.json: upload each frame once finished (see frames.py)")
+    parser.add_argument("--task", help="this task's id in --expected")
+    parser.add_argument("--upload-to", help="the outputs store URL, without SAS (the SAS comes from the environment)")
+    parser.add_argument("--upload-prefix", default="", help="key of the job's output folder in that store")
+    parser.add_argument("--identity", help="the pool's managed identity for the outputs store (instead of a SAS)")
     parser.add_argument("renderer", nargs="+", help="the renderer's command line (after --)")
 
 
@@ -121,10 +126,10 @@ def _pump(source, sink, watch: Watch) -> None:
         sink.flush()
 
 
-def _start(argv: list[str]) -> subprocess.Popen:
+def _start(argv: list[str], env: dict | None = None) -> subprocess.Popen:
     """The renderer in its own process group (so all it started can be killed), dying with us."""
     if os.name == "nt":
-        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                 creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
 
     def child() -> None:
@@ -136,7 +141,7 @@ def _start(argv: list[str]) -> subprocess.Popen:
         except (OSError, AttributeError):
             pass
 
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=child)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=child)
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -151,10 +156,12 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def watch(argv: list[str], *, outputs: str, hang: float | None, floor: float = DEFAULT_FLOOR,
-          max_frame: float | None = None, times_file: str | None = None) -> int:
+          max_frame: float | None = None, times_file: str | None = None, env: dict | None = None,
+          on_poll=None) -> int:
+    """Run ``argv`` under the watchdog; ``on_poll(pgid)`` after each look at the outputs."""
     state = Watch(hang, floor, max_frame, times_file)
     seen = _scan(outputs)
-    proc = _start(argv)
+    proc = _start(argv, env)
     for sig in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
         signal.signal(sig, lambda number, frame: (_kill(proc), sys.exit(128 + number)))
     pumps = [threading.Thread(target=_pump, args=(src, dst, state), daemon=True)
@@ -173,6 +180,8 @@ def watch(argv: list[str], *, outputs: str, hang: float | None, floor: float = D
         elif now != seen:
             state.activity()  # a frame file still growing
         seen = now
+        if on_poll is not None and code is None:
+            on_poll(proc.pid)
         if code is not None:
             for pump in pumps:
                 pump.join(5)
@@ -187,8 +196,45 @@ def watch(argv: list[str], *, outputs: str, hang: float | None, floor: float = D
 
 
 def run(args) -> int:
+    from . import frames
+
     command = args.renderer[1:] if args.renderer[:1] == ["--"] else args.renderer
     hang = None if args.hang == "auto" else float(args.hang)
     times = os.path.expandvars(args.times) if args.times else None
-    return watch(command, outputs=args.outputs, hang=hang, floor=args.hang_floor, max_frame=args.max_frame,
-                 times_file=times)
+
+    def render(argv, on_poll=None) -> int:
+        return watch(argv, outputs=args.outputs, hang=hang, floor=args.hang_floor, max_frame=args.max_frame,
+                     times_file=times, env=frames.renderer_env(), on_poll=on_poll)
+
+    try:
+        expected = frames.task_frames(args.expected, args.task) if args.expected and args.upload_to else {}
+    except (OSError, ValueError, AttributeError) as exc:  # verify, after the render, names the problem
+        print(f"azrender watch: cannot read {args.expected} ({exc}): frames upload with the task", file=sys.stderr)
+        expected = {}
+    if not expected:  # output names unknown: the task's Batch output file uploads them at its end
+        return render(command)
+    from .store import StoreError
+
+    uploads = frames.FrameUploads(expected, frames.open_outputs_store(args.upload_to, args.identity),
+                                  args.upload_prefix, out_dir=args.outputs)
+    try:
+        done = uploads.in_store()
+    except StoreError as exc:  # e.g. a SAS without read: every frame renders, each still uploads when done
+        print(f"azrender watch: cannot look in the outputs store ({exc}): rendering every frame",
+              file=sys.stderr, flush=True)
+        done = []
+    missing = uploads.missing()
+    pieces = [command]
+    if done:
+        narrowed = [frames.narrow(command, first, last) for first, last in frames.runs(missing)]
+        if None not in narrowed:
+            pieces = narrowed
+            print(f"azrender watch: frame(s) {frames.describe(done)} already in the outputs store (verified): "
+                  + (f"rendering {frames.describe(missing)}" if missing else "nothing to render"),
+                  file=sys.stderr, flush=True)
+    code = 0
+    for argv in pieces:
+        code = render(argv, uploads.poll)
+        if code != 0:
+            break
+    return uploads.finish(code)

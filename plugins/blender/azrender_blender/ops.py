@@ -63,6 +63,7 @@ class _Backgrounded:
 
     _work = None  # the Background being polled (no annotation: Blender reads those as properties)
     _timer = None
+    _shown = None  # the (percent, text) last shown
 
     def run_in_background(self, context, work: Background):
         self._work = work
@@ -78,9 +79,12 @@ class _Backgrounded:
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         snapshot = self._work.poll()
-        context.window_manager.progress_update(int(snapshot.fraction * 100))
-        context.workspace.status_text_set(snapshot.text)
-        _redraw(context)
+        shown = (int(snapshot.fraction * 100), snapshot.text)
+        if shown != self._shown:  # a redraw costs the main thread: only when the progress changed
+            self._shown = shown
+            context.window_manager.progress_update(shown[0])
+            context.workspace.status_text_set(shown[1])
+            _redraw(context)
         if not snapshot.finished:
             return {"PASS_THROUGH"}
         wm = context.window_manager

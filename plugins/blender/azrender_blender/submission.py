@@ -27,8 +27,17 @@ def scene_report(search_paths=(), project=None):
 
 
 def _save_copy(path: Path) -> None:
-    # Unsaved changes included; ``//`` paths remapped so they still reach the same files.
-    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, relative_remap=True, check_existing=False)
+    # Unsaved changes included; ``//`` paths remapped so they still reach the same files. No
+    # preview thumbnail: drawing it is most of the save in the GUI (seconds with software OpenGL),
+    # all of it on the main thread, and a render node never looks at it.
+    prefs = bpy.context.preferences
+    preview, dirty = prefs.filepaths.file_preview_type, prefs.is_dirty
+    prefs.filepaths.file_preview_type = "NONE"
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, relative_remap=True, check_existing=False)
+    finally:
+        prefs.filepaths.file_preview_type = preview
+        prefs.is_dirty = dirty  # the user's preferences are as they were: nothing to save on quit
 
 
 def this_blender() -> dict:

@@ -87,7 +87,8 @@ class LocalBackend(Backend):
     def blender_executable(self, *, explicit, submitting, scene, scene_name) -> str:
         from azrender.jobs.blender import local_blender
 
-        return local_blender(explicit=explicit, submitting=submitting, scene=scene, scene_name=scene_name).executable
+        return local_blender(explicit=explicit, configured=self.settings.blender, submitting=submitting, scene=scene,
+                            scene_name=scene_name).executable
 
     def pool_size(self, requests, *, dry_run: bool) -> tuple[str, int]:
         # the implicit and the mounting pools get one node per core (LocalBatchClient)
