@@ -426,7 +426,7 @@ def test_ctrl_c_stops_the_sync_stage_of_submit_within_2_s_and_the_next_submit_re
 
     names = sorted(os.listdir(large_folder))
     scene = maya_scene(tmp_path / "shot.ma", *(f"plates/{name}" for name in names))
-    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string, "AZRENDER_MAYA_RENDER": "/bin/true"}
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string, "AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}
     blobs = azurite.blob_service().get_container_client(container)
     url = azurite.container_url(container, "show")
     args = ("submit", scene, "--backend", "local", "--frames", "1", "--storage-url", url)
@@ -642,13 +642,6 @@ def test_node_secrets_are_gone_after_release_and_azrender_folders_are_private(ru
         assert mode == 0o700, f"{name} folder is {oct(mode)}: other users can read job records and logs"
 
 
-FAKE_MAYA = """#!/bin/sh
-# Maya's Render as far as these tests need: a frame file for each frame, in -rd's folder.
-while [ $# -gt 0 ]; do case "$1" in -rd) out="$2"; shift;; -s) first="$2"; shift;; esac; shift; done
-mkdir -p "$out" && printf 'frame' > "$out/frame.$first.exr"
-"""
-
-
 def loose_modes(folder: Path) -> list[str]:
     """Files and folders under ``folder`` that a group or other users may read, write or enter."""
     return [f"{oct(p.lstat().st_mode & 0o777)} {p}" for p in [folder, *folder.rglob("*")]
@@ -669,11 +662,8 @@ def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_th
     show.mkdir()
     (show / "wood.png").write_bytes(b"\x89PNG wood")
     scene = maya_scene(show / "shot.ma", "wood.png")
-    render = tmp_path / "Render"
-    render.write_text(FAKE_MAYA)
-    render.chmod(0o755)
     env = cli_env(AZRENDER_STATE_DIR=str(tmp_path / "state"), AZRENDER_CACHE_DIR=str(tmp_path / "cache"),
-                  AZRENDER_CONFIG_DIR=str(tmp_path / "config"), AZRENDER_MAYA_RENDER=str(render))
+                  AZRENDER_CONFIG_DIR=str(tmp_path / "config"), AZRENDER_MAYA_RENDER=FAKE_MAYA_RENDER)
 
     def run(*args):
         proc = subprocess.run([sys.executable, "-m", "azrender", *map(str, args)], env=env, cwd=tmp_path,
@@ -691,15 +681,15 @@ def test_azrender_keeps_its_files_private_under_umask_022_and_gives_the_users_th
     run("fetch", f"{shared.as_uri()}/show", "--dest", tmp_path / "back")
     other = json.loads(run("submit", scene, "--backend", "local", "--frames", "3", "--wait", "--storage-url",
                            shared.as_uri(), "--json").stdout)["job_id"]
-    assert list(shared.glob(f"jobs/{other}/outputs/**/frame.3.exr")), "the nodes wrote no frame to the user's store"
+    assert list(shared.glob(f"jobs/{other}/outputs/**/shot.3.iff")), "the nodes wrote no frame to the user's store"
 
     ours = [tmp_path / name for name in ("config", "cache", "state")]
     assert [p for p in (tmp_path / "state").rglob("*") if p.is_file()], "nothing was written"
     assert [loose for folder in ours for loose in loose_modes(folder)] == []
-    downloaded = sorted(frames.rglob("frame.*.exr"))
+    downloaded = sorted(frames.rglob("shot.*.iff"))
     assert len(downloaded) == 2, sorted(frames.rglob("*"))
     users = [p for folder in (frames, tmp_path / "again", tmp_path / "back", shared) for p in folder.rglob("*")]
-    assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_file()} == {"0o644"}
+    assert [f"{oct(p.stat().st_mode & 0o777)} {p}" for p in users if p.is_file() and p.stat().st_mode & 0o777 != 0o644] == []
     assert {oct(p.stat().st_mode & 0o777) for p in users if p.is_dir()} == {"0o755"}
 
 
@@ -710,10 +700,7 @@ def test_a_download_folder_that_cannot_take_the_frames_is_said_with_the_command_
     show = tmp_path / "show"
     show.mkdir()
     scene = maya_scene(show / "shot.ma")
-    render = tmp_path / "Render"
-    render.write_text(FAKE_MAYA)
-    render.chmod(0o755)
-    env = {"AZRENDER_MAYA_RENDER": str(render)}
+    env = {"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}
     (tmp_path / "afile").write_text("not a folder")
     proc = run_cli("submit", scene, "--backend", "local", "--frames", "1", "--wait", "--download", tmp_path / "afile",
                    env=env, timeout=120)
@@ -723,14 +710,14 @@ def test_a_download_folder_that_cannot_take_the_frames_is_said_with_the_command_
     assert not (tmp_path / "state" / "jobs").exists(), "a job was submitted"
 
     dest = tmp_path / "frames"
-    (dest / "frame.1.exr").mkdir(parents=True)  # where the frame must land, a folder is in the way
+    (dest / "shot.iff").mkdir(parents=True)  # where the frame must land (animation off: no number), a folder is in the way
     proc = run_cli("submit", scene, "--backend", "local", "--frames", "1", "--wait", "--download", dest, "--json",
                    env=env, timeout=120)
     assert proc.returncode != 0
     error, hint = proc.stderr.splitlines()[-2:]
     job_id = error.split("job ", 1)[1].split(" ", 1)[0]
     assert error.startswith(f"azrender submit: error: job {job_id} ended, but its outputs did not all come home: "
-                            "downloaded 0 of 1 files (0 bytes); 1 not downloaded: ") and "frame.1.exr" in error
+                            "downloaded 0 of 1 files (0 bytes); 1 not downloaded: ") and "shot.iff" in error
     assert hint == f"  hint: azrender download {job_id} --dest {dest}" and "same command" not in proc.stderr
 
 

@@ -28,6 +28,7 @@ FRAME_MD5_KEY = "azrender_md5"  # a frame the node tool uploaded whole (see Blob
 # The store's read SAS, set by Batch in the job preparation task's environment (mirrors
 # azrender.jobs.access.SAS_VARIABLE): never a file, never an argument.
 SAS_VARIABLE = "AZRENDER_STORE_SAS"
+USER_UMASK_VARIABLE = "AZRENDER_USER_UMASK"  # mirrors azrender.dirs: the node runs privately, frames are the user's
 API_VERSION = "2021-08-06"
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
 CHUNK = 1 << 20
@@ -59,6 +60,14 @@ class FileStore:
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
+    def _shared_mode(self, *, folder: bool = False) -> int | None:
+        """A local node runs privately; what it writes into a store the user shares (a root others may
+        read) gets the user's own modes, what it writes into azrender's private store stays private."""
+        umask = os.environ.get(USER_UMASK_VARIABLE)
+        if not umask or not os.stat(self.root).st_mode & 0o077:
+            return None
+        return (0o777 if folder else 0o666) & ~int(umask, 8)
+
     def read(self, key: str) -> bytes:
         try:
             with open(self._path(key), "rb") as f:
@@ -85,7 +94,13 @@ class FileStore:
         import uuid
 
         dest = self._path(key)
+        folder, created = os.path.dirname(dest), []
+        while not os.path.isdir(folder) and folder != os.path.dirname(folder):
+            created.append(folder)
+            folder = os.path.dirname(folder)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        for folder in created if self._shared_mode(folder=True) else ():
+            os.chmod(folder, self._shared_mode(folder=True))
         name = f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{os.path.basename(dest)}"
         partial = os.path.join(os.path.dirname(dest), name if len(os.fsencode(name)) <= 255 else name[:len(PARTIAL_PREFIX) + 12])
         try:
@@ -94,6 +109,8 @@ class FileStore:
                     import fcntl
 
                     fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+                if self._shared_mode():
+                    os.fchmod(out.fileno(), self._shared_mode())
                 shutil.copyfileobj(src, out, CHUNK)
                 out.flush()
                 os.fsync(out.fileno())

@@ -42,7 +42,8 @@ log = logging.getLogger("azrender.local.runner")
 
 TICK = 0.1
 RELEASE_LIMIT = 15 * 60  # Batch's default (and maximum) for a job release task
-_AGENT_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SYSTEMROOT")
+_AGENT_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SYSTEMROOT",
+              "AZRENDER_USER_UMASK")  # a local node writes frames into a store the user shares with their modes
 
 
 def agent_env() -> dict[str, str]:
