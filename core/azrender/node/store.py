@@ -60,13 +60,13 @@ class FileStore:
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
-    def _shared_mode(self, *, folder: bool = False) -> int | None:
+    def _shared_umask(self) -> int | None:
         """A local node runs privately; what it writes into a store the user shares (a root others may
-        read) gets the user's own modes, what it writes into azrender's private store stays private."""
+        read) gets the user's own umask, what it writes into azrender's private store stays private."""
         umask = os.environ.get(USER_UMASK_VARIABLE)
         if not umask or not os.stat(self.root).st_mode & 0o077:
             return None
-        return (0o777 if folder else 0o666) & ~int(umask, 8)
+        return int(umask, 8)
 
     def read(self, key: str) -> bytes:
         try:
@@ -94,13 +94,14 @@ class FileStore:
         import uuid
 
         dest = self._path(key)
+        umask = self._shared_umask()
         folder, created = os.path.dirname(dest), []
         while not os.path.isdir(folder) and folder != os.path.dirname(folder):
             created.append(folder)
             folder = os.path.dirname(folder)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        for folder in created if self._shared_mode(folder=True) else ():
-            os.chmod(folder, self._shared_mode(folder=True))
+        for folder in created if umask is not None else ():
+            os.chmod(folder, 0o777 & ~umask)
         name = f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{os.path.basename(dest)}"
         partial = os.path.join(os.path.dirname(dest), name if len(os.fsencode(name)) <= 255 else name[:len(PARTIAL_PREFIX) + 12])
         try:
@@ -109,8 +110,8 @@ class FileStore:
                     import fcntl
 
                     fcntl.flock(out.fileno(), fcntl.LOCK_EX)
-                if self._shared_mode():
-                    os.fchmod(out.fileno(), self._shared_mode())
+                if umask is not None:
+                    os.fchmod(out.fileno(), 0o666 & ~umask)
                 shutil.copyfileobj(src, out, CHUNK)
                 out.flush()
                 os.fsync(out.fileno())
