@@ -102,6 +102,17 @@ def run_blender(blender_exe: str, *args: str, timeout: float = 300, env: dict | 
     return proc
 
 
+@pytest.fixture(scope="session")
+def addon_zip(tmp_path_factory) -> Path:
+    """The Blender add-on zip as ``azrender build-plugins`` builds it (once per run)."""
+    dest = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, "-m", "azrender", "build-plugins", "--dest", str(dest)],
+                          capture_output=True, text=True, env=cli_env(), timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [built] = dest.glob("azrender_blender-*.zip")
+    return built
+
+
 # ---- Azurite -----------------------------------------------------------------------------------
 
 

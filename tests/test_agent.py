@@ -92,13 +92,13 @@ def test_a_handed_over_request_comes_back_exactly_as_the_host_collected_it(tmp_p
 # ---- the built Blender add-on hands its submission over and quits ----------------------------------
 
 from test_hosts_blender import demo  # noqa: E402,F401  (the example scene)
-from test_hosts_blender_versions import addon_zip, host_env, result_of, run_host  # noqa: E402,F401
+from test_hosts_blender_versions import host_env, result_of, run_host  # noqa: E402
 
 ARTIST = REPO / "tests" / "blender_addon_agent.py"
 
 
 def test_the_built_addon_hands_over_blender_quits_mid_upload_and_the_frames_come_back(
-        blender, addon_zip, demo, tmp_path, proxied):  # noqa: F811
+        blender, addon_zip, demo, tmp_path, proxied):
     """Debian's Blender 3.4 with the zip installed as an artist does: Render on Azure hands the job to
     the agent and Blender quits while the upload (a second per request, through the proxy) is far
     from done; the agent uploads, the job renders, the frames come home; the next time the scene is

@@ -62,16 +62,6 @@ def result_of(proc) -> dict:
     return json.loads(lines[-1])
 
 
-@pytest.fixture(scope="module")
-def addon_zip(tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "azrender", "build-plugins", "--dest", str(dest)],
-                          capture_output=True, text=True, env=cli_env(), timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    [built] = dest.glob("azrender_blender-*.zip")
-    return built
-
-
 @pytest.fixture(params=VERSIONS)
 def version(request, blender) -> str:
     if request.param != "3.4":
@@ -79,14 +69,16 @@ def version(request, blender) -> str:
     return request.param
 
 
-def submit_from_the_addon(version, blender, addon_zip, tmp_path, *args) -> tuple[dict, dict, Path]:
-    """The example scene saved by this Blender (in its own process, as an artist would have), then
-    submitted through the installed zip (blender_addon_user.py ``args``); (its RESULT, state env, home)."""
+def submit_from_the_addon(version, blender, addon_zip, tmp_path, *args, scene: Path | None = None) -> tuple[dict, dict, Path]:
+    """The example scene (or ``scene``) saved by this Blender (in its own process, as an artist would
+    have), then submitted through the installed zip (blender_addon_user.py ``args``); (its RESULT,
+    state env, home)."""
     home = tmp_path / "home"
     state = {"AZRENDER_STATE_DIR": str(tmp_path / "state"), "AZRENDER_CONFIG_DIR": str(tmp_path / "config"),
              "AZRENDER_CACHE_DIR": str(tmp_path / "cache")}
-    run_host(version, blender, REPO / "examples" / "build_demo.py", str(tmp_path / "shot"), env=host_env(home))
-    scene = tmp_path / "shot" / "demo.blend"
+    if scene is None:
+        run_host(version, blender, REPO / "examples" / "build_demo.py", str(tmp_path / "shot"), env=host_env(home))
+        scene = tmp_path / "shot" / "demo.blend"
     return result_of(run_host(version, blender, USER, str(addon_zip), str(scene), *args, env=host_env(home, **state))), state, home
 
 

@@ -54,6 +54,7 @@ def test_blender_file_names():
     assert relative_template("/tmp/") == "" and relative_template("C:\\renders\\shot_") == "shot_"
     assert frame_name("shot_##_v#.x", 7) == "shot_##_v7.x" and frame_name("f_###", 12) == "f_012"
     assert frame_name("", 3) == "0003"
+    assert frame_name("r_##/b_", 1) == "r_##/b_0001"  # Blender ignores "#" in folders
 
 
 def _deadline(scene_dir):

@@ -137,8 +137,7 @@ def blender_arguments(plan: RenderPlan, node_tool: str, *, package: str = "azren
     values = {"device": plan.device, **plan.overrides.to_json()}
     if s is not None:
         values["output"] = relative_template(s.output_path)
-        values["file_outputs"] = {n.name: relative_template(n.paths[0] if n.image_format.multilayer else n.base_path + "/")
-                                  for n in s.file_outputs}
+        values["file_outputs"] = {n.name: relative_template(n.base_path + "/") for n in s.file_outputs}  # folders
         values["single_layer"] = s.single_layer
     expression = ("import os, sys; sys.path.insert(0, os.path.expandvars(%r)); from %s import blender_settings; "
                   "blender_settings.main(%r)" % (node_tool, package, encode(values)))

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-VERSION = 1
+VERSION = 2  # 2: file_outputs name each node's folder only
 OUTPUT_DIR = "out"
 GPU_DEVICES = ("CUDA", "OPTIX", "HIP", "ONEAPI", "METAL")
 
@@ -54,17 +54,27 @@ def set_device(bpy, scene, device: str) -> None:
     scene.cycles.device = "GPU"
 
 
+def redirect_file_output(node, folder: str) -> None:
+    """The node writes into ``folder``, its file names as the scene says."""
+    if hasattr(node, "directory"):  # Blender 5: the file name is its own property
+        node.directory = folder
+    elif node.format.file_format == "OPEN_EXR_MULTILAYER":  # the base path is the file's name
+        node.base_path = os.path.join(folder, node.base_path.replace("\\", "/").rsplit("/", 1)[-1])
+    else:
+        node.base_path = folder
+
+
 def apply(bpy, settings: dict, out: str) -> None:
     scene = bpy.context.scene
     if settings.get("output") is not None:
         scene.render.filepath = os.path.join(out, settings["output"])
     tree = getattr(scene, "compositing_node_group", None)  # Blender 5; before, the scene's own tree
-    if tree is None and getattr(scene, "use_nodes", False):
-        tree = getattr(scene, "node_tree", None)
-    for name, base in (settings.get("file_outputs") or {}).items():
+    if tree is None and not hasattr(scene, "compositing_node_group") and scene.use_nodes:
+        tree = scene.node_tree
+    for name, folder in (settings.get("file_outputs") or {}).items():
         node = tree.nodes.get(name) if tree is not None else None
         if node is not None and node.bl_idname == "CompositorNodeOutputFile":
-            node.base_path = os.path.join(out, base)
+            redirect_file_output(node, os.path.join(out, folder))
     single = settings.get("single_layer")
     if single is not None:  # the scene's "render single layer", which command-line renders ignore
         for layer in scene.view_layers:

@@ -89,11 +89,39 @@ def _passes(layer) -> tuple[str, ...]:
     return tuple(name for bit, name in sorted(PASSES.items()) if flags & (1 << bit))
 
 
-def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
-    try:  # Blender 5 keeps the compositor in a node group instead
-        tree = scene.get_pointer(b"nodetree") if scene.get(b"use_nodes") else None
+def node_file_outputs(name: str, version: tuple[int, int], folder: str, file_name: str | None, node_format: ImageFormat,
+                      inputs: list[tuple[str, bool, ImageFormat | None]]) -> tuple[FileOutput, ...]:
+    """A compositor File Output node's records, named as its Blender writes them (both readers and
+    the in-app collector call this). ``inputs`` are (slot path or item name, linked, own format or
+    None) in order. Blender 3.x/4.x (``file_name`` None): ``folder`` is the base path, a slot writes
+    ``base_path/slot_path``, a multilayer node one file named by its base path itself. Blender 5
+    (``file_name`` a string): ``folder`` is the directory, an item writes ``directory/file_name``
+    + item name, a multilayer node ``directory/file_name``. An unlinked input writes nothing; so
+    does a multilayer node with none linked, except in 4.5 (rendered: it writes the defaults)."""
+    linked = [(path, fmt or node_format) for path, is_linked, fmt in inputs if is_linked]
+    if node_format.multilayer:
+        if not linked and version[:2] != (4, 5):
+            return ()
+        if file_name is None:  # the base path is the file's own name: the task redirects its folder
+            return (FileOutput(name, (folder,), node_format, folder[:max(folder.rfind("/"), folder.rfind("\\")) + 1]),)
+        return (FileOutput(name, (_in_folder(folder, file_name),), node_format, folder),)
+    paths = [(_in_folder(folder, path if file_name is None else file_name + path), fmt) for path, fmt in linked]
+    return tuple(FileOutput(name, tuple(p for p, f in paths if f == fmt), fmt, folder)
+                 for fmt in dict.fromkeys(f for _, f in paths))  # one record per format
+
+
+def _in_folder(folder: str, name: str) -> str:
+    return folder.rstrip("/\\") + "/" + name if folder else name
+
+
+def _file_outputs(bf, scene) -> tuple[FileOutput, ...]:
+    from blender_asset_tracer.blendfile import iterators
+
+    version = divmod(bf.header.version, 100)
+    try:  # Blender 5: the compositor is a node group (the scene's own tree is kept for older Blenders)
+        tree, blender5 = scene.get_pointer(b"compositing_node_group"), True
     except KeyError:
-        tree = None
+        tree, blender5 = scene.get_pointer(b"nodetree") if scene.get(b"use_nodes") else None, False
     if tree is None:
         return ()
     found = []
@@ -101,28 +129,28 @@ def _file_outputs(scene, render_format: ImageFormat) -> tuple[FileOutput, ...]:
         if _text(node.get(b"idname")) != "CompositorNodeOutputFile" or node.get(b"flag") & NODE_MUTED:
             continue
         storage = node.get_pointer(b"storage")
-        base = _text(storage.get(b"base_path"))
         node_format = image_format(storage, (b"format",))
-        if node_format.multilayer:  # one file for every input, named after the base path
-            found.append(FileOutput(_text(node.get(b"name")), (base,), node_format, base))
-            continue
-        paths = []
-        for socket in _listbase(node, (b"inputs", b"first")):
-            if socket.get_pointer(b"link") is None:
-                continue  # Blender writes nothing for an input with no link
-            slot = socket.get_pointer(b"storage")
-            paths.append((_join(base, _text(slot.get(b"path"))),
-                          node_format if slot.get(b"use_node_format") else image_format(slot, (b"format",))))
-        # Blender 3.x/4.x: each slot may have its own format; group slots by format
-        for fmt in dict.fromkeys(f for _, f in paths):
-            found.append(FileOutput(_text(node.get(b"name")), tuple(p for p, f in paths if f == fmt), fmt, base))
+        sockets = _listbase(node, (b"inputs", b"first"))
+        if blender5:
+            linked = {_text(s.get(b"identifier")) for s in sockets if s.get_pointer(b"link") is not None}
+            items = storage.get_pointer(b"items")
+            inputs = [(_text_block(item.get_pointer(b"name")), f"Item_{item.get(b'identifier')}" in linked,
+                       image_format(item, (b"format",)) if item.get(b"override_node_format") else None)
+                      for item in (iterators.dynamic_array(items) if items is not None else ())]
+            file_name = _text_block(storage.get_pointer(b"file_name"))
+        else:
+            inputs = [(_text(slot.get(b"path")), socket.get_pointer(b"link") is not None,
+                       None if slot.get(b"use_node_format") else image_format(slot, (b"format",)))
+                      for socket in sockets for slot in [socket.get_pointer(b"storage")]]
+            file_name = None
+        found += node_file_outputs(_text(node.get(b"name")), version, _text(storage.get(b"base_path")), file_name,
+                                   node_format, inputs)
     return tuple(found)
 
 
-def _join(base: str, name: str) -> str:
-    if not base:
-        return name
-    return base if not name else base.rstrip("/\\") + "/" + name
+def _text_block(block) -> str:
+    """A string Blender stores in its own block (Blender 5's ``char *`` names)."""
+    return _text(block.raw_data()) if block is not None else ""
 
 
 def read_blend_settings(path: str | pathlib.Path) -> RenderSettings:
@@ -165,7 +193,7 @@ def _read(bf) -> RenderSettings:
         image_format=render_format, resolution=(int(scene.get((*r, b"xsch"))), int(scene.get((*r, b"ysch")))),
         resolution_percentage=int(scene.get((*r, b"size"))), layers=layers,
         cameras=(_text(camera.id_name)[2:],) if camera is not None else (), camera_markers=markers,
-        file_outputs=_file_outputs(scene, render_format) if scemode & R_DOCOMP else (), single_layer=single,
+        file_outputs=_file_outputs(bf, scene) if scemode & R_DOCOMP else (), single_layer=single,
         use_extension=bool(scemode & R_EXTENSION),
         color_management=ColorManagement(_text(scene.get((b"view_settings", b"view_transform"))),
                                          _text(scene.get((b"view_settings", b"look"))),

@@ -41,9 +41,9 @@ def relative_template(path: str) -> str:
 
 
 def frame_name(template: str, frame: int, padding: int = 4) -> str:
-    """Blender's rule: the last run of ``#`` becomes the frame padded to its length, else the
-    frame is appended with ``padding`` digits."""
-    runs = list(_HASHES.finditer(template))
+    """Blender's rule: the last run of ``#`` in the file name (not its folders) becomes the frame
+    padded to its length, else the frame is appended with ``padding`` digits."""
+    runs = list(_HASHES.finditer(template, template.rfind("/") + 1))
     if not runs:
         return template + _pad(frame, padding)
     last = runs[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bpy
 
-from azrender.rendersettings.blend import named_format
+from azrender.rendersettings.blend import named_format, node_file_outputs
 from azrender.rendersettings.model import CameraMarker, ColorManagement, FileOutput, RenderLayer, RenderSettings
 
 # ViewLayer.use_pass_* -> the pass name in files (the order of the headless reader's bits)
@@ -31,23 +31,24 @@ def _format(settings, container: str | None = None):
 
 def _file_outputs(scene) -> tuple[FileOutput, ...]:
     tree = getattr(scene, "compositing_node_group", None)  # Blender 5; before, the scene's own tree
-    if tree is None and getattr(scene, "use_nodes", False):
+    if tree is None and not hasattr(scene, "compositing_node_group") and scene.use_nodes:
         tree = getattr(scene, "node_tree", None)
     if tree is None or not scene.render.use_compositing:
         return ()
     found = []
     for node in tree.nodes:
-        if node.bl_idname != "CompositorNodeOutputFile" or node.mute or not hasattr(node, "file_slots"):
-            continue  # Blender 5's File Output keeps its items elsewhere: the saved file's reader covers 3.x-4.x
-        node_format = _format(node.format)
-        if node_format.multilayer:
-            found.append(FileOutput(node.name, (node.base_path,), node_format, node.base_path))
+        if node.bl_idname != "CompositorNodeOutputFile" or node.mute:
             continue
-        paths = [(node.base_path.rstrip("/\\") + "/" + slot.path if node.base_path else slot.path,
-                  node_format if slot.use_node_format else _format(slot.format))
-                 for slot, socket in zip(node.file_slots, node.inputs) if socket.is_linked]
-        for fmt in dict.fromkeys(f for _, f in paths):
-            found.append(FileOutput(node.name, tuple(p for p, f in paths if f == fmt), fmt, node.base_path))
+        items = getattr(node, "file_output_items", None)  # Blender 5: items, a directory and a file name
+        if items is not None:
+            inputs = [(item.name, socket.is_linked, _format(item.format) if item.override_node_format else None)
+                      for item, socket in zip(items, node.inputs)]
+            folder, file_name = node.directory, node.file_name
+        else:
+            inputs = [(slot.path, socket.is_linked, None if slot.use_node_format else _format(slot.format))
+                      for slot, socket in zip(node.file_slots, node.inputs)]
+            folder, file_name = node.base_path, None
+        found += node_file_outputs(node.name, tuple(bpy.app.version[:2]), folder, file_name, _format(node.format), inputs)
     return tuple(found)
 
 
