@@ -57,6 +57,7 @@ class JobStatus:
     preparation_failed: tuple[TaskState, ...] = ()  # job preparation task per node where it failed
     prepared_nodes: int = 0  # nodes where it succeeded
     quarantined: tuple[tuple[str, str], ...] = ()  # (node id, why): nodes that get no more of its tasks
+    expected_key: str = ""  # store key of the job's outputs.json (its metadata), "" when it names none
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
@@ -85,6 +86,11 @@ class JobStatus:
                 "retried": [{"id": t.id, "job": t.job or self.job_id} for t in self.tasks if t.retried],
                 "quarantined_nodes": [{"node": node, "reason": why} for node, why in self.quarantined],
                 "stuck": self.stuck, "done": self.done}
+
+
+def metadata_value(job, name: str) -> str:
+    """The value of job metadata item ``name`` of an SDK job (or job spec), "" when absent."""
+    return next((item.value for item in getattr(job, "metadata", None) or () if item.name == name), "") or ""
 
 
 def attempt_seconds(start, end) -> float | None:

@@ -26,7 +26,8 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, metadata_value, output_tail, preparation_status
+from azrender.jobs.model import EXPECTED_OUTPUTS_KEY
 from azrender.errors import JobError, UsageError
 from azrender.layout import check_id
 from azrender.progress import ProgressCallback
@@ -451,7 +452,8 @@ class LocalBatchClient:
         prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
         return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
                          preparation_failed=prep_failed, prepared_nodes=prepared,
-                         quarantined=tuple(sorted(job.quarantined.items())))
+                         quarantined=tuple(sorted(job.quarantined.items())),
+                         expected_key=metadata_value(BatchJob(job.spec), EXPECTED_OUTPUTS_KEY))
 
     def resume(self, job_id: str) -> None:
         """Detect a dead runner (OOM, logout, reboot) of an unfinished job: start a new one, which
