@@ -133,3 +133,28 @@ def test_batch_job_from_a_machine_that_did_not_submit_it(run_cli, tmp_path, reco
     for machine in ("artist", "td"):  # the store's credential was used, never kept
         for path in (tmp_path / machine).rglob("*"):
             assert not path.is_file() or azurite.key.encode() not in path.read_bytes(), path
+
+
+def test_frames_a_retry_rendered_again_show_as_verified_without_the_record(run_cli, tmp_path):
+    crash = tmp_path / "crash"
+    crash.write_text("2\n")
+    render = tmp_path / "maya-render"  # the fake Render, dying on frame 2 while the crash file lists it
+    render.write_text(f"#!/bin/sh\ncase \" $* \" in *' -s 2 '*) grep -qx 2 {crash} 2>/dev/null && exit 1;; esac\n"
+                      f"exec {FAKE_MAYA_RENDER} \"$@\"\n")
+    render.chmod(0o755)
+    env = {"AZRENDER_MAYA_RENDER": str(render)}
+    scene = tmp_path / "shot.ma"
+    scene.write_text(SHOT_MA)
+    proc = run_cli("submit", scene, "--wait", "--json", env=env, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    job_id = json.loads(proc.stdout)["job_id"]
+    crash.unlink()
+    proc = run_cli("retry", job_id, "--wait", "--json", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    submitted = run_cli("status", job_id, env=env)
+    assert submitted.returncode == 0 and "  frame 2 defaultRenderLayer-persp: verified (shot.2.iff)" in submitted.stdout
+    (tmp_path / "state" / "jobs" / f"{job_id}.json").unlink()
+    later = run_cli("status", job_id, env=env)
+    assert later.returncode == 0 and frame_lines(later.stdout) == frame_lines(submitted.stdout), later.stdout
+    assert "(1 more failed, then retried)" in later.stdout.splitlines()[0]
+    assert json.loads(run_cli("status", job_id, "--json", env=env).stdout)["frames"][1]["job"] == f"{job_id}-r1"

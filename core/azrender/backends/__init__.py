@@ -107,11 +107,22 @@ def attempt_seconds(start, end) -> float | None:
 
 def with_retries_of(job_id: str, status_of) -> JobStatus:
     """``status_of(job_id)`` merged with the status of each follow-up job ``azrender retry`` made
-    of it (listed in the job record of this machine)."""
+    of it: those the job record of this machine lists, else (another machine, a record cleaned)
+    those found by their ids (``<job>-r1``, ``-r2``...) until one is unknown."""
     from azrender import jobrecord
+    from azrender.backends.retry import retry_id
+    from azrender.errors import JobError
 
     record = jobrecord.load(job_id)
-    return with_retries(status_of(job_id), [status_of(r) for r in (record.retries if record else ())])
+    status = status_of(job_id)
+    if record is not None:
+        return with_retries(status, [status_of(r) for r in record.retries])
+    found: list[JobStatus] = []
+    while True:
+        try:
+            found.append(status_of(retry_id(job_id, len(found))))
+        except JobError:
+            return with_retries(status, found)
 
 
 def with_retries(status: JobStatus, retries: list[JobStatus]) -> JobStatus:
