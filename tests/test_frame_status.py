@@ -6,11 +6,14 @@ the profile's storage credential) and the files in its outputs store."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from batch_recorder import BatchRecorder
+from test_hosts_blender import addon_blender  # noqa: F401  (a fixture)
+from test_main_job import demo  # noqa: F401  (a fixture)
 
 FAKE_MAYA_RENDER = str(Path(__file__).parent / "fake_maya_render")  # writes what Maya would, so tasks verify
 BATCH_KEY = "QmF0Y2hLZXlUaGF0TXVzdE5ldmVyTGVhazAxMjM0NTY3ODk="
@@ -158,3 +161,34 @@ def test_frames_a_retry_rendered_again_show_as_verified_without_the_record(run_c
     assert later.returncode == 0 and frame_lines(later.stdout) == frame_lines(submitted.stdout), later.stdout
     assert "(1 more failed, then retried)" in later.stdout.splitlines()[0]
     assert json.loads(run_cli("status", job_id, "--json", env=env).stdout)["frames"][1]["job"] == f"{job_id}-r1"
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_the_blender_panel_shows_the_frames_after_the_record_was_cleaned(addon_blender, demo, run_cli, tmp_path):  # noqa: F811
+    from test_hosts_blender import results, wait_done
+
+    shot = tmp_path / "artist" / "demo.blend"
+    shutil.copytree(demo, shot.parent)
+    submitted = results(addon_blender(str(shot), script="""
+        import json, bpy
+        s = bpy.context.scene.azrender
+        s.backend, s.use_scene_frames, s.frames, s.chunk = "LOCAL", False, "1-2", 1
+        outcome = sorted(bpy.ops.azrender.submit())
+        bpy.ops.wm.save_mainfile()  # the job list is kept with the scene
+        print("RESULT " + json.dumps({"outcome": outcome, "job": s.jobs[0].job_id}))
+    """))
+    job_id = submitted["job"]
+    assert wait_done(run_cli, job_id, {})["failed"] == []
+    (tmp_path / "state" / "jobs" / f"{job_id}.json").unlink()
+    (tmp_path / "state" / "store" / "jobs" / job_id / "outputs" / "render" / "frame_0002.png").unlink()
+    cli = [line.strip() for line in frame_lines(run_cli("status", job_id).stdout)]
+    assert cli == ["frame 1: verified (render/frame_0001.png)",
+                   "frame 2: missing (render/frame_0002.png not in the outputs store)"], cli
+    panel = results(addon_blender(str(shot), script="""
+        import json, bpy
+        s = bpy.context.scene.azrender
+        bpy.ops.azrender.refresh_jobs()
+        print("RESULT " + json.dumps({"frames": s.jobs[0].frames.splitlines(), "state": s.jobs[0].state}))
+    """))
+    assert panel["frames"] == cli, panel

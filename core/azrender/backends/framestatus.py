@@ -31,6 +31,17 @@ class FrameReport:
     def to_json(self) -> dict:
         return {"frames": list(self.rows), "frames_error": self.error}
 
+    def lines(self) -> list[str]:
+        """One line per frame (and layer/camera): verified with its files, missing with the files
+        the outputs store lacks, failed, rendering or waiting; then why they are unknown, if they are."""
+        lines = []
+        for row in self.rows:
+            where = f" {row['set']}" if row["set"] else ""
+            files = (f" ({', '.join(row['outputs'])})" if row["outputs"] and row["state"] == "verified" else
+                     f" ({', '.join(row['missing'])} not in the outputs store)" if row["missing"] else "")
+            lines.append(f"  frame {row['frame']}{where}: {row['state']}{files}")
+        return lines + ([f"  {self.error}"] if self.error else [])
+
 
 def frame_report(status, settings) -> FrameReport:
     """The rows of ``status`` (a :class:`~azrender.backends.JobStatus`); ``settings`` the profile's
@@ -82,9 +93,18 @@ def _checked(row: dict, stored: set[str]) -> dict:
     return {**row, "state": "missing", "missing": missing} if missing else row
 
 
+_read: dict[tuple[str, str], dict] = {}  # content never changes under its key: a host panel polling reads it once
+
+
 def read_expected(key: str, store_url: str) -> dict:
     """The ``outputs.json`` at content key ``key`` of the store at ``store_url``, checked against
     the hash its key names and its format; ValueError (one line) when it is not one."""
+    if (key, store_url) not in _read:
+        _read[key, store_url] = _fetch_expected(key, store_url)
+    return _read[key, store_url]
+
+
+def _fetch_expected(key: str, store_url: str) -> dict:
     from azrender.sync.content import digest_of
     from azrender.sync.hashing import hash_bytes
     from azrender.sync.stores import open_store

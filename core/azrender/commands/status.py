@@ -53,7 +53,7 @@ def show(status, settings, *, as_json: bool, watched=None) -> int:
         print(json.dumps({**status.to_json(), **frames.to_json(), **(watch_json(watched) if watched else {})}, indent=2))
         return 0
     print(summary_line(status))
-    for line in frame_lines(frames) + failure_lines(status) + (watch_lines(watched) if watched else []):
+    for line in frames.lines() + failure_lines(status) + (watch_lines(watched) if watched else []):
         print(line)
     return 1 if status.failed or status.preparation_failed or frames.missing else 0
 
@@ -74,19 +74,6 @@ def summary_line(status) -> str:
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
             f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
-
-
-def frame_lines(frames) -> list[str]:
-    """One line per frame (and layer/camera) of a :class:`~azrender.backends.framestatus.FrameReport`:
-    verified with its files, missing with the files the outputs store lacks, failed, rendering or
-    waiting; then why they are unknown, if they are."""
-    lines = []
-    for row in frames.rows:
-        where = f" {row['set']}" if row["set"] else ""
-        files = (f" ({', '.join(row['outputs'])})" if row["outputs"] and row["state"] == "verified" else
-                 f" ({', '.join(row['missing'])} not in the outputs store)" if row["missing"] else "")
-        lines.append(f"  frame {row['frame']}{where}: {row['state']}{files}")
-    return lines + ([f"  {frames.error}"] if frames.error else [])
 
 
 def failure_lines(status) -> list[str]:
