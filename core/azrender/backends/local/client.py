@@ -518,6 +518,7 @@ class LocalBatchClient:
     def _revive(self, job_id: str) -> None:
         """A runner killed (machine sleep, OOM, kill -9) while work remains: start a new one,
         which requeues what the dead one left running."""
+        self._job(job_id)  # an unknown job is NotFound before its lock would make a folder for it
         with locked(self.root.job_lock(job_id)):
             job = self._job(job_id)
             error = self.root.runner_error(job_id)
