@@ -232,8 +232,6 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     from azrender.plugins import get_plugin_manager
     from azrender.jobs.renderplan import OUTPUTS_FILE
     from azrender.settings import load_settings
-    from azrender.sync.content import content_key
-    from azrender.sync.hashing import hash_bytes
 
     progress = progress or no_progress
     pm = plugin_manager or get_plugin_manager()
@@ -299,7 +297,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
                                        allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
                      renderer=renderer, backend=backend, pm=pm,
-                     expected_key=content_key(hash_bytes((work / OUTPUTS_FILE).read_bytes())))
+                     expected_key=_content_key(work / OUTPUTS_FILE))
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
     if blocking:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=blocking)
@@ -458,6 +456,14 @@ def _content_keys(folder: Path, names) -> dict[str, str]:
 
     return {name: layout.join(layout.SUBMISSIONS, xxhash.xxh3_64_hexdigest((folder / name).read_bytes()), name)
             for name in names}
+
+
+def _content_key(path: Path) -> str:
+    """The store key the sync stage gives ``path``'s bytes (xxh3-128, as azrender.sync.hashing;
+    without importing the sync stage into a host's planning thread)."""
+    import xxhash
+
+    return layout.content_key(xxhash.xxh3_128_hexdigest(path.read_bytes()))
 
 
 def _render_plan(request: SubmitRequest, scene: Path, host: str):
