@@ -10,7 +10,8 @@ from __future__ import annotations
 DEADLINE_CUBE = "D:/deadline-clients/deadline-cloud-for-maya/job_bundle_output_tests//cube/"
 RENDERMAN = "/Users/rmvh/work/deadline/deadline-cloud-for-maya/job_bundle_output_tests/renderman/scene/"
 
-# scene file name -> {"nodes": {name: (type, {long attribute name: value})}, "references": {node: path}}
+# scene file name -> {"nodes": {name: (type, {long attribute name: value})}, "references": {node: path},
+#                     "connections": {destination plug: [source nodes]}}
 SCENES = {
     "cube.ma": {
         "nodes": {"file1": ("file", {"fileTextureName": DEADLINE_CUBE + "deadline_logo_48x48.png"})},
@@ -26,6 +27,18 @@ SCENES = {
         "nodes": {"file1": ("file", {"fileTextureName": "UdimTest_1001_color.png", "uvTilingMode": 3})},
     },
     "sceneWithStage.ma": {"nodes": {"stageShape1": ("mayaUsdProxyShape", {"filePath": "stage.usda"})}},
+    # tests/test_maya_aovs.py: the file has no AOVs of its own; Maya holds those of the referenced
+    # light rig (one switched off) and Merge AOVs off
+    "aovs_rig.ma": {
+        "nodes": {"defaultArnoldRenderOptions": ("aiOptions", {}),
+                  "defaultArnoldDriver": ("aiAOVDriver", {"aiTranslator": "exr"}),
+                  "rig:aiAOV_specular": ("aiAOV", {"name": "specular"}),
+                  "rig:aiAOV_crypto_object": ("aiAOV", {"name": "crypto_object"}),
+                  "rig:aiAOV_sss": ("aiAOV", {"name": "sss", "enabled": False})},
+        "references": {"rigRN": "light_rig.ma"},
+        "connections": {"defaultArnoldRenderOptions.aovList": ["rig:aiAOV_specular", "rig:aiAOV_crypto_object",
+                                                              "rig:aiAOV_sss"]},
+    },
 }
 
 # Maya's attributes (long name -> short name, default value) of the node types these scenes use,
@@ -39,5 +52,9 @@ ATTRIBUTES = {
     "gpuCache": {"cacheFileName": ("cfn", "", True)},
     "AlembicNode": {"abc_File": ("fn", "", True), "abc_layerFiles": ("fns", [], False)},
     "reference": {},
+    # MtoA 5 (Arnold's own nodes)
+    "aiOptions": {"aovMode": ("aovm", 1, False)},
+    "aiAOVDriver": {"aiTranslator": ("ai_translator", "exr", False), "mergeAOVs": ("merge_AOVs", False, False)},
+    "aiAOV": {"name": ("aovn", "", False), "enabled": ("aoven", True, False)},
 }
 OTHER_TYPES = {"transform", "mesh", "camera", "place2dTexture", "shadingEngine"}
