@@ -76,6 +76,9 @@ def test_missing_maps_block_the_request_and_name_the_files(pymxs):
     ({"rendTimeType": 2, "animation": (10, 50), "rendNThFrame": 5}, "10-50x5"),
     ({"rendTimeType": 3, "rendStart": 1, "rendEnd": 24}, "1-24"),
     ({"rendTimeType": 4, "rendPickupFrames": "1,3,5-12"}, "1,3,5-12"),
+    ({"rendTimeType": 4, "rendPickupFrames": "1,3,5-12", "rendNThFrame": 4}, "1,3,5-12"),  # Nth: segment/range only
+    ({"rendTimeType": 3, "rendStart": 1, "rendEnd": 24, "rendNThFrame": 5}, "1-24x5"),
+    ({"rendTimeType": 1, "sliderTime": 37, "rendNThFrame": 5}, "37"),
 ])
 def test_the_request_renders_the_frames_render_setup_would(pymxs, settings, frames):
     scene = SHARED_SCENES / "max_minihouse/MiniHouse.max"
@@ -154,7 +157,73 @@ def test_render_settings_come_from_render_setup_and_name_the_outputs(pymxs):
                                                                  ["Camera001"])
     assert (s["frame_start"], s["frame_end"], s["image_format"]["extension"]) == (10, 12, "exr")
     assert [(e["name"], e["paths"]) for e in s["file_outputs"]] == [("Reflection", [HOUSE_RENDER["elements"][0][1]])]
-    assert render["expected_outputs"] == {f"frames-00{n}": [f"house_00{n}.exr"] for n in (10, 11, 12)}
+    # 3ds Max numbers the element's file as the main one: 4-digit frame before the extension
+    assert render["expected_outputs"] == {f"frames-00{n}": [f"house_00{n}.exr", f"house__Reflection00{n}.exr"]
+                                          for n in (10, 11, 12)}
     line = result.dry_run_requests["tasks"][0]["commandLine"]
     assert "-outputName:%AZ_BATCH_TASK_WORKING_DIR%\\out\\house_.exr" in line and "frame_." not in line
+    assert "-start:10 -end:10 -nthFrame:1 " in line  # the scene's Every Nth Frame cannot thin a chunk
     assert line.rstrip('"').endswith("outputs.json frames-0010")  # verified after 3dsmaxcmd exits
+
+
+def dry_run(pymxs, tmp_path, monkeypatch, **render):
+    """Submit MiniHouse with ``render`` as Render Setup holds it (dry run): (plan JSON, the job's
+    pre-render script as uploaded)."""
+    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
+    pymxs.open_scene(str(SHARED_SCENES / "max_minihouse/MiniHouse.max"))
+    pymxs.runtime.set_render(**render)
+    import azrender_max
+
+    result = azrender_max.submit(backend="batch", node_os="windows", pool_id="max-windows", dry_run=True)
+    script = tmp_path / "state" / "submissions" / result.job_id / "retarget.ms"
+    assert script.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 that 3ds Max reads as such
+    return result.dry_run_requests, script.read_text(encoding="utf-8-sig")
+
+
+# Render Setup of a shot with render elements, written by hand: where 3ds Max would write each.
+ELEMENTS = {**HOUSE_RENDER, "rendStart": 1, "rendEnd": 1, "elements": [
+    ("Reflection", "C:\\renders\\house\\house__Reflection.exr"),
+    ("ZDepth", "C:\\renders\\house\\passes\\depth\\house_Z.tif"),  # below the main output's folder
+    ("Specular", "D:\\elsewhere\\spec.png"),  # elsewhere: comes back by its name
+    ("Shadow", "C:\\renders\\house\\shadow.exr", False),  # disabled in the element list: not written
+    ("Alpha", ""),  # no file: 3ds Max saves nothing for it
+    ("Spec again", "E:\\other\\spec.png"),  # same name as another: its own folder, nothing overwritten
+]}
+
+
+def test_every_saved_render_element_is_redirected_under_the_task_output_and_expected(pymxs, tmp_path, monkeypatch):
+    requests, script = dry_run(pymxs, tmp_path, monkeypatch, **ELEMENTS)
+    assert requests["render"]["expected_outputs"] == {"frames-0001": [
+        "house_0001.exr", "house__Reflection0001.exr", "passes/depth/house_Z0001.tif", "spec0001.png",
+        "Spec again_5/spec0001.png"]}
+    out = r'((systemTools.getEnvVariable "AZ_BATCH_TASK_WORKING_DIR") + "\\out")'  # read on the node
+    for index, relative in ((0, r"\\house__Reflection.exr"), (1, r"\\passes\\depth\\house_Z.tif"), (2, r"\\spec.png"),
+                            (5, r"\\Spec again_5\\spec.png")):
+        assert f're.SetRenderElementFilename {index} ({out} + "{relative}")' in script
+    assert "SetRenderElementFilename 3 " not in script and "SetRenderElementFilename 4 " not in script
+    assert rf'makeDir ({out} + "\\passes\\depth") all:true' in script  # 3dsmaxcmd makes no folder
+    assert script.index("ATSOps.RetargetSelection") < script.index("SetRenderElementFilename")  # one script, both parts
+
+
+@pytest.mark.parametrize("render", [{"elements_active": False}, {"rendSaveFile": False}])
+def test_elements_are_not_expected_when_render_setup_saves_none(pymxs, tmp_path, monkeypatch, render):
+    requests, script = dry_run(pymxs, tmp_path, monkeypatch, **{**ELEMENTS, **render})
+    main = "house_0001.exr" if render.get("rendSaveFile", True) else "frame_0001.png"
+    assert requests["render"]["expected_outputs"] == {"frames-0001": [main]}
+    assert "SetRenderElementFilename" not in script
+
+
+def test_element_paths_with_spaces_unicode_and_quotes_survive_the_maxscript_quoting(pymxs, tmp_path, monkeypatch):
+    name = "C:\\renders\\house\\Pässe 1\\it's \"raw\" $HOME %PATH%.exr"
+    requests, script = dry_run(pymxs, tmp_path, monkeypatch, **{**ELEMENTS, "elements": [("Raw", name)]})
+    assert requests["render"]["expected_outputs"]["frames-0001"][1] == "Pässe 1/it's \"raw\" $HOME %PATH%0001.exr"
+    # the artist's part is one literal: backslash and double quote escaped, '$' and '%' kept as typed
+    assert r'''+ "\\Pässe 1\\it's \"raw\" $HOME %PATH%.exr")''' in script
+
+
+def test_a_path_no_maxscript_string_can_hold_is_refused_in_one_line(pymxs, tmp_path, monkeypatch):
+    from azrender.errors import UsageError
+
+    with pytest.raises(UsageError, match="cannot write .* into a 3ds Max script: it contains a control character"):
+        dry_run(pymxs, tmp_path, monkeypatch, **{**ELEMENTS, "elements": [("Bad", "C:\\renders\\house\\a\tb.exr")]})

@@ -10,6 +10,8 @@ search finds anything the script did not retarget.
 
 from __future__ import annotations
 
+import re
+
 from azrender.discovery.model import Kind
 from azrender.errors import UsageError
 from azrender.paths.submission import env_tokens, node_folder
@@ -19,7 +21,7 @@ def retarget_maxscript(mapped) -> str:
     rows = []
     for item in mapped:
         if item.node_path and item.dependency.exists:
-            rows.append(f"    #({_ms_quote(item.local_path)}, {_ms_expression(node_folder(item.node_path))})")
+            rows.append(f"    #({ms_string(item.local_path)}, {ms_expression(node_folder(item.node_path))})")
     table = ",\n".join(rows)
     return f"""-- azrender: retarget the scene's asset paths to this render node (generated)
 (
@@ -67,11 +69,23 @@ def max_command_args(mapped, *, node_os: str) -> list[str]:
     return [f"-bitmapPath:{folder}" for folder in folders]
 
 
-def _ms_quote(value: str) -> str:
+MAXSCRIPT_ENCODING = "utf-8-sig"  # 3ds Max reads a script without a byte-order mark in the system's code page
+
+# MAXScript string literals: a backslash and a double quote are escaped; control characters (which
+# no Windows file name holds) are refused rather than written into a script.
+_MS_UNQUOTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def ms_string(value: str) -> str:
+    """``value`` as a MAXScript string literal."""
+    if _MS_UNQUOTABLE.search(value):
+        raise UsageError(f"cannot write {value!r} into a 3ds Max script: it contains a control character",
+                         hint="rename the file or folder")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _ms_expression(node_path: str) -> str:
-    parts = [f'(systemTools.getEnvVariable "{value}")' if kind == "env" else _ms_quote(value)
+def ms_expression(node_path: str) -> str:
+    """A node path as a MAXScript expression: its Batch variables read on the node."""
+    parts = [f'(systemTools.getEnvVariable "{value}")' if kind == "env" else ms_string(value)
              for kind, value in env_tokens(node_path)]
     return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"

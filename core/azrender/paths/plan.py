@@ -130,9 +130,10 @@ def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
             copy = write_ma_copy(plan_ma_copy(scene, plan.mapped, plan.rules), out_dir / Path(plan.submitted_key).name)
         host_script = _write(out_dir / "dirmap.py", dirmap_python(plan.rules))
     else:
-        from azrender.paths.max import retarget_maxscript
+        from azrender.paths.max import MAXSCRIPT_ENCODING, retarget_maxscript
 
-        host_script = _write(out_dir / "retarget.ms", retarget_maxscript(plan.mapped))
+        host_script = out_dir / "retarget.ms"
+        host_script.write_text(retarget_maxscript(plan.mapped), encoding=MAXSCRIPT_ENCODING)
     rules_json = _write(out_dir / "rules.json", json.dumps(rules_to_json(plan.rules), indent=1))
     needed_json = _write(out_dir / "needed.json", json.dumps(list(plan.needed_on_node), indent=1))
     uploads += ((str(copy), plan.submitted_key),) if copy else ()
