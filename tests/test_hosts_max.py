@@ -4,6 +4,7 @@ files read by the core: 3ds Max itself cannot be installed here."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 
@@ -227,3 +228,35 @@ def test_a_path_no_maxscript_string_can_hold_is_refused_in_one_line(pymxs, tmp_p
 
     with pytest.raises(UsageError, match="cannot write .* into a 3ds Max script: it contains a control character"):
         dry_run(pymxs, tmp_path, monkeypatch, **{**ELEMENTS, "elements": [("Bad", "C:\\renders\\house\\a\tb.exr")]})
+
+
+# A shot with render elements as the artist set it up, by hand: both stand-ins (pymxs in the
+# dialog, 3dsmaxcmd on the node) answer from it.
+SHOT = {"rendTimeType": 4, "rendPickupFrames": "1,3", "rendOutputFilename": "C:\\renders\\house\\house_.exr",
+        "rendSaveFile": True, "elements": [
+            ("Reflection", "C:\\renders\\house\\house__Reflection.exr"),
+            ("ZDepth", "C:\\renders\\house\\passes\\Tiefe ü\\it's z.exr"),
+            ("Shadow", "C:\\renders\\house\\shadow.exr", False)]}
+
+
+@pytest.mark.slow
+def test_a_render_element_3dsmax_did_not_write_fails_its_task_naming_the_file(pymxs, tmp_path, monkeypatch):
+    """Submitted headless (``3dsmaxbatch submit.py``) on this machine: the stand-in 3dsmaxcmd
+    writes the frames and the Reflection element but silently no ZDepth file."""
+    from max_standin import stand_in_3dsmaxcmd
+
+    for name in ("STATE", "CONFIG"):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / name.lower()))
+    monkeypatch.setenv("AZRENDER_3DSMAXCMD", str(stand_in_3dsmaxcmd(tmp_path / "bin", SHOT, "--skip", "ZDepth")))
+    scene = tmp_path / "MiniHouse" / "MiniHouse.max"
+    shutil.copytree(SHARED_SCENES / "max_minihouse", scene.parent)
+    pymxs.open_scene(str(scene))
+    pymxs.runtime.set_render(**SHOT)
+    import azrender_max
+
+    result = azrender_max.submit(backend="local", chunk=2, wait=True, download_dir=tmp_path / "renders")
+    assert sorted(t.id for t in result.failed_tasks) == ["frames-0001", "frames-0003"]  # pick-up frames 1 and 3
+    failed = {t.id: t.stderr_tail for t in result.failed_tasks}
+    assert ("task frames-0003 did not write 1 of its 3 expected file(s): passes/Tiefe ü/it's z0003.exr"
+            in failed["frames-0003"]), failed["frames-0003"]
+    assert not list((tmp_path / "renders").rglob("*.exr"))  # a failed task's files are not outputs

@@ -276,7 +276,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     paths = plan_paths(report, storage_mode=settings.storage_mode, node_os=settings.node_os, submission=submission,
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
                        share=settings.share, studio_roots=check_tables(settings.roots, where="[[roots]]"),
-                       plugin_manager=pm)
+                       plugin_manager=pm, renders_here=backend.kind == BackendKind.LOCAL)
     problems += list(paths.problems)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))

@@ -16,6 +16,9 @@ from azrender.discovery.model import Kind
 from azrender.errors import UsageError
 from azrender.paths.submission import env_tokens, node_folder
 
+WINDOWS_ONLY = "3ds Max renders on Windows nodes only"
+WINDOWS_ONLY_HINT = 'pass --os windows or choose a profile with node_os = "windows" in config.toml'  # a host drops the flag
+
 
 def retarget_maxscript(mapped) -> str:
     rows = []
@@ -63,7 +66,7 @@ def max_command_args(mapped, *, node_os: str) -> list[str]:
     script itself goes in as a pre-render script: ``-preRenderScript:<its node path>``). Paths keep
     ``%VAR%``: the task runs under ``cmd /c``, which expands them."""
     if node_os != "windows":
-        raise UsageError("3ds Max renders on Windows nodes only; use --os windows")
+        raise UsageError(WINDOWS_ONLY, hint=WINDOWS_ONLY_HINT)
     folders = dict.fromkeys(node_folder(m.node_path) for m in mapped
                             if m.node_path and m.dependency.kind == Kind.TEXTURE)
     return [f"-bitmapPath:{folder}" for folder in folders]
