@@ -164,7 +164,7 @@ def test_wall_clock_limit_kills_the_whole_process_group(tmp_path):
                                       constraints=m.BatchTaskConstraints(max_wall_clock_time=timedelta(seconds=1),
                                                                          max_task_retry_count=3))])
     started = time.monotonic()
-    status = client.wait("job1", timeout=20)
+    status = client.wait("job1", timeout=90)
     assert time.monotonic() - started < 10
     stuck = status.tasks[0]
     assert stuck.failure.startswith("TaskEnded") and "wall clock" in stuck.failure
@@ -558,19 +558,20 @@ def test_task_slots_per_node_run_tasks_side_by_side(tmp_path):
 
 
 def test_job_limits_and_exit_conditions_end_the_job(tmp_path):
+    # Generous waits: a loaded CI machine can take seconds to start the runner; the states are the test.
     client = LocalBatchClient(tmp_path / "batch", node_count=1)
     client.create_job(job("slow", constraints=m.BatchJobConstraints(max_wall_clock_time=timedelta(seconds=1))))
     client.create_tasks("slow", [task("hold", HOLD)])
-    status = client.wait("slow", timeout=20)
+    status = client.wait("slow", timeout=90)
     assert status.state == "completed" and status.tasks[0].failure.startswith("TaskEnded")
     assert client.get_job("slow").execution_info.termination_reason == "MaxWallClockTimeExpiry"
 
     client.create_job(job("strict", task_failure_mode="performexitoptionsjobaction"))
     tolerated = m.ExitConditions(exit_codes=[m.ExitCodeMapping(code=3, exit_options=m.ExitOptions(job_action="none"))])
     client.create_tasks("strict", [task("tolerated", bash("exit 3"), exit_conditions=tolerated)])
-    assert client.wait("strict", timeout=20).state == "active"
+    assert client.wait("strict", timeout=90).state == "active"
     client.create_tasks("strict", [task("fatal", bash("exit 4"))])
-    assert client.wait("strict", timeout=20).state == "completed"
+    assert client.wait("strict", timeout=90).state == "completed"
     assert client.get_job("strict").execution_info.termination_reason == "TaskFailed"
 
 
