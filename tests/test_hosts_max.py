@@ -223,6 +223,14 @@ def test_element_paths_with_spaces_unicode_and_quotes_survive_the_maxscript_quot
     assert r'''+ "\\Pässe 1\\it's \"raw\" $HOME %PATH%.exr")''' in script
 
 
+def test_the_plan_renders_the_frames_3dsmax_would_one_chunk_of_consecutive_frames_each(pymxs, tmp_path, monkeypatch):
+    requests, _ = dry_run(pymxs, tmp_path, monkeypatch, **{**HOUSE_RENDER, "rendTimeType": 2, "animation": (10, 31),
+                                                            "rendNThFrame": 10, "elements": []})
+    lines = {t["id"]: t["commandLine"] for t in requests["tasks"]}
+    assert sorted(lines) == ["frames-0010", "frames-0020", "frames-0030"]  # every 10th of the active segment
+    assert "-start:20 -end:20 -nthFrame:1 " in lines["frames-0020"]
+
+
 def test_a_path_no_maxscript_string_can_hold_is_refused_in_one_line(pymxs, tmp_path, monkeypatch):
     from azrender.errors import UsageError
 
@@ -260,3 +268,24 @@ def test_a_render_element_3dsmax_did_not_write_fails_its_task_naming_the_file(py
     assert ("task frames-0003 did not write 1 of its 3 expected file(s): passes/Tiefe ü/it's z0003.exr"
             in failed["frames-0003"]), failed["frames-0003"]
     assert not list((tmp_path / "renders").rglob("*.exr"))  # a failed task's files are not outputs
+
+
+@pytest.mark.slow
+def test_frames_asked_for_render_even_when_the_scene_renders_every_nth_frame(pymxs, tmp_path, monkeypatch):
+    """The artist types frames 1-2 in the dialog of a scene set to every 5th frame: 3dsmaxcmd's
+    stand-in, like 3ds Max, would thin -start:1 -end:2 to frame 1 unless told -nthFrame:1."""
+    from max_standin import stand_in_3dsmaxcmd
+
+    render = {**SHOT, "rendTimeType": 3, "rendStart": 1, "rendEnd": 10, "rendNThFrame": 5, "elements": []}
+    for name in ("STATE", "CONFIG"):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / name.lower()))
+    monkeypatch.setenv("AZRENDER_3DSMAXCMD", str(stand_in_3dsmaxcmd(tmp_path / "bin", render)))
+    scene = tmp_path / "MiniHouse" / "MiniHouse.max"
+    shutil.copytree(SHARED_SCENES / "max_minihouse", scene.parent)
+    pymxs.open_scene(str(scene))
+    pymxs.runtime.set_render(**render)
+    import azrender_max
+
+    result = azrender_max.submit(backend="local", frames="1-2", chunk=2, wait=True, download_dir=tmp_path / "renders")
+    assert not result.failed_tasks, [t.stderr_tail for t in result.failed_tasks]
+    assert sorted(p.name for p in (tmp_path / "renders").rglob("*.exr")) == ["house_0001.exr", "house_0002.exr"]

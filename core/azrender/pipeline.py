@@ -286,11 +286,11 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
-    if host == "max" and files.host_script is not None:  # 3dsmaxcmd runs one pre-render script: elements join it
+    if host == "max" and files.host_script is not None:  # 3dsmaxcmd runs one pre-render script: outputs join it
         from azrender.jobs.build import task_output_dir
-        from azrender.jobs.max_elements import add_element_section
+        from azrender.jobs.max_elements import add_output_section
 
-        add_element_section(files.host_script, render.settings, task_output_dir(settings.node_os), settings.node_os)
+        add_output_section(files.host_script, render.settings, task_output_dir(settings.node_os), settings.node_os)
     (work / OUTPUTS_FILE).write_text(json.dumps(render.outputs_json() or {"version": 1, "tasks": {}}, indent=1))
     job_files = _content_keys(work, ("rules.json", "needed.json", OUTPUTS_FILE)
                               + ((files.host_script.name,) if files.host_script else ()))

@@ -1,5 +1,5 @@
-"""3ds Max on the node: the pre-render MAXScript that points every render element the scene saves
-at the task's output folder.
+"""3ds Max on the node: the pre-render MAXScript that makes the task's output folders and points
+every render element the scene saves into them.
 
 ``3dsmaxcmd -outputName:`` moves the main file only; each render element keeps the absolute path
 saved in the scene (the artist's disk). 3dsmaxcmd has no per-element switch, so, as Deadline does,
@@ -14,18 +14,22 @@ expects. Only the elements the scene saves are listed (see the plugin's ``render
 
 from __future__ import annotations
 
-from azrender.jobs.commands import node_join
+import re
+
 from azrender.paths.max import MAXSCRIPT_ENCODING, ms_expression, ms_string
 from azrender.rendersettings.model import RenderSettings
 from azrender.rendersettings.outputs import max_layout
 
 
-def element_maxscript(settings: RenderSettings, output_dir: str, node_os: str) -> str:
-    """The script's element section; ``output_dir`` is the task's output folder as a node path
-    (its Batch variable read on the node). Empty when the scene saves no element."""
-    main, elements = max_layout(settings)
-    if not elements:
-        return ""
+def _comment(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)  # a comment ends at the line's end
+
+
+def output_maxscript(settings: RenderSettings | None, output_dir: str, node_os: str) -> str:
+    """The script's output section: the task's output folders made, every saved element pointed
+    there. ``output_dir`` is the task's output folder as a node path (its Batch variable read on
+    the node); ``settings`` None: azrender's own file name, no element."""
+    main, elements = max_layout(settings) if settings is not None else ("", ())
     sep = "\\" if node_os == "windows" else "/"
     folder = ms_expression(output_dir)
 
@@ -34,10 +38,10 @@ def element_maxscript(settings: RenderSettings, output_dir: str, node_os: str) -
 
     folders = dict.fromkeys(relative.rpartition("/")[0] for relative in (main, *(r for _, r in elements)))
     lines = [f"  makeDir {under_output(f)} all:true" for f in folders]
-    lines += [f"  re.SetRenderElementFilename {element.index} {under_output(relative)}  -- {ms_string(element.name)}"
+    lines += [f"  re.SetRenderElementFilename {element.index} {under_output(relative)}  -- {_comment(element.name)}"
               for element, relative in elements]
     body = "\n".join(lines)
-    return f"""-- azrender: the render elements' files go to this task's output folder (generated)
+    return f"""-- azrender: this task's output folders, and the render elements' files in them (generated)
 (
   local re = maxOps.GetCurRenderElementMgr()
 {body}
@@ -46,9 +50,7 @@ def element_maxscript(settings: RenderSettings, output_dir: str, node_os: str) -
 """
 
 
-def add_element_section(script_path, settings: RenderSettings | None, output_dir: str, node_os: str) -> None:
-    """Append the element section to the job's pre-render script (3dsmaxcmd runs one)."""
-    section = element_maxscript(settings, output_dir, node_os) if settings is not None else ""
-    if section:
-        text = script_path.read_text(encoding=MAXSCRIPT_ENCODING)
-        script_path.write_text(text + "\n" + section, encoding=MAXSCRIPT_ENCODING)
+def add_output_section(script_path, settings: RenderSettings | None, output_dir: str, node_os: str) -> None:
+    """Append the output section to the job's pre-render script (3dsmaxcmd runs one)."""
+    text = script_path.read_text(encoding=MAXSCRIPT_ENCODING)
+    script_path.write_text(text + "\n" + output_maxscript(settings, output_dir, node_os), encoding=MAXSCRIPT_ENCODING)
