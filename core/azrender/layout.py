@@ -39,6 +39,7 @@ from azrender.errors import UsageError
 
 HASH_METADATA_KEY = "azrender_xxh3"  # blob metadata: xxh3-128 hex digest of the content
 ASSETS = "assets"
+CONTENT = "content"
 MANIFESTS = "manifests"
 SUBMISSIONS = "submissions"
 JOBS = "jobs"
@@ -52,6 +53,11 @@ NODE_VIEW_DIR = "view"  # the job's view, in the preparation task's working dire
 def join(*parts: str) -> str:
     """Join store key parts with '/', skipping empty ones (the prefix may be empty)."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def content_key(digest: str) -> str:
+    """Where the bytes of hash ``digest`` are stored (azrender.sync.content)."""
+    return f"{CONTENT}/{digest[:2]}/{digest}"
 
 
 def asset_key(alias: str, relative: str) -> str:

@@ -152,6 +152,7 @@ class SubmitResult:
     dry_run_requests: dict | None = None  # {"pool", "job", "tasks"} REST JSON, redacted
     sync: dict | None = None  # the sync stage's counts
     status: object | None = None  # azrender.backends.JobStatus after --wait
+    frames: object | None = None  # azrender.backends.framestatus.FrameReport of that status
     watch: object | None = None  # azrender.watch.record.WatchRecord: gate state, estimate, usage
 
     @property
@@ -166,9 +167,9 @@ class SubmitResult:
                "warnings": list(self.warnings), "sync": self.sync,
                "download_dir": str(self.download_dir) if self.download_dir else None}
         if self.status is not None:
-            from azrender.backends.outputs import frames_of
+            from azrender.backends.framestatus import FrameReport
 
-            doc["status"] = {**self.status.to_json(), "frames": frames_of(self.status)}
+            doc["status"] = {**self.status.to_json(), **(self.frames or FrameReport()).to_json()}
         if self.watch is not None:
             from azrender.watch.view import watch_json
 
@@ -300,8 +301,8 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     access, display_url = _node_access(storage_url, outputs_url, settings, dry_run=request.dry_run,
                                        allow_broad_sas=request.allow_broad_sas)
     job = _build_job(submission, paths, job_files, store_prefix, manifest_key=manifest_key, access=access,
-                     renderer=renderer,
-                     backend=backend, pm=pm)
+                     renderer=renderer, backend=backend, pm=pm,
+                     expected_key=_content_key(work / OUTPUTS_FILE))
     blocking = tuple(p.message for p in job.problems if p.severity == "error")
     if blocking:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=blocking)
@@ -398,7 +399,10 @@ def execute(plan: SubmissionPlan, backend, progress: ProgressCallback | None = N
     watched = watch_record.load(job_id)
     if dest.is_dir():
         write_report(dest, status, watched)
-    return replace(result, download_dir=dest.resolve(), status=status, watch=watched)
+    from azrender.backends.framestatus import frame_report
+
+    return replace(result, download_dir=dest.resolve(), status=status, watch=watched,
+                   frames=frame_report(status, settings))
 
 
 def wait_job(backend, job_id: str, progress: ProgressCallback):
@@ -457,6 +461,14 @@ def _content_keys(folder: Path, names) -> dict[str, str]:
 
     return {name: layout.join(layout.SUBMISSIONS, xxhash.xxh3_64_hexdigest((folder / name).read_bytes()), name)
             for name in names}
+
+
+def _content_key(path: Path) -> str:
+    """The store key the sync stage gives ``path``'s bytes (xxh3-128, as azrender.sync.hashing;
+    without importing the sync stage into a host's planning thread)."""
+    import xxhash
+
+    return layout.content_key(xxhash.xxh3_128_hexdigest(path.read_bytes()))
 
 
 def _render_plan(request: SubmitRequest, scene: Path, host: str):
@@ -568,7 +580,7 @@ def _node_access(storage_url: str, outputs_url: str, settings, *, dry_run: bool,
 
 
 def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str, *, manifest_key: str, access,
-               renderer, backend, pm):
+               renderer, backend, pm, expected_key: str | None = None):
     from azrender.jobs.build import build_job, node_tool_path, problems_path
     from azrender.jobs.model import COPY, WatchSpec
     from azrender.jobs.mounts import with_store_mount
@@ -628,6 +640,7 @@ def _build_job(submission: Submission, paths, job_files: dict, store_prefix: str
                      executable=executable,
                      pre_commands=pre_commands, pre_scripts=pre_scripts, extra_args=extra_args,
                      task_sets=render.task_sets, verify_outputs=node(job_files["outputs.json"]) if render.settings else None,
+                     expected_key=expected_key if render.settings else None,
                      output_name=_output_name(render.settings), output_file=_max_output(render.settings),
                      retries=settings.retries, task_timeout_seconds=settings.task_timeout_seconds,
                      watch=WatchSpec(settings.hang_seconds, settings.hang_floor_seconds, settings.max_frame_seconds),

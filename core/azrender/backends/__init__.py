@@ -57,6 +57,7 @@ class JobStatus:
     preparation_failed: tuple[TaskState, ...] = ()  # job preparation task per node where it failed
     prepared_nodes: int = 0  # nodes where it succeeded
     quarantined: tuple[tuple[str, str], ...] = ()  # (node id, why): nodes that get no more of its tasks
+    expected_key: str = ""  # store key of the job's outputs.json (its metadata), "" when it names none
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
@@ -87,6 +88,11 @@ class JobStatus:
                 "stuck": self.stuck, "done": self.done}
 
 
+def metadata_value(job, name: str) -> str:
+    """The value of job metadata item ``name`` of an SDK job (or job spec), "" when absent."""
+    return next((item.value for item in getattr(job, "metadata", None) or () if item.name == name), "") or ""
+
+
 def attempt_seconds(start, end) -> float | None:
     """Seconds between a task attempt's start and end (now while it runs); datetimes or ISO text."""
     from datetime import datetime, timezone
@@ -101,11 +107,22 @@ def attempt_seconds(start, end) -> float | None:
 
 def with_retries_of(job_id: str, status_of) -> JobStatus:
     """``status_of(job_id)`` merged with the status of each follow-up job ``azrender retry`` made
-    of it (listed in the job record of this machine)."""
+    of it: those the job record of this machine lists, else (another machine, a record cleaned)
+    those found by their ids (``<job>-r1``, ``-r2``...) until one is unknown."""
     from azrender import jobrecord
+    from azrender.backends.retry import retry_id
+    from azrender.errors import JobError
 
     record = jobrecord.load(job_id)
-    return with_retries(status_of(job_id), [status_of(r) for r in (record.retries if record else ())])
+    status = status_of(job_id)
+    if record is not None:
+        return with_retries(status, [status_of(r) for r in record.retries])
+    found: list[JobStatus] = []
+    while True:
+        try:
+            found.append(status_of(retry_id(job_id, len(found))))
+        except JobError:
+            return with_retries(status, found)
 
 
 def with_retries(status: JobStatus, retries: list[JobStatus]) -> JobStatus:

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, metadata_value, output_tail, preparation_status
+from azrender.jobs.model import EXPECTED_OUTPUTS_KEY
 from azrender.backends.base import Backend, PoolChoice
 from azrender.enums import BackendKind
 from azrender.errors import JobError, UsageError
@@ -215,7 +216,7 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
-        job = client.get_job(job_id, select=["id", "state"])
+        job = client.get_job(job_id, select=["id", "state", "metadata"])
         tasks = list(client.list_tasks(job_id, select=["id", "state", "executionInfo", "nodeInfo"]))
     except ResourceNotFoundError:
         raise JobError(f"no job {job_id} in this Batch account") from None
@@ -241,7 +242,8 @@ def batch_status(client, job_id: str, *, stderr_lines: int = STDERR_LINES) -> Jo
         except AzureError as exc:
             raise _batch_error(f"could not read the preparation tasks of job {job_id}", exc) from None
     return JobStatus(job_id=job_id, backend="batch", state=_state(job.state), tasks=tuple(states),
-                     preparation_failed=prep_failed, prepared_nodes=prepared)
+                     preparation_failed=prep_failed, prepared_nodes=prepared,
+                     expected_key=metadata_value(job, EXPECTED_OUTPUTS_KEY))
 
 
 def failed_tasks_per_node(client, job_id: str, pool_id: str, tasks) -> tuple[dict[str, set[str]], set[str]]:

@@ -27,16 +27,16 @@ def download_outputs(job_id: str, outputs_url: str, dest: Path, *, logs: bool = 
     return summary
 
 
-def outputs_url(job_id: str, settings) -> str:
+def outputs_url(job_id: str, settings, *, default: str | None = None) -> str:
     """Where ``job_id``'s outputs are: the configured outputs/storage URL, else the store this
-    machine submitted the job to (its job record)."""
+    machine submitted the job to (its job record), else ``default``."""
     from azrender import jobrecord
     from azrender.errors import UsageError
     from azrender.sync.smb_store import is_smb_url
 
     record = jobrecord.load(job_id)
     storage = settings.storage_url if settings.storage_url and not is_smb_url(settings.storage_url) else None
-    url = settings.outputs_url or storage or (record.store_url if record else None)  # outputs never go to a share
+    url = settings.outputs_url or storage or (record.store_url if record else default)  # outputs never go to a share
     if url:
         return url
     if record is None:
@@ -58,13 +58,3 @@ def unknown_job(job_id: str, store):
     where = (f"nothing under {layout.job_key(job_id)}/ in {store.display_url}" if store is not None
              else "no job record on this machine and no store configured (--storage-url)")
     return JobError(f"no job {job_id!r}: {where}" + (f"; did you mean {', '.join(close)}?" if close else ""))
-
-
-def frames_of(status) -> list[dict]:
-    """Per frame what was rendered and verified, when this machine submitted the job (its record
-    keeps each task's expected files); else an empty list."""
-    from azrender import jobrecord
-    from azrender.jobs.renderplan import frame_report
-
-    record = jobrecord.load(status.job_id)
-    return frame_report(record.expected, status) if record is not None and record.expected else []

@@ -36,24 +36,26 @@ def run(args) -> int:
         else:
             print(f"{args.job}: {pending.state} (with the background agent): {pending.progress}")
         return 1 if pending.state == "not submitted" else 0
-    status = backend_for(args).status(args.job)
-    return show(status, as_json=args.json, watched=_advance(args.job, status))
+    backend = backend_for(args)
+    status = backend.status(args.job)
+    return show(status, backend.settings, as_json=args.json, watched=_advance(args.job, status))
 
 
-def show(status, *, as_json: bool, watched=None) -> int:
+def show(status, settings, *, as_json: bool, watched=None) -> int:
     """Print ``status`` (one JSON object, or a summary line, each frame and what failed) with a
-    watched job's gate, estimate and usage; 1 when anything failed."""
-    from azrender.backends.outputs import frames_of
+    watched job's gate, estimate and usage; ``settings``: the profile's (the job's stores); 1 when
+    anything failed (a frame's files missing from the outputs store included)."""
+    from azrender.backends.framestatus import frame_report
     from azrender.watch.view import watch_json, watch_lines
 
-    doc = {**status.to_json(), "frames": frames_of(status)}
+    frames = frame_report(status, settings)
     if as_json:
-        print(json.dumps({**doc, **(watch_json(watched) if watched else {})}, indent=2))
+        print(json.dumps({**status.to_json(), **frames.to_json(), **(watch_json(watched) if watched else {})}, indent=2))
         return 0
     print(summary_line(status))
-    for line in frame_lines(doc["frames"]) + failure_lines(status) + (watch_lines(watched) if watched else []):
+    for line in frames.lines() + failure_lines(status) + (watch_lines(watched) if watched else []):
         print(line)
-    return 1 if status.failed or status.preparation_failed else 0
+    return 1 if status.failed or status.preparation_failed or frames.missing else 0
 
 
 def _advance(job_id: str, status):
@@ -72,16 +74,6 @@ def summary_line(status) -> str:
     return (f"{status.job_id} ({status.backend}): {status.state}; {len(status.tasks)} tasks: "
             f"{c['completed']} completed, {c['running'] + c['preparing']} running, {c['active']} waiting, "
             f"{len(status.failed)} failed" + (f" ({retried} more failed, then retried)" if retried else ""))
-
-
-def frame_lines(frames: list[dict]) -> list[str]:
-    """One line per frame (and layer/camera): verified with its files, failed, rendering or waiting."""
-    lines = []
-    for row in frames:
-        where = f" {row['set']}" if row["set"] else ""
-        files = f" ({', '.join(row['outputs'])})" if row["outputs"] and row["state"] == "verified" else ""
-        lines.append(f"  frame {row['frame']}{where}: {row['state']}{files}")
-    return lines
 
 
 def failure_lines(status) -> list[str]:

@@ -15,6 +15,7 @@ def run(args) -> int:
     from azrender.pipeline import wait_job
     from azrender.watch import record as watch
 
+    backend = backend_for(args)
     with ProgressReporter(enabled=not args.json) as progress:
-        status = wait_job(backend_for(args), args.job, progress)  # follows the job's gate, if any
-    return show(status, as_json=args.json, watched=watch.load(args.job))
+        status = wait_job(backend, args.job, progress)  # follows the job's gate, if any
+    return show(status, backend.settings, as_json=args.json, watched=watch.load(args.job))

@@ -24,6 +24,19 @@ def job_status(job_id: str, *, backend: str | None = None, profile: str | None =
     return status
 
 
+def frame_lines(status, *, profile: str | None = None) -> list[str]:
+    """Per frame what the job rendered and verified, as ``azrender status`` says it, for a host
+    panel: on any machine with the job's profile (see :mod:`azrender.backends.framestatus`)."""
+    from azrender.backends.framestatus import frame_report
+    from azrender.errors import AzrenderError
+    from azrender.settings import load_settings
+
+    try:
+        return [line.strip() for line in frame_report(status, load_settings(profile)).lines()]
+    except AzrenderError as exc:  # the panel must still draw
+        return [f"per-frame status unknown: {exc.message}"]
+
+
 def agent_line(job_id: str) -> str | None:
     """For a job handed to the background agent and not submitted yet, its one line for a job
     list ("uploading: sync 40% wood.png", "not submitted: <why>"); None once it is submitted.

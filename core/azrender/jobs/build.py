@@ -12,8 +12,8 @@ from azrender import layout
 from azrender.errors import UsageError
 from azrender.jobs import commands
 from azrender.jobs.frames import chunk_frames, format_frames, parse_frames
-from azrender.jobs.model import (BLOBFUSE, COPY, FILESHARE, LINUX, NODE_FAILURE_LIMIT_KEY, STORAGE_MODES, WINDOWS,
-                                 JobSpec, NodeAccess, NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec,
+from azrender.jobs.model import (BLOBFUSE, COPY, EXPECTED_OUTPUTS_KEY, FILESHARE, LINUX, NODE_FAILURE_LIMIT_KEY,
+                                 STORAGE_MODES, WINDOWS, JobSpec, NodeAccess, NodeTaskSpec, PoolSpec, Problem, ResourceFileSpec, TaskSpec,
                                  WatchSpec)
 from azrender.jobs.nodetool import FILE_NAME as TOOL_FILE
 from azrender.jobs.urls import parse_store_url
@@ -214,7 +214,7 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
               verify_max_bytes: int | None = None, tool_on_mount: str | None = None,
               manifest_on_mount: str | None = None, task_sets=None,
               verify_outputs: str | None = None, output_name: str | None = "frame",
-              output_file: str | None = None) -> JobSpec:
+              output_file: str | None = None, expected_key: str | None = None) -> JobSpec:
     """The job spec for rendering ``scene`` (its node path, as mapped for ``storage_mode``).
 
     ``pre_commands`` run before the renderer in every task (argv lists, e.g. the node-side check,
@@ -222,7 +222,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     Blender's node-side remap); ``task_timeout_seconds`` defaults to 24 hours;
     ``task_sets`` (:class:`azrender.rendersettings.model.TaskSet`) render ``frames`` once per layer
     x camera, as the render plan does (:func:`task_runs`); ``verify_outputs`` (node path of
-    ``outputs.json``) makes each task fail when files it had to write are missing; ``output_name``
+    ``outputs.json``) makes each task fail when files it had to write are missing, ``expected_key``
+    (its store key) goes to the job's metadata for ``status`` on any machine; ``output_name``
     None keeps the scene's own file names; ``outputs_of`` names
     the job whose output folder the frames go to (a retry's frames land beside the others);
     ``watch`` runs each render under the node watchdog (hangs and runaway frames killed, retried);
@@ -329,6 +330,8 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
     metadata = (("azrender_host", host), ("azrender_manifest", manifest_key))
     if node_failure_limit:
         metadata += ((NODE_FAILURE_LIMIT_KEY, str(node_failure_limit)),)
+    if expected_key:
+        metadata += ((EXPECTED_OUTPUTS_KEY, expected_key),)
     job = JobSpec(id=job_id, pool_id=pool_id, access=access, preparation=prep, release=release, tasks=tasks,
                   node_os=node_os, pool=pool, display_name=display_name or job_id,
                   metadata=metadata, problems=problems,

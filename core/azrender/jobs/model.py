@@ -19,6 +19,9 @@ COPY, BLOBFUSE, FILESHARE = StorageMode.COPY, StorageMode.BLOBFUSE, StorageMode.
 STORAGE_MODES = StorageMode.values()
 # Job metadata: tasks failing on one node before it gets no more of the job's tasks.
 NODE_FAILURE_LIMIT_KEY = "azrender_node_failure_limit"
+# Job metadata: the store key (content/...) of the job's outputs.json, so any machine with the
+# profile can show its frames (azrender.backends.framestatus). A key, never a URL or SAS.
+EXPECTED_OUTPUTS_KEY = "azrender_outputs"
 
 
 @dataclass(frozen=True)

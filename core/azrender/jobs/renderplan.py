@@ -100,25 +100,6 @@ class RenderPlan:
                 "expected_outputs": {t.id: [o.path for o in t.outputs] for t in self.tasks}}
 
 
-def frame_report(outputs_doc: dict, status) -> list[dict]:
-    """Per frame (and task set): what was rendered and verified, from the job's ``outputs.json``
-    and its tasks' states, a retry's task standing for the frames it rendered again. A task that
-    completed without failing passed its ``verify`` step."""
-    from azrender.jobs.build import latest_tasks, task_set_prefix
-
-    latest = latest_tasks(status.tasks)
-    rows = []
-    for tid, entry in outputs_doc.get("tasks", {}).items():
-        for frame, paths in entry["frames"].items():
-            task = latest.get((task_set_prefix(tid), int(frame)))
-            state = ("unknown" if task is None else "failed" if task.unsuccessful else
-                     "verified" if task.state == "completed" else
-                     "rendering" if task.state in ("running", "preparing") else "waiting")
-            rows.append({"frame": int(frame), "set": entry["set"], "task": task.id if task else tid,
-                         "job": (task.job if task else "") or status.job_id, "state": state, "outputs": paths})
-    return sorted(rows, key=lambda r: (r["frame"], r["set"]))
-
-
 def plan_render(settings: RenderSettings | None, frames: list[int], chunk: int, *, overrides: Overrides = Overrides(),
                 device: str = "CPU") -> RenderPlan:
     from azrender.jobs.build import task_runs

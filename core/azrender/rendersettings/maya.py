@@ -1,7 +1,8 @@
 """Render settings of a Maya ASCII scene, as Maya itself would report them: the current renderer,
 the animation flag and frame range (animation off: the current time), renderable render layers
 (legacy and Render Setup, those of the scene's own layer manager), renderable cameras, the image
-prefix with its tokens, the image format, the resolution and the project's images folder.
+prefix with its tokens, the image format, the resolution, the project's images folder and Arnold's
+AOVs (:mod:`azrender.rendersettings.arnold`).
 
 Defaults are Maya's own for attributes a scene leaves unset (it writes only what differs).
 """
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 
 from azrender.discovery.maya_ascii import _TOKEN, _statement, _unquote, decode
+from azrender.rendersettings.arnold import ArnoldAovs, with_aovs
 from azrender.rendersettings.model import ImageFormat, RenderLayer, RenderSettings
 
 DEFAULT_LAYER = "defaultRenderLayer"
@@ -126,13 +128,42 @@ def read_maya_settings(path: str | Path) -> RenderSettings:
                     if kind == "camera" and s.flag(name, "rnd", name not in ("topShape", "frontShape", "sideShape")))
     extension = _extension(s, renderer)
     project, images = _images_folder(path)
-    return RenderSettings(
+    settings = RenderSettings(
         host="maya", renderer=renderer, frame_start=start, frame_end=end, frame_step=step, animation=animation,
         output_path=s.value(globals_, "ifp") or "", image_format=ImageFormat(extension, extension),
         resolution=(int(s.number("defaultResolution", "w", 960)), int(s.number("defaultResolution", "h", 540))),
         layers=tuple(layers), cameras=cameras, separate_layers=True,
         frame_padding=int(s.number(globals_, "pad", 1)), images_folder=images, project=project,
         scene_name=path.stem)
+    return with_aovs(settings, _arnold_aovs(s)) if renderer == "arnold" else settings
+
+
+def _arnold_aovs(s: _Scene) -> ArnoldAovs:
+    """MtoA's AOV settings as the file saves them (short attribute names, as Maya writes them;
+    the long ones too). Unset attributes have MtoA's defaults."""
+    def value(node: str, *names: str):
+        return next((v for name in names if (v := s.value(node, name)) is not None), None)
+
+    def flag(node: str, names: tuple[str, ...], default: bool) -> bool:
+        found = value(node, *names)
+        return default if found is None else found in ("yes", "true", "1", "on")
+
+    listed, drivers = [], {}
+    for source, destination in s.connections:
+        target, node = destination.lstrip(":"), source.lstrip(":").split(".", 1)[0]
+        if target.split("[", 1)[0] in ("defaultArnoldRenderOptions.aovs", "defaultArnoldRenderOptions.aovList"):
+            listed.append(node)
+        elif target.endswith((".drvr", ".driver")) and (".out[" in target or ".outputs[" in target):
+            drivers.setdefault(target.split(".", 1)[0], []).append(node)  # aiAOV_N.out[0].drvr <- a driver
+    aovs = [(value(node, "aovn", "name") or node, flag(node, ("aoven", "enabled"), True), tuple(drivers.get(node, ())))
+            for node in listed]
+    try:
+        mode = int(float(value("defaultArnoldRenderOptions", "aovMode", "aovm") or 1))
+    except ValueError:
+        mode = 1
+    driver = "defaultArnoldDriver"
+    return ArnoldAovs(mode=mode, aovs=tuple(aovs), merge=flag(driver, ("merge_AOVs", "mergeAOVs"), False),
+                      translator=value(driver, "ai_translator", "aiTranslator") or "exr")
 
 
 def _extension(s: _Scene, renderer: str) -> str:

@@ -84,10 +84,11 @@ _MAYA_TOKEN = re.compile(r"<(Scene|RenderLayer|Layer|Camera|RenderPass|Version|R
 
 
 def maya_prefix(settings: RenderSettings, scene_name: str, task_set: TaskSet, *, several_layers: bool,
-                several_cameras: bool) -> str:
-    """The image prefix with its tokens expanded for one layer and camera. As Maya does, several
-    renderable layers (or cameras) without their token in the prefix get a folder each."""
-    prefix = settings.output_path or "<Scene>"
+                several_cameras: bool, render_pass: str = "beauty", prefix: str | None = None) -> str:
+    """The image prefix (default: the scene's) with its tokens expanded for one layer, camera and
+    pass. As Maya does, several renderable layers (or cameras) without their token in the prefix
+    get a folder each."""
+    prefix = prefix or settings.output_path or "<Scene>"
     lowered = prefix.lower()
     if several_cameras and "<camera>" not in lowered:
         prefix = "<Camera>/" + prefix
@@ -96,7 +97,7 @@ def maya_prefix(settings: RenderSettings, scene_name: str, task_set: TaskSet, *,
     camera = (task_set.camera or "").rsplit("|", 1)[-1]
     camera = camera[:-5] if camera.endswith("Shape") else camera
     values = {"scene": scene_name, "renderlayer": maya_layer_name(task_set.layer), "layer": maya_layer_name(task_set.layer),
-              "camera": camera, "renderpass": "beauty", "renderpasstype": "beauty", "version": "",
+              "camera": camera, "renderpass": render_pass, "renderpasstype": "beauty", "version": "",
               "extension": settings.image_format.extension}
     return relative_template("//" + _MAYA_TOKEN.sub(lambda m: values[m.group(1).lower()], prefix))
 
@@ -115,13 +116,21 @@ def maya_layer_name(layer: str | None) -> str:
 
 @namer("maya")
 def maya_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int]) -> list[ExpectedOutput]:
-    name = maya_prefix(settings, settings.scene_name, task_set, several_layers=len(settings.renderable_layers) > 1,
-                       several_cameras=len(settings.cameras) > 1)
+    """One file per frame and pass: the layer's passes when each is written on its own (Arnold
+    AOVs not merged, see :mod:`azrender.rendersettings.arnold`), else the beauty alone."""
+    from azrender.rendersettings.arnold import BEAUTY, pass_prefix
+
+    layer = next((layer for layer in settings.layers if layer.name == task_set.layer), None)
+    separate = layer.passes if layer is not None and not settings.image_format.multilayer else ()
+    prefix = pass_prefix(settings.output_path or "<Scene>") if separate else None
+    names = [(render_pass, maya_prefix(settings, settings.scene_name, task_set, render_pass=render_pass, prefix=prefix,
+                                       several_layers=len(settings.renderable_layers) > 1,
+                                       several_cameras=len(settings.cameras) > 1))
+             for render_pass in separate or (BEAUTY,)]
     ext = settings.image_format.extension
-    if not settings.animation:
-        return [ExpectedOutput(frames[0], f"{name}.{ext}", task_set.layer, task_set.camera)]
-    return [ExpectedOutput(f, f"{name}.{_pad(f, settings.frame_padding)}.{ext}", task_set.layer, task_set.camera)
-            for f in frames]
+    numbered = [(f, f".{_pad(f, settings.frame_padding)}") for f in frames] if settings.animation else [(frames[0], "")]
+    return [ExpectedOutput(f, f"{name}{number}.{ext}", task_set.layer, task_set.camera, source=render_pass)
+            for f, number in numbered for render_pass, name in names]
 
 
 MAX_DEFAULT_OUTPUT = "frame_.png"  # a scene that saves no file still renders frames for the farm

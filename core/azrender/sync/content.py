@@ -22,9 +22,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
+from azrender.layout import CONTENT, content_key  # noqa: F401  (the store's names; imported from here too)
 from azrender.sync.store import Store, StoredObject
 
-CONTENT = "content"
 _DIGEST = re.compile(r"^[0-9a-f]{32}$")
 # Up to this many unknown hashes are asked about one request each; more, and one listing of
 # content/ is cheaper.
@@ -34,10 +34,6 @@ STAT_LIMIT = 512
 # answers for all of them; a larger store says so in that page, and each hash is asked about.
 LIST_FIRST = 32
 LIST_PER_HASH = 4
-
-
-def content_key(digest: str) -> str:
-    return f"{CONTENT}/{digest[:2]}/{digest}"
 
 
 def digest_of(key: str) -> str | None:

@@ -212,34 +212,36 @@ _watch: dict = {"work": None, "more": True}
 
 
 def _status_of(job_id: str, backend: str, profile):
-    """(status, None, backend) once the job is submitted, else (None, the agent's line or the
-    error's, backend)."""
-    from azrender.hosts.jobs import agent_line, job_status
+    """(status, None, backend, its frame lines) once the job is submitted, else (None, the agent's
+    line or the error's, backend, ())."""
+    from azrender.hosts.jobs import agent_line, frame_lines, job_status
 
     waiting = agent_line(job_id)
     if waiting is not None:
-        return None, waiting, backend
+        return None, waiting, backend, ()
     if not backend:  # handed over on Automatic: the agent chose, its job record says which
         from azrender import jobrecord
 
         record = jobrecord.load(job_id)
         backend = record.backend if record else ""
     try:
-        return job_status(job_id, backend=backend or None, profile=profile), None, backend
+        status = job_status(job_id, backend=backend or None, profile=profile)
     except AzrenderError as exc:
-        return None, error_line(exc), backend
+        return None, error_line(exc), backend, ()
+    return status, None, backend, frame_lines(status, profile=profile)
 
 
 def apply_status(job, found) -> None:
     from azrender.hosts.jobs import first_failure, status_line
 
-    status, line, backend = found
+    status, line, backend, frames = found
     job.backend = backend or job.backend
     if status is None:
         job.state = line
         return
     job.state = status_line(status)
     job.failure = first_failure(status)
+    job.frames = "\n".join(frames)
 
 
 def show_frame(job_id: str, path: str) -> None:

@@ -20,6 +20,8 @@ class AZRENDER_PG_job(bpy.types.PropertyGroup):
     state: StringProperty(name="Status")
     failure: StringProperty(name="First failure", description="The first failed task and its last lines")
     download_dir: StringProperty(name="Outputs", subtype="DIR_PATH")
+    frames: StringProperty(name="Frames", description="Per frame, one a line: verified with its files, missing, "
+                                                      "failed, rendering or waiting")
 
 
 class AZRENDER_PG_settings(bpy.types.PropertyGroup):

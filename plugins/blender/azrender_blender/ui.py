@@ -66,6 +66,9 @@ class AZRENDER_UL_jobs(bpy.types.UIList):
         row.label(text=f"{where}: {item.state}" if where else item.state)
 
 
+FRAMES_SHOWN = 12  # frame lines under the selected job; the rest: `azrender status`
+
+
 class AZRENDER_PT_render(bpy.types.Panel):
     bl_label = "Azure"
     bl_idname = "AZRENDER_PT_render"
@@ -114,6 +117,12 @@ class AZRENDER_PT_render(bpy.types.Panel):
 
             for line in job_lines(job.job_id):  # scouting/held and why, estimate, cost
                 draw_wrapped(box, line, context, alert=line.startswith("held:"))
+            frames = job.frames.splitlines()
+            for line in frames[:FRAMES_SHOWN]:  # per frame: verified, missing, failed...
+                draw_wrapped(box, line, context, alert=line.endswith(": failed") or ": missing" in line
+                             or line.startswith("per-frame"))
+            if len(frames) > FRAMES_SHOWN:
+                box.label(text=f"... {len(frames) - FRAMES_SHOWN} more (azrender status {job.job_id})")
             draw_last_frame(box, job)
         row = box.row()
         row.operator("azrender.download", icon="IMPORT")

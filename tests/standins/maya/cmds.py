@@ -25,6 +25,7 @@ class _Scene:
     workspace: str = ""
     nodes: dict = field(default_factory=dict)  # name -> (type, {long attribute: value})
     references: dict = field(default_factory=dict)  # reference node -> path as written
+    connections: dict = field(default_factory=dict)  # destination plug -> source nodes, in order
     attributes: dict = field(default_factory=dict)  # node type -> {long: (short, default, in file path editor)}
 
 
@@ -47,6 +48,7 @@ def open_scene(path: str, *, plugin_nodes=None, file_attributes=(), modified: bo
         workspace=(workspace if os.path.exists(os.path.join(workspace, "workspace.mel")) else os.getcwd()) + "/",
         nodes={**table.get("nodes", {}), **(plugin_nodes or {})},
         references=dict(table.get("references", {})), attributes=attributes,
+        connections=dict(table.get("connections", {})),
     )
     CALLS.clear()
 
@@ -108,6 +110,15 @@ def getAttr(plug):
         raise ValueError(f"No object matches name: {plug}")
     long_name, default = found
     return values.get(long_name, default)
+
+
+def listConnections(plug, source=True, destination=True, type=None):
+    """``listConnections PLUG -source -destination false [-type T]``: the nodes connected into
+    ``plug`` or its children (of type ``T``), None when none, as Maya returns."""
+    if destination:
+        raise NotImplementedError("stand-in maya.cmds.listConnections: only -destination false")
+    nodes = list(_scene.connections.get(plug, ()))
+    return [n for n in nodes if type is None or _scene.nodes[n][0] == type] or None
 
 
 def referenceQuery(reference_node, filename=False, withoutCopyNumber=False, unresolvedName=False):

@@ -10,7 +10,8 @@ from __future__ import annotations
 DEADLINE_CUBE = "D:/deadline-clients/deadline-cloud-for-maya/job_bundle_output_tests//cube/"
 RENDERMAN = "/Users/rmvh/work/deadline/deadline-cloud-for-maya/job_bundle_output_tests/renderman/scene/"
 
-# scene file name -> {"nodes": {name: (type, {long attribute name: value})}, "references": {node: path}}
+# scene file name -> {"nodes": {name: (type, {long attribute name: value})}, "references": {node: path},
+#                     "connections": {destination plug: [source nodes]}}
 SCENES = {
     "cube.ma": {
         "nodes": {"file1": ("file", {"fileTextureName": DEADLINE_CUBE + "deadline_logo_48x48.png"})},
@@ -26,6 +27,25 @@ SCENES = {
         "nodes": {"file1": ("file", {"fileTextureName": "UdimTest_1001_color.png", "uvTilingMode": 3})},
     },
     "sceneWithStage.ma": {"nodes": {"stageShape1": ("mayaUsdProxyShape", {"filePath": "stage.usda"})}},
+    # tests/test_maya_aovs.py: the file has no AOVs of its own; Maya holds those of the referenced
+    # light rig (one switched off, one written by a driver of its own) and Merge AOVs off
+    "aovs_rig.ma": {
+        "nodes": {"defaultArnoldRenderOptions": ("aiOptions", {}),
+                  "defaultArnoldDriver": ("aiAOVDriver", {"aiTranslator": "exr"}),
+                  "rig:utilityDriver": ("aiAOVDriver", {"aiTranslator": "tif"}),
+                  "defaultArnoldFilter": ("aiAOVFilter", {}),
+                  "rig:aiAOV_specular": ("aiAOV", {"name": "specular"}),
+                  "rig:aiAOV_crypto_object": ("aiAOV", {"name": "crypto_object"}),
+                  "rig:aiAOV_sss": ("aiAOV", {"name": "sss", "enabled": False}),
+                  "rig:aiAOV_N": ("aiAOV", {"name": "N"})},
+        "references": {"rigRN": "light_rig.ma"},
+        "connections": {"defaultArnoldRenderOptions.aovList": ["rig:aiAOV_specular", "rig:aiAOV_crypto_object",
+                                                              "rig:aiAOV_sss", "rig:aiAOV_N"],
+                        "rig:aiAOV_specular.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
+                        "rig:aiAOV_crypto_object.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
+                        "rig:aiAOV_sss.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
+                        "rig:aiAOV_N.outputs": ["rig:utilityDriver", "defaultArnoldFilter"]},
+    },
 }
 
 # Maya's attributes (long name -> short name, default value) of the node types these scenes use,
@@ -39,5 +59,10 @@ ATTRIBUTES = {
     "gpuCache": {"cacheFileName": ("cfn", "", True)},
     "AlembicNode": {"abc_File": ("fn", "", True), "abc_layerFiles": ("fns", [], False)},
     "reference": {},
+    # MtoA 5 (Arnold's own nodes)
+    "aiOptions": {"aovMode": ("aovm", 1, False)},
+    "aiAOVDriver": {"aiTranslator": ("ai_translator", "exr", False), "mergeAOVs": ("merge_AOVs", False, False)},
+    "aiAOV": {"name": ("aovn", "", False), "enabled": ("aoven", True, False)},
+    "aiAOVFilter": {},
 }
 OTHER_TYPES = {"transform", "mesh", "camera", "place2dTexture", "shadingEngine"}

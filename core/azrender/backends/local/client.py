@@ -26,7 +26,8 @@ from azure.batch.models import (BatchCreateTaskCollectionResult, BatchError, Bat
                                 CreateTasksError)
 from azure.core.exceptions import ResourceNotFoundError
 
-from azrender.backends import JobStatus, TaskState, attempt_seconds, output_tail, preparation_status
+from azrender.backends import JobStatus, TaskState, attempt_seconds, metadata_value, output_tail, preparation_status
+from azrender.jobs.model import EXPECTED_OUTPUTS_KEY
 from azrender.errors import JobError, UsageError
 from azrender.layout import check_id
 from azrender.progress import ProgressCallback
@@ -451,7 +452,8 @@ class LocalBatchClient:
         prep_failed, prepared = preparation_status(self, job_id, STDERR_TAIL_LINES)
         return JobStatus(job_id=job.id, backend="local", state=job.state, tasks=tuple(states),
                          preparation_failed=prep_failed, prepared_nodes=prepared,
-                         quarantined=tuple(sorted(job.quarantined.items())))
+                         quarantined=tuple(sorted(job.quarantined.items())),
+                         expected_key=metadata_value(BatchJob(job.spec), EXPECTED_OUTPUTS_KEY))
 
     def resume(self, job_id: str) -> None:
         """Detect a dead runner (OOM, logout, reboot) of an unfinished job: start a new one, which
@@ -516,6 +518,7 @@ class LocalBatchClient:
     def _revive(self, job_id: str) -> None:
         """A runner killed (machine sleep, OOM, kill -9) while work remains: start a new one,
         which requeues what the dead one left running."""
+        self._job(job_id)  # an unknown job is NotFound before its lock would make a folder for it
         with locked(self.root.job_lock(job_id)):
             job = self._job(job_id)
             error = self.root.runner_error(job_id)

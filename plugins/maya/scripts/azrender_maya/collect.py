@@ -1,6 +1,7 @@
 """Every file the open Maya scene uses, read through ``maya.cmds``: nodes from the shared node
 table (the same rows the headless Maya reader uses, TD rows included), references (nested and
-unloaded ones too), then ``filePathEditor`` for nodes the table does not know."""
+unloaded ones too), then ``filePathEditor`` for nodes the table does not know. And Arnold's AOV
+settings as Maya holds them (the core decides what they render)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,20 @@ def raw_references() -> list[RawReference]:
     refs = _table_references(scene) + _scene_references(scene)
     claimed = {ref.source.split(".", 1)[0] for ref in refs}
     return refs + _file_path_editor(scene, claimed)
+
+
+def arnold_aovs():
+    """MtoA's AOV settings as Maya holds them now (AOVs of referenced render rigs included), as an
+    :class:`~azrender.rendersettings.arnold.ArnoldAovs`; None when MtoA never set the scene up."""
+    from azrender.rendersettings.arnold import ArnoldAovs
+
+    if "defaultArnoldRenderOptions" not in (cmds.ls(type="aiOptions") or ()):
+        return None
+    nodes = cmds.listConnections("defaultArnoldRenderOptions.aovList", source=True, destination=False) or ()
+    return ArnoldAovs(mode=int(cmds.getAttr("defaultArnoldRenderOptions.aovMode")),
+                      aovs=tuple((cmds.getAttr(f"{node}.name"), bool(cmds.getAttr(f"{node}.enabled")),
+                                  tuple(cmds.listConnections(f"{node}.outputs", source=True, destination=False,
+                                                             type="aiAOVDriver") or ()))
+                                 for node in nodes),
+                      merge=bool(cmds.getAttr("defaultArnoldDriver.mergeAOVs")),
+                      translator=cmds.getAttr("defaultArnoldDriver.aiTranslator") or "exr")

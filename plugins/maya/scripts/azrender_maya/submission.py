@@ -33,11 +33,15 @@ def scene_report():
 def scene_defaults() -> dict:
     """The scene's frames (the dialog shows them) and, for Maya Binary, its renderer: a saved ``.ma``
     (what renders: unsaved edits are refused) is read by the core itself, renderer, layers, cameras
-    and names included."""
+    and names included, with Arnold's AOVs as Maya holds them (a referenced rig's too)."""
     if saved_scene().lower().endswith(".ma"):
+        from azrender.rendersettings.arnold import with_aovs
         from azrender.rendersettings.maya import read_maya_settings
 
-        return {"frames": read_maya_settings(saved_scene()).frames}
+        settings = read_maya_settings(saved_scene())
+        aovs = collect.arnold_aovs() if settings.renderer == "arnold" else None
+        settings = with_aovs(settings, aovs) if aovs is not None else settings
+        return {"frames": settings.frames, "render_settings": settings}
     get = cmds.getAttr
     start, end = int(get("defaultRenderGlobals.startFrame")), int(get("defaultRenderGlobals.endFrame"))
     step = max(1, int(get("defaultRenderGlobals.byFrameStep")))
