@@ -21,7 +21,7 @@ ENV = {"AZRENDER_MAYA_RENDER": FAKE_MAYA_RENDER}
 def arnold_scene(folder: Path, name: str, *, prefix: str = "", merge: bool = False, aov_mode: int | None = None,
                  aovs=(("diffuse", True), ("sss", False), ("Z", True)), extra: str = "") -> Path:
     """An Arnold scene as Maya 2024 with MtoA 5 saves it: frames 1-2, padding 4, EXR, ``aovs`` as
-    (name, enabled) connected to the render options."""
+    (name, enabled[, driver]) connected to the render options (driver: defaultArnoldDriver)."""
     lines = ['//Maya ASCII 2024 scene', 'requires maya "2024";',
              'requires -nodeType "aiOptions" -nodeType "aiAOV" -nodeType "aiAOVDriver" "mtoa" "5.3.4.1";', extra,
              'createNode transform -s -n "persp";', 'createNode camera -s -n "perspShape" -p "persp";',
@@ -32,15 +32,17 @@ def arnold_scene(folder: Path, name: str, *, prefix: str = "", merge: bool = Fal
               'createNode aiAOVDriver -s -n "defaultArnoldDriver";']
     lines += ['\tsetAttr ".merge_AOVs" yes;'] if merge else []
     lines += ['\tsetAttr ".ai_translator" -type "string" "exr";']
-    for aov, enabled in aovs:
+    lines += ['createNode aiAOVDriver -n "utilityDriver";', '\tsetAttr ".ai_translator" -type "string" "tif";']
+    for aov, enabled, *_ in aovs:
         lines += [f'createNode aiAOV -n "aiAOV_{aov}";'] + ([] if enabled else ['\tsetAttr ".aoven" no;'])
         lines += [f'\tsetAttr ".aovn" -type "string" "{aov}";', '\tsetAttr ".aovt" 5;']
     lines += ['select -ne :defaultRenderGlobals;', '\tsetAttr ".ren" -type "string" "arnold";', '\tsetAttr ".an" yes;',
               '\tsetAttr ".fs" 1;', '\tsetAttr ".ef" 2;', '\tsetAttr ".pad" 4;']
     lines += [f'\tsetAttr ".ifp" -type "string" "{prefix}";'] if prefix else []
-    for aov, _ in aovs:
+    for aov, _, *driver in aovs:
+        source = f'"{driver[0]}.msg"' if driver else '":defaultArnoldDriver.msg"'
         lines += [f'connectAttr "aiAOV_{aov}.msg" ":defaultArnoldRenderOptions.aovs" -na;',
-                  f'connectAttr ":defaultArnoldDriver.msg" "aiAOV_{aov}.out[0].drvr";',
+                  f'connectAttr {source} "aiAOV_{aov}.out[0].drvr";',
                   f'connectAttr ":defaultArnoldFilter.msg" "aiAOV_{aov}.out[0].ftr";']
     path = folder / name
     path.write_text("\n".join(lines) + "\n")
@@ -80,6 +82,12 @@ def test_merged_aovs_are_one_multilayer_exr_per_frame(run_cli, tmp_path):
     # <RenderPass> in the prefix: MtoA writes the AOVs apart even with Merge AOVs on
     plan = dry_run(run_cli, arnold_scene(tmp_path, "merge_token.ma", merge=True, prefix="<Scene>_<RenderPass>"))
     assert files_of(plan)[:3] == ["merge_token_beauty.0001.exr", "merge_token_diffuse.0001.exr", "merge_token_Z.0001.exr"]
+
+
+def test_an_aov_written_by_a_driver_of_its_own_is_not_expected_in_the_beautys_files(run_cli, tmp_path):
+    plan = dry_run(run_cli, arnold_scene(tmp_path, "drivers.ma", aovs=(("diffuse", True), ("N", True, "utilityDriver"))))
+    assert files_of(plan)[:2] == ["beauty/drivers.0001.exr", "diffuse/drivers.0001.exr"]
+    assert plan["settings"]["layers"][0]["passes"] == ["beauty", "diffuse"]
 
 
 def test_aovs_switched_off_render_the_beauty_alone(run_cli, tmp_path):

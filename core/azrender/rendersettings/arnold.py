@@ -6,7 +6,8 @@ Maya cannot run here, so they follow MtoA's behaviour as documented by its users
 
 - the AOVs are the ``aiAOV`` nodes connected to ``defaultArnoldRenderOptions.aovList``, each with
   its ``enabled`` flag; ``aovMode`` 0 ("Disabled") renders none (1 "Enabled", 2 "Batch Only": a farm
-  render is a batch render);
+  render is a batch render); an AOV goes to the files of the drivers its ``outputs`` connect to
+  (``defaultArnoldDriver`` unless set otherwise);
 - *Merge AOVs* (``defaultArnoldDriver.mergeAOVs``) writes every AOV as layers of the beauty's one
   EXR; only multi-layer formats merge, and a prefix holding ``<RenderPass>`` still writes one file
   per AOV (ayon-maya ``lib_renderproducts.RenderProductsArnold``, which follows
@@ -17,8 +18,9 @@ Maya cannot run here, so they follow MtoA's behaviour as documented by its users
   <RenderPass> token").
 
 Assumed, not checked against a real MtoA (README, Render settings): the same holds for the prefix
-``Render -im`` passes; Maya's own layer and camera folders go outside the pass folder; AOVs written
-through a driver of their own, light groups and denoiser outputs are not listed.
+``Render -im`` passes; Maya's own layer and camera folders go outside the pass folder. Not listed:
+what an AOV writes through a driver of its own (its format and path prefix are that driver's),
+light groups and denoiser outputs.
 """
 
 from __future__ import annotations
@@ -29,17 +31,19 @@ from dataclasses import dataclass, replace
 from azrender.rendersettings.model import RenderSettings
 
 BEAUTY = "beauty"
+DEFAULT_DRIVER = "defaultArnoldDriver"
 MERGING = frozenset({"exr", "deepexr"})  # the drivers that can hold several AOVs in one file
 _PASS_TOKEN = re.compile(r"<RenderPass>", re.I)
 
 
 @dataclass(frozen=True)
 class ArnoldAovs:
-    """What Maya holds, nothing decided: ``aovs`` are (name, enabled) of the ``aiAOV`` nodes
-    connected to ``defaultArnoldRenderOptions.aovList``, in their order."""
+    """What Maya holds, nothing decided: ``aovs`` are (name, enabled, the drivers its outputs
+    connect to) of the ``aiAOV`` nodes connected to ``defaultArnoldRenderOptions.aovList``, in
+    their order."""
 
     mode: int = 1  # defaultArnoldRenderOptions.aovMode
-    aovs: tuple[tuple[str, bool], ...] = ()
+    aovs: tuple[tuple[str, bool, tuple[str, ...]], ...] = ()
     merge: bool = False  # defaultArnoldDriver.mergeAOVs
     translator: str = "exr"  # defaultArnoldDriver.aiTranslator
 
@@ -47,7 +51,8 @@ class ArnoldAovs:
 def passes(aovs: ArnoldAovs, prefix: str) -> tuple[tuple[str, ...], bool]:
     """(the passes the render writes, beauty first, or () for the beauty alone; whether they are
     merged into one file)."""
-    names = [] if aovs.mode == 0 else [BEAUTY if name == "RGBA" else name for name, enabled in aovs.aovs if enabled]
+    names = [] if aovs.mode == 0 else [BEAUTY if name == "RGBA" else name for name, enabled, drivers in aovs.aovs
+                                       if enabled and (not drivers or DEFAULT_DRIVER in drivers)]
     if not names:
         return (), False
     merged = aovs.merge and aovs.translator in MERGING and not _PASS_TOKEN.search(prefix or "")

@@ -148,12 +148,15 @@ def _arnold_aovs(s: _Scene) -> ArnoldAovs:
         found = value(node, *names)
         return default if found is None else found in ("yes", "true", "1", "on")
 
-    aovs = []
+    listed, drivers = [], {}
     for source, destination in s.connections:
-        target = destination.lstrip(":")
+        target, node = destination.lstrip(":"), source.lstrip(":").split(".", 1)[0]
         if target.split("[", 1)[0] in ("defaultArnoldRenderOptions.aovs", "defaultArnoldRenderOptions.aovList"):
-            node = source.lstrip(":").split(".", 1)[0]
-            aovs.append((value(node, "aovn", "name") or node, flag(node, ("aoven", "enabled"), True)))
+            listed.append(node)
+        elif target.endswith((".drvr", ".driver")) and (".out[" in target or ".outputs[" in target):
+            drivers.setdefault(target.split(".", 1)[0], []).append(node)  # aiAOV_N.out[0].drvr <- a driver
+    aovs = [(value(node, "aovn", "name") or node, flag(node, ("aoven", "enabled"), True), tuple(drivers.get(node, ())))
+            for node in listed]
     try:
         mode = int(float(value("defaultArnoldRenderOptions", "aovMode", "aovm") or 1))
     except ValueError:

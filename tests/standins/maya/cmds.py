@@ -112,12 +112,13 @@ def getAttr(plug):
     return values.get(long_name, default)
 
 
-def listConnections(plug, source=True, destination=True):
-    """``listConnections PLUG -source -destination false``: the nodes connected into ``plug`` (None
-    when none, as Maya returns)."""
+def listConnections(plug, source=True, destination=True, type=None):
+    """``listConnections PLUG -source -destination false [-type T]``: the nodes connected into
+    ``plug`` or its children (of type ``T``), None when none, as Maya returns."""
     if destination:
         raise NotImplementedError("stand-in maya.cmds.listConnections: only -destination false")
-    return list(_scene.connections.get(plug, ())) or None
+    nodes = list(_scene.connections.get(plug, ()))
+    return [n for n in nodes if type is None or _scene.nodes[n][0] == type] or None
 
 
 def referenceQuery(reference_node, filename=False, withoutCopyNumber=False, unresolvedName=False):

@@ -28,16 +28,23 @@ SCENES = {
     },
     "sceneWithStage.ma": {"nodes": {"stageShape1": ("mayaUsdProxyShape", {"filePath": "stage.usda"})}},
     # tests/test_maya_aovs.py: the file has no AOVs of its own; Maya holds those of the referenced
-    # light rig (one switched off) and Merge AOVs off
+    # light rig (one switched off, one written by a driver of its own) and Merge AOVs off
     "aovs_rig.ma": {
         "nodes": {"defaultArnoldRenderOptions": ("aiOptions", {}),
                   "defaultArnoldDriver": ("aiAOVDriver", {"aiTranslator": "exr"}),
+                  "rig:utilityDriver": ("aiAOVDriver", {"aiTranslator": "tif"}),
+                  "defaultArnoldFilter": ("aiAOVFilter", {}),
                   "rig:aiAOV_specular": ("aiAOV", {"name": "specular"}),
                   "rig:aiAOV_crypto_object": ("aiAOV", {"name": "crypto_object"}),
-                  "rig:aiAOV_sss": ("aiAOV", {"name": "sss", "enabled": False})},
+                  "rig:aiAOV_sss": ("aiAOV", {"name": "sss", "enabled": False}),
+                  "rig:aiAOV_N": ("aiAOV", {"name": "N"})},
         "references": {"rigRN": "light_rig.ma"},
         "connections": {"defaultArnoldRenderOptions.aovList": ["rig:aiAOV_specular", "rig:aiAOV_crypto_object",
-                                                              "rig:aiAOV_sss"]},
+                                                              "rig:aiAOV_sss", "rig:aiAOV_N"],
+                        "rig:aiAOV_specular.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
+                        "rig:aiAOV_crypto_object.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
+                        "rig:aiAOV_sss.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
+                        "rig:aiAOV_N.outputs": ["rig:utilityDriver", "defaultArnoldFilter"]},
     },
 }
 
@@ -56,5 +63,6 @@ ATTRIBUTES = {
     "aiOptions": {"aovMode": ("aovm", 1, False)},
     "aiAOVDriver": {"aiTranslator": ("ai_translator", "exr", False), "mergeAOVs": ("merge_AOVs", False, False)},
     "aiAOV": {"name": ("aovn", "", False), "enabled": ("aoven", True, False)},
+    "aiAOVFilter": {},
 }
 OTHER_TYPES = {"transform", "mesh", "camera", "place2dTexture", "shadingEngine"}

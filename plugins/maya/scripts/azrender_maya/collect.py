@@ -82,6 +82,9 @@ def arnold_aovs():
         return None
     nodes = cmds.listConnections("defaultArnoldRenderOptions.aovList", source=True, destination=False) or ()
     return ArnoldAovs(mode=int(cmds.getAttr("defaultArnoldRenderOptions.aovMode")),
-                      aovs=tuple((cmds.getAttr(f"{node}.name"), bool(cmds.getAttr(f"{node}.enabled"))) for node in nodes),
+                      aovs=tuple((cmds.getAttr(f"{node}.name"), bool(cmds.getAttr(f"{node}.enabled")),
+                                  tuple(cmds.listConnections(f"{node}.outputs", source=True, destination=False,
+                                                             type="aiAOVDriver") or ()))
+                                 for node in nodes),
                       merge=bool(cmds.getAttr("defaultArnoldDriver.mergeAOVs")),
                       translator=cmds.getAttr("defaultArnoldDriver.aiTranslator") or "exr")
