@@ -108,3 +108,8 @@ def test_a_host_error_points_an_artist_at_the_config_file_and_creates_its_folder
     line = error_line(UsageError("no Batch account configured", hint="pass --batch-url or set batch_url in config.toml"))
     assert line == f"no Batch account configured hint: set batch_url in {tmp_path / 'config' / 'config.toml'}"
     assert (tmp_path / "config").is_dir()  # the artist can save the file there right away
+    from azrender.hosts.background import host_hint
+
+    # a flag with a plain value goes too (the dialog has no --os: the hint says what it has)
+    assert host_hint('pass --os windows or choose a profile with node_os = "windows" in config.toml') == \
+        f'choose a profile with node_os = "windows" in {tmp_path / "config" / "config.toml"}'

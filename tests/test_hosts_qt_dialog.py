@@ -206,17 +206,14 @@ def test_submit_hands_the_job_to_the_agent_which_renders_it_and_the_list_follows
     assert window.status.text() == f"azrender: {job_id}: retrying frame(s) 7-8 as job {job_id}-r1 (2 failed)"
 
 
-def test_the_3dsmax_dialog_refuses_what_cannot_render_before_handing_it_over(qt, monkeypatch, tmp_path):
-    """The submission is planned before the agent gets it: a 3ds Max scene cannot render on this
-    (Linux) machine, which the dialog says at once, and nothing is queued."""
+def max_dialog(monkeypatch, tmp_path, **render):
+    """The 3ds Max dialog on a copy of MiniHouse set up as ``render`` (pymxs ``set_render``)."""
     from PySide6 import QtWidgets
 
     for path in (REPO / "tests" / "standins", REPO / "plugins" / "3dsmax" / "Contents" / "python"):
         monkeypatch.syspath_prepend(str(path))
-    monkeypatch.setenv("AZRENDER_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("AZRENDER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("AZRENDER_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.delenv("AZRENDER_3DSMAXCMD", raising=False)
+    for name in ("CACHE", "STATE", "CONFIG"):
+        monkeypatch.setenv(f"AZRENDER_{name}_DIR", str(tmp_path / name.lower()))
     for name in [m for m in sys.modules if m.split(".")[0] in ("pymxs", "qtmax", "azrender_max")]:
         monkeypatch.delitem(sys.modules, name)
     import pymxs
@@ -226,17 +223,69 @@ def test_the_3dsmax_dialog_refuses_what_cannot_render_before_handing_it_over(qt,
     scene = tmp_path / "MiniHouse" / "MiniHouse.max"
     shutil.copytree(SHARED_SCENES / "max_minihouse", scene.parent)
     pymxs.open_scene(str(scene))
-    pymxs.runtime.set_render(rendTimeType=3, rendStart=1, rendEnd=12)
+    pymxs.runtime.set_render(**render)
     from azrender_max import dialog
 
     dialog.show()
-    window = dialog._dialog
-    assert window.parent() is qtmax.MAIN_WINDOW and window.frames.text() == "1-12"
+    assert dialog._dialog.parent() is qtmax.MAIN_WINDOW
+    return dialog._dialog, scene
+
+
+def test_the_3dsmax_dialog_refuses_what_cannot_render_before_handing_it_over(qt, monkeypatch, tmp_path):
+    """The submission is planned before the agent gets it: a 3ds Max scene cannot render on this
+    (Linux) machine, nor on a profile's Linux nodes, which the dialog says at once with what to
+    choose in it instead (no command-line flag), and nothing is queued."""
+    monkeypatch.delenv("AZRENDER_3DSMAXCMD", raising=False)
+    window, _ = max_dialog(monkeypatch, tmp_path, rendTimeType=3, rendStart=1, rendEnd=12)
+    assert window.frames.text() == "1-12"
+    config = tmp_path / "config" / "config.toml"
     window.backend.setCurrentText("This machine")
     window.submit_button.click()
     wait_for(qt, lambda: window.submit_button.isEnabled())
-    assert window.status.text() == "MiniHouse.max: 3ds Max renders on Windows nodes only; use --os windows"
+    assert window.status.text() == ("3ds Max renders on Windows only and this machine runs linux\n"
+                                    f'hint: render it on Azure Batch with a profile whose node_os = "windows" ({config})')
+    config.write_text('[profiles.linux-farm]\nbatch_url = "https://studio.westeurope.batch.azure.com"\npool_id = "p"\n')
+    window.backend.setCurrentText("Azure Batch")
+    window.profile.setText("linux-farm")
+    window.submit_button.click()
+    wait_for(qt, lambda: window.submit_button.isEnabled())
+    assert window.status.text() == ("MiniHouse.max: 3ds Max renders on Windows nodes only\n"
+                                    f'hint: choose a profile with node_os = "windows" in {config}')
+    assert "--os" not in window.status.text()
     assert not window.job.text() and not list((tmp_path / "state" / "agent" / "inbox").glob("*"))
+
+
+@pytest.mark.slow
+def test_the_3dsmax_dialog_renders_on_this_machine_and_every_element_comes_back_where_the_scene_says(qt, monkeypatch,
+                                                                                                   tmp_path):
+    """Submit from the 3ds Max dialog to this machine, rendered by the 3dsmaxcmd stand-in (which
+    knows the shot's Render Setup from the same hand-written table): the pick-up frames' main files
+    and render elements come back beside the scene in the scene's layout, verified on the node."""
+    from max_standin import stand_in_3dsmaxcmd
+    from test_hosts_max import SHOT
+
+    monkeypatch.setenv("AZRENDER_3DSMAXCMD", str(stand_in_3dsmaxcmd(tmp_path / "bin", SHOT)))
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "core"))
+    window, scene = max_dialog(monkeypatch, tmp_path, **SHOT)
+    assert window.frames.text() == "1,3"  # Render Setup's pick-up frames
+    window.backend.setCurrentText("This machine")
+    window.submit_button.click()
+    wait_for(qt, lambda: window.submit_button.isEnabled())
+    job_id = window.job.text()
+    assert job_id.startswith("MiniHouse-"), window.status.text()
+
+    def listed_done():
+        rows = {row.job_id: row for row in window.job_rows}
+        return job_id in rows and rows[job_id].state in ("done", "failed", "not submitted")
+
+    wait_for(qt, listed_done, timeout=300)
+    row = next(r for r in window.job_rows if r.job_id == job_id)
+    assert row.state == "done", window.job_details.text()
+    renders = scene.parent / "renders" / job_id
+    frames = sorted(p.relative_to(renders).as_posix() for p in renders.rglob("*.exr"))
+    assert frames == ["house_0001.exr", "house_0003.exr", "house__Reflection0001.exr", "house__Reflection0003.exr",
+                      "passes/Tiefe ü/it's z0001.exr", "passes/Tiefe ü/it's z0003.exr"]  # Shadow is disabled
+    assert (renders / "passes/Tiefe ü/it's z0003.exr").read_bytes() == b"fake 3ds Max ZDepth it's z0003.exr"
 
 
 @pytest.mark.blender

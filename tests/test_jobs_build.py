@@ -69,7 +69,7 @@ def test_hostile_scene_paths_reach_the_renderer_unchanged(host, tmp_path, argv_p
         assert argv[argv.index("-r") + 1] == "arnold"
     else:
         assert argv[-1] == expected_scene
-        assert argv[:3] == ["-start:7", "-end:7", f"-outputName:{out_dir}/frame_.png"]
+        assert argv[:4] == ["-start:7", "-end:7", "-nthFrame:1", f"-outputName:{out_dir}/frame_.png"]
 
 
 def test_a_failing_pre_command_stops_the_task(tmp_path, argv_printer):

@@ -277,7 +277,7 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     paths = plan_paths(report, storage_mode=settings.storage_mode, node_os=settings.node_os, submission=submission,
                        project=str(request.project) if request.project else None, store_prefix=store_prefix,
                        share=settings.share, studio_roots=check_tables(settings.roots, where="[[roots]]"),
-                       plugin_manager=pm)
+                       plugin_manager=pm, renders_here=backend.kind == BackendKind.LOCAL)
     problems += list(paths.problems)
     if problems:
         return replace(blocked, paths=paths, warnings=tuple(warnings), problems=tuple(problems))
@@ -287,6 +287,11 @@ def plan_submission(request: SubmitRequest, *, backend=None, settings=None, prog
     _prune_submissions(state_dir() / "submissions")
     work = state_dir() / "submissions" / job_id
     files = write_submission_files(paths, work)
+    if host == "max" and files.host_script is not None:  # 3dsmaxcmd runs one pre-render script: outputs join it
+        from azrender.jobs.build import task_output_dir
+        from azrender.jobs.max_elements import add_output_section
+
+        add_output_section(files.host_script, render.settings, task_output_dir(settings.node_os), settings.node_os)
     (work / OUTPUTS_FILE).write_text(json.dumps(render.outputs_json() or {"version": 1, "tasks": {}}, indent=1))
     job_files = _content_keys(work, ("rules.json", "needed.json", OUTPUTS_FILE)
                               + ((files.host_script.name,) if files.host_script else ()))
@@ -685,11 +690,11 @@ def _output_name(render_settings) -> str | None:
 
 def _max_output(render_settings) -> str | None:
     """3ds Max: the scene's output file, relative to the task's output folder."""
-    from azrender.rendersettings.outputs import MAX_DEFAULT_OUTPUT, relative_template
+    from azrender.rendersettings.outputs import max_layout
 
     if render_settings is None or render_settings.host != "max":
         return None
-    return relative_template(render_settings.output_path or MAX_DEFAULT_OUTPUT)
+    return max_layout(render_settings)[0]
 
 
 @dataclass(frozen=True)

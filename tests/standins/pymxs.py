@@ -88,16 +88,22 @@ class _ATSOps:
 
 
 class _ElementManager:
-    """``maxOps.GetCurRenderElementMgr()``: indices are 0-based, as in MAXScript's interface."""
+    """``maxOps.GetCurRenderElementMgr()``: indices are 0-based, as in MAXScript's interface;
+    ``GetElementsActive()`` is the Render Elements rollout's "Elements Active" check box."""
 
-    def __init__(self, elements):
-        self.elements = elements
+    def __init__(self, elements, active):
+        self.elements, self.active = elements, active
+
+    def GetElementsActive(self):
+        return self.active
 
     def NumRenderElements(self):
         return len(self.elements)
 
     def GetRenderElement(self, index):
-        return SimpleNamespace(elementName=self.elements[index][0], enabled=True)
+        """The element: ``elementName`` and ``enabled`` (its own check box in the list)."""
+        name, _, *enabled = self.elements[index]
+        return SimpleNamespace(elementName=name, enabled=enabled[0] if enabled else True)
 
     def GetRenderElementFilename(self, index):
         return self.elements[index][1]
@@ -119,15 +125,15 @@ class _Runtime:
 
     def set_render(self, rendTimeType=1, rendStart=0, rendEnd=100, rendNThFrame=1, rendPickupFrames="1,3,5-12",
                    animation=(0, 100), sliderTime=0, rendOutputFilename="", rendSaveFile=False, renderWidth=640,
-                   renderHeight=480, elements=(), camera=None):
+                   renderHeight=480, elements=(), elements_active=True, camera=None):
         """3ds Max's defaults: a single frame (the time slider's), range 0-100, 640x480, no file
-        saved, no render elements; ``elements``: (element name, its output file) pairs."""
+        saved, no render elements; ``elements``: (element name, its output file[, enabled]) rows."""
         self.rendTimeType, self.rendNThFrame, self.rendPickupFrames = rendTimeType, rendNThFrame, rendPickupFrames
         self.rendStart, self.rendEnd, self.sliderTime = _time(rendStart), _time(rendEnd), _time(sliderTime)
         self.animationRange = SimpleNamespace(start=_time(animation[0]), end=_time(animation[1]))
         self.rendOutputFilename, self.rendSaveFile = rendOutputFilename, rendSaveFile
         self.renderWidth, self.renderHeight = renderWidth, renderHeight
-        self.maxOps = SimpleNamespace(GetCurRenderElementMgr=lambda: _ElementManager(list(elements)))
+        self.maxOps = SimpleNamespace(GetCurRenderElementMgr=lambda: _ElementManager(list(elements), elements_active))
         self.viewport = SimpleNamespace(getCamera=lambda: SimpleNamespace(name=camera) if camera else None)
 
     def classOf(self, value):

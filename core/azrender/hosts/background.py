@@ -62,7 +62,8 @@ def error_text(exc: BaseException) -> str:
 
     if not isinstance(exc, AzrenderError):
         return error_line(exc)
-    return "\n".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    text = exc.message + (f"\nhint: {host_hint(exc.hint)}" if exc.hint else "")  # what the artist can do in the host
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def host_hint(hint: str) -> str:
@@ -71,7 +72,9 @@ def host_hint(hint: str) -> str:
     (whose folder is created, so the file can be saved there)."""
     import re
 
-    shown = re.sub(r"(,\s*)?(or )?pass --[\w-]+(?: [A-Z][\w:]*)?( or |, )?", lambda m: "", hint).strip(" ,")
+    # a flag's value: a placeholder (NAME) or a word right before "or", a comma or the end (--os windows)
+    flag = r"(,\s*)?(or )?pass --[\w-]+(?: [A-Z][\w:]*| [a-z0-9][\w.:]*(?=$|,| or ))?( or |, )?"
+    shown = re.sub(flag, lambda m: "", hint).strip(" ,")
     if "config.toml" in shown:
         from azrender.settings import config_path
 

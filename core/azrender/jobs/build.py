@@ -42,6 +42,12 @@ def task_id(first: int, last: int, label: str = "") -> str:
 _TASK_ID = re.compile(r"^(?:[A-Za-z0-9_-]+-)?frames-(m?\d+)(?:-(m?\d+))?$")  # a layer/camera label may lead
 
 
+def task_output_dir(node_os: str) -> str:
+    """The task's output folder as a node path (its Batch variable expands on the node)."""
+    task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
+    return commands.node_join(node_os, task_dir, OUTPUT_DIR)
+
+
 def task_runs(frames: list[int], chunk: int, task_sets=(None,)) -> list[tuple[str, object, list[int]]]:
     """(task id, task set, frames) of every render task: each task set's frames in chunks
     (``task_sets``: :class:`azrender.rendersettings.model.TaskSet`, or None for a plain job).
@@ -283,14 +289,13 @@ def build_job(*, job_id: str, host: str, scene: str, frames: str | list[int], ch
         from azrender.plugins import get_plugin_manager
 
         hook = (plugins or get_plugin_manager()).hook
-    task_dir = "$AZ_BATCH_TASK_WORKING_DIR" if node_os == LINUX else "%AZ_BATCH_TASK_WORKING_DIR%"
     prefix_commands = mount_commands + [list(c) for c in pre_commands]
     # Frames upload one by one as they finish when the plan knows each task's files (its outputs.json).
     upload, upload_env = frame_upload(access, job_id, outputs_of) if verify_outputs and watch is not None else ([], ())
     tasks = []
     for tid, task_set, run in task_runs(frame_list, chunk, task_sets or (None,)):
         render = commands.RenderChunk(scene=scene, first=run[0], last=run[-1],
-                                      output_dir=commands.node_join(node_os, task_dir, OUTPUT_DIR),
+                                      output_dir=task_output_dir(node_os),
                                       node_os=node_os, renderer=renderer, executable=executable, project=project,
                                       pre_scripts=pre_scripts, extra_args=extra_args,
                                       layer=task_set.layer if task_set else None,

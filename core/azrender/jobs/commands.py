@@ -138,13 +138,14 @@ def maya_argv(chunk: RenderChunk) -> list[str]:
 def max_argv(chunk: RenderChunk) -> list[str]:
     exe = chunk.executable or "3dsmaxcmdio.exe"
     ext = (chunk.image_format or "png").lower()
+    # -nthFrame:1: a chunk is consecutive frames; the scene's Every Nth Frame must not thin it
     if chunk.output_name is None:  # the scene's own file (its relative template rides in extra_args)
-        argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}"]
+        argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}", "-nthFrame:1"]
         if chunk.output_file:
             argv.append(f"-outputName:{node_join(chunk.node_os, chunk.output_dir, *chunk.output_file.split('/'))}")
     else:
         output = node_join(chunk.node_os, chunk.output_dir, f"{chunk.output_name}_.{ext}")
-        argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}", f"-outputName:{output}"]
+        argv = [exe, f"-start:{chunk.first}", f"-end:{chunk.last}", "-nthFrame:1", f"-outputName:{output}"]
     for script in chunk.pre_scripts:
         argv.append(f"-preRenderScript:{script}")
     return [*argv, *chunk.extra_args, chunk.scene]

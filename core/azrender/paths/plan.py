@@ -76,18 +76,21 @@ class SubmissionFiles:
 
 def plan_paths(report: SceneReport, *, storage_mode: str, node_os: str, submission=None, project: str | None = None,
                mount_path: str = layout.DEFAULT_MOUNT_PATH, store_prefix: str = "", share: str | None = None,
-               studio_roots=(), plugin_manager=None) -> PathPlan:
+               studio_roots=(), plugin_manager=None, renders_here: bool = False) -> PathPlan:
     """Everything path mapping decides for ``report``'s scene on a ``node_os`` node reached by
     ``storage_mode`` (``submission`` is passed to the ``azrender_mapping_rules`` hook). No writes.
     ``studio_roots`` (:class:`~azrender.paths.studio.StudioRoot`): folders the nodes mount; files
-    under them are mapped there and never uploaded."""
+    under them are mapped there and never uploaded. ``renders_here``: the job renders on this
+    machine with the renderer it was given (the local backend checked it), whatever its OS."""
     scene = absolute_local(report.scene)
     extension = Path(scene).suffix.lower()
     host = HOSTS.get(extension)
     if host is None:
         raise UsageError(f"{scene}: azrender maps paths for .blend, .ma, .mb and .max scenes, not {extension or 'this file'}")
-    if host == "max" and node_os != "windows":
-        raise UsageError(f"{Path(scene).name}: 3ds Max renders on Windows nodes only; use --os windows")
+    if host == "max" and node_os != "windows" and not renders_here:
+        from azrender.paths.max import WINDOWS_ONLY, WINDOWS_ONLY_HINT
+
+        raise UsageError(f"{Path(scene).name}: {WINDOWS_ONLY}", hint=WINDOWS_ONLY_HINT)
     where = {"mount_path": mount_path, "store_prefix": store_prefix, "share": share}
     roots = asset_roots(scene, report.dependencies, project=project, plugin_manager=plugin_manager)
     from azrender.paths.studio import studio_rules
@@ -130,9 +133,10 @@ def write_submission_files(plan: PathPlan, out_dir: Path) -> SubmissionFiles:
             copy = write_ma_copy(plan_ma_copy(scene, plan.mapped, plan.rules), out_dir / Path(plan.submitted_key).name)
         host_script = _write(out_dir / "dirmap.py", dirmap_python(plan.rules))
     else:
-        from azrender.paths.max import retarget_maxscript
+        from azrender.paths.max import MAXSCRIPT_ENCODING, retarget_maxscript
 
-        host_script = _write(out_dir / "retarget.ms", retarget_maxscript(plan.mapped))
+        host_script = out_dir / "retarget.ms"
+        host_script.write_text(retarget_maxscript(plan.mapped), encoding=MAXSCRIPT_ENCODING)
     rules_json = _write(out_dir / "rules.json", json.dumps(rules_to_json(plan.rules), indent=1))
     needed_json = _write(out_dir / "needed.json", json.dumps(list(plan.needed_on_node), indent=1))
     uploads += ((str(copy), plan.submitted_key),) if copy else ()

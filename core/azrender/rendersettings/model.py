@@ -55,6 +55,7 @@ class FileOutput:
     paths: tuple[str, ...]
     image_format: ImageFormat
     base_path: str = ""  # the node's folder (Blender), which the task redirects under its output folder
+    index: int | None = None  # 3ds Max: the element's 0-based index in the render element manager
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class RenderSettings:
     frame_start: int
     frame_end: int
     frame_step: int = 1
+    frame_list: str = ""  # frames that are no range (3ds Max pick-up frames "1,3,5-12"), as --frames takes them
     animation: bool = True  # False: the scene renders its current frame only (Maya animation off)
     output_path: str = ""  # the template as the scene writes it
     image_format: ImageFormat = ImageFormat("PNG", "png")
@@ -92,6 +94,8 @@ class RenderSettings:
     @property
     def frames(self) -> str:
         """The scene's frames as ``--frames`` takes them."""
+        if self.frame_list:
+            return self.frame_list
         if self.frame_end <= self.frame_start:
             return str(self.frame_start)
         return f"{self.frame_start}-{self.frame_end}" + (f"x{self.frame_step}" if self.frame_step > 1 else "")

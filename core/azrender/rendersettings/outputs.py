@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable
 
-from azrender.rendersettings.model import ExpectedOutput, RenderSettings, TaskSet
+from azrender.rendersettings.model import ExpectedOutput, FileOutput, RenderSettings, TaskSet
 
 _HASHES = re.compile(r"#+")
 
@@ -134,13 +134,47 @@ def maya_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int])
 
 
 MAX_DEFAULT_OUTPUT = "frame_.png"  # a scene that saves no file still renders frames for the farm
+_NOT_IN_A_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
+def _folders(path: str) -> list[str]:
+    return [p for p in path.replace("\\", "/").rpartition("/")[0].split("/") if p not in ("", ".", "..")]
+
+
+def max_layout(settings: RenderSettings) -> tuple[str, tuple[tuple[FileOutput, str], ...]]:
+    """3ds Max: (main file, ((render element, its file), ...)) relative to the task's output
+    folder, in the scene's layout: the main file by its name; an element in the main file's folder
+    or below keeps its place beside it, any other comes by its name; one that would land on another
+    file's name goes into a folder named after the element (nothing overwritten)."""
+    main = (settings.output_path or MAX_DEFAULT_OUTPUT).replace("\\", "/").rpartition("/")[2]
+    base = [p.casefold() for p in _folders(settings.output_path)]
+    taken, placed = {main.casefold()}, []
+    for element in settings.file_outputs:
+        path = element.paths[0]
+        folders, name = _folders(path), path.replace("\\", "/").rpartition("/")[2]
+        inside = bool(base) and [p.casefold() for p in folders[:len(base)]] == base
+        relative = "/".join([*(folders[len(base):] if inside else []), name])
+        if relative.casefold() in taken:
+            relative = f"{_NOT_IN_A_NAME.sub('_', element.name) or 'element'}_{element.index}/{name}"
+        taken.add(relative.casefold())
+        placed.append((element, relative))
+    return main, tuple(placed)
+
+
+def max_numbered(relative: str, frame: int, extension: str) -> str:
+    """``3dsmaxcmd -start -end`` numbers every file it writes (main output and render elements
+    alike): a 4-digit frame before the extension, ``house_.exr`` -> ``house_0010.exr``."""
+    stem, dot, ext = relative.rpartition(".")
+    stem, ext = (stem, "." + ext) if dot and "/" not in ext else (relative, "." + extension)
+    return f"{stem}{_pad(frame, 4)}{ext}"
 
 
 @namer("max")
 def max_outputs(settings: RenderSettings, task_set: TaskSet, frames: list[int]) -> list[ExpectedOutput]:
-    """``3dsmaxcmd -start -end`` numbers every file: a 4-digit frame before the extension. Render
-    elements write to their own paths, which the task does not redirect yet: only the main
-    output is expected (the elements are listed in the settings)."""
-    stem, dot, ext = relative_template(settings.output_path or MAX_DEFAULT_OUTPUT).rpartition(".")
-    stem, ext = (stem, "." + ext) if dot else (ext, "." + settings.image_format.extension)
-    return [ExpectedOutput(f, f"{stem}{_pad(f, 4)}{ext}") for f in frames]
+    """The main output and every render element the scene saves, per frame."""
+    main, elements = max_layout(settings)
+    found = [ExpectedOutput(f, max_numbered(main, f, settings.image_format.extension)) for f in frames]
+    for element, relative in elements:
+        found += [ExpectedOutput(f, max_numbered(relative, f, element.image_format.extension), source=element.name)
+                  for f in frames]
+    return found

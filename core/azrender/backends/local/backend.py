@@ -63,6 +63,10 @@ class LocalBackend(Backend):
     def check(self, *, host: str, node_os: str, storage_mode: str, storage_url: str, dry_run: bool) -> None:
         if node_os != this_os():
             raise UsageError(f"the local backend renders on this machine ({this_os()}), not on {node_os} nodes")
+        if host == "max" and this_os() != "windows" and not os.environ.get(RENDERERS["max"][1]):
+            # only a 3dsmaxcmd given explicitly (a stand-in, a compatibility layer) renders here
+            raise UsageError(f"3ds Max renders on Windows only and this machine runs {this_os()}",
+                             hint='render it on Azure Batch with a profile whose node_os = "windows" (config.toml)')
         if not dry_run and host != "blender":  # Blender is chosen per scene (blender_executable)
             local_renderer(host)  # a missing renderer is the first thing to say
             _store_roots(storage_url, storage_mode, self.settings.share_folder)

@@ -30,40 +30,57 @@ def scene_report():
 
 
 def scene_frames() -> str:
-    """The frames the Render Setup dialog would render, in azrender's frame syntax."""
+    """The frames the Render Setup dialog would render, in azrender's frame syntax (Every Nth
+    Frame applies to the active time segment and a range only: MAXScript Help, "Render Setup
+    Dialog", rendTimeType/rendNThFrame/rendPickupFrames)."""
     kind = rt.rendTimeType
     if kind == PICKUP:
-        return str(rt.rendPickupFrames)  # already "1,3,5-12"
+        return str(rt.rendPickupFrames).strip()  # "1,3,5-12", the syntax azrender reads
+    step = max(1, int(rt.rendNThFrame))
     if kind == RANGE:
-        return frame_range(int(rt.rendStart.frame), int(rt.rendEnd.frame), max(1, int(rt.rendNThFrame)))
-    if kind == SEGMENT:
-        return frame_range(int(rt.animationRange.start.frame), int(rt.animationRange.end.frame),
-                           max(1, int(rt.rendNThFrame)))
-    return frame_range(int(rt.sliderTime.frame), int(rt.sliderTime.frame))
+        start, end = int(rt.rendStart.frame), int(rt.rendEnd.frame)
+    elif kind == SEGMENT:
+        start, end = int(rt.animationRange.start.frame), int(rt.animationRange.end.frame)
+    else:
+        return frame_range(int(rt.sliderTime.frame), int(rt.sliderTime.frame))
+    return frame_range(start, end, step)
+
+
+def _saved_elements(output: str):
+    """The render elements 3ds Max writes files for: only with Save File on, elements active, the
+    element enabled and given a file (0-based indices, as the element manager numbers them)."""
+    from azrender.rendersettings.model import FileOutput, ImageFormat
+
+    manager = rt.maxOps.GetCurRenderElementMgr()
+    if not output or not manager.GetElementsActive():
+        return ()
+    elements = []
+    for index in range(manager.NumRenderElements()):
+        element, path = manager.GetRenderElement(index), str(manager.GetRenderElementFilename(index) or "")
+        if path and element.enabled:
+            kind = path.rsplit(".", 1)[-1].lower() if "." in path.replace("\\", "/").rsplit("/", 1)[-1] else "png"
+            elements.append(FileOutput(str(element.elementName), (path,), ImageFormat(kind, kind), index=index))
+    return tuple(elements)
 
 
 def render_settings():
     """The open scene's render settings as Render Setup holds them (the core's model): output
     file and format, frames, resolution, camera, renderer and render elements with their files."""
     from azrender.jobs.frames import parse_frames
-    from azrender.rendersettings.model import FileOutput, ImageFormat, RenderSettings
+    from azrender.rendersettings.model import ImageFormat, RenderSettings
 
-    frames = parse_frames(scene_frames())
+    text = scene_frames()
+    frames = parse_frames(text)
     output = str(rt.rendOutputFilename or "") if rt.rendSaveFile else ""
     extension = output.rsplit(".", 1)[-1].lower() if "." in output.rsplit("\\", 1)[-1] else "png"
-    manager = rt.maxOps.GetCurRenderElementMgr()
-    elements = []
-    for index in range(manager.NumRenderElements()):
-        element, path = manager.GetRenderElement(index), str(manager.GetRenderElementFilename(index) or "")
-        if path and getattr(element, "enabled", True):
-            kind = path.rsplit(".", 1)[-1].lower()
-            elements.append(FileOutput(str(element.elementName), (path,), ImageFormat(kind, kind)))
     camera = rt.viewport.getCamera()
     return RenderSettings(
         host="max", renderer=str(rt.classOf(rt.renderers.current)), frame_start=frames[0], frame_end=frames[-1],
-        frame_step=max(1, int(rt.rendNThFrame)), animation=rt.rendTimeType != SINGLE, output_path=output,
-        image_format=ImageFormat(extension, extension), resolution=(int(rt.renderWidth), int(rt.renderHeight)),
-        cameras=(str(camera.name),) if camera is not None else (), file_outputs=tuple(elements),
+        frame_step=1 if rt.rendTimeType == PICKUP else max(1, int(rt.rendNThFrame)),
+        frame_list=text if rt.rendTimeType == PICKUP else "", animation=rt.rendTimeType != SINGLE,
+        output_path=output, image_format=ImageFormat(extension, extension),
+        resolution=(int(rt.renderWidth), int(rt.renderHeight)),
+        cameras=(str(camera.name),) if camera is not None else (), file_outputs=_saved_elements(output),
         scene_name=Path(collect.scene_path()).stem)
 
 
