@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from azrender.errors import AzrenderError
 
 
-
 @dataclass(frozen=True)
 class FrameReport:
     rows: tuple[dict, ...] = ()  # {"frame", "set", "task", "job", "state", "outputs", "missing"}, by frame
