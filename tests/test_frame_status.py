@@ -6,6 +6,7 @@ the profile's storage credential) and the files in its outputs store."""
 from __future__ import annotations
 
 import json
+import time
 import shutil
 from pathlib import Path
 
@@ -192,3 +193,38 @@ def test_the_blender_panel_shows_the_frames_after_the_record_was_cleaned(addon_b
         print("RESULT " + json.dumps({"frames": s.jobs[0].frames.splitlines(), "state": s.jobs[0].state}))
     """))
     assert panel["frames"] == cli, panel
+
+
+def test_a_frame_of_a_running_task_shows_as_rendered_once_it_is_stored(run_cli, tmp_path):
+    go = tmp_path / "go"
+    render = tmp_path / "maya-render"  # writes the chunk's first frame, then the rest once `go` exists
+    render.write_text(f"""#!/usr/bin/env python3
+import os, sys, time
+a = sys.argv[1:]
+flag = {{a[i]: a[i + 1] for i in range(len(a) - 1) if a[i].startswith("-")}}
+os.makedirs(flag["-rd"], exist_ok=True)
+for n in range(int(flag["-s"]), int(flag["-e"]) + 1):
+    while n > int(flag["-s"]) and not os.path.exists({str(go)!r}):
+        time.sleep(0.1)
+    with open(os.path.join(flag["-rd"], "shot.%d.iff" % n), "wb") as f:
+        f.write(b"FOR4 fake maya image")
+""")
+    render.chmod(0o755)
+    env = {"AZRENDER_MAYA_RENDER": str(render)}
+    scene = tmp_path / "shot.ma"
+    scene.write_text(SHOT_MA)
+    proc = run_cli("submit", scene, "--chunk", "3", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    job_id = json.loads(proc.stdout)["job_id"]
+    deadline, lines = time.time() + 120, []
+    while time.time() < deadline:
+        lines = frame_lines(run_cli("status", job_id, env=env).stdout)
+        if lines and lines[0].endswith(": rendered"):
+            break
+        time.sleep(1)
+    assert lines == ["  frame 1 defaultRenderLayer-persp: rendered", "  frame 2 defaultRenderLayer-persp: rendering",
+                     "  frame 3 defaultRenderLayer-persp: rendering"], lines
+    go.touch()
+    done = run_cli("wait", job_id, env=env, timeout=120)
+    assert done.returncode == 0 and frame_lines(done.stdout) == [
+        f"  frame {n} defaultRenderLayer-persp: verified (shot.{n}.iff)" for n in (1, 2, 3)], done.stdout

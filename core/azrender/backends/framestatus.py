@@ -5,7 +5,8 @@ from the job record when this machine submitted the job, else from the store, at
 the job's metadata names (:data:`azrender.jobs.model.EXPECTED_OUTPUTS_KEY`), read with the
 profile's storage credential (nothing about it is kept). A task that completed without failing
 passed its ``verify`` step; its frame is ``verified`` when the job's outputs store holds every file,
-else ``missing`` with the files it lacks.
+else ``missing`` with the files it lacks. A frame of a running task is ``rendered`` once its files
+are in the store (uploaded as each frame is written), else ``rendering``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import json
 from dataclasses import dataclass
 
 from azrender.errors import AzrenderError
-
-STATES = ("verified", "missing", "failed", "rendering", "waiting", "unknown")
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,8 @@ class FrameReport:
 
     def lines(self) -> list[str]:
         """One line per frame (and layer/camera): verified with its files, missing with the files
-        the outputs store lacks, failed, rendering or waiting; then why they are unknown, if they are."""
+        the outputs store lacks, failed, rendered, rendering or waiting; then why they are unknown,
+        if they are."""
         lines = []
         for row in self.rows:
             where = f" {row['set']}" if row["set"] else ""
@@ -60,12 +60,12 @@ def frame_report(status, settings) -> FrameReport:
             return FrameReport(error=redact(f"per-frame status unknown: the job's outputs.json "
                                             f"({status.expected_key}) cannot be read: {_message(exc)}"))
     rows = rows_of(doc, status)
-    if not any(row["state"] == "verified" for row in rows):
+    if not any(row["state"] in ("verified", "rendering") for row in rows):
         return FrameReport(tuple(rows))
     try:
         stored = stored_outputs(status.job_id, _outputs_url(status, settings))
     except (AzrenderError, OSError) as exc:
-        return FrameReport(tuple(rows), redact(f"files of the verified frames not checked: {_message(exc)}"))
+        return FrameReport(tuple(rows), redact(f"files of the frames not checked: {_message(exc)}"))
     return FrameReport(tuple(_checked(row, stored) for row in rows))
 
 
@@ -89,6 +89,11 @@ def rows_of(outputs_doc: dict, status) -> list[dict]:
 
 
 def _checked(row: dict, stored: set[str]) -> dict:
+    """A verified frame whose files the outputs store lacks is ``missing``; a frame of a running
+    task whose files all arrived (each frame is uploaded once written, node/frames.py) is
+    ``rendered``: its task verifies it when it ends."""
+    if row["state"] == "rendering" and row["outputs"] and all(path in stored for path in row["outputs"]):
+        return {**row, "state": "rendered"}
     missing = [path for path in row["outputs"] if path not in stored] if row["state"] == "verified" else []
     return {**row, "state": "missing", "missing": missing} if missing else row
 
