@@ -57,6 +57,36 @@ def test_blender_file_names():
     assert frame_name("r_##/b_", 1) == "r_##/b_0001"  # Blender ignores "#" in folders
 
 
+# File Output nodes as Blender 5.0.1, 4.5, 4.2 and 3.4 named their files when rendered by hand (frame 1;
+# every input in the node's format here): (version, folder, file name or None for 3.x/4.x,
+# multilayer, [(slot path / item name, linked)]) -> files.
+RENDERED_FILE_OUTPUTS = [
+    ((5, 0), "//comp/", "shot_", False, [("beauty", True), ("alpha", True)], ["comp/shot_beauty0001.png", "comp/shot_alpha0001.png"]),
+    ((5, 0), "//comp", "shot_", False, [("beauty", True), ("alpha", False)], ["comp/shot_beauty0001.png"]),
+    ((5, 0), "//comp/", "", False, [("beauty", True)], ["comp/beauty0001.png"]),
+    ((5, 0), "//comp/", "shot_##_x", False, [("alpha", True)], ["comp/shot_01_xalpha.png"]),
+    ((5, 0), "//comp/", "shot_", False, [("b_###_", True)], ["comp/shot_b_001_.png"]),
+    ((5, 0), "//comp/", "shot_", True, [("beauty", True), ("alpha", False)], ["comp/shot_0001.exr"]),
+    ((5, 0), "//comp", "", True, [("beauty", True)], ["comp/0001.exr"]),
+    ((5, 0), "//comp/", "shot_", True, [("beauty", False)], []),
+    ((4, 5), "//comp/", None, False, [("beauty_##_x", True), ("alpha_", False)], ["comp/beauty_01_x.png"]),
+    ((4, 5), "//comp/ml_", None, True, [("Image", False)], ["comp/ml_0001.exr"]),  # 4.5 writes it anyway
+    ((4, 2), "//comp/ml_", None, True, [("Image", False)], []),
+    ((3, 4), "//comp/ml_", None, True, [("Image", True)], ["comp/ml_0001.exr"]),
+]
+
+
+@pytest.mark.parametrize("version,folder,file_name,multilayer,inputs,written", RENDERED_FILE_OUTPUTS)
+def test_file_output_nodes_are_named_as_each_blender_wrote_them(version, folder, file_name, multilayer, inputs, written):
+    from azrender.rendersettings.blend import named_format, node_file_outputs
+    from azrender.rendersettings.model import RenderSettings
+
+    fmt = named_format("OPEN_EXR_MULTILAYER" if multilayer else "PNG")
+    nodes = node_file_outputs("File Output", version, folder, file_name, fmt, [(name, linked, None) for name, linked in inputs])
+    settings = RenderSettings("blender", "CYCLES", 1, 1, output_path="//render/", file_outputs=nodes)
+    assert [e.path for e in expected_outputs(settings, TaskSet(), [1]) if e.source != "beauty"] == written
+
+
 def _deadline(scene_dir):
     """What the AWS Deadline Cloud submitter wrote inside real Maya."""
     bundle = scene_dir / "expected_job_bundle"
