@@ -173,3 +173,78 @@ def test_the_plugin_collects_what_real_maya_listed(maya, bundle, scene):
     report = submission.scene_report()
     assert all(d.exists for d in report.dependencies)
     assert sorted([scene] + [d.path.rsplit("/", 1)[-1] for d in report.dependencies]) == expected
+
+
+# ---- render settings collected in the app (Maya Binary: the core cannot read the file) ------------
+
+FAKE_MAYA_RENDER = str(REPO / "tests" / "fake_maya_render")
+SHOTS = {  # shots.mb (tests/standins/maya/scenes.py): prefix <RenderLayer>/<Camera>/<Scene>, frames 1-3 by 2
+    f"rs_{layer}-shotCam{cam}-frames-{n:04d}": [f"{layer}/shotCam{cam}/shots.{n:04d}.exr"]
+    for layer in ("beauty", "shadow") for cam in "AB" for n in (1, 3)}
+
+
+def open_mb(maya, tmp_path, monkeypatch, name="shots.mb"):
+    for var in ("STATE", "CONFIG"):
+        monkeypatch.setenv(f"AZRENDER_{var}_DIR", str(tmp_path / var.lower()))
+    scene = tmp_path / "shot" / name
+    scene.parent.mkdir()
+    scene.write_bytes(b"FOR8\x00\x00\x00\x00Maya4x binary (its settings come from the stand-in's table)")
+    (scene.parent / "workspace.mel").write_text('workspace -fr "images" "renders";\n')
+    (scene.parent / "set.ma").write_text("//Maya ASCII 2024 scene\n")  # the referenced set
+    maya.open_scene(str(scene))
+    return scene
+
+
+def test_maya_binary_settings_are_what_real_maya_reported_for_the_deadline_cube(maya, tmp_path, monkeypatch):
+    bundle = shutil.copytree(SHARED_SCENES / "deadline_maya_cube", tmp_path / "deadline_maya_cube")
+    shutil.copy(bundle / "scene" / "cube.ma", bundle / "scene" / "cube.mb")  # bytes unused: the table answers
+    maya.open_scene(str(bundle / "scene" / "cube.mb"))
+    from azrender.rendersettings.maya import read_maya_settings
+    from azrender.rendersettings.outputs import maya_layer_name
+    from azrender_maya import render_settings
+
+    settings = render_settings.read_settings()
+    values = (bundle / "expected_job_bundle" / "parameter_values.yaml").read_text()
+    reported = dict(zip([l.split("name: ")[1] for l in values.splitlines() if "- name: " in l],
+                        [l.split("value: ")[1].strip("'") for l in values.splitlines() if "  value: " in l]))
+    assert (settings.frames, settings.output_path or "<Scene>") == (reported["Frames"], reported["OutputFilePrefix"])
+    assert settings.resolution == (int(reported["ImageWidth"]), int(reported["ImageHeight"]))
+    assert reported["OutputFilePath"].endswith("/" + settings.images_folder)
+    assert (settings.renderer, [maya_layer_name(layer.name) for layer in settings.renderable_layers],
+            settings.cameras) == ("mayaSoftware", ["masterLayer"], ("persp",))  # template.yaml
+    assert settings.image_format.extension == "exr"
+    # the headless reader of the same scene as ASCII agrees field for field
+    assert settings == read_maya_settings(bundle / "scene" / "cube.ma")
+
+
+def test_a_maya_binary_scene_renders_each_layer_and_camera_with_its_own_settings(maya, tmp_path, monkeypatch):
+    open_mb(maya, tmp_path, monkeypatch)
+    import azrender_maya
+
+    result = azrender_maya.submit(backend="batch", pool_id="maya-linux", dry_run=True)
+    lines = [t["commandLine"] for t in result.dry_run_requests["tasks"]]
+    assert len(lines) == 8  # 2 layers x 2 cameras x frames 1 and 3
+    for layer in ("rs_beauty", "rs_shadow"):
+        for camera in ("shotCamA", "shotCamB"):
+            mine = [line for line in lines if f"-rl {layer} " in line and f"-cam {camera} " in line]
+            assert len(mine) == 2, lines
+            assert all("Render -r arnold " in line and " -im <RenderLayer>/<Camera>/shots " in line.replace('"', "")
+                       for line in mine), mine
+    assert "rs_wip" not in str(lines) and "defaultRenderLayer" not in str(lines) and "persp" not in str(lines)
+    render = result.dry_run_requests["render"]
+    assert render["expected_outputs"] == SHOTS
+    assert (render["settings"]["resolution"], render["settings"]["images_folder"]) == ([1920, 1080], "renders")
+
+
+def test_a_maya_binary_scene_comes_back_where_the_scene_says(maya, tmp_path, monkeypatch):
+    open_mb(maya, tmp_path, monkeypatch)
+    monkeypatch.setenv("AZRENDER_MAYA_RENDER", FAKE_MAYA_RENDER)
+    import azrender_maya
+
+    out = tmp_path / "renders"
+    result = azrender_maya.submit(backend="local", wait=True, download_dir=out)
+    got = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert got == sorted(path for paths in SHOTS.values() for path in paths)
+    assert all((out / path).read_bytes().startswith(b"v/1\x01") for path in got)
+    assert sorted((row["frame"], row["set"], row["state"]) for row in result.frames.rows) == sorted(
+        (n, f"rs_{layer}-shotCam{cam}", "verified") for layer in ("beauty", "shadow") for cam in "AB" for n in (1, 3))

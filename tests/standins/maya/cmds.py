@@ -4,8 +4,9 @@ scene (:mod:`maya.scenes`), never from azrender's own readers.
 ``open_scene(path, plugin_nodes=None, file_attributes=())`` plays the part of opening a scene in
 Maya: its table (by file name) gives the nodes, their attribute values and the references;
 ``plugin_nodes`` adds nodes of a loaded studio plug-in whose ``file_attributes`` rows
-``(node_type, attribute, kind)`` it registered with Maya's file path editor. Render settings answer
-Maya's defaults. UI calls are appended to ``CALLS`` as ``(command, args, flags)``.
+``(node_type, attribute, kind)`` it registered with Maya's file path editor. Every scene also holds
+Maya's startup nodes (render globals, resolution, the default render layer, the four cameras) with
+Maya's defaults, which the table overrides. UI calls are appended to ``CALLS`` as ``(command, args, flags)``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from maya.scenes import ATTRIBUTES, OTHER_TYPES, SCENES
+from maya.scenes import ATTRIBUTES, OTHER_TYPES, SCENES, STARTUP
 
 CALLS: list[tuple] = []
 
@@ -27,11 +28,12 @@ class _Scene:
     references: dict = field(default_factory=dict)  # reference node -> path as written
     connections: dict = field(default_factory=dict)  # destination plug -> source nodes, in order
     attributes: dict = field(default_factory=dict)  # node type -> {long: (short, default, in file path editor)}
+    parents: dict = field(default_factory=dict)  # shape -> its transform
+    time: float = 1.0  # the current time
+    images: str = "images"  # the project's images file rule
 
 
 _scene = _Scene()
-# Maya's defaults for the render settings the plug-in reads (Maya 2023).
-RENDER_DEFAULTS = {"startFrame": 1.0, "endFrame": 10.0, "byFrameStep": 1.0, "currentRenderer": "arnold"}
 
 
 def open_scene(path: str, *, plugin_nodes=None, file_attributes=(), modified: bool = False) -> None:
@@ -46,9 +48,11 @@ def open_scene(path: str, *, plugin_nodes=None, file_attributes=(), modified: bo
     _scene.__init__(
         path=os.path.abspath(path).replace("\\", "/"), modified=modified,
         workspace=(workspace if os.path.exists(os.path.join(workspace, "workspace.mel")) else os.getcwd()) + "/",
-        nodes={**table.get("nodes", {}), **(plugin_nodes or {})},
+        nodes={**STARTUP["nodes"], **table.get("nodes", {}), **(plugin_nodes or {})},
         references=dict(table.get("references", {})), attributes=attributes,
-        connections=dict(table.get("connections", {})),
+        connections={**STARTUP["connections"], **table.get("connections", {})},
+        parents={**STARTUP["parents"], **table.get("parents", {})},
+        time=table.get("time", 1.0), images=table.get("images", "images"),
     )
     CALLS.clear()
 
@@ -65,9 +69,21 @@ def file(*args, query=False, sceneName=False, modified=False, **flags):
     raise NotImplementedError(f"stand-in maya.cmds.file{args, flags}")
 
 
-def workspace(query=False, rootDirectory=False):
-    """``workspace -q -rootDirectory``: the project folder, with a trailing slash like Maya."""
+def workspace(query=False, rootDirectory=False, fileRuleEntry=None):
+    """``workspace -q -rootDirectory``: the project folder, with a trailing slash like Maya;
+    ``workspace -fileRuleEntry images``: that rule's folder as the project sets it."""
+    if fileRuleEntry == "images":
+        return _scene.images
     return _scene.workspace
+
+
+def currentTime(query=False):
+    return _scene.time
+
+
+def listRelatives(node, parent=False):
+    """``listRelatives -parent``: a shape's transform (None for a node without one)."""
+    return [_scene.parents[node]] if parent and node in _scene.parents else None
 
 
 def allNodeTypes():
@@ -102,8 +118,6 @@ def attributeQuery(attribute, node=None, exists=False):
 def getAttr(plug):
     """The attribute's value as Maya types it (int, bool, list or string); unset -> its default."""
     node_name, attribute = plug.split(".", 1)
-    if node_name == "defaultRenderGlobals":
-        return RENDER_DEFAULTS[attribute]
     node_type, values = _scene.nodes[node_name]
     found = _attribute(node_type, attribute)
     if found is None:

@@ -13,9 +13,14 @@ RENDERMAN = "/Users/rmvh/work/deadline/deadline-cloud-for-maya/job_bundle_output
 # scene file name -> {"nodes": {name: (type, {long attribute name: value})}, "references": {node: path},
 #                     "connections": {destination plug: [source nodes]}}
 SCENES = {
+    # render settings: what real Maya reported for it (expected_job_bundle/parameter_values.yaml,
+    # template.yaml): Maya Software, animation off at frame 537, EXR, empty prefix, 960x540, persp
     "cube.ma": {
-        "nodes": {"file1": ("file", {"fileTextureName": DEADLINE_CUBE + "deadline_logo_48x48.png"})},
+        "nodes": {"file1": ("file", {"fileTextureName": DEADLINE_CUBE + "deadline_logo_48x48.png"}),
+                  "defaultRenderGlobals": ("renderGlobals", {"currentRenderer": "mayaSoftware", "imageFormat": 51,
+                                                             "imfPluginKey": "exr"})},
         "references": {"scene_file_to_referenceRN": DEADLINE_CUBE + "scene_file_to_reference.mb"},
+        "time": 537.0,
     },
     "referenced_layers.ma": {
         "nodes": {},
@@ -46,6 +51,41 @@ SCENES = {
                         "rig:aiAOV_sss.outputs": ["defaultArnoldDriver", "defaultArnoldFilter"],
                         "rig:aiAOV_N.outputs": ["rig:utilityDriver", "defaultArnoldFilter"]},
     },
+    # tests/test_hosts_maya.py: a hand-made Maya Binary shot: Arnold, two renderable Render Setup
+    # layers (a third switched off, the master layer off, a referenced scene's layer on its own
+    # manager) and two renderable cameras (persp off), frames 1-3 by 2, 1920x1080
+    "shots.mb": {
+        "nodes": {"defaultRenderGlobals": ("renderGlobals", {
+                      "currentRenderer": "arnold", "animation": True, "startFrame": 1.0, "endFrame": 3.0,
+                      "byFrameStep": 2.0, "extensionPadding": 4, "imageFilePrefix": "<RenderLayer>/<Camera>/<Scene>"}),
+                  "defaultResolution": ("resolution", {"width": 1920, "height": 1080}),
+                  "defaultRenderLayer": ("renderLayer", {"renderable": False}),
+                  "rs_beauty": ("renderLayer", {}), "rs_shadow": ("renderLayer", {}),
+                  "rs_wip": ("renderLayer", {"renderable": False}),
+                  "set:defaultRenderLayer": ("renderLayer", {}), "set:renderLayerManager": ("renderLayerManager", {}),
+                  "perspShape": ("camera", {"renderable": False}),
+                  "shotCamAShape": ("camera", {}), "shotCamBShape": ("camera", {}),
+                  "defaultArnoldRenderOptions": ("aiOptions", {}),
+                  "defaultArnoldDriver": ("aiAOVDriver", {"aiTranslator": "exr"})},
+        "references": {"setRN": "set.ma"},
+        "connections": {"rs_beauty.identification": ["renderLayerManager"],
+                        "rs_shadow.identification": ["renderLayerManager"],
+                        "rs_wip.identification": ["renderLayerManager"],
+                        "set:defaultRenderLayer.identification": ["set:renderLayerManager"]},
+        "parents": {"shotCamAShape": "shotCamA", "shotCamBShape": "shotCamB"},
+        "images": "renders",
+    },
+}
+SCENES["cube.mb"] = SCENES["cube.ma"]  # Maya holds the same, saved either way
+
+# What every scene holds from Maya's startup (a table's nodes replace these by name).
+STARTUP = {
+    "nodes": {"defaultRenderGlobals": ("renderGlobals", {}), "defaultResolution": ("resolution", {}),
+              "renderLayerManager": ("renderLayerManager", {}), "defaultRenderLayer": ("renderLayer", {}),
+              "perspShape": ("camera", {}), "topShape": ("camera", {"renderable": False}),
+              "frontShape": ("camera", {"renderable": False}), "sideShape": ("camera", {"renderable": False})},
+    "connections": {"defaultRenderLayer.identification": ["renderLayerManager"]},
+    "parents": {"perspShape": "persp", "topShape": "top", "frontShape": "front", "sideShape": "side"},
 }
 
 # Maya's attributes (long name -> short name, default value) of the node types these scenes use,
@@ -64,5 +104,15 @@ ATTRIBUTES = {
     "aiAOVDriver": {"aiTranslator": ("ai_translator", "exr", False), "mergeAOVs": ("merge_AOVs", False, False)},
     "aiAOV": {"name": ("aovn", "", False), "enabled": ("aoven", True, False)},
     "aiAOVFilter": {},
+    # render settings (Maya 2023 defaults; an empty string attribute reads as None)
+    "renderGlobals": {"currentRenderer": ("ren", "mayaSoftware", False), "animation": ("an", False, False),
+                      "startFrame": ("fs", 1.0, False), "endFrame": ("ef", 10.0, False),
+                      "byFrameStep": ("bf", 1.0, False), "imageFilePrefix": ("ifp", None, False),
+                      "imageFormat": ("outf", 7, False), "imfPluginKey": ("imfkey", None, False),
+                      "extensionPadding": ("pad", 1, False)},
+    "resolution": {"width": ("w", 960, False), "height": ("h", 540, False)},
+    "renderLayer": {"renderable": ("rndr", True, False), "identification": ("rlid", 0, False)},
+    "renderLayerManager": {},
+    "camera": {"renderable": ("rnd", True, False)},
 }
-OTHER_TYPES = {"transform", "mesh", "camera", "place2dTexture", "shadingEngine"}
+OTHER_TYPES = {"transform", "mesh", "place2dTexture", "shadingEngine"}

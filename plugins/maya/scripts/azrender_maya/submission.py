@@ -9,9 +9,9 @@ from maya import cmds
 
 from azrender.errors import SceneError
 from azrender.hosts.background import ProgressDriver
-from azrender.hosts.submission import Prepared, collected_report, frame_range, prepare_request, submit_headless
+from azrender.hosts.submission import Prepared, collected_report, prepare_request, submit_headless
 
-from . import collect
+from . import collect, render_settings
 
 
 def saved_scene() -> str:
@@ -31,21 +31,17 @@ def scene_report():
 
 
 def scene_defaults() -> dict:
-    """The scene's frames (the dialog shows them) and, for Maya Binary, its renderer: a saved ``.ma``
-    (what renders: unsaved edits are refused) is read by the core itself, renderer, layers, cameras
-    and names included, with Arnold's AOVs as Maya holds them (a referenced rig's too)."""
+    """The scene's frames (the dialog shows them) and render settings: renderer, layers, cameras,
+    names and Arnold's AOVs as Maya holds them (a referenced rig's too). A saved ``.ma`` (what
+    renders: unsaved edits are refused) is read by the core itself; Maya Binary, which only Maya
+    reads, through ``maya.cmds``."""
     if saved_scene().lower().endswith(".ma"):
-        from azrender.rendersettings.arnold import with_aovs
         from azrender.rendersettings.maya import read_maya_settings
 
-        settings = read_maya_settings(saved_scene())
-        aovs = collect.arnold_aovs() if settings.renderer == "arnold" else None
-        settings = with_aovs(settings, aovs) if aovs is not None else settings
-        return {"frames": settings.frames, "render_settings": settings}
-    get = cmds.getAttr
-    start, end = int(get("defaultRenderGlobals.startFrame")), int(get("defaultRenderGlobals.endFrame"))
-    step = max(1, int(get("defaultRenderGlobals.byFrameStep")))
-    return {"frames": frame_range(start, end, step), "renderer": get("defaultRenderGlobals.currentRenderer")}
+        settings = render_settings.with_held_aovs(read_maya_settings(saved_scene()))
+    else:
+        settings = render_settings.read_settings()
+    return {"frames": settings.frames, "render_settings": settings}
 
 
 def build_request(**fields) -> Prepared:
