@@ -13,21 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, require
 from exrheader import exr_channels
 from pngpixels import close, pixel
 from test_hosts_blender import wait_done
-from test_hosts_blender_versions import bpy_python, host_env, require, run_host, submit_from_the_addon
+from test_hosts_blender_versions import bpy_python, host_env, run_host, submit_from_the_addon
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 VERSIONS = ("3.4", "4.5", "5.0")
 SCENE = REPO / "tests" / "blender_file_output_scene.py"
-# Per frame: the render, the "Passes" node's two linked inputs (PNG; its own OpenEXR), the "Layers"
-# multilayer file, (Blender 4.5 only, not 3.4, 4.2 or 5.0: the multilayer node with no input
-# linked), the node inside a node group. Nothing from the muted node, the unlinked one or the
-# unlinked input.
+
+
 def expected(version: str) -> dict[int, list[str]]:
+    """Per frame: the render, the "Passes" node's two linked inputs (PNG; its own OpenEXR), the
+    "Layers" multilayer file, (Blender 4.5 only, not 3.4, 4.2 or 5.0: the multilayer node with no
+    input linked), the node inside a node group. Nothing from the muted node, the unlinked one or
+    the unlinked input."""
     return {n: [f"render/beauty_000{n}.png", f"comp/sh010_beauty_000{n}.png", f"comp/sh010_alpha_0{n}.exr",
                 f"comp/layers_000{n}.exr", *([f"unlinked/ul_000{n}.exr"] if version == "4.5" else []),
                 f"nested/n_000{n}.png"] for n in (1, 2)}
