@@ -8,6 +8,7 @@ File Output nodes, set up through each version's own API, saved to the path afte
   directory ``//comp`` (no slash) and file name ``layers_``.
 - "Muted": muted, writes nothing; "Unlinked": no input linked, writes nothing; "UnlinkedLayers":
   multilayer, no input linked: writes nothing, but Blender 4.5 writes ``unlinked/ul_####.exr``.
+- "Group/Nested": a File Output inside a node group writes ``nested/n_####.png``.
 The frame shows only the world (linear 0.2, 0.4, 0.8, view transform Standard) from "Camera"; a
 camera marker at frame 2 switches to "Cam2", which sees only an emissive red plane.
 
@@ -104,6 +105,26 @@ file_output("Layers", "//comp" if BLENDER5 else "//comp/", "layers_", [("beauty"
 file_output("Muted", "//muted/", "m_", [("beauty_", "Image")]).mute = True
 file_output("Unlinked", "//unlinked/", "u_", [("beauty_", None)])
 file_output("UnlinkedLayers", "//unlinked/", "ul_", [("beauty", None)], multilayer=True)
+
+inner = bpy.data.node_groups.new("Inner", "CompositorNodeTree")  # a File Output inside a node group
+if hasattr(inner, "interface"):
+    inner.interface.new_socket("Image", in_out="INPUT", socket_type="NodeSocketColor")
+else:
+    inner.inputs.new("NodeSocketColor", "Image")
+group = tree.nodes.new("CompositorNodeGroup")
+group.name, group.node_tree = "Group", inner
+tree.links.new(layers.outputs["Image"], group.inputs[0])
+nested = inner.nodes.new("CompositorNodeOutputFile")
+nested.name = "Nested"
+if BLENDER5:
+    nested.directory, nested.file_name = "//nested/", ""
+    nested.format.media_type = "IMAGE"
+    nested.file_output_items.new("RGBA", "n_")
+else:
+    nested.base_path = "//nested/"
+    nested.file_slots[0].path = "n_"
+nested.format.file_format, nested.format.color_mode, nested.format.color_depth = "PNG", "RGB", "8"
+inner.links.new(inner.nodes.new("NodeGroupInput").outputs[0], nested.inputs[0])
 if MODE == ["single-layer"]:
     if BLENDER5:
         s.render.image_settings.media_type = "MULTI_LAYER_IMAGE"

@@ -13,27 +13,28 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, require
 from exrheader import exr_channels
 from pngpixels import close, pixel
 from test_hosts_blender import wait_done
-from test_hosts_blender_versions import bpy_python, host_env, require, run_host, submit_from_the_addon
+from test_hosts_blender_versions import bpy_python, host_env, run_host, submit_from_the_addon
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 VERSIONS = ("3.4", "4.5", "5.0")
 SCENE = REPO / "tests" / "blender_file_output_scene.py"
-# Per frame, in every version: the render, the "Passes" node's two linked inputs (PNG; its own
-# OpenEXR), the "Layers" multilayer file. Nothing from the muted node, the unlinked one or the
-# unlinked input.
-EXPECTED = {n: [f"render/beauty_000{n}.png", f"comp/sh010_beauty_000{n}.png", f"comp/sh010_alpha_0{n}.exr",
-                f"comp/layers_000{n}.exr"] for n in (1, 2)}
-# Blender 4.5 (not 4.2, 3.4 or 5.0) writes a multilayer node's file with no input linked.
-EXPECTED_45 = {n: [*paths, f"unlinked/ul_000{n}.exr"] for n, paths in EXPECTED.items()}
 
 
 def expected(version: str) -> dict[int, list[str]]:
-    return EXPECTED_45 if version == "4.5" else EXPECTED
+    """Per frame: the render, the "Passes" node's two linked inputs (PNG; its own OpenEXR), the
+    "Layers" multilayer file, (Blender 4.5 only, not 3.4, 4.2 or 5.0: the multilayer node with no
+    input linked), the node inside a node group. Nothing from the muted node, the unlinked one or
+    the unlinked input."""
+    return {n: [f"render/beauty_000{n}.png", f"comp/sh010_beauty_000{n}.png", f"comp/sh010_alpha_0{n}.exr",
+                f"comp/layers_000{n}.exr", *([f"unlinked/ul_000{n}.exr"] if version == "4.5" else []),
+                f"nested/n_000{n}.png"] for n in (1, 2)}
+
+
 LAYERS = {"alpha.V", "beauty.R"}  # the multilayer file's layers: named after slots (3.x/4.x) or items (5)
 
 
@@ -68,7 +69,7 @@ def check_frames(version: str, out: Path) -> None:
     got = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert got == sorted(path for paths in expected(version).values() for path in paths), got
     for n, colour in ((1, WORLD), (2, RED)):
-        for png in (f"render/beauty_000{n}.png", f"comp/sh010_beauty_000{n}.png"):
+        for png in (f"render/beauty_000{n}.png", f"comp/sh010_beauty_000{n}.png", f"nested/n_000{n}.png"):
             assert close(pixel(out / png, 8, 6), colour, tolerance=3), f"{version} {png}: {pixel(out / png, 8, 6)}"
         assert "R" in exr_channels(out / f"comp/sh010_alpha_0{n}.exr")  # the item's own format: OpenEXR
         assert LAYERS <= set(exr_channels(out / f"comp/layers_000{n}.exr")), version
@@ -119,7 +120,7 @@ def test_in_blender_5_a_task_missing_a_file_output_fails_naming_it(blender, tmp_
                                   render_settings=replace(settings, file_outputs=(*settings.file_outputs, extra)),
                                   download_dir=tmp_path / "renders"))
     [failed] = result.failed_tasks
-    assert "task frames-0001 did not write 1 of its 5 expected file(s): comp/sh010_extra_0001.png" in failed.stderr_tail
+    assert "task frames-0001 did not write 1 of its 6 expected file(s): comp/sh010_extra_0001.png" in failed.stderr_tail
     assert not (tmp_path / "renders" / "comp").exists()  # a failed task's files are not outputs
 
 

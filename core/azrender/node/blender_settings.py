@@ -54,6 +54,22 @@ def set_device(bpy, scene, device: str) -> None:
     scene.cycles.device = "GPU"
 
 
+def find_node(tree, path: str):
+    """The node named ``path`` in ``tree``, or inside its group nodes (``Group/File Output``;
+    names may hold ``/`` themselves)."""
+    if tree is None:
+        return None
+    node = tree.nodes.get(path)
+    head, sep, rest = path.partition("/")
+    while node is None and sep:
+        group = tree.nodes.get(head)
+        if group is not None and getattr(group, "node_tree", None) is not None:
+            node = find_node(group.node_tree, rest)
+        more, sep, rest = rest.partition("/")
+        head += "/" + more
+    return node
+
+
 def redirect_file_output(node, folder: str) -> None:
     """The node writes into ``folder``, its file names as the scene says."""
     if hasattr(node, "directory"):  # Blender 5: the file name is its own property
@@ -72,7 +88,7 @@ def apply(bpy, settings: dict, out: str) -> None:
     if tree is None and not hasattr(scene, "compositing_node_group") and scene.use_nodes:
         tree = scene.node_tree
     for name, folder in (settings.get("file_outputs") or {}).items():
-        node = tree.nodes.get(name) if tree is not None else None
+        node = find_node(tree, name)
         if node is not None and node.bl_idname == "CompositorNodeOutputFile":
             redirect_file_output(node, os.path.join(out, folder))
     single = settings.get("single_layer")

@@ -30,6 +30,7 @@ DEPTHS = {1: "1", 2: "8", 4: "10", 8: "12", 16: "16", 32: "24", 64: "32"}  # R_I
 R_EXTENSION, R_DOCOMP, R_SINGLE_LAYER = 1 << 4, 1 << 6, 1 << 9
 VIEW_LAYER_RENDER = 1
 NODE_MUTED = 1 << 9
+MAX_GROUP_DEPTH = 16  # node groups inside node groups
 # ViewLayer.passflag bits (eScenePassType) -> the pass name as it appears in files
 PASSES = {0: "Combined", 1: "Depth", 6: "AO", 8: "Normal", 9: "Vector", 11: "IndexOB", 12: "UV", 14: "Mist",
           16: "Emit", 17: "Env", 18: "IndexMA", 19: "DiffDir", 20: "DiffInd", 21: "DiffCol", 22: "GlossDir",
@@ -122,12 +123,8 @@ def _file_outputs(bf, scene) -> tuple[FileOutput, ...]:
         tree, blender5 = scene.get_pointer(b"compositing_node_group"), True
     except KeyError:
         tree, blender5 = scene.get_pointer(b"nodetree") if scene.get(b"use_nodes") else None, False
-    if tree is None:
-        return ()
     found = []
-    for node in _listbase(tree, (b"nodes", b"first")):
-        if _text(node.get(b"idname")) != "CompositorNodeOutputFile" or node.get(b"flag") & NODE_MUTED:
-            continue
+    for name, node in _output_file_nodes(tree):
         storage = node.get_pointer(b"storage")
         node_format = image_format(storage, (b"format",))
         sockets = _listbase(node, (b"inputs", b"first"))
@@ -143,9 +140,23 @@ def _file_outputs(bf, scene) -> tuple[FileOutput, ...]:
                        None if slot.get(b"use_node_format") else image_format(slot, (b"format",)))
                       for socket in sockets for slot in [socket.get_pointer(b"storage")]]
             file_name = None
-        found += node_file_outputs(_text(node.get(b"name")), version, _text(storage.get(b"base_path")), file_name,
-                                   node_format, inputs)
+        found += node_file_outputs(name, version, _text(storage.get(b"base_path")), file_name, node_format, inputs)
     return tuple(found)
+
+
+def _output_file_nodes(tree, prefix: str = "", depth: int = 0):
+    """(name, node) of the File Output nodes that are not muted, in node groups too (Blender runs
+    them there): a nested node's name is its group nodes' names and its own, joined by ``/``."""
+    if tree is None or depth > MAX_GROUP_DEPTH:
+        return
+    for node in _listbase(tree, (b"nodes", b"first")):
+        if node.get(b"flag") & NODE_MUTED:
+            continue
+        idname, name = _text(node.get(b"idname")), prefix + _text(node.get(b"name"))
+        if idname == "CompositorNodeOutputFile":
+            yield name, node
+        elif idname == "CompositorNodeGroup":
+            yield from _output_file_nodes(node.get_pointer(b"id"), name + "/", depth + 1)
 
 
 def _text_block(block) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bpy
 
-from azrender.rendersettings.blend import named_format, node_file_outputs
+from azrender.rendersettings.blend import MAX_GROUP_DEPTH, named_format, node_file_outputs
 from azrender.rendersettings.model import CameraMarker, ColorManagement, FileOutput, RenderLayer, RenderSettings
 
 # ViewLayer.use_pass_* -> the pass name in files (the order of the headless reader's bits)
@@ -36,9 +36,7 @@ def _file_outputs(scene) -> tuple[FileOutput, ...]:
     if tree is None or not scene.render.use_compositing:
         return ()
     found = []
-    for node in tree.nodes:
-        if node.bl_idname != "CompositorNodeOutputFile" or node.mute:
-            continue
+    for name, node in _output_file_nodes(tree):
         items = getattr(node, "file_output_items", None)  # Blender 5: items, a directory and a file name
         if items is not None:
             inputs = [(item.name, socket.is_linked, _format(item.format) if item.override_node_format else None)
@@ -48,8 +46,21 @@ def _file_outputs(scene) -> tuple[FileOutput, ...]:
             inputs = [(slot.path, socket.is_linked, None if slot.use_node_format else _format(slot.format))
                       for slot, socket in zip(node.file_slots, node.inputs)]
             folder, file_name = node.base_path, None
-        found += node_file_outputs(node.name, tuple(bpy.app.version[:2]), folder, file_name, _format(node.format), inputs)
+        found += node_file_outputs(name, tuple(bpy.app.version[:2]), folder, file_name, _format(node.format), inputs)
     return tuple(found)
+
+
+def _output_file_nodes(tree, prefix: str = "", depth: int = 0):
+    """As the headless reader's: unmuted File Output nodes, in node groups too, named by path."""
+    if tree is None or depth > MAX_GROUP_DEPTH:
+        return
+    for node in tree.nodes:
+        if node.mute:
+            continue
+        if node.bl_idname == "CompositorNodeOutputFile":
+            yield prefix + node.name, node
+        elif node.bl_idname == "CompositorNodeGroup":
+            yield from _output_file_nodes(node.node_tree, prefix + node.name + "/", depth + 1)
 
 
 def collect(scene=None) -> RenderSettings:
