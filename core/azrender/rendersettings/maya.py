@@ -167,11 +167,17 @@ def _arnold_aovs(s: _Scene) -> ArnoldAovs:
 
 
 def _extension(s: _Scene, renderer: str) -> str:
-    if renderer == "arnold":
-        driver = s.value("defaultArnoldDriver", "ai_translator") or "exr"
-        return ARNOLD_DRIVERS.get(driver, driver)
     key = s.value("defaultRenderGlobals", "imfkey")
     outf = int(s.number("defaultRenderGlobals", "outf", 7 if not key else 51))
-    if outf == 51 and key:
-        return PLUGIN_KEYS.get(key, key)
-    return IMAGE_FORMATS.get(outf, "iff")
+    return image_extension(renderer, s.value("defaultArnoldDriver", "ai_translator"), outf, key)
+
+
+def image_extension(renderer: str, arnold_driver: str | None, image_format: int, plugin_key: str | None) -> str:
+    """The frames' extension (shared with the plugin's collector): Arnold's driver decides for
+    Arnold; else ``imageFormat``, 51 meaning ``imfPluginKey``."""
+    if renderer == "arnold":
+        driver = arnold_driver or "exr"
+        return ARNOLD_DRIVERS.get(driver, driver)
+    if image_format == 51 and plugin_key:
+        return PLUGIN_KEYS.get(plugin_key, plugin_key)
+    return IMAGE_FORMATS.get(image_format, "iff")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from maya import cmds
 
-from azrender.rendersettings.maya import ARNOLD_DRIVERS, DEFAULT_LAYER, IMAGE_FORMATS, PLUGIN_KEYS
+from azrender.rendersettings.maya import DEFAULT_LAYER, image_extension
 from azrender.rendersettings.model import ImageFormat, RenderLayer, RenderSettings
 
 from . import collect
@@ -36,13 +36,8 @@ def _cameras() -> tuple[str, ...]:
 
 
 def _extension(renderer: str) -> str:
-    if renderer == "arnold":
-        driver = _get("defaultArnoldDriver.aiTranslator") or "exr"
-        return ARNOLD_DRIVERS.get(driver, driver)
-    outf, key = int(_get(f"{GLOBALS}.imageFormat")), _get(f"{GLOBALS}.imfPluginKey") or ""
-    if outf == 51 and key:
-        return PLUGIN_KEYS.get(key, key)
-    return IMAGE_FORMATS.get(outf, "iff")
+    driver = _get("defaultArnoldDriver.aiTranslator") if renderer == "arnold" else None
+    return image_extension(renderer, driver, int(_get(f"{GLOBALS}.imageFormat")), _get(f"{GLOBALS}.imfPluginKey"))
 
 
 def read_settings() -> RenderSettings:
