@@ -6,6 +6,7 @@ FAILS under CI (``CI`` set): CI must prove the real thing ran.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -81,6 +82,16 @@ def run_cli(tmp_path):
         )
 
     return run
+
+
+def failed_submission(run_cli, *args, env: dict | None = None, timeout: float = 300) -> tuple[dict, str]:
+    """``submit ARGS --wait --json`` that must fail with one failed task: that task's record, and
+    what ``azrender status`` then prints for the job."""
+    proc = run_cli("submit", *args, "--wait", "--json", env=env, timeout=timeout)
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads(proc.stdout)
+    [failed] = result["status"]["failed"]
+    return failed, run_cli("status", result["job_id"], env=env).stdout
 
 
 # ---- Blender -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import failed_submission
 from test_hosts_maya import maya  # noqa: F401  (the maya.cmds stand-in and the plug-in's scripts)
 
 FAKE_MAYA_RENDER = str(Path(__file__).parent / "fake_maya_render")
@@ -113,12 +114,9 @@ def test_the_files_mtoa_writes_come_back_verified(run_cli, tmp_path, name, optio
 
 def test_an_aov_the_render_did_not_write_fails_the_task_naming_it(run_cli, tmp_path):
     scene = arnold_scene(tmp_path, "aovs_lost.ma")
-    proc = run_cli("submit", scene, "--frames", "2", "--wait", "--json", env=ENV, timeout=300)
-    assert proc.returncode == 1, proc.stderr
-    [failed] = json.loads(proc.stdout)["status"]["failed"]
+    failed, status = failed_submission(run_cli, scene, "--frames", "2", env=ENV)
     assert "did not write 1 of its 3 expected file(s): Z/aovs_lost.0002.exr" in failed["stderr_tail"]
-    status = run_cli("status", json.loads(proc.stdout)["job_id"])
-    assert "  frame 2 defaultRenderLayer-persp: failed" in status.stdout, status.stdout
+    assert "  frame 2 defaultRenderLayer-persp: failed" in status, status
 
 
 def test_the_plugin_lists_the_aovs_maya_holds(maya, tmp_path, monkeypatch):

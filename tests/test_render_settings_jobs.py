@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, failed_submission
 from exrheader import exr_channels
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
@@ -76,12 +76,9 @@ def test_overrides_are_in_the_plan_and_the_render(run_cli, blender, tmp_path):
 def test_a_render_that_writes_nothing_fails_and_status_says_so(run_cli, blender, tmp_path):
     scene = _scene(blender, tmp_path, "bpy.data.objects.remove(bpy.data.objects['Camera'])",
                    "bpy.data.objects.remove(bpy.data.objects['Cam2'])", "s.timeline_markers.clear()")
-    proc = run_cli("submit", scene, "--frames", "3", "--wait", "--download", tmp_path / "renders", "--json", timeout=600)
-    assert proc.returncode == 1, proc.stderr
-    [failed] = json.loads(proc.stdout)["status"]["failed"]
+    failed, status = failed_submission(run_cli, scene, "--frames", "3", "--download", tmp_path / "renders", timeout=600)
     assert "Cannot render, no camera" in failed["stderr_tail"]
-    status = run_cli("status", json.loads(proc.stdout)["job_id"])
-    assert "frame 3: failed" in status.stdout, status.stdout
+    assert "frame 3: failed" in status, status
 
 
 def test_fewer_files_than_the_scene_says_fails_naming_the_missing_ones(blender, tmp_path, monkeypatch):
