@@ -80,13 +80,19 @@ def redirect_file_output(node, folder: str) -> None:
         node.base_path = folder
 
 
+def compositor_tree(scene):
+    """The scene's compositor: Blender 5's ``compositing_node_group``; before, its own tree when
+    it uses nodes (also read by the add-on's collector)."""
+    if hasattr(scene, "compositing_node_group"):
+        return scene.compositing_node_group
+    return scene.node_tree if scene.use_nodes else None
+
+
 def apply(bpy, settings: dict, out: str) -> None:
     scene = bpy.context.scene
     if settings.get("output") is not None:
         scene.render.filepath = os.path.join(out, settings["output"])
-    tree = getattr(scene, "compositing_node_group", None)  # Blender 5; before, the scene's own tree
-    if tree is None and not hasattr(scene, "compositing_node_group") and scene.use_nodes:
-        tree = scene.node_tree
+    tree = compositor_tree(scene)
     for name, folder in (settings.get("file_outputs") or {}).items():
         node = find_node(tree, name)
         if node is not None and node.bl_idname == "CompositorNodeOutputFile":

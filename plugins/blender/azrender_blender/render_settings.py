@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bpy
 
+from azrender.node.blender_settings import compositor_tree
 from azrender.rendersettings.blend import MAX_GROUP_DEPTH, named_format, node_file_outputs
 from azrender.rendersettings.model import CameraMarker, ColorManagement, FileOutput, RenderLayer, RenderSettings
 
@@ -30,9 +31,7 @@ def _format(settings, container: str | None = None):
 
 
 def _file_outputs(scene) -> tuple[FileOutput, ...]:
-    tree = getattr(scene, "compositing_node_group", None)  # Blender 5; before, the scene's own tree
-    if tree is None and not hasattr(scene, "compositing_node_group") and scene.use_nodes:
-        tree = getattr(scene, "node_tree", None)
+    tree = compositor_tree(scene)
     if tree is None or not scene.render.use_compositing:
         return ()
     found = []
