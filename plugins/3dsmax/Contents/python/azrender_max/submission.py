@@ -46,6 +46,12 @@ def scene_frames() -> str:
     return frame_range(start, end, step)
 
 
+def _extension(path: str) -> str:
+    """A file's format as its extension names it (3ds Max picks the writer by it); PNG without one."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else "png"
+
+
 def _saved_elements(output: str):
     """The render elements 3ds Max writes files for: only with Save File on, elements active, the
     element enabled and given a file (0-based indices, as the element manager numbers them)."""
@@ -58,7 +64,7 @@ def _saved_elements(output: str):
     for index in range(manager.NumRenderElements()):
         element, path = manager.GetRenderElement(index), str(manager.GetRenderElementFilename(index) or "")
         if path and element.enabled:
-            kind = path.rsplit(".", 1)[-1].lower() if "." in path.replace("\\", "/").rsplit("/", 1)[-1] else "png"
+            kind = _extension(path)
             elements.append(FileOutput(str(element.elementName), (path,), ImageFormat(kind, kind), index=index))
     return tuple(elements)
 
@@ -72,7 +78,7 @@ def render_settings():
     text = scene_frames()
     frames = parse_frames(text)
     output = str(rt.rendOutputFilename or "") if rt.rendSaveFile else ""
-    extension = output.rsplit(".", 1)[-1].lower() if "." in output.rsplit("\\", 1)[-1] else "png"
+    extension = _extension(output)
     camera = rt.viewport.getCamera()
     return RenderSettings(
         host="max", renderer=str(rt.classOf(rt.renderers.current)), frame_start=frames[0], frame_end=frames[-1],
